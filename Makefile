@@ -1,0 +1,139 @@
+# cleanroom: build, test, check, lint, bench, fuzz and demo.
+#
+# Each source folder becomes one static archive; a folder's unit tests link
+# only that folder's archive and the archives it depends on, following the
+# dependency direction of docs/architecture.md:
+#     common <- crypto <- {audit, consent} <- cleanroom
+#
+# Variables worth knowing:
+#   BUILD=dir   where objects and binaries go (default build/release)
+#   SAN=1       AddressSanitizer + UndefinedBehaviorSanitizer build
+#   V=1         echo full compiler command lines
+
+BUILD ?= build/release
+CC ?= cc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+
+DEB_PKGS := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev \
+            libmicrohttpd-dev libjansson-dev libcsv-dev libcurl4-openssl-dev \
+            libcmocka-dev sqlite3 time
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
+        -Wstrict-prototypes -Wmissing-prototypes
+HARDEN := -fstack-protector-strong -fPIE
+ifeq ($(SAN),1)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+       -fno-sanitize-recover=undefined
+SANLD := -fsanitize=address,undefined
+else
+OPT := -O2 -g -D_FORTIFY_SOURCE=2
+SANLD :=
+endif
+CPPFLAGS += -I. -D_GNU_SOURCE
+CFLAGS += -std=c11 $(WARN) $(HARDEN) $(OPT) -pthread
+LDFLAGS += -pie -Wl,-z,relro,-z,now -pthread $(SANLD)
+LDLIBS := -lmicrohttpd -lcurl -ljansson -lcsv -lsqlite3 -lsodium -lssl -lcrypto -lm
+
+MODULES := common crypto audit consent cleanroom
+DEPS_common    := common
+DEPS_crypto    := crypto common
+DEPS_audit     := audit crypto common
+DEPS_consent   := consent crypto common
+DEPS_cleanroom := cleanroom audit consent crypto common
+
+# Sources of each module (cleanroom/main.c is the program's entry, not in the archive).
+src_of = $(filter-out cleanroom/main.c,$(wildcard $(1)/*.c))
+obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call src_of,$(1)))
+lib_of = $(BUILD)/lib/libcr_$(1).a
+libs_for = $(foreach m,$(DEPS_$(1)),$(call lib_of,$(m)))
+
+PROGRAM := $(BUILD)/cleanroom
+
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
+
+Q := @
+ifeq ($(V),1)
+Q :=
+endif
+
+.PHONY: all deps test unit e2e check lint bench fuzz soak demo clean
+
+all: deps $(PROGRAM)
+
+# Installs the Debian packages the build needs; skips what is present.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+define module_lib
+$(call lib_of,$(1)): $(call obj_of,$(1))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	$(Q)ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_lib,$(m))))
+
+$(PROGRAM): $(BUILD)/obj/cleanroom/main.o $(call libs_for,cleanroom)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A unit test in tests/unit/<module>/ links that module's archives.
+define unit_rule
+$(BUILD)/tests/unit/$(1)/%: tests/unit/$(1)/%.c tests/unit/test_util.h $(call libs_for,$(1))
+	@mkdir -p $$(dir $$@)
+	@$(if $(Q),echo "  TEST-LD $$@")
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $$@ $$< $(call libs_for,$(1)) -lcmocka $(LDLIBS)
+endef
+$(foreach m,$(MODULES),$(eval $(call unit_rule,$(m))))
+
+$(BUILD)/tests/bench/%: tests/bench/%.c $(call libs_for,cleanroom)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(call libs_for,cleanroom) $(LDLIBS)
+
+unit: deps $(UNIT_BINS)
+	@SHARED_DIR=$(CURDIR)/../shared BUILD=$(BUILD) tests/run-unit.sh $(UNIT_BINS)
+
+e2e: deps $(PROGRAM)
+	@SHARED_DIR=$(CURDIR)/../shared CLEANROOM=$(CURDIR)/$(PROGRAM) tests/run-e2e.sh
+
+# The whole suite: unit tests, then end-to-end tests against the real binary.
+test: lint unit e2e
+
+# The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+check: deps
+	$(MAKE) BUILD=build/san SAN=1 unit e2e
+
+# Refuses the functions STYLE.md bans.
+lint:
+	@tests/lint.sh
+
+# Every tests/bench/bench_<name>.c is `make bench-<name>`; `make bench` runs them all.
+BENCH_NAMES := $(patsubst tests/bench/bench_%.c,%,$(BENCH_SRCS))
+bench: $(addprefix bench-,$(BENCH_NAMES))
+
+bench-%: deps $(BUILD)/tests/bench/bench_%
+	@echo "== bench-$* on $$(nproc) cores =="
+	@/usr/bin/time -f "bench-$*: whole process %e s wall, peak RSS %M KiB" \
+	  $(BUILD)/tests/bench/bench_$*
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,61 @@
+/*
+ * cli.h: the git-style command line (internal to cleanroom/).
+ *
+ * Every verb is one entry in the table in cleanroom/main.c with one handler
+ * `int cmd_<verb>(int argc, char **argv)`; argv[0] is the verb. Handlers
+ * parse their options with cli_parse(), which also accepts the options every
+ * verb shares (--data DIR, --json, --help). Exit codes (docs/architecture.md):
+ * 0 success, 1 refused or failed (one line on stderr), 2 usage error.
+ */
+#ifndef CR_CLEANROOM_CLI_H
+#define CR_CLEANROOM_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/common.h"
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* One option a verb accepts. Exactly one of value/flag is set. */
+struct cli_opt {
+	const char *name;     /* long name without "--" */
+	const char **value;   /* borrowed from argv; for options taking a value */
+	bool *flag;           /* for options without a value */
+	const char *help;     /* one line for --help */
+};
+
+/* What cli_parse() found besides the verb's own options. */
+struct cli_args {
+	const char *data;     /* --data DIR, or NULL */
+	bool json;            /* --json */
+	int npos;             /* positional arguments, borrowed from argv */
+	char **pos;
+};
+
+/*
+ * Parses argv[1..argc) against `opts` (terminated by a NULL name) plus the
+ * shared options. Accepts "--name value" and "--name=value"; "--" ends the
+ * options. On --help prints `usage` and the option list to stdout.
+ * Returns CLI_OK to go on, CLI_USAGE after printing an error, or -1 when help
+ * was printed (the caller then exits 0).
+ */
+int cli_parse(int argc, char **argv, const struct cli_opt *opts,
+	      const char *usage, struct cli_args *out);
+
+/*
+ * The data directory: --data, then $CLEANROOM_DATA, then ./cleanroom-data.
+ * Returns a borrowed string.
+ */
+const char *cli_data_dir(const struct cli_args *a);
+
+/* Prints "cleanroom: <verb>: <message>" (printf-style) to stderr; returns CLI_FAIL. */
+int cli_fail(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "cleanroom: <verb>: <cr_strerror(rc)>" and returns CLI_FAIL. */
+int cli_fail_rc(const char *verb, cr_err rc);
+/* Prints a usage error and the hint to run --help; returns CLI_USAGE. */
+int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Verb handlers (one per cleanroom/cli_<verb>.c). */
+
+#endif

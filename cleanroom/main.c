@@ -1,0 +1,64 @@
+/*
+ * main.c: the `cleanroom` program. Dispatches the git-style verb to its
+ * handler through one table; each verb lives in cleanroom/cli_<verb>.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cleanroom/cli.h"
+
+#define CLEANROOM_VERSION "0.1.0"
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("cleanroom %s\n", CLEANROOM_VERSION);
+	return CLI_OK;
+}
+
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct cli_command commands[] = {
+	{ "version", cmd_version, "print the program's version" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cleanroom <command> [options]   (cleanroom <command> --help)\n\n"
+		   "A privacy-preserving data clean room.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("cleanroom %s\n", CLEANROOM_VERSION);
+		return CLI_OK;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "cleanroom: libsodium failed to initialize\n");
+		return CLI_FAIL;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "cleanroom: '%s' is not a command; see 'cleanroom --help'\n", argv[1]);
+	return CLI_USAGE;
+}

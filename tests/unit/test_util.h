@@ -1,0 +1,74 @@
+/*
+ * test_util.h: shared helpers for the cmocka unit tests: where the shared
+ * test vectors live, reading a file whole, and a hex diff for byte arrays so
+ * a failing known-answer test shows exactly which bytes differ.
+ */
+#ifndef CR_TEST_UTIL_H
+#define CR_TEST_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+/* The shared/ folder (vectors): $SHARED_DIR, else ../shared. */
+static inline const char *test_shared_dir(void)
+{
+	const char *d = getenv("SHARED_DIR");
+	return d && *d ? d : "../shared";
+}
+
+/* Reads a whole file into a NUL-terminated heap buffer; NULL if unreadable. */
+static inline char *test_read_file(const char *path, size_t *len_out)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, len = 0, n;
+	if (f == NULL)
+		return NULL;
+	do {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			buf = realloc(buf, cap);
+			if (buf == NULL) {
+				fclose(f);
+				return NULL;
+			}
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = '\0';
+	if (len_out)
+		*len_out = len;
+	return buf;
+}
+
+/* Fails the test with a hex dump of both buffers if they differ. */
+#define assert_bytes_equal(got, want, n) \
+	test_assert_bytes_equal((const uint8_t *)(got), (const uint8_t *)(want), (n), __FILE__, __LINE__)
+
+static inline void test_assert_bytes_equal(const uint8_t *got, const uint8_t *want,
+					   size_t n, const char *file, int line)
+{
+	if (memcmp(got, want, n) == 0)
+		return;
+	print_error("%s:%d: bytes differ\n   got: ", file, line);
+	for (size_t i = 0; i < n; i++)
+		print_error("%02x", got[i]);
+	print_error("\n  want: ");
+	for (size_t i = 0; i < n; i++)
+		print_error("%02x", want[i]);
+	print_error("\n  diff: ");
+	for (size_t i = 0; i < n; i++)
+		print_error("%s", got[i] == want[i] ? "  " : "^^");
+	print_error("\n");
+	fail();
+}
+
+#endif
