@@ -113,6 +113,11 @@ unit: deps $(UNIT_BINS)
 e2e: deps $(PROGRAM)
 	@SHARED_DIR=$(CURDIR)/../shared CLEANROOM=$(CURDIR)/$(PROGRAM) tests/run-e2e.sh
 
+# One folder's unit tests only: make unit-crypto, make unit-audit, ...
+unit-%: deps
+	@$(MAKE) --no-print-directory $(filter $(BUILD)/tests/unit/$*/%,$(UNIT_BINS))
+	@SHARED_DIR=$(CURDIR)/../shared BUILD=$(BUILD) tests/run-unit.sh $(filter $(BUILD)/tests/unit/$*/%,$(UNIT_BINS))
+
 # The whole suite: unit tests, then end-to-end tests against the real binary.
 test: lint unit e2e
 
