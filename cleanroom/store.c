@@ -1,0 +1,239 @@
+/*
+ * store.c: opening, migrating and transacting on the SQLite database.
+ *
+ * Migrations are an ordered list; migration N brings user_version from N-1
+ * to N inside one transaction, so a crash mid-migration leaves the old
+ * version intact. Folders that own tables export their DDL (audit/,
+ * consent/) and the list below runs it; no folder opens the database itself.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanroom/store.h"
+
+/* Tables owned by cleanroom/ itself. */
+static const char schema_core_v1[] =
+	"CREATE TABLE settings ("
+	"  key   TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	") STRICT;";
+
+struct migration {
+	const char *name;
+	const char *const *sql; /* NULL-terminated list of scripts */
+};
+
+static const char *const migration_1[] = { schema_core_v1, NULL };
+
+static const struct migration migrations[] = {
+	{ "core settings", migration_1 },
+};
+
+#define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int store_schema_version(void)
+{
+	return MIGRATION_COUNT;
+}
+
+cr_err store_err(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return CR_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return CR_ERR_STORE_BUSY;
+	case SQLITE_CONSTRAINT:
+		return CR_ERR_EXISTS;
+	case SQLITE_NOMEM:
+		return CR_ERR_NOMEM;
+	case SQLITE_CANTOPEN:
+		return CR_ERR_DATA_DIR;
+	default:
+		return CR_ERR_STORE;
+	}
+}
+
+cr_err store_exec(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+	sqlite3_free(msg);
+	return store_err(rc);
+}
+
+static cr_err read_user_version(struct store *s, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	cr_err rc = CR_ERR_STORE;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	*out = sqlite3_column_int(st, 0);
+	rc = CR_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static cr_err apply_migration(struct store *s, int number)
+{
+	char pragma[64];
+	cr_err rc = store_begin(s);
+	if (rc != CR_OK)
+		return rc;
+	for (const char *const *sql = migrations[number - 1].sql; *sql; sql++) {
+		rc = store_exec(s, *sql);
+		if (rc != CR_OK)
+			goto out;
+	}
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", number);
+	rc = store_exec(s, pragma);
+	if (rc != CR_OK)
+		goto out;
+	rc = store_commit(s);
+out:
+	if (rc != CR_OK)
+		store_rollback(s);
+	return rc;
+}
+
+static cr_err migrate(struct store *s)
+{
+	int have = 0;
+	cr_err rc = read_user_version(s, &have);
+	if (rc != CR_OK)
+		return rc;
+	if (have > MIGRATION_COUNT)
+		return CR_ERR_STORE_VERSION;
+	for (int v = have + 1; v <= MIGRATION_COUNT && rc == CR_OK; v++)
+		rc = apply_migration(s, v);
+	return rc;
+}
+
+static cr_err set_pragmas(struct store *s)
+{
+	/* WAL with synchronous=FULL: a commit acknowledged to anyone survives
+	 * a power cut, so the log never re-signs a rolled-back checkpoint (I6). */
+	static const char pragmas[] =
+		"PRAGMA journal_mode=WAL;"
+		"PRAGMA synchronous=FULL;"
+		"PRAGMA foreign_keys=ON;"
+		"PRAGMA secure_delete=ON;"
+		"PRAGMA trusted_schema=OFF;";
+	cr_err rc = store_exec(s, pragmas);
+	if (rc == CR_OK && sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK)
+		rc = CR_ERR_STORE;
+	return rc;
+}
+
+cr_err store_open(const char *path, bool create, struct store **out)
+{
+	struct store *s = cr_xcalloc(1, sizeof(*s));
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+	cr_err rc;
+
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	s->path = cr_xstrdup(path);
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+		rc = create ? CR_ERR_STORE : CR_ERR_DATA_DIR;
+		goto out;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	rc = set_pragmas(s);
+	if (rc != CR_OK)
+		goto out;
+	rc = migrate(s);
+out:
+	if (rc != CR_OK) {
+		store_close(s);
+		return rc;
+	}
+	*out = s;
+	return CR_OK;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	store_rollback(s);
+	sqlite3_close_v2(s->db);
+	free(s->path);
+	free(s);
+}
+
+cr_err store_begin(struct store *s)
+{
+	if (s->in_txn)
+		return CR_ERR_INTERNAL;
+	cr_err rc = store_exec(s, "BEGIN IMMEDIATE");
+	if (rc == CR_OK)
+		s->in_txn = 1;
+	return rc;
+}
+
+cr_err store_commit(struct store *s)
+{
+	if (!s->in_txn)
+		return CR_ERR_INTERNAL;
+	cr_err rc = store_exec(s, "COMMIT");
+	if (rc == CR_OK)
+		s->in_txn = 0;
+	return rc;
+}
+
+void store_rollback(struct store *s)
+{
+	if (s == NULL || !s->in_txn)
+		return;
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->in_txn = 0;
+}
+
+cr_err store_setting_get(struct store *s, const char *key, char **value_out)
+{
+	sqlite3_stmt *st = NULL;
+	cr_err rc = CR_ERR_STORE;
+	int step;
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM settings WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE) {
+		rc = CR_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = store_err(step);
+		goto out;
+	}
+	*value_out = cr_xstrdup((const char *)sqlite3_column_text(st, 0));
+	rc = CR_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+cr_err store_setting_set(struct store *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st = NULL;
+	cr_err rc = CR_ERR_STORE;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO settings(key, value) VALUES (?1, ?2) "
+			       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = store_err(sqlite3_step(st));
+out:
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -1,0 +1,52 @@
+/*
+ * store.h: the embedded SQLite store (internal to cleanroom/).
+ *
+ * Opens DATA/cleanroom.db with the settings DESIGN.md requires (WAL,
+ * synchronous=FULL, foreign keys, secure_delete), applies the versioned
+ * migrations (PRAGMA user_version) that carry the schemas of audit/, consent/
+ * and cleanroom/, and wraps transactions. Every state change the service
+ * makes runs inside store_begin()/store_commit() together with its audit leaf
+ * (DESIGN I5); a failure anywhere rolls both back.
+ */
+#ifndef CR_CLEANROOM_STORE_H
+#define CR_CLEANROOM_STORE_H
+
+#include <sqlite3.h>
+
+#include "common/common.h"
+
+struct store {
+	sqlite3 *db;     /* owned */
+	char *path;      /* owned */
+	int in_txn;
+};
+
+/* The schema version this program writes (the last migration's number). */
+int store_schema_version(void);
+
+/*
+ * Opens (and with `create` set, creates) the database at `path`, sets the
+ * pragmas and migrates it to store_schema_version(). Refuses a database with
+ * a newer schema (CR_ERR_STORE_VERSION). *out is handed to the caller.
+ */
+cr_err store_open(const char *path, bool create, struct store **out) CR_MUST_CHECK;
+/* Closes the connection; accepts NULL. Rolls back an open transaction. */
+void store_close(struct store *s);
+
+/* BEGIN IMMEDIATE (takes the write lock now, so a batch never deadlocks). */
+cr_err store_begin(struct store *s) CR_MUST_CHECK;
+cr_err store_commit(struct store *s) CR_MUST_CHECK;
+/* Rolls back if a transaction is open; safe to call on any path. */
+void store_rollback(struct store *s);
+
+/* Runs SQL with no result rows. */
+cr_err store_exec(struct store *s, const char *sql) CR_MUST_CHECK;
+
+/* Key/value settings (origin, key name, ...) kept in the database. */
+cr_err store_setting_get(struct store *s, const char *key, char **value_out) CR_MUST_CHECK;
+cr_err store_setting_set(struct store *s, const char *key, const char *value) CR_MUST_CHECK;
+
+/* Maps a SQLite result code to the project error (busy, constraint, ...). */
+cr_err store_err(int sqlite_rc);
+
+#endif

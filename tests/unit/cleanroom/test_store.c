@@ -1,0 +1,106 @@
+/* Unit tests for cleanroom/store.c: the pragmas DESIGN.md requires,
+ * migrations by user_version, refusal of a newer schema, transactions and
+ * settings. */
+#include <unistd.h>
+
+#include "test_util.h"
+#include "cleanroom/store.h"
+
+static char dbpath[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/cr-store-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	snprintf(dbpath, sizeof(dbpath), "%s/cleanroom.db", dir);
+	return 0;
+}
+
+static int pragma_int(struct store *s, const char *pragma)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	assert_int_equal(sqlite3_prepare_v2(s->db, pragma, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void test_open_sets_durability_pragmas(void **state)
+{
+	(void)state;
+	struct store *s = NULL;
+	sqlite3_stmt *st;
+	assert_int_equal(store_open(dbpath, true, &s), CR_OK);
+	assert_int_equal(pragma_int(s, "PRAGMA synchronous"), 2); /* FULL (I6) */
+	assert_int_equal(pragma_int(s, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(pragma_int(s, "PRAGMA secure_delete"), 1);
+	assert_int_equal(pragma_int(s, "PRAGMA user_version"), store_schema_version());
+	assert_int_equal(sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	store_close(s);
+}
+
+static void test_open_missing_without_create_fails(void **state)
+{
+	(void)state;
+	struct store *s = (struct store *)0x1;
+	assert_int_equal(store_open("/tmp/cr-no-such-dir/x/cleanroom.db", false, &s), CR_ERR_DATA_DIR);
+	assert_ptr_equal(s, (struct store *)0x1);
+}
+
+static void test_newer_schema_is_refused(void **state)
+{
+	(void)state;
+	struct store *s = NULL;
+	char sql[64];
+	assert_int_equal(store_open(dbpath, true, &s), CR_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", store_schema_version() + 1);
+	assert_int_equal(store_exec(s, sql), CR_OK);
+	store_close(s);
+	s = NULL;
+	assert_int_equal(store_open(dbpath, false, &s), CR_ERR_STORE_VERSION);
+	assert_null(s);
+}
+
+static void test_rollback_discards_and_settings_roundtrip(void **state)
+{
+	(void)state;
+	struct store *s = NULL;
+	char *v = NULL;
+	unlink(dbpath);
+	assert_int_equal(store_open(dbpath, true, &s), CR_OK);
+	assert_int_equal(store_setting_get(s, "origin", &v), CR_ERR_NOT_FOUND);
+	assert_int_equal(store_begin(s), CR_OK);
+	assert_int_equal(store_begin(s), CR_ERR_INTERNAL); /* no nesting */
+	assert_int_equal(store_setting_set(s, "origin", "a"), CR_OK);
+	store_rollback(s);
+	assert_int_equal(store_setting_get(s, "origin", &v), CR_ERR_NOT_FOUND);
+	assert_int_equal(store_begin(s), CR_OK);
+	assert_int_equal(store_setting_set(s, "origin", "b"), CR_OK);
+	assert_int_equal(store_setting_set(s, "origin", "c"), CR_OK);
+	assert_int_equal(store_commit(s), CR_OK);
+	assert_int_equal(store_commit(s), CR_ERR_INTERNAL);
+	store_close(s);
+	assert_int_equal(store_open(dbpath, false, &s), CR_OK);
+	assert_int_equal(store_setting_get(s, "origin", &v), CR_OK);
+	assert_string_equal(v, "c");
+	free(v);
+	store_close(s);
+	store_close(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_sets_durability_pragmas),
+		cmocka_unit_test(test_open_missing_without_create_fails),
+		cmocka_unit_test(test_newer_schema_is_refused),
+		cmocka_unit_test(test_rollback_discards_and_settings_roundtrip),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
