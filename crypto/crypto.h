@@ -9,6 +9,10 @@
  *    multiplication on a worker pool (spec/psi-protocol.md);
  *  - exact discrete Laplace noise with integer arithmetic (spec/privacy.md).
  *
+ * Names: libsodium owns the crypto_<primitive>_* namespace (crypto_sign,
+ * crypto_kdf, ...); ours never reuse one of its primitive names, hence
+ * crypto_keyring_sign rather than crypto_sign.
+ *
  * Secrets live in fixed-size buffers or sodium_malloc'd memory and are wiped
  * on every path. Depends on common/ and libsodium only.
  */
@@ -70,10 +74,10 @@ cr_err crypto_subkey_derive(const struct crypto_keyring *kr, uint64_t brand_id,
 			    uint8_t out[static CRYPTO_KEY_BYTES]) CR_MUST_CHECK;
 
 /* The signing key's name and public key (borrowed from the keyring). */
-const char *crypto_sign_key_name(const struct crypto_keyring *kr);
-const uint8_t *crypto_sign_public_key(const struct crypto_keyring *kr);
+const char *crypto_keyring_key_name(const struct crypto_keyring *kr);
+const uint8_t *crypto_keyring_public_key(const struct crypto_keyring *kr);
 /* Ed25519 signature of (msg, len) with the service's key. */
-cr_err crypto_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
+cr_err crypto_keyring_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
 		   uint8_t sig[static CRYPTO_SIG_BYTES]) CR_MUST_CHECK;
 
 /* ============================================================ identifiers */
