@@ -18,7 +18,7 @@ endif
 
 DEB_PKGS := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev \
             libmicrohttpd-dev libjansson-dev libcsv-dev libcurl4-openssl-dev \
-            libcmocka-dev sqlite3 time
+            libcmocka-dev sqlite3 time clang libclang-rt-14-dev
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
         -Wstrict-prototypes -Wmissing-prototypes
@@ -61,7 +61,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all deps test unit e2e check lint bench fuzz soak demo clean
+.PHONY: all deps test unit e2e check lint bench fuzz fuzz-smoke soak demo clean
 
 all: deps $(PROGRAM)
 
@@ -119,7 +119,7 @@ unit-%: deps
 	@SHARED_DIR=$(CURDIR)/../shared BUILD=$(BUILD) tests/run-unit.sh $(filter $(BUILD)/tests/unit/$*/%,$(UNIT_BINS))
 
 # The whole suite: unit tests, then end-to-end tests against the real binary.
-test: lint unit e2e
+test: lint unit e2e fuzz-smoke
 
 # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
 check: deps
@@ -137,6 +137,40 @@ bench-%: deps $(BUILD)/tests/bench/bench_%
 	@echo "== bench-$* on $$(nproc) cores =="
 	@/usr/bin/time -f "bench-$*: whole process %e s wall, peak RSS %M KiB" \
 	  $(BUILD)/tests/bench/bench_$*
+
+# libFuzzer targets, one per parser: tests/fuzz/fuzz_<name>.c with its corpus
+# in tests/fuzz/corpus/<name>/. `make fuzz` runs each for FUZZ_SECONDS;
+# `make test` only replays the corpus (fuzz-smoke) so every target still builds.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_NAMES))
+FUZZ_LIB_SRCS = $(foreach m,$(MODULES),$(call src_of,$(m)))
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard */*.h common/errors/*.def)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ-LD $@"
+	$(Q)clang -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(FUZZ_LIB_SRCS) $(LDLIBS) -pthread
+
+fuzz: deps $(FUZZ_BINS)
+	@for n in $(FUZZ_NAMES); do \
+	  mkdir -p tests/fuzz/corpus/$$n; \
+	  echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+fuzz-smoke: deps $(FUZZ_BINS)
+	@for n in $(FUZZ_NAMES); do \
+	  mkdir -p tests/fuzz/corpus/$$n; \
+	  build/fuzz/fuzz_$$n -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>&1 \
+	    || { echo "fuzz-smoke: $$n failed on its corpus"; exit 1; }; \
+	done; echo "fuzz-smoke: $(words $(FUZZ_NAMES)) targets replayed their corpus"
+
+# The main job end to end on the embedded store, in ./demo-data.
+demo: all
+	@CLEANROOM=$(CURDIR)/$(PROGRAM) scripts/demo.sh
 
 clean:
 	rm -rf build
