@@ -31,6 +31,7 @@
 #define CRYPTO_SIGN_PK_BYTES 32
 #define CRYPTO_SIGN_SK_BYTES 64
 #define CRYPTO_SIG_BYTES 64
+#define CRYPTO_KEY_NAME_MAX 255 /* longest signed-note key name accepted */
 
 /* What a derived subkey is for; part of the derivation, never renumbered. */
 enum crypto_key_use {
@@ -51,14 +52,25 @@ struct crypto_keyring;
  * Creates DATA/keys/ (mode 0700) holding master.key (32 random bytes) and
  * sign.key (the Ed25519 seed, with `key_name`, the signed-note key name),
  * both mode 0600, created with O_EXCL|O_NOFOLLOW: an existing file is never
- * overwritten (CR_ERR_KEY_EXISTS). `keys_dir` is the keys folder path itself.
+ * overwritten (CR_ERR_KEY_EXISTS). `keys_dir` is the keys folder path itself;
+ * if it exists already it must be ours and mode 0700 or stricter
+ * (CR_ERR_KEY_PERMS). Its parent must exist (CR_ERR_IO otherwise).
+ *
+ * sign.key is one line in the signer-key format of golang.org/x/mod/sumdb/note
+ * ("PRIVATE+KEY+<name>+<key id, 8 hex>+<base64(0x01 || seed)>"), so the key
+ * can be used by the Go note tools as is. `key_name` must be 1 to
+ * CRYPTO_KEY_NAME_MAX printable ASCII characters without '+' or spaces
+ * (CR_ERR_INVALID_ARG otherwise).
  */
 cr_err crypto_keys_create(const char *keys_dir, const char *key_name) CR_MUST_CHECK;
 
 /*
- * Loads the keys in `keys_dir`. Refuses files that are not regular files,
- * are group/world-accessible (CR_ERR_KEY_PERMS), missing (CR_ERR_KEY_MISSING)
- * or the wrong size (CR_ERR_KEY_CORRUPT). *out is handed to the caller.
+ * Loads the keys in `keys_dir`. Refuses a folder or file that is a symbolic
+ * link, not ours, not a regular file or group/world-accessible
+ * (CR_ERR_KEY_PERMS); a missing folder or file (CR_ERR_KEY_MISSING); a
+ * master.key that is not exactly 32 bytes or a sign.key that does not parse
+ * or whose key id does not match its key (CR_ERR_KEY_CORRUPT).
+ * *out is handed to the caller (free it with crypto_keyring_free).
  */
 cr_err crypto_keyring_open(const char *keys_dir, struct crypto_keyring **out) CR_MUST_CHECK;
 /* Wipes and frees; accepts NULL. */
@@ -67,16 +79,21 @@ void crypto_keyring_free(struct crypto_keyring *kr);
 /*
  * Derives the 32-byte subkey for (brand_id, use, version) with libsodium's
  * KDF (BLAKE2b) from the master key. Distinct inputs give independent keys,
- * so pseudonyms of two brands cannot be linked (R32). The caller wipes `out`.
+ * so pseudonyms of two brands cannot be linked (R32). The exact derivation is
+ * documented at its definition (crypto/keys.c) and must never change.
+ * CR_ERR_INVALID_ARG for a `use` outside enum crypto_key_use.
+ * The caller wipes `out`.
  */
 cr_err crypto_subkey_derive(const struct crypto_keyring *kr, uint64_t brand_id,
 			    enum crypto_key_use use, uint32_t version,
 			    uint8_t out[static CRYPTO_KEY_BYTES]) CR_MUST_CHECK;
 
-/* The signing key's name and public key (borrowed from the keyring). */
+/* The signing key's name (NUL-terminated) and its 32-byte Ed25519 public
+ * key, both borrowed from the keyring and valid until crypto_keyring_free. */
 const char *crypto_keyring_key_name(const struct crypto_keyring *kr);
 const uint8_t *crypto_keyring_public_key(const struct crypto_keyring *kr);
-/* Ed25519 signature of (msg, len) with the service's key. */
+/* Ed25519 signature of (msg, len) with the service's key (CR_ERR_CRYPTO if
+ * libsodium fails, which it does not in practice). */
 cr_err crypto_keyring_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
 		   uint8_t sig[static CRYPTO_SIG_BYTES]) CR_MUST_CHECK;
 
@@ -86,9 +103,11 @@ enum crypto_id_type { CRYPTO_ID_EMAIL = 1, CRYPTO_ID_PHONE = 2 };
 
 #define CRYPTO_DIGEST_BYTES 32
 #define CRYPTO_NORMALIZED_MAX 320 /* longest normalized identifier accepted */
+#define CRYPTO_ID_RAW_MAX 1024    /* longest raw identifier read (CR_ERR_TOO_LARGE) */
 
-/* "email" / "phone" <-> enum; returns CR_ERR_ID_TYPE for anything else. */
+/* "email" / "phone" (exactly, lowercase) -> enum; CR_ERR_ID_TYPE otherwise. */
 cr_err crypto_id_type_parse(const char *s, enum crypto_id_type *out) CR_MUST_CHECK;
+/* enum -> "email" / "phone" (static strings); NULL for a value outside the enum. */
 const char *crypto_id_type_name(enum crypto_id_type t);
 
 /* Normalization options. profile: "default" only for now. */
@@ -99,11 +118,16 @@ struct crypto_id_opts {
 
 /*
  * Normalizes a raw email or phone (spec/identifiers.md) into `out`
- * (NUL-terminated, at most CRYPTO_NORMALIZED_MAX bytes + NUL). Refusals carry
- * the reason: CR_ERR_ID_EMPTY, CR_ERR_ID_EMAIL_MALFORMED,
+ * (NUL-terminated, at most CRYPTO_NORMALIZED_MAX bytes + NUL). (raw, raw_len)
+ * is borrowed and need not be NUL-terminated; `opts` may be NULL (defaults).
+ * Refusals carry the reason: CR_ERR_ID_EMPTY, CR_ERR_ID_EMAIL_MALFORMED,
  * CR_ERR_ID_PHONE_NO_COUNTRY, CR_ERR_ID_PHONE_LENGTH, CR_ERR_ID_PHONE_MALFORMED,
- * CR_ERR_ID_PROFILE, CR_ERR_ID_COUNTRY, CR_ERR_TOO_LARGE. The caller wipes
- * `out` (it is personal data).
+ * CR_ERR_ID_PHONE_PREFIX, CR_ERR_ID_PROFILE, CR_ERR_ID_COUNTRY, CR_ERR_ID_TYPE,
+ * CR_ERR_TOO_LARGE (raw_len > CRYPTO_ID_RAW_MAX, or a normalized email longer
+ * than CRYPTO_NORMALIZED_MAX). Options are checked before the value. The
+ * exact rules, and where they go beyond the spec, are in crypto/email.c and
+ * crypto/phone.c. `out` is written only on success; the caller wipes it (it
+ * is personal data).
  */
 cr_err crypto_id_normalize(enum crypto_id_type t, const char *raw, size_t raw_len,
 			   const struct crypto_id_opts *opts,
@@ -147,20 +171,24 @@ struct crypto_pseudonym {
 
 /*
  * pseudonym = HMAC-SHA-256(K, "cr-pseudonym-v1" 0x00 id_type 0x00 digest)
- * with K = subkey(brand, CRYPTO_USE_PSEUDONYM, version) (spec/identifiers.md).
+ * with K = subkey(brand, CRYPTO_USE_PSEUDONYM, version) (spec/identifiers.md),
+ * id_type the type's name ("email"/"phone"). CR_ERR_ID_TYPE for a `t`
+ * outside the enum. *out is written only on success; K is wiped.
  */
 cr_err crypto_pseudonym(const struct crypto_keyring *kr, uint64_t brand_id,
 			uint32_t version, enum crypto_id_type t,
 			const uint8_t digest[static CRYPTO_DIGEST_BYTES],
 			struct crypto_pseudonym *out) CR_MUST_CHECK;
 
-/* The same with an explicit key (for tests and batch loops that cache K). */
+/* The same with an explicit key (for tests and batch loops that cache K).
+ * A `t` outside the enum aborts (misuse). */
 void crypto_pseudonym_with_key(const uint8_t key[static CRYPTO_KEY_BYTES],
 			       uint32_t version, enum crypto_id_type t,
 			       const uint8_t digest[static CRYPTO_DIGEST_BYTES],
 			       struct crypto_pseudonym *out);
 
-/* Plain HMAC-SHA-256 (RFC 2104), exposed for the RFC 4231 vectors. */
+/* Plain HMAC-SHA-256 (RFC 2104) with a key of any length (libsodium hashes
+ * keys longer than a block), exposed for the RFC 4231 vectors. */
 void crypto_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg,
 			size_t msg_len, uint8_t mac[static 32]);
 
@@ -172,15 +200,22 @@ void crypto_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg,
 
 /*
  * H(t, d) = ristretto255_from_hash(SHA-512("cleanroom/psi/v1" 0x00 t 0x00 d)),
- * t the type's name ("email"/"phone"), d the 32-byte digest.
+ * t the type's name ("email"/"phone"), d the 32-byte digest. A `t` outside
+ * the enum aborts (misuse).
  */
 void crypto_psi_hash_to_group(enum crypto_id_type t,
 			      const uint8_t digest[static CRYPTO_DIGEST_BYTES],
 			      uint8_t out[static CRYPTO_PSI_ELEMENT_BYTES]);
 
-/* A fresh uniformly random non-zero scalar (session scalars a and b). */
+/* A fresh uniformly random non-zero scalar (session scalars a and b).
+ * The caller wipes it. */
 void crypto_psi_scalar_random(uint8_t s[static CRYPTO_PSI_SCALAR_BYTES]);
-/* The brand's long-term scalar k for (brand, version), reduced from its subkey. */
+/*
+ * The brand's long-term scalar k for (brand, version):
+ * k = reduce(BLAKE2b-512(key = subkey(brand, CRYPTO_USE_PSI, version),
+ * msg = "cleanroom/psi/brand-scalar/v1")), non-zero (CR_ERR_CRYPTO in the
+ * 2^-252 case it is zero). The caller wipes `k`.
+ */
 cr_err crypto_psi_brand_scalar(const struct crypto_keyring *kr, uint64_t brand_id,
 			       uint32_t version,
 			       uint8_t k[static CRYPTO_PSI_SCALAR_BYTES]) CR_MUST_CHECK;
@@ -189,8 +224,9 @@ void crypto_psi_scalar_mul(const uint8_t a[static 32], const uint8_t b[static 32
 			   uint8_t out[static 32]);
 
 /*
- * out = s * p. Refuses an invalid encoding (CR_ERR_PSI_ENCODING) and the
- * identity, as input or result (CR_ERR_PSI_IDENTITY).
+ * out = s * p. Refuses the identity, as input or result (CR_ERR_PSI_IDENTITY;
+ * a zero scalar gives it), and any other invalid or non-canonical encoding
+ * (CR_ERR_PSI_ENCODING). `out` may alias `p` and is written only on success.
  */
 cr_err crypto_psi_mul(const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
 		      const uint8_t p[static CRYPTO_PSI_ELEMENT_BYTES],
@@ -204,15 +240,25 @@ cr_err crypto_psi_mul(const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
  */
 struct crypto_pool;
 
-/* threads == 0 means one per online core. *out is handed to the caller. */
+#define CRYPTO_POOL_MAX_THREADS 256
+
+/*
+ * threads == 0 means one per online core. More than CRYPTO_POOL_MAX_THREADS
+ * is CR_ERR_INVALID_ARG; a thread that cannot be started is CR_ERR_POOL.
+ * *out is handed to the caller.
+ */
 cr_err crypto_pool_create(unsigned threads, struct crypto_pool **out) CR_MUST_CHECK;
 void crypto_pool_free(struct crypto_pool *pool); /* joins; accepts NULL */
 unsigned crypto_pool_threads(const struct crypto_pool *pool);
 
 /*
  * Calls fn(ctx, begin, end) over [0, n) split across the pool's threads and
- * waits for all. Returns the first non-OK code any range returned.
- * A NULL pool runs fn(ctx, 0, n) on the calling thread.
+ * waits for all. Thread i of T gets the i-th of T contiguous ranges that
+ * differ in length by at most one; empty ranges are not called, nor is fn
+ * when n == 0. Returns the non-OK code of the lowest range that failed (the
+ * same one whatever the timing). A NULL pool runs fn(ctx, 0, n) on the
+ * calling thread. Runs from several threads on one pool take turns; fn must
+ * not call crypto_pool_run on its own pool (that would deadlock).
  */
 typedef cr_err (*crypto_pool_fn)(void *ctx, size_t begin, size_t end);
 cr_err crypto_pool_run(struct crypto_pool *pool, size_t n, crypto_pool_fn fn,
@@ -220,14 +266,17 @@ cr_err crypto_pool_run(struct crypto_pool *pool, size_t n, crypto_pool_fn fn,
 
 /*
  * out[i] = s * in[i] for n elements of 32 bytes (in and out may alias).
- * Fails with the first refusal; `*bad_index` (if not NULL) names it.
+ * Fails with the refusal of the lowest failing index, whatever the thread
+ * count; `*bad_index` (if not NULL) names that index and is written only on
+ * failure. On failure `out` holds a partial result and must be discarded.
  */
 cr_err crypto_psi_mul_batch(struct crypto_pool *pool,
 			    const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
 			    const uint8_t *in, uint8_t *out, size_t n,
 			    size_t *bad_index) CR_MUST_CHECK;
 
-/* out[i] = H(t, digests[i]) for n 32-byte digests. */
+/* out[i] = H(t, digests[i]) for n 32-byte digests. CR_ERR_ID_TYPE for a `t`
+ * outside the enum (checked before any work). */
 cr_err crypto_psi_hash_batch(struct crypto_pool *pool, enum crypto_id_type t,
 			     const uint8_t *digests, uint8_t *out, size_t n) CR_MUST_CHECK;
 
@@ -251,7 +300,8 @@ struct crypto_rng {
 cr_err crypto_noise_discrete_laplace(const struct crypto_rng *rng, uint64_t num,
 				     uint64_t den, int64_t *out) CR_MUST_CHECK;
 
-/* A uniform integer in [0, n) without modulo bias; n >= 1. */
+/* A uniform integer in [0, n) without modulo bias (rejection sampling on
+ * 64-bit draws); `rng` NULL means randombytes_buf. n == 0 aborts (misuse). */
 uint64_t crypto_random_uniform(const struct crypto_rng *rng, uint64_t n);
 
 #endif /* CR_CRYPTO_H */

@@ -1,0 +1,229 @@
+/* Unit tests for crypto/ident.c: every known answer and refusal of
+ * spec/identifiers.md (byte for byte, inputs with their spaces), identifier
+ * types, option checks, size bounds, and digests given as 64 hex. */
+#include "test_util.h"
+
+#include <sodium.h>
+
+#include "crypto/crypto.h"
+
+static const struct crypto_id_opts us = { .profile = NULL, .default_country = "US" };
+
+/* The known-answer table of spec/identifiers.md, profile default. */
+struct known {
+	enum crypto_id_type type;
+	const char *input;
+	const struct crypto_id_opts *opts;
+	const char *normalized;
+	const char *sha256_hex;
+};
+
+static const struct known known[] = {
+	{ CRYPTO_ID_EMAIL, "  Alice.Smith@Example.COM ", NULL, "alice.smith@example.com",
+	  "7dcd3a39ad3a8d2145645ec612ed4f6fa3f297b47bdcf7e0aeb76040f5e24e89" },
+	{ CRYPTO_ID_EMAIL, "john.doe@gmail.com", NULL, "johndoe@gmail.com",
+	  "06a240d11cc201676da976f7b49341181fd180da37cbe40a77432c0a366c80c3" },
+	{ CRYPTO_ID_EMAIL, "John.Doe+ads@GoogleMail.com", NULL, "johndoe+ads@googlemail.com",
+	  "6a4573fd5805e7f182e3bfc5229b5eafffaf32176ff28c58efe5090aabe50e23" },
+	{ CRYPTO_ID_EMAIL, "zhang.wei@qq.com", NULL, "zhang.wei@qq.com",
+	  "7bbb3a9611203b8228558f02fe00a3f6c608e05b6988e3f3b51b30dcda4d8e6d" },
+	{ CRYPTO_ID_PHONE, "+86 138 0013 8000", NULL, "+8613800138000",
+	  "ec61f3c620a98bdead8c1f1f0ae747abd1b62a0c2dba4fd4bc22cf0d1d8653e5" },
+	{ CRYPTO_ID_PHONE, "(650) 253-1234", &us, "+16502531234",
+	  "e101d1333c2310c83a1f96c4e0c12aa18b151ee0baaa2db3998ee3797d74b685" },
+	{ CRYPTO_ID_PHONE, "+44 20 7946 0958", NULL, "+442079460958",
+	  "f0bf0228144d9fe2bdf1da2d8ca698f17bf1410ee688b075c27062e47b6f0b6d" },
+};
+
+static void test_known_answers(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		const struct known *k = &known[i];
+		char norm[CRYPTO_NORMALIZED_MAX + 1];
+		uint8_t want[32], got[32];
+
+		assert_int_equal(cr_hex_decode_exact(k->sha256_hex, 64, want, 32), CR_OK);
+		assert_int_equal(crypto_id_normalize(k->type, k->input, strlen(k->input), k->opts,
+						     norm), CR_OK);
+		assert_string_equal(norm, k->normalized);
+		assert_int_equal(crypto_id_digest(k->type, k->input, strlen(k->input), k->opts, got),
+				 CR_OK);
+		assert_bytes_equal(got, want, 32);
+		memset(got, 0, sizeof(got));
+		assert_int_equal(crypto_subject_digest(k->type, k->input, strlen(k->input), k->opts,
+						       got), CR_OK);
+		assert_bytes_equal(got, want, 32);
+	}
+}
+
+/* The refusal row of the table: "", "   ", "no-at-sign", "a@b". */
+static void test_known_refusals(void **state)
+{
+	(void)state;
+	char norm[CRYPTO_NORMALIZED_MAX + 1] = "untouched";
+	uint8_t digest[32] = { 0 };
+	const uint8_t zero[32] = { 0 };
+
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_EMAIL, "", 0, NULL, norm), CR_ERR_ID_EMPTY);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_EMAIL, "   ", 3, NULL, norm), CR_ERR_ID_EMPTY);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_EMAIL, "no-at-sign", 10, NULL, norm),
+			 CR_ERR_ID_EMAIL_MALFORMED);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_EMAIL, "a@b", 3, NULL, norm),
+			 CR_ERR_ID_EMAIL_MALFORMED);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_PHONE, "", 0, &us, norm), CR_ERR_ID_EMPTY);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_PHONE, "   ", 3, &us, norm), CR_ERR_ID_EMPTY);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_EMAIL, " \t\r\n\v\f", 6, NULL, norm),
+			 CR_ERR_ID_EMPTY);
+	assert_string_equal(norm, "untouched");
+	/* never hashed: the digest stays as it was */
+	assert_int_equal(crypto_id_digest(CRYPTO_ID_EMAIL, "", 0, NULL, digest), CR_ERR_ID_EMPTY);
+	assert_int_equal(crypto_id_digest(CRYPTO_ID_EMAIL, "a@b", 3, NULL, digest),
+			 CR_ERR_ID_EMAIL_MALFORMED);
+	assert_int_equal(crypto_subject_digest(CRYPTO_ID_EMAIL, "   ", 3, NULL, digest),
+			 CR_ERR_ID_EMPTY);
+	assert_bytes_equal(digest, zero, 32);
+}
+
+static void test_type_parse_name_guess(void **state)
+{
+	(void)state;
+	enum crypto_id_type t = CRYPTO_ID_PHONE;
+
+	assert_int_equal(crypto_id_type_parse("email", &t), CR_OK);
+	assert_int_equal(t, CRYPTO_ID_EMAIL);
+	assert_int_equal(crypto_id_type_parse("phone", &t), CR_OK);
+	assert_int_equal(t, CRYPTO_ID_PHONE);
+	assert_int_equal(crypto_id_type_parse("Email", &t), CR_ERR_ID_TYPE);
+	assert_int_equal(crypto_id_type_parse("", &t), CR_ERR_ID_TYPE);
+	assert_int_equal(crypto_id_type_parse("emails", &t), CR_ERR_ID_TYPE);
+	assert_int_equal(crypto_id_type_parse(NULL, &t), CR_ERR_ID_TYPE);
+	assert_int_equal(t, CRYPTO_ID_PHONE);
+	assert_string_equal(crypto_id_type_name(CRYPTO_ID_EMAIL), "email");
+	assert_string_equal(crypto_id_type_name(CRYPTO_ID_PHONE), "phone");
+	assert_null(crypto_id_type_name((enum crypto_id_type)0));
+	assert_null(crypto_id_type_name((enum crypto_id_type)3));
+	assert_int_equal(crypto_id_type_guess("a@b.com", 7), CRYPTO_ID_EMAIL);
+	assert_int_equal(crypto_id_type_guess("+86 138", 7), CRYPTO_ID_PHONE);
+	assert_int_equal(crypto_id_type_guess("", 0), CRYPTO_ID_PHONE);
+	/* only the given length is looked at */
+	assert_int_equal(crypto_id_type_guess("ab@", 2), CRYPTO_ID_PHONE);
+
+	char norm[CRYPTO_NORMALIZED_MAX + 1];
+	uint8_t d[32];
+	assert_int_equal(crypto_id_normalize((enum crypto_id_type)9, "a@b.com", 7, NULL, norm),
+			 CR_ERR_ID_TYPE);
+	assert_int_equal(crypto_id_digest((enum crypto_id_type)9, "a@b.com", 7, NULL, d),
+			 CR_ERR_ID_TYPE);
+}
+
+/* Options are checked first, whatever the value. */
+static void test_options(void **state)
+{
+	(void)state;
+	char norm[CRYPTO_NORMALIZED_MAX + 1];
+	const struct crypto_id_opts deflt = { .profile = "default", .default_country = NULL };
+	const struct crypto_id_opts uid2 = { .profile = "uid2", .default_country = NULL };
+	const struct crypto_id_opts xx = { .profile = NULL, .default_country = "XX" };
+	const struct crypto_id_opts chn = { .profile = NULL, .default_country = "CHN" };
+	const struct crypto_id_opts lower = { .profile = NULL, .default_country = "cn" };
+	const struct crypto_id_opts empty = { .profile = NULL, .default_country = "" };
+
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_EMAIL, "A@B.CO", 6, &deflt, norm), CR_OK);
+	assert_string_equal(norm, "a@b.co");
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_EMAIL, "a@b.co", 6, &uid2, norm),
+			 CR_ERR_ID_PROFILE);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_EMAIL, "", 0, &uid2, norm), CR_ERR_ID_PROFILE);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_PHONE, "1", 1, &xx, norm), CR_ERR_ID_COUNTRY);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_EMAIL, "a@b.co", 6, &xx, norm),
+			 CR_ERR_ID_COUNTRY);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_PHONE, "1", 1, &chn, norm), CR_ERR_ID_COUNTRY);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_PHONE, "1", 1, &empty, norm),
+			 CR_ERR_ID_COUNTRY);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_PHONE, "138 0013 8000", 13, &lower, norm),
+			 CR_OK);
+	assert_string_equal(norm, "+8613800138000");
+}
+
+/* Raw values are bounded before anything else is done with them. */
+static void test_size_bounds(void **state)
+{
+	(void)state;
+	char raw[CRYPTO_ID_RAW_MAX + 1];
+	char norm[CRYPTO_NORMALIZED_MAX + 1];
+
+	memset(raw, ' ', sizeof(raw));
+	memcpy(raw + 500, "Bob@Example.org", 15);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_EMAIL, raw, CRYPTO_ID_RAW_MAX, NULL, norm),
+			 CR_OK);
+	assert_string_equal(norm, "bob@example.org");
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_EMAIL, raw, CRYPTO_ID_RAW_MAX + 1, NULL, norm),
+			 CR_ERR_TOO_LARGE);
+	assert_int_equal(crypto_id_normalize(CRYPTO_ID_PHONE, raw, CRYPTO_ID_RAW_MAX + 1, &us, norm),
+			 CR_ERR_TOO_LARGE);
+}
+
+static void test_digest_parse_hex(void **state)
+{
+	(void)state;
+	const char *lower = "7dcd3a39ad3a8d2145645ec612ed4f6fa3f297b47bdcf7e0aeb76040f5e24e89";
+	const char *upper = "7DCD3A39AD3A8D2145645EC612ED4F6FA3F297B47BDCF7E0AEB76040F5E24E89";
+	uint8_t a[32], b[32], untouched[32];
+	char bad[65];
+
+	assert_int_equal(crypto_digest_parse_hex(lower, 64, a), CR_OK);
+	assert_int_equal(crypto_digest_parse_hex(upper, 64, b), CR_OK);
+	assert_bytes_equal(a, b, 32);
+	memset(untouched, 0x5a, sizeof(untouched));
+	memcpy(b, untouched, 32);
+	assert_int_equal(crypto_digest_parse_hex(lower, 63, b), CR_ERR_ID_DIGEST);
+	assert_int_equal(crypto_digest_parse_hex(lower, 0, b), CR_ERR_ID_DIGEST);
+	memcpy(bad, lower, 64);
+	bad[64] = '0';
+	assert_int_equal(crypto_digest_parse_hex(bad, 65, b), CR_ERR_ID_DIGEST);
+	bad[10] = 'g';
+	assert_int_equal(crypto_digest_parse_hex(bad, 64, b), CR_ERR_ID_DIGEST);
+	bad[10] = ' ';
+	assert_int_equal(crypto_digest_parse_hex(bad, 64, b), CR_ERR_ID_DIGEST);
+	assert_bytes_equal(b, untouched, 32);
+}
+
+/* 64 hex is a digest already (identifiers.md, "Digest"); anything else is a
+ * raw identifier. */
+static void test_subject_digest(void **state)
+{
+	(void)state;
+	const char *upper = "7DCD3A39AD3A8D2145645EC612ED4F6FA3F297B47BDCF7E0AEB76040F5E24E89";
+	const struct crypto_id_opts uid2 = { .profile = "uid2", .default_country = NULL };
+	uint8_t want[32], got[32];
+
+	assert_int_equal(crypto_id_digest(CRYPTO_ID_EMAIL, "alice.smith@example.com", 23, NULL,
+					  want), CR_OK);
+	assert_int_equal(crypto_subject_digest(CRYPTO_ID_EMAIL, upper, 64, NULL, got), CR_OK);
+	assert_bytes_equal(got, want, 32);
+	assert_int_equal(crypto_subject_digest(CRYPTO_ID_PHONE, upper, 64, NULL, got), CR_OK);
+	assert_bytes_equal(got, want, 32);
+	/* 63 hex characters are not a digest, and not an email either */
+	assert_int_equal(crypto_subject_digest(CRYPTO_ID_EMAIL, upper, 63, NULL, got),
+			 CR_ERR_ID_EMAIL_MALFORMED);
+	assert_int_equal(crypto_subject_digest(CRYPTO_ID_EMAIL, upper, 64, &uid2, got),
+			 CR_ERR_ID_PROFILE);
+	assert_int_equal(crypto_subject_digest((enum crypto_id_type)0, upper, 64, NULL, got),
+			 CR_ERR_ID_TYPE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_known_answers),
+		cmocka_unit_test(test_known_refusals),
+		cmocka_unit_test(test_type_parse_name_guess),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_size_bounds),
+		cmocka_unit_test(test_digest_parse_hex),
+		cmocka_unit_test(test_subject_digest),
+	};
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
