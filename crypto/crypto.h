@@ -249,6 +249,7 @@ struct crypto_pool;
  */
 cr_err crypto_pool_create(unsigned threads, struct crypto_pool **out) CR_MUST_CHECK;
 void crypto_pool_free(struct crypto_pool *pool); /* joins; accepts NULL */
+/* The number of worker threads (1 for a NULL pool, which runs inline). */
 unsigned crypto_pool_threads(const struct crypto_pool *pool);
 
 /*

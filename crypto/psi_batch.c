@@ -1,0 +1,88 @@
+/*
+ * psi_batch.c: the PSI group operations over whole lists, spread over a
+ * crypto_pool: hash-to-group of n digests and scalar multiplication of n
+ * elements. Each range of the pool stops at its first refusal; the pool
+ * reports the lowest failing range, so the refused index is the same
+ * whatever the thread count.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto/crypto_internal.h"
+
+struct mul_job {
+	const uint8_t *s;        /* borrowed scalar */
+	const uint8_t *in;
+	uint8_t *out;
+	atomic_size_t bad_index; /* lowest refused index so far, SIZE_MAX if none */
+};
+
+/* Lowers *target to v if v is smaller (a lock-free minimum). */
+static void atomic_store_min(atomic_size_t *target, size_t v)
+{
+	size_t cur = atomic_load(target);
+	while (v < cur && !atomic_compare_exchange_weak(target, &cur, v))
+		;
+}
+
+static cr_err mul_range(void *ctx, size_t begin, size_t end)
+{
+	struct mul_job *job = ctx;
+
+	for (size_t i = begin; i < end; i++) {
+		const uint8_t *p = job->in + i * CRYPTO_PSI_ELEMENT_BYTES;
+		/* crypto_psi_mul writes only on success and allows out == p */
+		cr_err rc = crypto_psi_mul(job->s, p, job->out + i * CRYPTO_PSI_ELEMENT_BYTES);
+		if (rc != CR_OK) {
+			atomic_store_min(&job->bad_index, i);
+			return rc;
+		}
+	}
+	return CR_OK;
+}
+
+cr_err crypto_psi_mul_batch(struct crypto_pool *pool,
+			    const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
+			    const uint8_t *in, uint8_t *out, size_t n, size_t *bad_index)
+{
+	struct mul_job job = { .s = s, .in = in, .out = out };
+	cr_err rc;
+
+	if (n > SIZE_MAX / CRYPTO_PSI_ELEMENT_BYTES)
+		return CR_ERR_TOO_LARGE;
+	atomic_init(&job.bad_index, SIZE_MAX);
+	rc = crypto_pool_run(pool, n, mul_range, &job);
+	if (rc != CR_OK && bad_index != NULL)
+		*bad_index = atomic_load(&job.bad_index);
+	return rc;
+}
+
+struct hash_job {
+	enum crypto_id_type t;
+	const uint8_t *digests;
+	uint8_t *out;
+};
+
+static cr_err hash_range(void *ctx, size_t begin, size_t end)
+{
+	struct hash_job *job = ctx;
+
+	for (size_t i = begin; i < end; i++)
+		crypto_psi_hash_to_group(job->t, job->digests + i * CRYPTO_DIGEST_BYTES,
+					 job->out + i * CRYPTO_PSI_ELEMENT_BYTES);
+	return CR_OK;
+}
+
+cr_err crypto_psi_hash_batch(struct crypto_pool *pool, enum crypto_id_type t,
+			     const uint8_t *digests, uint8_t *out, size_t n)
+{
+	struct hash_job job = { .t = t, .digests = digests, .out = out };
+
+	if (crypto_id_type_name(t) == NULL)
+		return CR_ERR_ID_TYPE;
+	if (n > SIZE_MAX / CRYPTO_PSI_ELEMENT_BYTES)
+		return CR_ERR_TOO_LARGE;
+	return crypto_pool_run(pool, n, hash_range, &job);
+}
