@@ -1,0 +1,285 @@
+/*
+ * cli_serve.c: `cleanroom serve`, the HTTP API until SIGTERM or SIGINT.
+ *
+ * HTTPS is the default. Without --tls-cert/--tls-key the service uses
+ * DATA/tls/cert.pem and DATA/tls/key.pem, and when neither file exists it
+ * creates a self-signed pair for localhost there first (tls.c) and says so,
+ * so TLS works out of the box; clients then pass --cacert DATA/tls/cert.pem.
+ * Plain HTTP needs an explicit --insecure-http and prints a warning.
+ *
+ * Shutdown is graceful: the signal stops new connections, requests in
+ * flight get up to SHUTDOWN_GRACE_MS to finish, then the database is closed
+ * and the process exits 0. Log lines (start, stop, access log) are JSON on
+ * stderr.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cleanroom/app.h"
+#include "cleanroom/cli.h"
+#include "cleanroom/http.h"
+#include "cleanroom/tls.h"
+
+#define VERB "serve"
+#define DEFAULT_LISTEN "127.0.0.1:8443"
+#define THREADS_MAX 256
+#define SHUTDOWN_GRACE_MS 10000
+
+static const char usage[] =
+	"usage: cleanroom serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE]\n"
+	"                       [--insecure-http] [--threads N]\n\n"
+	"Serves the HTTP API (HTTPS by default) until SIGTERM or SIGINT.\n"
+	"ADDR is an IPv4 address, [IPv6] or localhost; port 0 picks a free port.\n"
+	"Without --tls-cert/--tls-key, DATA/tls/{cert,key}.pem are used, and a\n"
+	"self-signed pair for localhost is created there if neither exists.";
+
+/* The TLS key and certificate in memory for as long as the server runs. */
+struct serve_tls {
+	char *cert;
+	size_t cert_len;
+	char *key;      /* secret: wiped by serve_tls_release */
+	size_t key_len;
+};
+
+/* Wipes the key and frees both PEMs. */
+static void serve_tls_release(struct serve_tls *t)
+{
+	if (t->key)
+		sodium_memzero(t->key, t->key_len);
+	free(t->key);
+	free(t->cert);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Parses "a.b.c.d:port", "[v6]:port" or "localhost:port". CR_ERR_PARSE otherwise. */
+static cr_err listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	const char *colon = strrchr(s, ':');
+	char host[64];
+	size_t hlen;
+	uint64_t port;
+	if (colon == NULL || cr_parse_u64(colon + 1, 0, 65535, &port) != CR_OK)
+		return CR_ERR_PARSE;
+	hlen = (size_t)(colon - s);
+	if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']') {
+		s++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return CR_ERR_PARSE;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (strcmp(host, "localhost") == 0)
+		memcpy(host, "127.0.0.1", sizeof("127.0.0.1"));
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*v4);
+		return CR_OK;
+	}
+	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*v6);
+		return CR_OK;
+	}
+	return CR_ERR_PARSE;
+}
+
+/* One JSON log line on stderr: {"time","level","message", key: value}. */
+static void log_line(const char *level, const char *message, const char *key, const char *value)
+{
+	char now[CR_TIME_STRLEN];
+	json_t *line;
+	char *s;
+	if (cr_time_format(cr_time_now(), now) != CR_OK)
+		now[0] = '\0';
+	line = json_pack("{s:s,s:s,s:s}", "time", now, "level", level, "message", message);
+	if (line && key)
+		json_object_set_new(line, key, json_string(value));
+	s = line ? json_dumps(line, JSON_COMPACT) : NULL;
+	json_decref(line);
+	if (s) {
+		fprintf(stderr, "%s\n", s);
+		free(s);
+	}
+}
+
+/* Loads the PEM pair, creating DATA/tls's self-signed pair if asked for and absent. */
+static int tls_load(const char *data, const char *cert, const char *key, struct serve_tls *t)
+{
+	char *dcert = app_path(data, TLS_DIR "/" TLS_CERT_FILE);
+	char *dkey = app_path(data, TLS_DIR "/" TLS_KEY_FILE);
+	int ret = CLI_FAIL;
+	cr_err rc;
+
+	if (cert == NULL) {
+		cert = dcert;
+		key = dkey;
+		if (access(dcert, F_OK) != 0 && access(dkey, F_OK) != 0) {
+			rc = tls_selfsigned_create(data);
+			if (rc != CR_OK) {
+				cli_fail(VERB, "cannot create a self-signed certificate in '%s/%s': %s",
+					 data, TLS_DIR, cr_strerror(rc));
+				goto out;
+			}
+			log_line("info", "created a self-signed certificate for localhost", "cert", dcert);
+		}
+	}
+	if (tls_pem_read(cert, false, &t->cert, &t->cert_len) != CR_OK) {
+		cli_fail(VERB, "cannot read the certificate '%s'", cert);
+		goto out;
+	}
+	if (tls_pem_read(key, true, &t->key, &t->key_len) != CR_OK) {
+		cli_fail(VERB, "cannot read the key '%s' (it must be a file only its owner can read)", key);
+		goto out;
+	}
+	if (tls_pair_check(t->cert, t->key) != CR_OK) {
+		cli_fail(VERB, "'%s' and '%s' are not a valid, unexpired certificate and its key",
+			 cert, key);
+		goto out;
+	}
+	ret = CLI_OK;
+out:
+	free(dcert);
+	free(dkey);
+	return ret;
+}
+
+/* Blocks until SIGTERM or SIGINT (blocked in every thread before the server starts). */
+static const char *signal_wait(const sigset_t *set)
+{
+	int sig = 0;
+	while (sigwait(set, &sig) != 0)
+		;
+	return sig == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+/* Runs the server on `a` until a signal; returns a CLI exit code. */
+static int serve_run(struct app *a, struct http_config *cfg, bool tls)
+{
+	struct http_server *srv = NULL;
+	sigset_t set;
+	char url[128];
+	char host[INET6_ADDRSTRLEN] = "";
+	cr_err rc;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);  /* inherited by the server's threads */
+	signal(SIGPIPE, SIG_IGN);
+	rc = http_server_start(a, cfg, http_routes, http_route_count, &srv);
+	if (rc != CR_OK)
+		return cli_fail_rc(VERB, rc);
+	if (cfg->addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)cfg->addr)->sin6_addr,
+			  host, sizeof(host));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)cfg->addr)->sin_addr,
+			  host, sizeof(host));
+	snprintf(url, sizeof(url), "%s://%s%s%s:%u", tls ? "https" : "http",
+		 cfg->addr->sa_family == AF_INET6 ? "[" : "", host,
+		 cfg->addr->sa_family == AF_INET6 ? "]" : "", (unsigned)http_server_port(srv));
+	log_line("info", "listening", "url", url);
+	log_line("info", "stopping", "signal", signal_wait(&set));
+	http_server_stop(srv, SHUTDOWN_GRACE_MS);
+	return CLI_OK;
+}
+
+/* One worker per online core (1..64). */
+static unsigned default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+/* What the command line asked for (strings borrowed from argv). */
+struct serve_opts {
+	const char *listen, *cert, *key, *threads;
+	bool insecure;
+};
+
+/* Checks the options together and fills cfg's address and threads; CLI_USAGE if wrong. */
+static int serve_opts_check(const struct serve_opts *o, const struct cli_args *args,
+			    struct sockaddr_storage *ss, struct http_config *cfg)
+{
+	uint64_t threads = default_threads();
+	if (args->npos != 0)
+		return cli_usage_error(VERB, "unexpected argument '%s'", args->pos[0]);
+	if ((o->cert == NULL) != (o->key == NULL))
+		return cli_usage_error(VERB, "'--tls-cert' and '--tls-key' go together");
+	if (o->insecure && o->cert != NULL)
+		return cli_usage_error(VERB, "'--insecure-http' takes no certificate");
+	if (o->threads && cr_parse_u64(o->threads, 1, THREADS_MAX, &threads) != CR_OK)
+		return cli_usage_error(VERB, "'--threads' must be 1 to %d", THREADS_MAX);
+	if (listen_parse(o->listen, ss, &cfg->addr_len) != CR_OK)
+		return cli_usage_error(VERB, "'--listen' must be ADDR:PORT, as in " DEFAULT_LISTEN);
+	cfg->addr = (const struct sockaddr *)ss;
+	cfg->threads = (unsigned)threads;
+	return CLI_OK;
+}
+
+/* `cleanroom serve`: parse, open the data directory, load TLS, serve. */
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_opts o = { .listen = DEFAULT_LISTEN };
+	const struct cli_opt opts[] = {
+		{ "listen", &o.listen, NULL, "ADDR:PORT to listen on (default " DEFAULT_LISTEN ")" },
+		{ "tls-cert", &o.cert, NULL, "FILE: PEM certificate (chain) to serve" },
+		{ "tls-key", &o.key, NULL, "FILE: its PEM private key (mode 0600)" },
+		{ "insecure-http", NULL, &o.insecure, "serve plain HTTP, without TLS (not for networks)" },
+		{ "threads", &o.threads, NULL, "N worker threads (default: one per core)" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct cli_args args;
+	struct sockaddr_storage ss;
+	struct http_config cfg;
+	struct serve_tls tls = { 0 };
+	struct app *a = NULL;
+	int ret = cli_parse(argc, argv, opts, usage, &args);
+	cr_err rc;
+
+	if (ret != CLI_OK)
+		return ret < 0 ? CLI_OK : ret;
+	http_config_defaults(&cfg);
+	ret = serve_opts_check(&o, &args, &ss, &cfg);
+	if (ret != CLI_OK)
+		goto out;
+	rc = app_open(cli_data_dir(&args), &a);
+	if (rc != CR_OK) {
+		ret = cli_fail(VERB, "'%s': %s", cli_data_dir(&args), cr_strerror(rc));
+		goto out;
+	}
+	if (o.insecure) {
+		log_line("warning", "--insecure-http: tokens and data travel unencrypted; "
+				    "use it only on a trusted loopback", NULL, NULL);
+	} else {
+		ret = tls_load(cli_data_dir(&args), o.cert, o.key, &tls);
+		if (ret != CLI_OK)
+			goto out;
+		cfg.tls_cert_pem = tls.cert;
+		cfg.tls_key_pem = tls.key;
+	}
+	ret = serve_run(a, &cfg, !o.insecure);
+	app_close(a); /* every request has finished: close the database */
+	a = NULL;
+	if (ret == CLI_OK)
+		log_line("info", "stopped", NULL, NULL);
+out:
+	app_close(a);
+	serve_tls_release(&tls);
+	free(args.pos);
+	return ret;
+}

@@ -1,0 +1,514 @@
+/*
+ * http.c: the HTTP server around libmicrohttpd.
+ *
+ * One request goes through three steps, each a function below:
+ *   begin  (headers received) find the route (404/405), check the bearer
+ *          token against the route's roles (401/403) and the announced
+ *          Content-Length against the route's maximum (413), so a caller
+ *          who may not use a route cannot make the server read its body;
+ *   body   accumulate the body, never past the route's maximum;
+ *   finish call the route's handler and queue its reply or its JSON error.
+ * When libmicrohttpd is done with the request, completion records metrics
+ * and writes one access-log line: method, route pattern, status, duration,
+ * role and tenant; never the raw path, the client address, a token or a
+ * body.
+ *
+ * The store is one SQLite connection, so the token check and handlers of
+ * routes with uses_store run under one mutex; public routes never take it.
+ * Anything a handler leaves open in the store is rolled back before the reply
+ * goes out, so a failed request leaves nothing partial behind (I7).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "cleanroom/http.h"
+
+/* A client that keeps sending past its route's maximum is cut off after this. */
+#define DISCARD_MAX (1u << 20)
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct app *app;                 /* borrowed */
+	const struct http_route *routes; /* borrowed */
+	size_t n_routes;
+	struct http_metrics *metrics;
+	pthread_mutex_t store_lock;
+	FILE *log;                       /* borrowed */
+	atomic_bool stopping;
+	atomic_uint in_flight;
+};
+
+/* One request's state, from its headers to its completion. */
+struct http_conn {
+	struct http_server *srv;
+	const char *method;              /* static label for the log */
+	const struct http_route *route;  /* NULL until matched */
+	struct http_params params;
+	struct auth_token_info who;
+	bool authed;                     /* `who` is filled (also on 403) */
+	uint8_t *body;                   /* owned; wiped when freed */
+	size_t len, cap;
+	bool too_large;
+	size_t discarded;
+	bool replied;
+	unsigned status;
+	uint64_t start_us;
+};
+
+/* Microseconds on the monotonic clock, for durations. */
+static uint64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Methods are logged from this list only, so a client cannot write into the log. */
+static const char *method_label(const char *m)
+{
+	static const char *const known[] = { "GET", "POST", "PUT", "PATCH", "DELETE",
+					     "HEAD", "OPTIONS" };
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(m, known[i]) == 0)
+			return known[i];
+	return "OTHER";
+}
+
+/* ------------------------------------------------------------- replying */
+
+/* Headers every reply carries, plus those its status requires (RFC 6750, RFC 9110). */
+static void reply_headers(struct http_conn *c, struct MHD_Response *r, const struct http_reply *rep,
+			  const char *path)
+{
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (rep->status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	if (rep->status == MHD_HTTP_METHOD_NOT_ALLOWED && path != NULL) {
+		char allow[128];
+		http_route_allow(c->srv->routes, c->srv->n_routes, path, allow, sizeof(allow));
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	}
+	if (atomic_load(&c->srv->stopping))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+/* Queues `rep` (its body is handed to libmicrohttpd). */
+static enum MHD_Result reply_queue(struct http_conn *c, struct MHD_Connection *mc,
+				   struct http_reply *rep, const char *path)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(
+		rep->len, rep->body, http_secure_free);
+	enum MHD_Result ret;
+	if (r == NULL)
+		cr_die("http: cannot create a response");
+	rep->body = NULL;
+	reply_headers(c, r, rep, path);
+	ret = MHD_queue_response(mc, rep->status, r);
+	MHD_destroy_response(r);
+	c->replied = true;
+	c->status = rep->status;
+	return ret;
+}
+
+/* Queues the JSON error for `e`; `path` is for a 405's Allow header. */
+static enum MHD_Result reply_error(struct http_conn *c, struct MHD_Connection *mc, cr_err e,
+				   const char *path)
+{
+	struct http_reply rep = { 0 };
+	http_reply_error(&rep, e);
+	return reply_queue(c, mc, &rep, path);
+}
+
+/* ------------------------------------------------------- request: begin */
+
+/* 401 without or with a bad token, 403 for a role the route does not admit. */
+static cr_err authenticate(struct http_conn *c, struct MHD_Connection *mc)
+{
+	const char *hdr = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *token = NULL;
+	size_t len = 0;
+	cr_err rc = auth_bearer_parse(hdr, &token, &len);
+	if (rc != CR_OK)
+		return rc;
+	pthread_mutex_lock(&c->srv->store_lock);
+	rc = auth_token_verify(c->srv->app->store, token, len, &c->who);
+	pthread_mutex_unlock(&c->srv->store_lock);
+	if (rc != CR_OK)
+		return rc;
+	c->authed = true;
+	return (c->route->roles & (unsigned)c->who.role) ? CR_OK : CR_ERR_AUTH_FORBIDDEN;
+}
+
+/* CR_ERR_TOO_LARGE if the announced Content-Length exceeds the route's maximum. */
+static cr_err length_check(const struct http_conn *c, struct MHD_Connection *mc)
+{
+	const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint64_t n;
+	if (cl == NULL)
+		return CR_OK;
+	if (cr_parse_u64(cl, 0, UINT64_MAX, &n) != CR_OK)
+		return CR_ERR_PARSE;
+	return n > c->route->max_body ? CR_ERR_TOO_LARGE : CR_OK;
+}
+
+/*
+ * Headers received: route, token and announced length are checked before any
+ * body byte is read; a refusal is queued at once (libmicrohttpd then skips
+ * the body and closes the connection).
+ */
+static enum MHD_Result request_begin(struct http_conn *c, struct MHD_Connection *mc,
+				     const char *url, const char *method)
+{
+	const struct http_route *route = NULL;
+	cr_err rc = http_route_find(c->srv->routes, c->srv->n_routes, method, url, &route,
+				    &c->params);
+	if (rc != CR_OK)
+		return reply_error(c, mc, rc, url);
+	c->route = route;
+	if (route->roles != HTTP_PUBLIC) {
+		rc = authenticate(c, mc);
+		if (rc != CR_OK)
+			return reply_error(c, mc, rc, url);
+	}
+	rc = length_check(c, mc);
+	if (rc != CR_OK)
+		return reply_error(c, mc, rc, url);
+	return MHD_YES;
+}
+
+/* -------------------------------------------------------- request: body */
+
+/*
+ * Appends a piece of body. Past the route's maximum (a chunked body announces
+ * no length) the rest is discarded and 413 answered at the end; a client that
+ * still sends DISCARD_MAX bytes more is cut off (MHD_NO closes the connection).
+ */
+static enum MHD_Result body_append(struct http_conn *c, const char *data, size_t n)
+{
+	if (c->replied)
+		return MHD_YES;
+	if (c->too_large || n > c->route->max_body - c->len) {
+		c->too_large = true;
+		c->discarded += n;
+		return c->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (c->len + n > c->cap) {
+		size_t cap = c->cap ? c->cap : 4096;
+		while (cap < c->len + n)
+			cap *= 2;
+		if (cap > c->route->max_body)
+			cap = c->route->max_body;
+		uint8_t *b = cr_xmalloc(cap);
+		if (c->len)
+			memcpy(b, c->body, c->len);
+		http_secure_free(c->body);
+		c->body = b;
+		c->cap = cap;
+	}
+	memcpy(c->body + c->len, data, n);
+	c->len += n;
+	return MHD_YES;
+}
+
+/* ------------------------------------------------------ request: finish */
+
+/* Calls the route's handler, under the store lock if it uses the store. */
+static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct http_reply *rep)
+{
+	struct http_server *srv = c->srv;
+	struct http_request req = {
+		.app = srv->app,
+		.server = srv,
+		.route = c->route,
+		.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+							    MHD_HTTP_HEADER_CONTENT_TYPE),
+		.body = c->body,
+		.body_len = c->len,
+		.who = c->authed ? &c->who : NULL,
+		.params = &c->params,
+	};
+	cr_err rc;
+	if (!c->route->uses_store)
+		return c->route->handler(&req, rep);
+	pthread_mutex_lock(&srv->store_lock);
+	rc = c->route->handler(&req, rep);
+	if (srv->app->store->in_txn) {
+		/* A handler that returns with a transaction open is a bug; the
+		 * request must not leave half its changes behind. */
+		store_rollback(srv->app->store);
+		if (rc == CR_OK)
+			rc = CR_ERR_INTERNAL;
+	}
+	pthread_mutex_unlock(&srv->store_lock);
+	return rc;
+}
+
+/* Body complete: runs the handler and queues its reply or its error. */
+static enum MHD_Result request_finish(struct http_conn *c, struct MHD_Connection *mc)
+{
+	struct http_reply rep = { 0 };
+	cr_err rc = c->too_large ? CR_ERR_TOO_LARGE : handler_run(c, mc, &rep);
+	if (rc == CR_OK && rep.status == 0)
+		rc = CR_ERR_INTERNAL;
+	if (rc != CR_OK)
+		http_reply_error(&rep, rc);
+	return reply_queue(c, mc, &rep, NULL);
+}
+
+/* ---------------------------------------------------- libmicrohttpd glue */
+
+/*
+ * libmicrohttpd's access handler: called once with the headers (*con_cls
+ * NULL), then once per piece of body, then once with nothing left to read.
+ */
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const char *url,
+				 const char *method, const char *version,
+				 const char *upload_data, size_t *upload_data_size,
+				 void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct http_conn *c = *con_cls;
+	(void)version;
+	if (c == NULL) {
+		c = cr_xcalloc(1, sizeof(*c));
+		c->srv = srv;
+		c->method = method_label(method);
+		c->start_us = monotonic_us();
+		atomic_fetch_add(&srv->in_flight, 1);
+		*con_cls = c;
+		return request_begin(c, mc, url, method);
+	}
+	if (*upload_data_size != 0) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		return body_append(c, upload_data, n);
+	}
+	if (c->replied)
+		return MHD_YES;
+	return request_finish(c, mc);
+}
+
+/* One JSON access-log line; only labels from our own tables, never request text. */
+static void access_log(const struct http_conn *c, unsigned status, uint64_t us, bool completed)
+{
+	char now[CR_TIME_STRLEN];
+	json_t *line;
+	char *s;
+	if (c->srv->log == NULL)
+		return;
+	if (cr_time_format(cr_time_now(), now) != CR_OK)
+		now[0] = '\0';
+	line = json_pack("{s:s,s:s,s:s,s:i,s:f,s:s?,s:s?,s:b}", "time", now, "method", c->method,
+			 "route", c->route ? c->route->pattern : "unmatched", "status", (int)status,
+			 "duration_ms", (double)us / 1000.0,
+			 "role", c->authed ? auth_role_name(c->who.role) : NULL,
+			 "tenant", c->authed ? c->who.tenant : NULL, "completed", completed);
+	s = line ? json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+	json_decref(line);
+	if (s == NULL)
+		return;
+	flockfile(c->srv->log);
+	fputs(s, c->srv->log);
+	fputc('\n', c->srv->log);
+	fflush(c->srv->log);
+	funlockfile(c->srv->log);
+	free(s);
+}
+
+/* libmicrohttpd is done with a request (answered, aborted or shut down). */
+static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct http_conn *c = *con_cls;
+	uint64_t us;
+	(void)mc;
+	if (c == NULL)
+		return;
+	us = monotonic_us() - c->start_us;
+	http_metrics_record(srv->metrics, c->route ? (size_t)(c->route - srv->routes) : srv->n_routes,
+			    c->replied ? c->status : 0, us);
+	access_log(c, c->replied ? c->status : 0, us, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	http_secure_free(c->body);
+	free(c);
+	*con_cls = NULL;
+	atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+/* libmicrohttpd's own messages, as JSON lines beside the access log. */
+__attribute__((format(printf, 2, 0)))
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct http_server *srv = cls;
+	char msg[512], now[CR_TIME_STRLEN];
+	json_t *line;
+	char *s;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\r\n")] = '\0';
+	if (srv->log == NULL)
+		return;
+	if (cr_time_format(cr_time_now(), now) != CR_OK)
+		now[0] = '\0';
+	line = json_pack("{s:s,s:s,s:s,s:s}", "time", now, "level", "error", "source",
+			 "libmicrohttpd", "message", msg);
+	s = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(line);
+	if (s) {
+		fprintf(srv->log, "%s\n", s);
+		free(s);
+	}
+}
+
+/* ---------------------------------------------------------- lifecycle */
+
+void http_config_defaults(struct http_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->threads = 1;
+	cfg->connection_limit = 1024;
+	cfg->per_ip_limit = 128;
+	cfg->timeout_s = 30;
+	cfg->memory_limit = 64 * 1024;
+	cfg->log = stderr;
+}
+
+/* Misuse aborts: a /v1 route without roles would be open to anyone. */
+static void routes_check(const struct http_route *routes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(routes[i].pattern, "/v1/", 4) == 0 && routes[i].roles == HTTP_PUBLIC)
+			cr_die("http: a /v1 route has no roles");
+		if ((routes[i].roles & ~(unsigned)AUTH_ROLES_ALL) != 0 || routes[i].handler == NULL)
+			cr_die("http: a route has unknown roles or no handler");
+	}
+}
+
+/* Internal thread(s) on epoll where available, TLS and IPv6 as configured. */
+static unsigned daemon_flags(const struct http_config *cfg)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+		flags |= MHD_USE_EPOLL;
+	else if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
+		flags |= MHD_USE_POLL;
+	if (cfg->addr->sa_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (cfg->tls_cert_pem != NULL)
+		flags |= MHD_USE_TLS;
+	return flags;
+}
+
+#define OPT(o, v, p) ((struct MHD_OptionItem){ (o), (intptr_t)(v), (void *)(p) })
+
+/* Starts libmicrohttpd with the limits of `cfg`; NULL if it refuses (it logs why). */
+static struct MHD_Daemon *daemon_start(struct http_server *srv, const struct http_config *cfg)
+{
+	struct MHD_OptionItem o[16];
+	size_t n = 0;
+	uint16_t port = 0;
+	if (cfg->addr->sa_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)(const void *)cfg->addr)->sin_port);
+	else if (cfg->addr->sa_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)(const void *)cfg->addr)->sin6_port);
+	/* The logger goes first so that libmicrohttpd's every message uses it. */
+	o[n++] = OPT(MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv);
+	o[n++] = OPT(MHD_OPTION_SOCK_ADDR, 0, cfg->addr);
+	o[n++] = OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv);
+	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL);
+	o[n++] = OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit, NULL);
+	o[n++] = OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, NULL);
+	o[n++] = OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->memory_limit, NULL);
+	o[n++] = OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
+	if (cfg->threads > 1)
+		o[n++] = OPT(MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL);
+	if (cfg->tls_cert_pem != NULL) {
+		o[n++] = OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert_pem);
+		o[n++] = OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key_pem);
+		o[n++] = OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES);
+	}
+	o[n++] = OPT(MHD_OPTION_END, 0, NULL);
+	return MHD_start_daemon(daemon_flags(cfg), port, NULL, NULL, on_access, srv,
+				MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+}
+
+cr_err http_server_start(struct app *a, const struct http_config *cfg,
+			 const struct http_route *routes, size_t n_routes,
+			 struct http_server **out)
+{
+	struct http_server *srv;
+	bool tls = cfg->tls_cert_pem != NULL;
+
+	routes_check(routes, n_routes);
+	if (tls != (cfg->tls_key_pem != NULL) ||
+	    (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES))
+		return CR_ERR_TLS;
+	if (cfg->addr == NULL || (cfg->addr->sa_family != AF_INET && cfg->addr->sa_family != AF_INET6))
+		return CR_ERR_HTTP_LISTEN;
+	/* Replies may carry a freshly issued token: wipe what jansson frees. */
+	json_set_alloc_funcs(malloc, http_secure_free);
+	srv = cr_xcalloc(1, sizeof(*srv));
+	srv->app = a;
+	srv->routes = routes;
+	srv->n_routes = n_routes;
+	srv->log = cfg->log;
+	srv->metrics = http_metrics_new(n_routes);
+	atomic_init(&srv->stopping, false);
+	atomic_init(&srv->in_flight, 0);
+	if (pthread_mutex_init(&srv->store_lock, NULL) != 0)
+		cr_die("http: pthread_mutex_init");
+	srv->daemon = daemon_start(srv, cfg);
+	if (srv->daemon == NULL) {
+		/* libmicrohttpd has logged why (address in use, key refused, ...). */
+		pthread_mutex_destroy(&srv->store_lock);
+		http_metrics_free(srv->metrics);
+		free(srv);
+		return CR_ERR_HTTP_LISTEN;
+	}
+	*out = srv;
+	return CR_OK;
+}
+
+uint16_t http_server_port(const struct http_server *srv)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	return info ? info->port : 0;
+}
+
+char *http_server_metrics_render(const struct http_server *srv, size_t *len)
+{
+	return http_metrics_render(srv->metrics, srv->routes, srv->n_routes, len);
+}
+
+void http_server_stop(struct http_server *srv, unsigned grace_ms)
+{
+	MHD_socket listen_fd;
+	uint64_t deadline;
+	if (srv == NULL)
+		return;
+	atomic_store(&srv->stopping, true);
+	listen_fd = MHD_quiesce_daemon(srv->daemon);
+	deadline = monotonic_us() + (uint64_t)grace_ms * 1000u;
+	while (atomic_load(&srv->in_flight) > 0 && monotonic_us() < deadline)
+		usleep(10 * 1000);
+	MHD_stop_daemon(srv->daemon);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
+	pthread_mutex_destroy(&srv->store_lock);
+	http_metrics_free(srv->metrics);
+	free(srv);
+}

@@ -1,0 +1,239 @@
+/*
+ * http.h: the HTTP service (internal to cleanroom/).
+ *
+ * The server (http.c) runs libmicrohttpd with a thread pool, TLS and limits,
+ * accumulates each request body up to its route's maximum, checks the bearer
+ * token against the route's roles, and calls the route's handler. Routes are
+ * one table (http_routes.c): method, path pattern with {param} segments,
+ * roles, maximum body and one handler, each in its own
+ * cleanroom/api_<endpoint>.c. A handler is thin: parse the request, call the
+ * core, fill the reply. It returns a cr_err; anything but CR_OK becomes the
+ * JSON error {"error":{"code":...,"message":...}} with the code's HTTP status,
+ * so handlers never write error bodies themselves and never echo input.
+ *
+ * To add a route: write cleanroom/api_<endpoint>.c with its handler, declare
+ * the handler below, add one line to http_routes[] and document the route in
+ * docs/api.yaml (a unit test fails until table and document agree).
+ */
+#ifndef CR_CLEANROOM_HTTP_H
+#define CR_CLEANROOM_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include "common/common.h"
+#include "cleanroom/app.h"
+#include "cleanroom/auth.h"
+
+/* ================================================================ routes */
+
+#define HTTP_PUBLIC 0u          /* roles mask of a route without a bearer check */
+#define HTTP_PARAMS_MAX 4       /* {param} segments in one pattern */
+#define HTTP_PARAM_MAX 64       /* longest accepted value of one {param} */
+#define HTTP_PARAM_NAME_MAX 31
+
+/* The {param} values a path matched, in pattern order. */
+struct http_params {
+	size_t n;
+	struct {
+		char name[HTTP_PARAM_NAME_MAX + 1];
+		char value[HTTP_PARAM_MAX + 1];
+	} p[HTTP_PARAMS_MAX];
+};
+
+struct http_server;
+struct http_route;
+
+/* A request as a handler sees it; everything is borrowed for the call. */
+struct http_request {
+	struct app *app;
+	struct http_server *server;
+	const struct http_route *route;
+	const char *content_type;         /* NULL if the request had none */
+	const uint8_t *body;              /* exactly body_len bytes (may be NULL if 0) */
+	size_t body_len;
+	const struct auth_token_info *who; /* the caller's token; NULL on public routes */
+	const struct http_params *params;
+};
+
+/* What a handler answers on success. `body` is owned (malloc) by the reply. */
+struct http_reply {
+	unsigned status;
+	char *body;
+	size_t len;
+	const char *content_type;         /* static string */
+};
+
+/* Fills `rep` and returns CR_OK, or returns the error to answer with. */
+typedef cr_err (*http_handler_fn)(const struct http_request *req, struct http_reply *rep);
+
+struct http_route {
+	const char *method;     /* "GET", "POST", ... */
+	const char *pattern;    /* "/v1/tokens/{id}/revoke": literal or {name} segments */
+	unsigned roles;         /* AUTH_ROLE_* bits admitted; HTTP_PUBLIC: no bearer check */
+	bool uses_store;        /* the handler runs holding the store lock */
+	size_t max_body;        /* bytes; a larger body is refused with 413 */
+	http_handler_fn handler;
+};
+
+/* The service's routes (http_routes.c). Every /v1 route has roles != HTTP_PUBLIC. */
+extern const struct http_route http_routes[];
+extern const size_t http_route_count;
+
+/*
+ * True if `path` matches `pattern` segment by segment; a {name} segment
+ * matches one non-empty segment of [A-Za-z0-9._~-], at most HTTP_PARAM_MAX
+ * bytes, whose value goes to *params (may be NULL). No trailing slash, no
+ * empty segments.
+ */
+bool http_pattern_match(const char *pattern, const char *path, struct http_params *params);
+
+/*
+ * Finds the route for (method, path) in `routes`. CR_ERR_HTTP_NO_ROUTE if no
+ * pattern matches the path, CR_ERR_HTTP_METHOD if one does but not with this
+ * method. Writes *route_out and *params only on success.
+ */
+cr_err http_route_find(const struct http_route *routes, size_t n, const char *method,
+		       const char *path, const struct http_route **route_out,
+		       struct http_params *params) CR_MUST_CHECK;
+
+/* The methods admitted on `path`, comma-separated, for a 405's Allow header. */
+void http_route_allow(const struct http_route *routes, size_t n, const char *path,
+		      char *buf, size_t cap);
+
+/* The value of {name}, or NULL (borrowed from req). */
+const char *http_param(const struct http_request *req, const char *name);
+/* {name} as a decimal id in [1, INT64_MAX]; CR_ERR_NOT_FOUND if it is not one. */
+cr_err http_param_id(const struct http_request *req, const char *name,
+		     int64_t *out) CR_MUST_CHECK;
+
+/* ================================================================== JSON */
+
+enum http_json_type {
+	HTTP_JSON_STRING = 1,
+	HTTP_JSON_INTEGER,
+	HTTP_JSON_BOOL,
+	HTTP_JSON_OBJECT,
+	HTTP_JSON_ARRAY,
+};
+
+/* One field a JSON body may carry; lists end with a NULL name. */
+struct http_field {
+	const char *name;
+	enum http_json_type type;
+	bool required;
+};
+
+/*
+ * Parses the request body strictly: Content-Type application/json
+ * (CR_ERR_HTTP_MEDIA_TYPE), one well-formed UTF-8 JSON object without
+ * duplicate keys (CR_ERR_JSON_MALFORMED), only the listed fields
+ * (CR_ERR_JSON_UNKNOWN_FIELD), each of its type, null never accepted
+ * (CR_ERR_JSON_TYPE), and every required one (CR_ERR_JSON_MISSING_FIELD).
+ * *out (a new reference, handed over) is written only on success.
+ */
+cr_err http_json_body(const struct http_request *req, const struct http_field *fields,
+		      json_t **out) CR_MUST_CHECK;
+
+/* Compact-encodes `body` (reference stolen) as the reply; CR_ERR_INTERNAL if it cannot be. */
+cr_err http_reply_json(struct http_reply *rep, unsigned status, json_t *body) CR_MUST_CHECK;
+/* Takes `body` (malloc'd, handed over) as a reply with a static content type. */
+void http_reply_text(struct http_reply *rep, unsigned status, const char *content_type,
+		     char *body, size_t len);
+/* Fills `rep` with the JSON error for `e` (status from cr_err_http_status). */
+void http_reply_error(struct http_reply *rep, cr_err e);
+
+/*
+ * The stable error code string for `e`: its symbolic name without "CR_ERR_",
+ * lowercased ("auth_missing"). Writes into buf[cap] and returns buf.
+ */
+const char *http_error_code(cr_err e, char *buf, size_t cap);
+
+/* A JSON string of a time in ms ("2025-01-01T00:00:00.000Z"); new reference. */
+json_t *http_json_time(cr_time_ms t);
+
+/*
+ * free() for buffers that may have held secrets (issued tokens): wipes the
+ * whole allocation first. Installed as jansson's free and used for reply
+ * bodies, so a token in a reply does not linger in freed memory.
+ */
+void http_secure_free(void *p);
+
+/* =============================================================== metrics */
+
+/*
+ * Request counters by route and status, and a latency histogram per route;
+ * lock-free (atomic) so the worker threads never contend on them.
+ */
+struct http_metrics;
+
+/* Counters for n routes plus one slot for requests that matched none. */
+struct http_metrics *http_metrics_new(size_t n_routes);
+void http_metrics_free(struct http_metrics *m);  /* accepts NULL */
+/* Records one request; route_index == n_routes for an unmatched request. */
+void http_metrics_record(struct http_metrics *m, size_t route_index, unsigned status,
+			 uint64_t duration_us);
+/*
+ * Renders Prometheus text format 0.0.4; routes are labelled by pattern.
+ * Returns a malloc'd string handed to the caller, its length in *len.
+ */
+char *http_metrics_render(const struct http_metrics *m, const struct http_route *routes,
+			  size_t n_routes, size_t *len);
+
+/* ================================================================ server */
+
+struct http_config {
+	const struct sockaddr *addr; /* borrowed; IPv4 or IPv6 */
+	socklen_t addr_len;
+	unsigned threads;            /* worker threads, >= 1 */
+	const char *tls_cert_pem;    /* borrowed, NUL-terminated; NULL for plain HTTP */
+	const char *tls_key_pem;     /* borrowed; must outlive the server; NULL for plain */
+	unsigned connection_limit;
+	unsigned per_ip_limit;
+	unsigned timeout_s;          /* idle connection timeout */
+	size_t memory_limit;         /* per connection, for headers and buffers */
+	FILE *log;                   /* access log (JSON lines); borrowed */
+};
+
+/* Sane limits for everything but addr, TLS and threads. */
+void http_config_defaults(struct http_config *cfg);
+
+/*
+ * Starts serving `routes` on cfg->addr with the store and keys of `a`
+ * (borrowed; must outlive the server). Checks the table first: a /v1 route
+ * without roles aborts (misuse). CR_ERR_TLS if TLS was asked for and is
+ * unsupported or the PEMs are refused; CR_ERR_HTTP_LISTEN if the address
+ * cannot be bound. *out is handed to the caller.
+ */
+cr_err http_server_start(struct app *a, const struct http_config *cfg,
+			 const struct http_route *routes, size_t n_routes,
+			 struct http_server **out) CR_MUST_CHECK;
+
+/* The port actually bound (useful when cfg->addr asked for port 0). */
+uint16_t http_server_port(const struct http_server *srv);
+
+/* The server's metrics as Prometheus text (for the /metrics handler); see http_metrics_render. */
+char *http_server_metrics_render(const struct http_server *srv, size_t *len);
+
+/*
+ * Stops gracefully: stops accepting, lets requests in flight finish for up to
+ * `grace_ms`, then closes every connection and frees. Accepts NULL. The app
+ * (and its database) is the caller's to close afterwards.
+ */
+void http_server_stop(struct http_server *srv, unsigned grace_ms);
+
+/* ============================================= handlers (api_<endpoint>.c) */
+
+cr_err api_healthz_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_metrics_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_whoami_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_tokens_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_tokens_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_tokens_revoke(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+
+#endif
