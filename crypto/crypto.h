@@ -44,7 +44,8 @@ enum crypto_key_use {
 
 /*
  * The service's key material, loaded from DATA/keys/. Owns sodium_malloc'd,
- * read-only-protected memory; crypto_keyring_free wipes it.
+ * read-only-protected memory; crypto_keyring_free wipes it. Nothing changes
+ * it after crypto_keyring_open, so threads may share one keyring.
  */
 struct crypto_keyring;
 
