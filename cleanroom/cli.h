@@ -57,5 +57,8 @@ int cli_fail_rc(const char *verb, cr_err rc);
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Verb handlers (one per cleanroom/cli_<verb>.c). */
+int cmd_serve(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
 
 #endif

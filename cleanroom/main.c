@@ -27,6 +27,9 @@ struct cli_command {
 
 static const struct cli_command commands[] = {
 	{ "version", cmd_version, "print the program's version" },
+	{ "serve", cmd_serve, "serve the HTTP API (HTTPS by default)" },
+	{ "token", cmd_token, "issue, list and revoke API tokens" },
+	{ "synth", cmd_synth, "write deterministic synthetic test data" },
 };
 
 static void usage(FILE *f)

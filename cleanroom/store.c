@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cleanroom/store.h"
+#include "cleanroom/auth.h"
 
 /* Tables owned by cleanroom/ itself. */
 static const char schema_core_v1[] =
@@ -25,9 +26,11 @@ struct migration {
 };
 
 static const char *const migration_1[] = { schema_core_v1, NULL };
+static const char *const migration_api_tokens[] = { auth_schema_v1, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
+	{ "api tokens", migration_api_tokens },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
