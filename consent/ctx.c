@@ -1,0 +1,273 @@
+/*
+ * ctx.c: the registry context: one connection's prepared statements (all
+ * SQL of the folder's hot paths is in the table below), savepoints, the
+ * change stamp that tells a cache whether the database moved, and the
+ * cached history of the last subject asked about.
+ *
+ * Caches are keyed by (SQLITE_FCNTL_DATA_VERSION, sqlite3_total_changes64):
+ * the first moves on any commit by any connection, the second on any write
+ * by this one, including inside the open transaction. So a decision never
+ * reads a stale cache, and the three or so decisions an ingested row needs
+ * (one per purpose and recipient) read the subject's events once.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "consent/consent_internal.h"
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_SAVEPOINT] = "SAVEPOINT consent_call",
+	[ST_RELEASE] = "RELEASE consent_call",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO consent_call",
+	[ST_BRAND_INSERT] = "INSERT INTO brands(name, created_ms) VALUES (?1, ?2)",
+	[ST_BRAND_FIND] = "SELECT id FROM brands WHERE name = ?1",
+	[ST_BRAND_GET] = "SELECT name, key_version, catalog_gen FROM brands WHERE id = ?1",
+	[ST_BRAND_GEN] = "SELECT catalog_gen FROM brands WHERE id = ?1",
+	[ST_BRAND_BUMP] = "UPDATE brands SET catalog_gen = catalog_gen + 1 WHERE id = ?1",
+	[ST_CHILD_AGE_SET] = "INSERT INTO consent_child_ages(brand_id, jurisdiction, age)"
+			     " VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET age = excluded.age",
+	[ST_CAT_NOTICES] = "SELECT version, published_ms, material, hash, jurisdictions"
+			   " FROM consent_notices WHERE brand_id = ?1 ORDER BY version",
+	[ST_CAT_PURPOSES] = "SELECT version, code, sensitive, shares_data, marketing"
+			    " FROM consent_purposes WHERE brand_id = ?1 ORDER BY version, code",
+	[ST_CAT_RECIPIENTS] = "SELECT version, id, purpose FROM consent_recipients"
+			      " WHERE brand_id = ?1 ORDER BY version, id",
+	[ST_CAT_CHANGES] = "SELECT version, kind, code FROM consent_notice_changes"
+			   " WHERE brand_id = ?1 ORDER BY version, kind, code",
+	[ST_CAT_AGES] = "SELECT jurisdiction, age FROM consent_child_ages WHERE brand_id = ?1"
+			" ORDER BY jurisdiction",
+	[ST_NOTICE_INSERT] = "INSERT INTO consent_notices(brand_id, version, hash, canonical,"
+			     " material, language, jurisdictions, published_ms)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_PURPOSE_INSERT] = "INSERT INTO consent_purposes(brand_id, version, code, sensitive,"
+			      " shares_data, marketing) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_RECIPIENT_INSERT] = "INSERT INTO consent_recipients(brand_id, version, id, name,"
+				" contact, country, purpose, categories)"
+				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_CHANGE_INSERT] = "INSERT INTO consent_notice_changes(brand_id, version, kind, code)"
+			     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	[ST_NOTICE_GET] = "SELECT canonical, hash FROM consent_notices"
+			  " WHERE brand_id = ?1 AND version = ?2",
+	[ST_EVENT_INSERT] = "INSERT INTO consent_events(brand_id, type, pseudonym, key_version,"
+			    " purpose, recipient, notice_version, notice_hash, served_ref, actor,"
+			    " guardian_ref, channel, method, signal, time_ms, received_ms,"
+			    " effective_ms, expires_ms, jurisdiction, birth_year, evidence, dedupe)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+			    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+			    " ON CONFLICT (brand_id, dedupe) DO NOTHING",
+	[ST_EVENT_BY_DEDUPE] = "SELECT id, served_ref FROM consent_events"
+			       " WHERE brand_id = ?1 AND dedupe = ?2",
+	[ST_SERVED_FIND] = "SELECT id FROM consent_events WHERE brand_id = ?1 AND pseudonym = ?2"
+			   " AND key_version = ?3 AND type = 'served' AND notice_version = ?4"
+			   " AND time_ms <= ?5 ORDER BY time_ms DESC, id DESC LIMIT 1",
+	[ST_SUBJECT_UPSERT] = "INSERT INTO consent_subjects(brand_id, pseudonym, key_version,"
+			      " birth_year, jurisdiction, first_seen_ms, last_seen_ms)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT DO UPDATE SET"
+			      " birth_year = coalesce(excluded.birth_year, birth_year),"
+			      " jurisdiction = coalesce(excluded.jurisdiction, jurisdiction),"
+			      " first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),"
+			      " last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
+	[ST_SUPP_INSERT] = "INSERT INTO consent_suppression(brand_id, pseudonym, key_version,"
+			   " purpose, recipient, since_ms, event_id)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+	[ST_SUPP_BY_SUBJECT] = "SELECT purpose, recipient, since_ms FROM consent_suppression"
+			       " WHERE brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3"
+			       " AND since_ms <= ?4",
+	[ST_HISTORY] = "SELECT id, type, actor, purpose, recipient, notice_version, time_ms,"
+		       " effective_ms, expires_ms, birth_year, jurisdiction FROM consent_events"
+		       " WHERE brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3"
+		       " ORDER BY effective_ms, id",
+	[ST_EVENT_GET] = "SELECT " CONSENT_EVENT_COLUMNS " FROM consent_events"
+			 " WHERE brand_id = ?1 AND id = ?2",
+};
+
+cr_err consent_ctx_new(sqlite3 *db, struct consent_ctx **out)
+{
+	struct consent_ctx *ctx;
+
+	if (db == NULL || out == NULL)
+		return CR_ERR_INVALID_ARG;
+	ctx = cr_xcalloc(1, sizeof(*ctx));
+	ctx->db = db;
+	*out = ctx;
+	return CR_OK;
+}
+
+void consent_ctx_free(struct consent_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(ctx->st[i]);
+	consent_catalog_clear(ctx);
+	free(ctx->hist.ev);
+	free(ctx);
+}
+
+sqlite3 *consent_ctx_db(const struct consent_ctx *ctx)
+{
+	return ctx->db;
+}
+
+void consent_set_purge_callback(struct consent_ctx *ctx, consent_purge_fn fn, void *user)
+{
+	ctx->purge = fn;
+	ctx->purge_user = user;
+}
+
+sqlite3_stmt *consent_stmt(struct consent_ctx *ctx, enum consent_stmt which)
+{
+	sqlite3_stmt **slot;
+
+	if ((unsigned)which >= ST_COUNT)
+		cr_die("consent: statement index out of range");
+	slot = &ctx->st[which];
+	if (*slot == NULL) {
+		if (sqlite3_prepare_v3(ctx->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+				       slot, NULL) != SQLITE_OK) {
+			sqlite3_finalize(*slot);
+			*slot = NULL;
+			return NULL;
+		}
+		return *slot;
+	}
+	sqlite3_reset(*slot);
+	sqlite3_clear_bindings(*slot);
+	return *slot;
+}
+
+cr_err consent_sqlite_err(sqlite3 *db, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return CR_OK;
+	case SQLITE_CONSTRAINT:
+		/* RAISE(ABORT) in our triggers: history is append-only. */
+		if (db != NULL && sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_TRIGGER)
+			return CR_ERR_CONSENT_APPEND_ONLY;
+		return CR_ERR_EXISTS;
+	case SQLITE_NOMEM:
+		return CR_ERR_NOMEM;
+	default:
+		return CR_ERR_CONSENT;
+	}
+}
+
+cr_err consent_step_done(sqlite3_stmt *st)
+{
+	int s = sqlite3_step(st);
+	cr_err rc = (s == SQLITE_DONE) ? CR_OK : consent_sqlite_err(sqlite3_db_handle(st), s);
+
+	if (rc == CR_OK && s == SQLITE_ROW)
+		rc = CR_ERR_CONSENT; /* a statement meant to return nothing did */
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Runs one of the savepoint statements. */
+static cr_err run_plain(struct consent_ctx *ctx, enum consent_stmt which)
+{
+	sqlite3_stmt *st = consent_stmt(ctx, which);
+
+	return st == NULL ? CR_ERR_CONSENT : consent_step_done(st);
+}
+
+cr_err consent_savepoint(struct consent_ctx *ctx)
+{
+	return run_plain(ctx, ST_SAVEPOINT);
+}
+
+cr_err consent_savepoint_end(struct consent_ctx *ctx, cr_err rc)
+{
+	if (rc == CR_OK)
+		return run_plain(ctx, ST_RELEASE);
+	/* Undo this call's writes; the caller's transaction stays open. If even
+	 * that fails the caller's rollback of the whole transaction cleans up. */
+	if (run_plain(ctx, ST_ROLLBACK_TO) == CR_OK)
+		(void)run_plain(ctx, ST_RELEASE);
+	return rc;
+}
+
+void consent_db_stamp(sqlite3 *db, unsigned *dv, int64_t *tc)
+{
+	unsigned v = 0;
+
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &v) != SQLITE_OK)
+		v = 0;
+	*dv = v;
+	*tc = sqlite3_total_changes64(db);
+}
+
+/* ---------------------------------------------------------------- history */
+
+static void hist_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	consent_copy(dst, cap, s != NULL ? (const char *)s : "");
+}
+
+/* Reads one ST_HISTORY row into e. */
+static void hist_row(sqlite3_stmt *st, struct hist_event *e)
+{
+	const unsigned char *type = sqlite3_column_text(st, 1);
+	const unsigned char *actor = sqlite3_column_text(st, 2);
+
+	e->id = sqlite3_column_int64(st, 0);
+	if (type == NULL || !consent_event_type_parse((const char *)type, &e->type))
+		e->type = CONSENT_EV_COUNT; /* unreachable: the CHECK constraint */
+	if (actor == NULL || !consent_actor_parse((const char *)actor, &e->actor))
+		e->actor = CONSENT_ACTOR_NONE;
+	hist_text(e->purpose, sizeof(e->purpose), st, 3);
+	hist_text(e->recipient, sizeof(e->recipient), st, 4);
+	e->notice_version = (uint32_t)sqlite3_column_int64(st, 5);
+	e->time = sqlite3_column_int64(st, 6);
+	e->effective = sqlite3_column_int64(st, 7);
+	e->expires = sqlite3_column_type(st, 8) == SQLITE_NULL ? CONSENT_TIME_NONE
+							     : sqlite3_column_int64(st, 8);
+	e->birth_year = sqlite3_column_int(st, 9);
+	hist_text(e->jur, sizeof(e->jur), st, 10);
+}
+
+cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
+			    const struct crypto_pseudonym *p)
+{
+	struct subject_history *h = &ctx->hist;
+	sqlite3_stmt *st;
+	unsigned dv;
+	int64_t tc;
+	int s;
+
+	consent_db_stamp(ctx->db, &dv, &tc);
+	if (h->valid && h->brand == brand && h->key_version == p->key_version &&
+	    h->stamp_dv == dv && h->stamp_tc == tc &&
+	    memcmp(h->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES) == 0)
+		return CR_OK;
+	h->valid = false;
+	st = consent_stmt(ctx, ST_HISTORY);
+	if (st == NULL)
+		return CR_ERR_CONSENT;
+	sqlite3_bind_int64(st, 1, brand);
+	sqlite3_bind_blob(st, 2, p->bytes, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, p->key_version);
+	h->n = 0;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (h->n == h->cap) {
+			h->cap = h->cap ? 2 * h->cap : 16;
+			h->ev = cr_xrealloc(h->ev, h->cap * sizeof(*h->ev));
+		}
+		hist_row(st, &h->ev[h->n++]);
+	}
+	sqlite3_reset(st);
+	if (s != SQLITE_DONE)
+		return consent_sqlite_err(ctx->db, s);
+	h->brand = brand;
+	h->key_version = p->key_version;
+	memcpy(h->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES);
+	h->stamp_dv = dv;
+	h->stamp_tc = tc;
+	h->valid = true;
+	return CR_OK;
+}

@@ -1,0 +1,287 @@
+/*
+ * schema.c: the registry's tables (consent_schema_v1) and brands.
+ *
+ * The DDL is exported for the orchestrator's migrations; nothing here opens
+ * a database. Append-only tables (R24, R33) and immutable notices (R04) are
+ * enforced by triggers, so even SQL typed by hand cannot rewrite history.
+ * Tables for extended rules (guardian links R16, impact assessments R12,
+ * R13, R28) are created so the model has room for them, but no code path
+ * enforces them yet: see the comments on each.
+ */
+#include <string.h>
+
+#include "consent/consent_internal.h"
+
+const char consent_schema_v1[] =
+	/* Brands. key_version: the pseudonym key version new events use (R33).
+	 * catalog_gen: bumped by every notice publish or setting change, so a
+	 * context's cached catalog is revalidated with one indexed read. */
+	"CREATE TABLE brands ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  name        TEXT NOT NULL UNIQUE,"
+	"  key_version INTEGER NOT NULL DEFAULT 1 CHECK (key_version BETWEEN 1 AND 16),"
+	"  catalog_gen INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms  INTEGER NOT NULL"
+	") STRICT;"
+	/* R15: the age under which a child needs a guardian, per EU member state
+	 * or "EU" as a whole (GDPR 8: 16 by default, never below 13). */
+	"CREATE TABLE consent_child_ages ("
+	"  brand_id     INTEGER NOT NULL REFERENCES brands(id),"
+	"  jurisdiction TEXT NOT NULL CHECK (length(jurisdiction) = 2),"
+	"  age          INTEGER NOT NULL CHECK (age BETWEEN 13 AND 16),"
+	"  PRIMARY KEY (brand_id, jurisdiction)"
+	") STRICT, WITHOUT ROWID;"
+	/* Notices (R04): immutable versions. canonical is the hashed text
+	 * (consent.h defines the canonical form); jurisdictions is the
+	 * comma-joined list, '' when the notice does not state one. */
+	"CREATE TABLE consent_notices ("
+	"  brand_id      INTEGER NOT NULL REFERENCES brands(id),"
+	"  version       INTEGER NOT NULL CHECK (version >= 1),"
+	"  hash          BLOB NOT NULL CHECK (length(hash) = 32),"
+	"  canonical     TEXT NOT NULL,"
+	"  material      INTEGER NOT NULL CHECK (material IN (0, 1)),"
+	"  language      TEXT NOT NULL,"
+	"  jurisdictions TEXT NOT NULL,"
+	"  published_ms  INTEGER NOT NULL,"
+	"  PRIMARY KEY (brand_id, version)"
+	") STRICT;"
+	"CREATE TABLE consent_purposes ("
+	"  brand_id    INTEGER NOT NULL,"
+	"  version     INTEGER NOT NULL,"
+	"  code        TEXT NOT NULL,"
+	"  sensitive   INTEGER NOT NULL CHECK (sensitive IN (0, 1)),"
+	"  shares_data INTEGER NOT NULL CHECK (shares_data IN (0, 1)),"
+	"  marketing   INTEGER NOT NULL CHECK (marketing IN (0, 1)),"
+	"  PRIMARY KEY (brand_id, version, code),"
+	"  FOREIGN KEY (brand_id, version) REFERENCES consent_notices(brand_id, version)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE consent_recipients ("
+	"  brand_id   INTEGER NOT NULL,"
+	"  version    INTEGER NOT NULL,"
+	"  id         TEXT NOT NULL,"
+	"  name       TEXT NOT NULL,"
+	"  contact    TEXT NOT NULL,"
+	"  country    TEXT NOT NULL,"
+	"  purpose    TEXT NOT NULL,"
+	"  categories TEXT NOT NULL,"
+	"  PRIMARY KEY (brand_id, version, id),"
+	"  FOREIGN KEY (brand_id, version) REFERENCES consent_notices(brand_id, version)"
+	") STRICT, WITHOUT ROWID;"
+	/* R06: what a material version added over the one before it. kind
+	 * 'all' (new method or data category, or material with nothing we can
+	 * scope), 'purpose' or 'recipient' with its code. */
+	"CREATE TABLE consent_notice_changes ("
+	"  brand_id INTEGER NOT NULL,"
+	"  version  INTEGER NOT NULL,"
+	"  kind     TEXT NOT NULL CHECK (kind IN ('all', 'purpose', 'recipient')),"
+	"  code     TEXT NOT NULL,"
+	"  PRIMARY KEY (brand_id, version, kind, code),"
+	"  FOREIGN KEY (brand_id, version) REFERENCES consent_notices(brand_id, version)"
+	") STRICT, WITHOUT ROWID;"
+	/* Subjects, by keyed pseudonym only (I1, R30): what their events said
+	 * last. The rules read the events themselves; this table indexes the
+	 * subjects for export. age_band is NOT set by any code path yet
+	 * (reserved for a dataset's age_band attribute). */
+	"CREATE TABLE consent_subjects ("
+	"  brand_id      INTEGER NOT NULL REFERENCES brands(id),"
+	"  pseudonym     BLOB NOT NULL CHECK (length(pseudonym) = 32),"
+	"  key_version   INTEGER NOT NULL,"
+	"  birth_year    INTEGER,"
+	"  age_band      TEXT,"
+	"  jurisdiction  TEXT,"
+	"  first_seen_ms INTEGER NOT NULL,"
+	"  last_seen_ms  INTEGER NOT NULL,"
+	"  PRIMARY KEY (brand_id, pseudonym, key_version)"
+	") STRICT, WITHOUT ROWID;"
+	/* Consent events (R24), append-only. effective_ms is time_ms for
+	 * served/grant/refuse and received_ms for withdraw/object/expire (R18).
+	 * dedupe: SHA-256 over every field but received, so an identical event
+	 * is stored once. served_ref: for grants, the served event found when
+	 * the grant was stored (evidence; the rules look again). */
+	"CREATE TABLE consent_events ("
+	"  id             INTEGER PRIMARY KEY,"
+	"  brand_id       INTEGER NOT NULL REFERENCES brands(id),"
+	"  type           TEXT NOT NULL CHECK (type IN"
+	"                   ('served', 'grant', 'refuse', 'withdraw', 'object', 'expire')),"
+	"  pseudonym      BLOB NOT NULL CHECK (length(pseudonym) = 32),"
+	"  key_version    INTEGER NOT NULL,"
+	"  purpose        TEXT,"
+	"  recipient      TEXT,"
+	"  notice_version INTEGER,"
+	"  notice_hash    BLOB CHECK (notice_hash IS NULL OR length(notice_hash) = 32),"
+	"  served_ref     INTEGER REFERENCES consent_events(id),"
+	"  actor          TEXT CHECK (actor IS NULL OR actor IN"
+	"                   ('subject', 'guardian', 'brand', 'authority')),"
+	"  guardian_ref   TEXT,"
+	"  channel        TEXT,"
+	"  method         TEXT,"
+	"  signal         TEXT,"
+	"  time_ms        INTEGER NOT NULL,"
+	"  received_ms    INTEGER NOT NULL,"
+	"  effective_ms   INTEGER NOT NULL,"
+	"  expires_ms     INTEGER,"
+	"  jurisdiction   TEXT,"
+	"  birth_year     INTEGER,"
+	"  evidence       TEXT,"
+	"  dedupe         BLOB NOT NULL CHECK (length(dedupe) = 32),"
+	"  UNIQUE (brand_id, dedupe)"
+	") STRICT;"
+	"CREATE INDEX consent_events_by_subject"
+	"  ON consent_events(brand_id, pseudonym, key_version, effective_ms);"
+	/* The suppression list (R33): one row per pseudonym (every key version
+	 * known) and withdrawal scope. '' means all purposes / recipients.
+	 * A row suppresses from since_ms until a later grant for its scope. */
+	"CREATE TABLE consent_suppression ("
+	"  brand_id    INTEGER NOT NULL REFERENCES brands(id),"
+	"  pseudonym   BLOB NOT NULL CHECK (length(pseudonym) = 32),"
+	"  key_version INTEGER NOT NULL,"
+	"  purpose     TEXT NOT NULL,"
+	"  recipient   TEXT NOT NULL,"
+	"  since_ms    INTEGER NOT NULL,"
+	"  event_id    INTEGER NOT NULL REFERENCES consent_events(id),"
+	"  PRIMARY KEY (brand_id, pseudonym, key_version, purpose, recipient, since_ms)"
+	") STRICT, WITHOUT ROWID;"
+	/* R16 (extended, NOT enforced yet): verified guardian links. Today a
+	 * guardian's grant needs only a guardian_ref; nothing checks it
+	 * against this table, and crossing the age threshold flags nothing. */
+	"CREATE TABLE consent_guardian_links ("
+	"  id                INTEGER PRIMARY KEY,"
+	"  brand_id          INTEGER NOT NULL REFERENCES brands(id),"
+	"  child_pseudonym   BLOB NOT NULL CHECK (length(child_pseudonym) = 32),"
+	"  child_key_version INTEGER NOT NULL,"
+	"  guardian_ref      TEXT NOT NULL,"
+	"  verified_ms       INTEGER,"
+	"  evidence          TEXT,"
+	"  created_ms        INTEGER NOT NULL"
+	") STRICT;"
+	/* R12, R13, R28 (extended, NOT enforced yet): impact assessments
+	 * (PIPIA / DPIA) linked to a purpose. Nothing refuses a sensitive,
+	 * sharing or cross-border purpose that lacks one. */
+	"CREATE TABLE consent_impact_assessments ("
+	"  id         INTEGER PRIMARY KEY,"
+	"  brand_id   INTEGER NOT NULL REFERENCES brands(id),"
+	"  purpose    TEXT NOT NULL,"
+	"  kind       TEXT NOT NULL CHECK (kind IN ('pipia', 'dpia')),"
+	"  ref        TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL"
+	") STRICT;"
+	/* Append-only and immutable, whatever SQL is run. */
+	"CREATE TRIGGER consent_events_no_update BEFORE UPDATE ON consent_events"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_events_no_delete BEFORE DELETE ON consent_events"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_notices_no_update BEFORE UPDATE ON consent_notices"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_notices_no_delete BEFORE DELETE ON consent_notices"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_suppression_no_update BEFORE UPDATE ON consent_suppression"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_suppression_no_delete BEFORE DELETE ON consent_suppression"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;";
+
+/* ---------------------------------------------------------------- brands */
+
+/* Writes *id_out only on success. */
+cr_err consent_brand_create(struct consent_ctx *ctx, const char *name, cr_time_ms now,
+			    int64_t *id_out)
+{
+	sqlite3_stmt *st;
+	cr_err rc;
+
+	if (name == NULL || !consent_code_valid(name, CONSENT_BRAND_NAME_MAX))
+		return CR_ERR_CONSENT_BRAND_NAME;
+	st = consent_stmt(ctx, ST_BRAND_INSERT);
+	if (st == NULL)
+		return CR_ERR_CONSENT;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	rc = consent_step_done(st);
+	if (rc == CR_ERR_EXISTS)
+		return CR_ERR_CONSENT_BRAND_EXISTS;
+	if (rc == CR_OK && id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(ctx->db);
+	return rc;
+}
+
+cr_err consent_brand_find(struct consent_ctx *ctx, const char *name, int64_t *id_out)
+{
+	sqlite3_stmt *st = consent_stmt(ctx, ST_BRAND_FIND);
+	cr_err rc = CR_ERR_CONSENT_BRAND_NOT_FOUND;
+	int s;
+
+	if (st == NULL)
+		return CR_ERR_CONSENT;
+	if (name == NULL)
+		return CR_ERR_CONSENT_BRAND_NOT_FOUND;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		*id_out = sqlite3_column_int64(st, 0);
+		rc = CR_OK;
+	} else if (s != SQLITE_DONE) {
+		rc = consent_sqlite_err(ctx->db, s);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+cr_err consent_brand_name(struct consent_ctx *ctx, int64_t brand,
+			  char name[static CONSENT_BRAND_NAME_MAX + 1])
+{
+	const struct consent_catalog *c;
+	cr_err rc = consent_catalog_get(ctx, brand, &c);
+
+	if (rc == CR_OK)
+		consent_copy(name, CONSENT_BRAND_NAME_MAX + 1, c->name);
+	return rc;
+}
+
+cr_err consent_brand_key_version(struct consent_ctx *ctx, int64_t brand, uint32_t *out)
+{
+	const struct consent_catalog *c;
+	cr_err rc = consent_catalog_get(ctx, brand, &c);
+
+	if (rc == CR_OK)
+		*out = c->key_version;
+	return rc;
+}
+
+cr_err consent_brand_bump(struct consent_ctx *ctx, int64_t brand)
+{
+	sqlite3_stmt *st = consent_stmt(ctx, ST_BRAND_BUMP);
+
+	if (st == NULL)
+		return CR_ERR_CONSENT;
+	sqlite3_bind_int64(st, 1, brand);
+	return consent_step_done(st);
+}
+
+cr_err consent_brand_set_child_age(struct consent_ctx *ctx, int64_t brand,
+				   const char *jurisdiction, int age)
+{
+	const struct consent_catalog *c;
+	sqlite3_stmt *st;
+	cr_err rc;
+
+	if (jurisdiction == NULL || !consent_jur_is_eu(jurisdiction) || age < 13 || age > 16)
+		return CR_ERR_CONSENT_CHILD_AGE;
+	rc = consent_catalog_get(ctx, brand, &c);
+	if (rc != CR_OK)
+		return rc;
+	rc = consent_savepoint(ctx);
+	if (rc != CR_OK)
+		return rc;
+	st = consent_stmt(ctx, ST_CHILD_AGE_SET);
+	if (st == NULL) {
+		rc = CR_ERR_CONSENT;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, brand);
+	sqlite3_bind_text(st, 2, jurisdiction, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, age);
+	rc = consent_step_done(st);
+	if (rc == CR_OK)
+		rc = consent_brand_bump(ctx, brand);
+out:
+	return consent_savepoint_end(ctx, rc);
+}
