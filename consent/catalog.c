@@ -366,7 +366,9 @@ static cr_err catalog_fresh(struct consent_ctx *ctx, struct consent_catalog *c, 
 		return CR_ERR_CONSENT;
 	sqlite3_bind_int64(st, 1, c->brand);
 	s = sqlite3_step(st);
-	*fresh = s == SQLITE_ROW && sqlite3_column_int64(st, 0) == c->gen;
+	/* key_version too: a key rotation need not go through this folder */
+	*fresh = s == SQLITE_ROW && sqlite3_column_int64(st, 0) == c->gen &&
+		 sqlite3_column_int64(st, 1) == c->key_version;
 	sqlite3_reset(st);
 	if (s != SQLITE_ROW && s != SQLITE_DONE)
 		return consent_sqlite_err(ctx->db, s);

@@ -235,6 +235,8 @@ cr_time_ms consent_effective_time(const struct consent_event *ev);
 bool consent_code_valid(const char *s, size_t max);
 /* 1..max printable ASCII (0x20..0x7e). */
 bool consent_printable_valid(const char *s, size_t max);
+/* Exactly 64 hex digits (either case): a digest, not a raw identifier. */
+bool consent_is_hex64(const char *s, size_t len);
 /* Two uppercase letters (ISO 3166 alpha-2, or "EU"). */
 bool consent_jur_valid(const char *s);
 /* The UTC calendar year of t. */

@@ -22,7 +22,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BRAND_INSERT] = "INSERT INTO brands(name, created_ms) VALUES (?1, ?2)",
 	[ST_BRAND_FIND] = "SELECT id FROM brands WHERE name = ?1",
 	[ST_BRAND_GET] = "SELECT name, key_version, catalog_gen FROM brands WHERE id = ?1",
-	[ST_BRAND_GEN] = "SELECT catalog_gen FROM brands WHERE id = ?1",
+	[ST_BRAND_GEN] = "SELECT catalog_gen, key_version FROM brands WHERE id = ?1",
 	[ST_BRAND_BUMP] = "UPDATE brands SET catalog_gen = catalog_gen + 1 WHERE id = ?1",
 	[ST_CHILD_AGE_SET] = "INSERT INTO consent_child_ages(brand_id, jurisdiction, age)"
 			     " VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET age = excluded.age",

@@ -282,6 +282,11 @@ static cr_err parse_subject(const struct consent_importer *imp, struct parse_sta
 		consent_why(why, cap, "subject: missing");
 		return CR_ERR_CONSENT_EVENT_FIELD;
 	}
+	if (ps->id_type == NULL &&
+	    consent_is_hex64(json_string_value(ps->subject), json_string_length(ps->subject))) {
+		consent_why(why, cap, "id_type: missing (required when subject is a digest)");
+		return CR_ERR_CONSENT_EVENT_FIELD;
+	}
 	rc = consent_importer_subject(imp, json_string_value(ps->subject),
 				      json_string_length(ps->subject), ps->id_type, &ev->subject,
 				      ev->aliases, &ev->n_aliases);

@@ -67,18 +67,6 @@ void consent_importer_free(struct consent_importer *imp)
 	free(imp);
 }
 
-static bool is_hex64(const char *s, size_t len)
-{
-	if (len != 2 * CRYPTO_DIGEST_BYTES)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return true;
-}
-
 cr_err consent_importer_subject(const struct consent_importer *imp, const char *subject,
 				size_t len, const char *id_type, struct crypto_pseudonym *out,
 				struct crypto_pseudonym aliases[CONSENT_KEY_VERSIONS_MAX],
@@ -93,7 +81,7 @@ cr_err consent_importer_subject(const struct consent_importer *imp, const char *
 		return CR_ERR_INVALID_ARG;
 	if (id_type != NULL)
 		rc = crypto_id_type_parse(id_type, &t);
-	else if (is_hex64(subject, len))
+	else if (consent_is_hex64(subject, len))
 		rc = CR_ERR_ID_TYPE; /* formats.md: a digest needs its id_type */
 	else
 		t = crypto_id_type_guess(subject, len);

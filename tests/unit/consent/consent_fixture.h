@@ -249,13 +249,13 @@ static inline void expect(struct fx *f, struct crypto_pseudonym p, const char *p
 #define EXPECT_FLAGS(f, p, purpose, recipient, at, flags, want) \
 	expect((f), (p), (purpose), (recipient), (at), (flags), (want), __FILE__, __LINE__)
 
-static int fx_setup(void **state)
+static inline int fx_setup(void **state)
 {
 	*state = fx_new();
 	return 0;
 }
 
-static int fx_teardown(void **state)
+static inline int fx_teardown(void **state)
 {
 	fx_free(*state);
 	return 0;

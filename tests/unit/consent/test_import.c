@@ -1,0 +1,239 @@
+/* Unit tests for consent/import.c: importing NDJSON streams with per-line
+ * results and a summary, batch hooks (the caller's transactions), bounded
+ * reading (oversized lines), BOM and CRLF, re-import as duplicates, and a
+ * fatal error stopping the import. */
+#include "consent_fixture.h"
+
+struct ifx {
+	struct fx *f;
+	struct consent_importer *imp;
+	/* hook logs */
+	int lines_seen, batches;
+	uint64_t refused_lines[16];
+	char first_why[CONSENT_WHY_MAX];
+	int nrefused;
+	cr_err batch_rc;
+};
+
+static int setup(void **state)
+{
+	struct ifx *x = calloc(1, sizeof(*x));
+	x->f = fx_new();
+	fx_keys(x->f);
+	assert_int_equal(consent_importer_new(x->f->ctx, x->f->kr, x->f->brand, NULL, &x->imp),
+			 CR_OK);
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ifx *x = *state;
+	consent_importer_free(x->imp);
+	fx_free(x->f);
+	free(x);
+	return 0;
+}
+
+static const cr_time_ms NOW = 1790000000000LL;
+
+static cr_err on_line(void *user, const struct consent_line_result *r)
+{
+	struct ifx *x = user;
+	x->lines_seen++;
+	if (r->rc != CR_OK && x->nrefused < 16) {
+		if (x->nrefused == 0)
+			snprintf(x->first_why, sizeof(x->first_why), "%s", r->why);
+		x->refused_lines[x->nrefused++] = r->line;
+	}
+	return CR_OK;
+}
+
+static cr_err on_batch(void *user, uint64_t lines)
+{
+	struct ifx *x = user;
+	(void)lines;
+	x->batches++;
+	return x->batch_rc;
+}
+
+static cr_err run(struct ifx *x, const char *text, size_t batch, struct consent_import_summary *s)
+{
+	struct consent_import_hooks h = { on_line, on_batch, batch, x };
+	FILE *in = fmemopen((void *)text, strlen(text), "r");
+	cr_err rc;
+	assert_non_null(in);
+	rc = consent_import_stream(x->imp, in, NOW, &h, s);
+	fclose(in);
+	return rc;
+}
+
+#define ALICE "\"subject\":\"Alice@Example.com\""
+
+static const char story[] =
+	"{\"type\":\"served\"," ALICE ",\"notice_version\":1,\"time\":\"2026-03-01T09:00:00+08:00\",\"channel\":\"web\"}\n"
+	"{\"type\":\"grant\"," ALICE ",\"purpose\":\"audience_insights\",\"notice_version\":1,\"time\":\"2026-03-01T09:00:05+08:00\",\"method\":\"checkbox\",\"channel\":\"web\",\"actor\":\"subject\",\"jurisdiction\":\"CN\",\"birth_year\":1990}\n"
+	"\n"
+	"{\"type\":\"grant\"," ALICE ",\"purpose\":\"audience_insights\",\"recipient\":\"partner-1\",\"notice_version\":1,\"time\":\"2026-03-01T09:00:06+08:00\",\"method\":\"checkbox\",\"channel\":\"web\",\"actor\":\"subject\"}\n"
+	"{\"type\":\"grant\"," ALICE ",\"purpose\":\"ads_measurement\",\"notice_version\":1,\"time\":\"2026-03-01T09:00:07+08:00\",\"method\":\"preticked\",\"channel\":\"web\",\"actor\":\"subject\"}\n"
+	"not json at all\n"
+	"{\"type\":\"grant\"," ALICE ",\"purpose\":\"lookalike\",\"notice_version\":1,\"time\":\"2026-03-01T09:00:08+08:00\",\"method\":\"checkbox\",\"channel\":\"web\",\"actor\":\"subject\"}\n"
+	"{\"type\":\"served\"," ALICE ",\"notice_version\":1,\"time\":\"2026-03-01T09:00:00+08:00\",\"channel\":\"web\"}\n"
+	"{\"type\":\"withdraw\"," ALICE ",\"purpose\":\"audience_insights\",\"recipient\":\"partner-1\",\"time\":\"2026-06-01T12:00:00Z\",\"received\":\"2026-06-01T12:00:00Z\",\"channel\":\"web\"}\n"
+	"{\"type\":\"object\"," ALICE ",\"time\":\"2026-06-02T12:00:00Z\",\"received\":\"2026-06-02T12:00:00Z\",\"signal\":\"gpc\"}";
+
+static void test_import_stores_valid_lines_and_reports_each_refusal(void **state)
+{
+	struct ifx *x = *state;
+	struct consent_import_summary s;
+	struct crypto_pseudonym alice;
+
+	assert_int_equal(run(x, story, 0, &s), CR_OK);
+	assert_int_equal(s.lines, 10);
+	assert_int_equal(s.blank, 1);
+	assert_int_equal(s.stored, 5);
+	assert_int_equal(s.duplicates, 1);
+	assert_int_equal(s.refused, 3);
+	assert_int_equal(s.stored_by_type[CONSENT_EV_SERVED], 1);
+	assert_int_equal(s.stored_by_type[CONSENT_EV_GRANT], 2);
+	assert_int_equal(s.stored_by_type[CONSENT_EV_WITHDRAW], 1);
+	assert_int_equal(s.stored_by_type[CONSENT_EV_OBJECT], 1);
+	assert_int_equal(s.nreasons, 3);
+	assert_int_equal(s.reasons[0].code, CR_ERR_CONSENT_METHOD);
+	assert_int_equal(s.reasons[1].code, CR_ERR_CONSENT_EVENT_MALFORMED);
+	assert_int_equal(s.reasons[2].code, CR_ERR_CONSENT_UNKNOWN_PURPOSE);
+	/* line numbers count blank lines; the reason names the field */
+	assert_int_equal(x->nrefused, 3);
+	assert_int_equal(x->refused_lines[0], 5);
+	assert_int_equal(x->refused_lines[1], 6);
+	assert_int_equal(x->refused_lines[2], 7);
+	assert_string_equal(x->first_why, "method: \"preticked\" is not an affirmative act (R08)");
+	assert_int_equal(x->lines_seen, 9);
+	/* what was stored decides */
+	assert_int_equal(consent_importer_subject(x->imp, "alice@example.com", 17, NULL, &alice,
+						  NULL, NULL),
+			 CR_OK);
+	EXPECT(x->f, alice, "audience_insights", NULL, T("2026-04-01T00:00:00Z"), CONSENT_OK);
+	EXPECT(x->f, alice, "audience_insights", "partner-1", T("2026-04-01T00:00:00Z"),
+	       CONSENT_OK);
+	EXPECT(x->f, alice, "audience_insights", "partner-1", T("2026-06-01T12:00:00Z"),
+	       CONSENT_WITHDRAWN);
+	EXPECT(x->f, alice, "audience_insights", NULL, T("2026-06-02T12:00:00Z"),
+	       CONSENT_OBJECTED);
+	EXPECT(x->f, alice, "ads_measurement", NULL, T("2026-04-01T00:00:00Z"),
+	       CONSENT_NOT_GIVEN);
+	assert_int_equal(x->f->purges, 1);
+}
+
+static void test_import_again_is_all_duplicates(void **state)
+{
+	struct ifx *x = *state;
+	struct consent_import_summary s;
+
+	assert_int_equal(run(x, story, 0, &s), CR_OK);
+	assert_int_equal(run(x, story, 0, &s), CR_OK);
+	assert_int_equal(s.stored, 0);
+	assert_int_equal(s.duplicates, 6);
+	assert_int_equal(s.refused, 3);
+	assert_int_equal(x->f->purges, 1);
+}
+
+static void test_import_calls_the_batch_hook_where_the_caller_commits(void **state)
+{
+	struct ifx *x = *state;
+	struct consent_import_summary s;
+
+	assert_int_equal(sqlite3_exec(x->f->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(run(x, story, 3, &s), CR_OK);
+	assert_int_equal(x->batches, 3); /* after lines 3, 6 and 9 */
+	/* nothing was committed by the import itself */
+	assert_int_equal(sqlite3_get_autocommit(x->f->db), 0);
+	assert_int_equal(sqlite3_exec(x->f->db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	/* a hook error stops the import and is returned */
+	x->batches = 0;
+	x->batch_rc = CR_ERR_IO;
+	assert_int_equal(run(x, story, 2, &s), CR_ERR_IO);
+	assert_int_equal(s.lines, 2);
+}
+
+static void test_import_oversized_line_is_refused_and_skipped(void **state)
+{
+	struct ifx *x = *state;
+	struct consent_import_summary s;
+	size_t big = CONSENT_LINE_MAX + 100;
+	const char *good = "{\"type\":\"served\",\"subject\":\"a@b.cn\",\"notice_version\":1,"
+			   "\"time\":\"2026-03-01T00:00:00Z\",\"channel\":\"web\"}\n";
+	char *text = malloc(big + strlen(good) + 2);
+
+	memset(text, 'x', big);
+	text[big] = '\n';
+	memcpy(text + big + 1, good, strlen(good) + 1);
+	assert_int_equal(run(x, text, 0, &s), CR_OK);
+	assert_int_equal(s.lines, 2);
+	assert_int_equal(s.refused, 1);
+	assert_int_equal(s.reasons[0].code, CR_ERR_CONSENT_LINE_TOO_LARGE);
+	assert_int_equal(s.stored, 1);
+	assert_int_equal(x->refused_lines[0], 1);
+	free(text);
+}
+
+static void test_import_bom_crlf_and_no_final_newline(void **state)
+{
+	struct ifx *x = *state;
+	struct consent_import_summary s;
+	const char *text =
+		"\xEF\xBB\xBF{\"type\":\"served\",\"subject\":\"a@b.cn\",\"notice_version\":1,"
+		"\"time\":\"2026-03-01T00:00:00Z\",\"channel\":\"web\"}\r\n"
+		"  \t\r\n"
+		"{\"type\":\"served\",\"subject\":\"c@d.cn\",\"notice_version\":1,"
+		"\"time\":\"2026-03-01T00:00:00Z\",\"channel\":\"web\"}";
+
+	assert_int_equal(run(x, text, 0, &s), CR_OK);
+	assert_int_equal(s.lines, 3);
+	assert_int_equal(s.blank, 1);
+	assert_int_equal(s.stored, 2);
+	assert_int_equal(s.refused, 0);
+}
+
+static void test_import_stops_on_a_fatal_error(void **state)
+{
+	struct ifx *x = *state;
+	struct consent_import_summary s;
+
+	/* the purge callback failing is the orchestrator's failure, not the line's */
+	x->f->purge_rc = CR_ERR_IO;
+	assert_int_equal(run(x, story, 0, &s), CR_ERR_IO);
+	assert_int_equal(s.lines, 9);
+	assert_int_equal(s.stored, 3);
+}
+
+static void test_import_line_reports_refusals_without_storing(void **state)
+{
+	struct ifx *x = *state;
+	struct consent_line_result r;
+	const char *line = "{\"type\":\"served\",\"subject\":\"a@b.cn\",\"notice_version\":5,"
+			   "\"time\":\"2026-03-01T00:00:00Z\",\"channel\":\"web\"}";
+
+	assert_int_equal(consent_import_line(x->imp, line, strlen(line), NOW, &r), CR_OK);
+	assert_int_equal(r.rc, CR_ERR_CONSENT_NOTICE_NOT_FOUND);
+	assert_string_equal(r.why, "notice_version: no published version 5");
+	assert_int_equal(consent_import_line(x->imp, line, 0, NOW, &r), CR_OK);
+	assert_int_equal(r.rc, CR_ERR_CONSENT_EVENT_MALFORMED);
+	assert_int_equal(consent_import_stream(x->imp, NULL, NOW, NULL, NULL), CR_ERR_INVALID_ARG);
+}
+
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TEST(test_import_stores_valid_lines_and_reports_each_refusal),
+		TEST(test_import_again_is_all_duplicates),
+		TEST(test_import_calls_the_batch_hook_where_the_caller_commits),
+		TEST(test_import_oversized_line_is_refused_and_skipped),
+		TEST(test_import_bom_crlf_and_no_final_newline),
+		TEST(test_import_stops_on_a_fatal_error),
+		TEST(test_import_line_reports_refusals_without_storing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
