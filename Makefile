@@ -103,6 +103,16 @@ $(BUILD)/tests/unit/$(1)/%: tests/unit/$(1)/%.c tests/unit/test_util.h $(call li
 endef
 $(foreach m,$(MODULES),$(eval $(call unit_rule,$(m))))
 
+# A folder's benchmark links only that folder's archives (bench_<folder>.c).
+$(BUILD)/tests/bench/bench_crypto: tests/bench/bench_crypto.c $(call libs_for,crypto)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(call libs_for,crypto) $(LDLIBS)
+$(BUILD)/tests/bench/bench_audit: tests/bench/bench_audit.c $(call libs_for,audit)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(call libs_for,audit) $(LDLIBS)
+$(BUILD)/tests/bench/bench_consent: tests/bench/bench_consent.c $(call libs_for,consent)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(call libs_for,consent) $(LDLIBS)
 $(BUILD)/tests/bench/%: tests/bench/%.c $(call libs_for,cleanroom)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(call libs_for,cleanroom) $(LDLIBS)

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "cleanroom/app.h"
+#include "cleanroom/registry.h"
 
 char *app_path(const char *data_dir, const char *leaf)
 {
@@ -57,6 +58,33 @@ static char *default_origin(void)
 	return o;
 }
 
+static cr_err app_open_inner(const char *data_dir, bool check, struct app **out);
+
+/* The audit signer callback: signs with the keyring's Ed25519 key. */
+static cr_err app_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static 64])
+{
+	return crypto_keyring_sign(ctx, msg, len, sig);
+}
+
+static void app_signer_wire(struct app *a)
+{
+	a->signer.name = crypto_keyring_key_name(a->keys);
+	memcpy(a->signer.public_key, crypto_keyring_public_key(a->keys), 32);
+	a->signer.sign = app_sign;
+	a->signer.ctx = a->keys;
+}
+
+/* The first leaf and the first signed checkpoint of a new log. */
+static cr_err app_genesis(struct app *a)
+{
+	struct audit_entry e = { .event_type = "service.init", .actor_role = "admin",
+				 .actor_id = "cli", .detail = a->origin };
+	cr_err rc = app_begin(a);
+	if (rc == CR_OK)
+		rc = app_audit(a, &e, NULL);
+	return app_end(a, rc);
+}
+
 cr_err app_init_dir(const char *data_dir, const char *origin, struct app **out)
 {
 	char *keys = app_path(data_dir, "keys");
@@ -87,7 +115,13 @@ cr_err app_init_dir(const char *data_dir, const char *origin, struct app **out)
 	store_close(s);
 	if (rc != CR_OK)
 		goto out;
-	rc = app_open(data_dir, &a);
+	rc = app_open_inner(data_dir, false, &a);
+	if (rc == CR_OK)
+		rc = app_genesis(a);
+	if (rc != CR_OK) {
+		app_close(a);
+		a = NULL;
+	}
 out:
 	free(keys);
 	free(db);
@@ -97,8 +131,13 @@ out:
 	return rc;
 }
 
-cr_err app_open(const char *data_dir, struct app **out)
+/*
+ * Opens the directory; with `check` the audit log's start-up check must
+ * pass (a brand-new directory has no checkpoint yet, so init skips it).
+ */
+static cr_err app_open_inner(const char *data_dir, bool check, struct app **out)
 {
+	char why[AUDIT_MSG_MAX] = "";
 	struct app *a = cr_xcalloc(1, sizeof(*a));
 	char *keys = app_path(data_dir, "keys");
 	char *db = app_path(data_dir, "cleanroom.db");
@@ -116,6 +155,30 @@ cr_err app_open(const char *data_dir, struct app **out)
 	if (rc != CR_OK)
 		goto out;
 	rc = store_setting_get(a->store, "origin", &a->origin);
+	if (rc != CR_OK)
+		goto out;
+	app_signer_wire(a);
+	rc = audit_log_open(a->store->db, a->origin, &a->signer, &a->log, why, sizeof(why));
+	if (rc != CR_OK) {
+		fprintf(stderr, "cleanroom: audit log start-up check failed: %s\n", why);
+		goto out;
+	}
+	/* An initialized log always has its genesis checkpoint; a log with
+	 * none was emptied behind our back, and opening it would let the
+	 * service sign a fresh history. */
+	if (check) {
+		char *note = NULL;
+		rc = audit_log_latest_checkpoint(a->log, &note);
+		free(note);
+		if (rc == CR_ERR_AUDIT_NO_CHECKPOINT)
+			fprintf(stderr, "cleanroom: audit log start-up check failed: "
+					"the log has no signed checkpoint\n");
+		if (rc != CR_OK)
+			goto out;
+	}
+	rc = consent_ctx_new(a->store->db, &a->consent);
+	if (rc == CR_OK)
+		consent_set_purge_callback(a->consent, registry_purge, a);
 out:
 	free(keys);
 	free(db);
@@ -127,13 +190,59 @@ out:
 	return CR_OK;
 }
 
+cr_err app_open(const char *data_dir, struct app **out)
+{
+	return app_open_inner(data_dir, true, out);
+}
+
 void app_close(struct app *a)
 {
 	if (a == NULL)
 		return;
+	consent_ctx_free(a->consent);
+	audit_log_free(a->log);
 	store_close(a->store);
 	crypto_keyring_free(a->keys);
 	free(a->origin);
 	free(a->data_dir);
 	free(a);
+}
+
+cr_err app_begin(struct app *a)
+{
+	return store_begin(a->store);
+}
+
+cr_err app_audit(struct app *a, const struct audit_entry *e, uint64_t *index_out)
+{
+	return audit_log_append(a->log, e, index_out);
+}
+
+cr_err app_commit(struct app *a)
+{
+	cr_err rc = audit_log_checkpoint(a->log, NULL);
+	if (rc == CR_OK)
+		rc = store_commit(a->store);
+	return rc;
+}
+
+void app_rollback(struct app *a)
+{
+	store_rollback(a->store);
+}
+
+cr_err app_end(struct app *a, cr_err rc)
+{
+	if (rc == CR_OK)
+		rc = app_commit(a);
+	if (rc != CR_OK)
+		app_rollback(a);
+	return rc;
+}
+
+cr_err app_verifier_key(const struct app *a, char **out)
+{
+	struct audit_verifier v;
+	cr_err rc = audit_verifier_from_signer(&a->signer, &v);
+	return rc == CR_OK ? audit_verifier_format(&v, out) : rc;
 }

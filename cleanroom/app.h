@@ -3,14 +3,17 @@
  *
  * A data directory holds keys/ (master.key, sign.key; 0700/0600) and
  * cleanroom.db. struct app bundles what every verb and the service need
- * from it: the store, the keyring, and later the audit log and consent
- * registry handles. app_open() runs the start-up checks.
+ * from it: the store, the keyring and the audit log. app_open() runs the
+ * audit log's start-up check (the stored tree must reproduce the latest
+ * signed checkpoint) and refuses to go on when it fails.
  */
 #ifndef CR_CLEANROOM_APP_H
 #define CR_CLEANROOM_APP_H
 
 #include "common/common.h"
 #include "crypto/crypto.h"
+#include "audit/audit.h"
+#include "consent/consent.h"
 #include "cleanroom/store.h"
 
 struct app {
@@ -18,6 +21,10 @@ struct app {
 	struct store *store;          /* owned */
 	struct crypto_keyring *keys;  /* owned */
 	char *origin;                 /* owned: the audit log's origin line */
+	struct audit_signer signer;   /* signs with keys' Ed25519 key */
+	struct audit_log *log;        /* owned */
+	struct consent_ctx *consent;  /* owned; its purge callback is registry_purge */
+	uint64_t purged_records;      /* records the current withdrawal purged */
 };
 
 /* Paths inside a data directory; the caller frees the result. */
@@ -40,5 +47,25 @@ cr_err app_open(const char *data_dir, struct app **out) CR_MUST_CHECK;
 
 /* Closes everything and wipes the keys; accepts NULL. */
 void app_close(struct app *a);
+
+/*
+ * Orchestration of a state change (DESIGN I5). app_begin() opens the write
+ * transaction; the caller makes its change and records it with one or more
+ * app_audit() calls; app_commit() signs a checkpoint covering the new
+ * leaves and commits both together. Any failure before app_commit()
+ * returns must be followed by app_rollback(), which discards the change
+ * and its leaves. An index written by app_audit() is acknowledged only once
+ * app_commit() has returned CR_OK.
+ */
+cr_err app_begin(struct app *a) CR_MUST_CHECK;
+cr_err app_audit(struct app *a, const struct audit_entry *e, uint64_t *index_out) CR_MUST_CHECK;
+cr_err app_commit(struct app *a) CR_MUST_CHECK;
+void app_rollback(struct app *a);
+/* Ends the change begun by app_begin: commits when rc is CR_OK, otherwise
+ * (or if the commit fails) rolls back. Returns the final result. */
+cr_err app_end(struct app *a, cr_err rc) CR_MUST_CHECK;
+
+/* The audit verifier key text of this data directory (handed over, free()). */
+cr_err app_verifier_key(const struct app *a, char **out) CR_MUST_CHECK;
 
 #endif

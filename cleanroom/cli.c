@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "cleanroom/app.h"
 #include "cleanroom/cli.h"
+#include "cleanroom/registry.h"
 
 static void print_help(const char *usage, const struct cli_opt *opts)
 {
@@ -93,6 +97,23 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts,
 	return CLI_OK;
 }
 
+int cli_parse_n(int argc, char **argv, const struct cli_opt *opts, const char *usage,
+		struct cli_args *out, int npos)
+{
+	int rc = cli_parse(argc, argv, opts, usage, out);
+	if (rc != CLI_OK)
+		return rc;
+	if (out->npos != npos) {
+		if (out->npos > npos)
+			rc = cli_usage_error(argv[0], "unexpected argument '%s'", out->pos[npos]);
+		else
+			rc = cli_usage_error(argv[0], "missing argument (see --help)");
+		free(out->pos);
+		out->pos = NULL;
+	}
+	return rc;
+}
+
 const char *cli_data_dir(const struct cli_args *a)
 {
 	const char *env = getenv("CLEANROOM_DATA");
@@ -132,4 +153,75 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "try 'cleanroom %s --help'\n", verb);
 	return CLI_USAGE;
+}
+
+int cli_open_app(const char *verb, const struct cli_args *args, struct app **a)
+{
+	const char *dir = cli_data_dir(args);
+	cr_err rc = app_open(dir, a);
+	if (rc == CR_ERR_DATA_DIR)
+		return cli_fail(verb, "'%s' is not a data directory; run 'cleanroom init --data %s' first",
+				dir, dir);
+	if (rc != CR_OK)
+		return cli_fail(verb, "cannot open '%s': %s", dir, cr_strerror(rc));
+	return CLI_OK;
+}
+
+int cli_brand(const char *verb, struct app *a, const char *name, int64_t *id)
+{
+	cr_err rc;
+	if (name == NULL)
+		return cli_usage_error(verb, "--brand NAME is required");
+	rc = registry_brand(a, name, id);
+	if (rc == CR_ERR_CONSENT_BRAND_NOT_FOUND)
+		return cli_fail(verb, "no brand '%s'; create it with 'cleanroom brand create %s'", name, name);
+	return rc == CR_OK ? CLI_OK : cli_fail_rc(verb, rc);
+}
+
+cr_err cli_read_file(const char *path, size_t max, char **out, size_t *len_out)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char *buf;
+	size_t len;
+	if (f == NULL)
+		return CR_ERR_IO;
+	buf = cr_xmalloc(max + 1);
+	len = fread(buf, 1, max + 1, f);
+	if (ferror(f) || len > max) {
+		if (f != stdin)
+			fclose(f);
+		free(buf);
+		return len > max ? CR_ERR_TOO_LARGE : CR_ERR_IO;
+	}
+	if (f != stdin)
+		fclose(f);
+	buf[len] = '\0';
+	*out = buf;
+	*len_out = len;
+	return CR_OK;
+}
+
+void cli_print_json(struct json_t *v)
+{
+	json_dumpf((json_t *)v, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref((json_t *)v);
+}
+
+int cli_dispatch(const char *group, const struct cli_subverb *table, size_t n,
+		 int argc, char **argv)
+{
+	bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+	FILE *f = help ? stdout : stderr;
+	if (argc >= 2)
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(argv[1], table[i].name) == 0)
+				return table[i].run(argc - 1, argv + 1);
+	if (argc >= 2 && !help)
+		fprintf(stderr, "cleanroom: %s: '%s' is not a %s command\n", group, argv[1], group);
+	fprintf(f, "usage: cleanroom %s <command> [options]   (cleanroom %s <command> --help)\n\nCommands:\n",
+		group, group);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  %-13s %s\n", table[i].name, table[i].summary);
+	return help ? CLI_OK : CLI_USAGE;
 }

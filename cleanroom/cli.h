@@ -44,6 +44,22 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts,
 	      const char *usage, struct cli_args *out);
 
 /*
+ * cli_parse, then requires exactly `npos` positional arguments (usage error
+ * otherwise). On anything but CLI_OK, args->pos is already freed.
+ */
+int cli_parse_n(int argc, char **argv, const struct cli_opt *opts, const char *usage,
+		struct cli_args *out, int npos);
+
+/* Returns from the calling verb when cli_parse_n did not return CLI_OK
+ * (help printed: exit 0; usage error: exit 2). */
+#define CLI_PARSE_OR_RETURN(argc, argv, opts, args, npos, usage)                  \
+	do {                                                                      \
+		int prc_ = cli_parse_n(argc, argv, opts, usage, args, npos);      \
+		if (prc_ != CLI_OK)                                               \
+			return prc_ < 0 ? CLI_OK : prc_;                          \
+	} while (0)
+
+/*
  * The data directory: --data, then $CLEANROOM_DATA, then ./cleanroom-data.
  * Returns a borrowed string.
  */
@@ -56,7 +72,51 @@ int cli_fail_rc(const char *verb, cr_err rc);
 /* Prints a usage error and the hint to run --help; returns CLI_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A verb with sub-verbs ("audit verify") dispatches through a table of these. */
+struct cli_subverb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+/*
+ * Runs the sub-verb argv[1] of `group` from `table`; with no sub-verb,
+ * --help or an unknown one prints the list (exit 0 for help, 2 otherwise).
+ */
+int cli_dispatch(const char *group, const struct cli_subverb *table, size_t n,
+		 int argc, char **argv);
+
+struct app;
+
+/*
+ * Opens the data directory of `args` for `verb`; on failure prints what to
+ * do ("run 'cleanroom init' first") and returns CLI_FAIL.
+ */
+int cli_open_app(const char *verb, const struct cli_args *args, struct app **a);
+
+/*
+ * Resolves --brand NAME for `verb`: CLI_USAGE if it is missing, CLI_FAIL
+ * (with the hint to create it) if there is no such brand.
+ */
+int cli_brand(const char *verb, struct app *a, const char *name, int64_t *id);
+
+/* Reads a whole file of at most `max` bytes ("-" is stdin); handed over. */
+cr_err cli_read_file(const char *path, size_t max, char **out, size_t *len) CR_MUST_CHECK;
+
+/* Prints a JSON value (indented) on stdout and releases it. */
+struct json_t;
+void cli_print_json(struct json_t *v);
+
 /* Verb handlers (one per cleanroom/cli_<verb>.c). */
+int cmd_init(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_brand(int argc, char **argv);
+int cmd_notice(int argc, char **argv);
+int cmd_consent(int argc, char **argv);
+int cmd_receipt(int argc, char **argv);
+int cmd_dataset(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_synth(int argc, char **argv);

@@ -27,6 +27,15 @@ struct cli_command {
 
 static const struct cli_command commands[] = {
 	{ "version", cmd_version, "print the program's version" },
+	{ "init", cmd_init, "create a data directory: keys, database, audit log" },
+	{ "brand", cmd_brand, "register a brand" },
+	{ "notice", cmd_notice, "publish and show privacy notices" },
+	{ "consent", cmd_consent, "consent events: import, grant, withdraw, status, export" },
+	{ "receipt", cmd_receipt, "verify a consent receipt offline" },
+	{ "dataset", cmd_dataset, "create, list and describe datasets" },
+	{ "ingest", cmd_ingest, "ingest a customer list through the consent gate" },
+	{ "sweep", cmd_sweep, "remove records whose consent expired" },
+	{ "audit", cmd_audit, "the audit log: key, checkpoint, log, prove, verify, verify-proof" },
 	{ "serve", cmd_serve, "serve the HTTP API (HTTPS by default)" },
 	{ "token", cmd_token, "issue, list and revoke API tokens" },
 	{ "synth", cmd_synth, "write deterministic synthetic test data" },

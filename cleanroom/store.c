@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
+#include "consent/consent.h"
+#include "cleanroom/dataset.h"
 #include "cleanroom/store.h"
 #include "cleanroom/auth.h"
 
@@ -28,9 +31,16 @@ struct migration {
 static const char *const migration_1[] = { schema_core_v1, NULL };
 static const char *const migration_api_tokens[] = { auth_schema_v1, NULL };
 
+static const char *const migration_audit[] = { audit_schema_v1, NULL };
+static const char *const migration_consent[] = { consent_schema_v1, NULL };
+static const char *const migration_datasets[] = { dataset_schema_v1, NULL };
+
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
 	{ "api tokens", migration_api_tokens },
+	{ "audit log", migration_audit },
+	{ "consent registry", migration_consent },
+	{ "datasets", migration_datasets },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

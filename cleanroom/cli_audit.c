@@ -1,0 +1,376 @@
+/*
+ * cli_audit.c: `cleanroom audit <key|checkpoint|log|prove|verify|verify-proof>`,
+ * what a compliance officer runs. Each sub-verb is a table entry with one
+ * handler. verify-proof needs no data directory at all: it checks a saved
+ * tlog-proof against the verifier key alone.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cleanroom/app.h"
+#include "cleanroom/cli.h"
+#include "cleanroom/registry.h"
+
+#define AUDIT_FILE_MAX (AUDIT_TLOG_PROOF_MAX + 1)
+
+/* ------------------------------------------------------------------ key */
+
+static int audit_key(int argc, char **argv)
+{
+	static const struct cli_opt opts[] = { { NULL, NULL, NULL, NULL } };
+	struct cli_args args;
+	struct app *a = NULL;
+	char *vkey = NULL;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0, "usage: cleanroom audit key [--data DIR]\n\nPrints the audit log's verifier key.");
+	rc = cli_open_app("audit key", &args, &a);
+	if (rc == CLI_OK) {
+		err = app_verifier_key(a, &vkey);
+		rc = err == CR_OK ? CLI_OK : cli_fail_rc("audit key", err);
+		if (err == CR_OK)
+			printf("%s\n", vkey);
+	}
+	free(vkey);
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+/* ----------------------------------------------------------- checkpoint */
+
+static int audit_checkpoint(int argc, char **argv)
+{
+	static const struct cli_opt opts[] = { { NULL, NULL, NULL, NULL } };
+	struct cli_args args;
+	struct app *a = NULL;
+	char *note = NULL;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0, "usage: cleanroom audit checkpoint [--data DIR]\n\n"
+			      "Prints the latest signed checkpoint (save it to check later that\n"
+			      "the log was never rewritten: audit verify --checkpoint FILE).");
+	rc = cli_open_app("audit checkpoint", &args, &a);
+	if (rc == CLI_OK) {
+		err = audit_log_latest_checkpoint(a->log, &note);
+		rc = err == CR_OK ? CLI_OK : cli_fail_rc("audit checkpoint", err);
+		if (err == CR_OK)
+			fputs(note, stdout);
+	}
+	free(note);
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ log */
+
+static void print_leaf_text(const struct audit_record *r)
+{
+	const struct audit_leaf *l = r->leaf;
+	char when[CR_TIME_STRLEN] = "?";
+	if (cr_time_format(l->time_ms, when) != CR_OK)
+		snprintf(when, sizeof(when), "?");
+	printf("%-8llu %s  %-22s %s:%s", (unsigned long long)r->index, when, l->event_type,
+	       l->actor_role, l->actor_id);
+	if (l->tenant[0])
+		printf("  tenant=%s", l->tenant);
+	if (l->dataset[0])
+		printf("  dataset=%s", l->dataset);
+	if (l->collaboration[0])
+		printf("  collab=%s", l->collaboration);
+	if (l->session[0])
+		printf("  session=%s", l->session);
+	if (l->notice[0])
+		printf("  notice=%s", l->notice);
+	for (size_t i = 0; i < l->n_purposes; i++)
+		printf("%s%s", i ? "," : "  purposes=", l->purposes[i]);
+	for (size_t i = 0; i < l->n_recipients; i++)
+		printf("%s%s", i ? "," : "  recipients=", l->recipients[i]);
+	if (l->has_subject)
+		printf("  subject=committed");
+	if (l->detail[0])
+		printf("  %s", l->detail);
+	putchar('\n');
+}
+
+static json_t *leaf_json(const struct audit_record *r)
+{
+	const struct audit_leaf *l = r->leaf;
+	char when[CR_TIME_STRLEN] = "";
+	char commit[65] = "";
+	json_t *o, *p = json_array(), *rc = json_array();
+	if (cr_time_format(l->time_ms, when) != CR_OK)
+		when[0] = '\0';
+	for (size_t i = 0; i < l->n_purposes; i++)
+		json_array_append_new(p, json_string(l->purposes[i]));
+	for (size_t i = 0; i < l->n_recipients; i++)
+		json_array_append_new(rc, json_string(l->recipients[i]));
+	if (l->has_subject && cr_hex_encode(l->subject_commit, 32, commit, sizeof(commit)) != CR_OK)
+		commit[0] = '\0';
+	o = json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s}",
+		      "index", (json_int_t)r->index, "time", when, "time_ms", (json_int_t)l->time_ms,
+		      "type", l->event_type, "actor_role", l->actor_role, "actor_id", l->actor_id,
+		      "tenant", l->tenant, "dataset", l->dataset, "collaboration", l->collaboration,
+		      "session", l->session, "notice", l->notice, "purposes", p, "recipients", rc,
+		      "detail", l->detail);
+	if (l->has_subject)
+		json_object_set_new(o, "subject_commit", json_string(commit));
+	return o;
+}
+
+static int parse_time_opt(const char *verb, const char *name, const char *s, cr_time_ms *out)
+{
+	if (s == NULL)
+		return CLI_OK;
+	if (cr_time_parse(s, strlen(s), out) != CR_OK)
+		return cli_usage_error(verb, "--%s must be an RFC 3339 time with offset, e.g. 2026-03-01T09:00:00+08:00", name);
+	return CLI_OK;
+}
+
+static int audit_log_print(struct app *a, const struct audit_query *q, bool json)
+{
+	struct audit_page page = { 0 };
+	cr_err err = audit_log_query(a->log, q, &page);
+	json_t *arr;
+	if (err != CR_OK)
+		return cli_fail_rc("audit log", err);
+	if (json) {
+		arr = json_array();
+		for (size_t i = 0; i < page.n; i++)
+			json_array_append_new(arr, leaf_json(&page.records[i]));
+		json_t *o = json_pack("{s:o, s:b}", "entries", arr, "more", page.more);
+		if (page.more)
+			json_object_set_new(o, "next_before", json_integer((json_int_t)page.next_before));
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(o);
+	} else {
+		for (size_t i = 0; i < page.n; i++)
+			print_leaf_text(&page.records[i]);
+		if (page.more)
+			printf("(more: --before %llu)\n", (unsigned long long)page.next_before);
+	}
+	audit_page_release(&page);
+	return CLI_OK;
+}
+
+static int audit_log_cmd(int argc, char **argv)
+{
+	const char *brand = NULL, *subject = NULL, *type = NULL, *since = NULL, *until = NULL;
+	const char *limit = NULL, *before = NULL, *id_type = NULL;
+	const struct cli_opt opts[] = {
+		{ "brand", &brand, NULL, "only this brand's entries (tenant)" },
+		{ "subject", &subject, NULL, "only this subject's entries (email, phone or 64-hex digest; needs --brand)" },
+		{ "id-type", &id_type, NULL, "email or phone, for a digest --subject (default: guessed)" },
+		{ "type", &type, NULL, "only this event type (e.g. consent.withdraw)" },
+		{ "since", &since, NULL, "entries at or after this RFC 3339 time" },
+		{ "until", &until, NULL, "entries before this RFC 3339 time" },
+		{ "limit", &limit, NULL, "page size, 1-1000 (default 50)" },
+		{ "before", &before, NULL, "page cursor: entries with index below this" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct audit_query q = { .limit = 50 };
+	struct cli_args args;
+	struct app *a = NULL;
+	struct crypto_pseudonym pseudonym;
+	uint64_t v;
+	int rc;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0, "usage: cleanroom audit log [--brand B] [--subject ID] [--type T]\n"
+			      "                         [--since T] [--until T] [--limit N] [--before I] [--json]\n\n"
+			      "Lists audit log entries, newest first, one page at a time.");
+	rc = parse_time_opt("audit log", "since", since, &q.since);
+	if (rc == CLI_OK)
+		rc = parse_time_opt("audit log", "until", until, &q.until);
+	if (rc == CLI_OK && limit) {
+		if (cr_parse_u64(limit, 1, 1000, &v) != CR_OK)
+			rc = cli_usage_error("audit log", "--limit must be 1 to 1000");
+		q.limit = (size_t)v;
+	}
+	if (rc == CLI_OK && before) {
+		if (cr_parse_u64(before, 0, UINT64_MAX, &q.before) != CR_OK)
+			rc = cli_usage_error("audit log", "--before must be an entry index");
+		q.has_before = true;
+	}
+	if (rc == CLI_OK && subject && !brand)
+		rc = cli_usage_error("audit log", "--subject needs --brand (pseudonyms are per brand)");
+	if (rc == CLI_OK)
+		rc = cli_open_app("audit log", &args, &a);
+	if (rc == CLI_OK && subject) {
+		int64_t brand_id = 0;
+		cr_err err = registry_brand(a, brand, &brand_id);
+		if (err == CR_OK)
+			err = registry_subject(a, brand_id, subject, id_type, &pseudonym, NULL, NULL);
+		if (err != CR_OK)
+			rc = cli_fail("audit log", "--subject: %s", cr_strerror(err));
+		q.subject = pseudonym.bytes;
+	}
+	q.tenant = brand;
+	q.event_type = type;
+	if (rc == CLI_OK)
+		rc = audit_log_print(a, &q, args.json);
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- prove */
+
+static int audit_prove(int argc, char **argv)
+{
+	const char *index = NULL;
+	const struct cli_opt opts[] = {
+		{ "index", &index, NULL, "the entry to prove" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct cli_args args;
+	struct app *a = NULL;
+	char *proof = NULL;
+	size_t len = 0;
+	uint64_t idx = 0;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0, "usage: cleanroom audit prove --index N [--data DIR]\n\n"
+			      "Prints a c2sp.org/tlog-proof@v1 for entry N against the latest signed\n"
+			      "checkpoint, with the entry itself, to check offline with verify-proof.");
+	if (index == NULL || cr_parse_u64(index, 0, UINT64_MAX, &idx) != CR_OK) {
+		free(args.pos);
+		return cli_usage_error("audit prove", "--index N is required (an entry index)");
+	}
+	rc = cli_open_app("audit prove", &args, &a);
+	if (rc == CLI_OK) {
+		err = audit_log_tlog_proof(a->log, idx, &proof, &len);
+		if (err == CR_ERR_AUDIT_NOT_FOUND || err == CR_ERR_AUDIT_PROOF_RANGE)
+			rc = cli_fail("audit prove", "entry %llu is not in the log", (unsigned long long)idx);
+		else if (err != CR_OK)
+			rc = cli_fail_rc("audit prove", err);
+		else
+			fwrite(proof, 1, len, stdout);
+	}
+	free(proof);
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+/* --------------------------------------------------------------- verify */
+
+static int audit_verify(int argc, char **argv)
+{
+	const char *saved_path = NULL;
+	const struct cli_opt opts[] = {
+		{ "checkpoint", &saved_path, NULL, "a checkpoint saved earlier, which the log must extend" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct cli_args args;
+	struct app *a = NULL;
+	struct audit_verifier v;
+	struct audit_verify_report rep;
+	char *saved = NULL, root[65];
+	size_t saved_len = 0;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0, "usage: cleanroom audit verify [--checkpoint FILE] [--data DIR] [--json]\n\n"
+			      "Checks every leaf, every stored hash, every checkpoint's signature and\n"
+			      "their mutual consistency, and that FILE (a checkpoint saved earlier) is\n"
+			      "consistent with the log now. Exit 0 when all holds, 1 naming the first failure.");
+	if (saved_path && cli_read_file(saved_path, AUDIT_NOTE_MAX, &saved, &saved_len) != CR_OK) {
+		free(args.pos);
+		return cli_fail("audit verify", "cannot read checkpoint file '%s'", saved_path);
+	}
+	rc = cli_open_app("audit verify", &args, &a);
+	if (rc == CLI_OK) {
+		err = audit_verifier_from_signer(&a->signer, &v);
+		if (err == CR_OK)
+			err = audit_log_verify(a->store->db, a->origin, &v, saved, saved_len, &rep);
+		if (err == CR_ERR_AUDIT_VERIFY) {
+			rc = cli_fail("audit verify", "FAILED: %s", rep.problem);
+		} else if (err != CR_OK) {
+			rc = cli_fail_rc("audit verify", err);
+		} else if (cr_hex_encode(rep.root, 32, root, sizeof(root)) == CR_OK) {
+			if (args.json)
+				printf("{\"ok\": true, \"leaves\": %llu, \"hashes\": %llu, \"checkpoints\": %llu,"
+				       " \"root\": \"%s\", \"saved_checkpoint_consistent\": %s}\n",
+				       (unsigned long long)rep.size, (unsigned long long)rep.hashes,
+				       (unsigned long long)rep.checkpoints, root, rep.saved_checked ? "true" : "false");
+			else
+				printf("audit log OK: %llu leaves, %llu stored hashes, %llu signed checkpoints, "
+				       "all consistent%s\nroot %s\n",
+				       (unsigned long long)rep.size, (unsigned long long)rep.hashes,
+				       (unsigned long long)rep.checkpoints,
+				       rep.saved_checked ? "; the saved checkpoint is a prefix of the log" : "", root);
+		}
+	}
+	free(saved);
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+/* --------------------------------------------------------- verify-proof */
+
+static int audit_verify_proof(int argc, char **argv)
+{
+	const char *key = NULL;
+	const struct cli_opt opts[] = {
+		{ "key", &key, NULL, "the log's verifier key text (from 'audit key')" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct cli_args args;
+	struct audit_proof_check chk;
+	char *proof = NULL, why[AUDIT_MSG_MAX] = "";
+	size_t len = 0;
+	int prc = cli_parse(argc, argv, opts,
+			    "usage: cleanroom audit verify-proof --key VKEY FILE\n\n"
+			    "Checks a tlog-proof (from 'audit prove') offline, with no database:\n"
+			    "the checkpoint's signature, the inclusion proof and the entry.", &args);
+	int rc = CLI_FAIL;
+	cr_err err;
+
+	if (prc != CLI_OK)
+		return prc < 0 ? CLI_OK : prc;
+	if (key == NULL || args.npos != 1) {
+		free(args.pos);
+		return cli_usage_error("audit verify-proof", "needs --key VKEY and one proof FILE");
+	}
+	if (cli_read_file(args.pos[0], AUDIT_TLOG_PROOF_MAX, &proof, &len) != CR_OK) {
+		rc = cli_fail("audit verify-proof", "cannot read proof file '%s'", args.pos[0]);
+		goto out;
+	}
+	err = audit_tlog_proof_verify(key, strlen(key), proof, len, NULL, 0, NULL, &chk, why, sizeof(why));
+	if (err != CR_OK) {
+		rc = cli_fail("audit verify-proof", "proof REJECTED: %s", why[0] ? why : cr_strerror(err));
+		goto out;
+	}
+	printf("proof OK: entry %llu is in the log '%s' of %llu entries, signed by the key given\n",
+	       (unsigned long long)chk.index, chk.checkpoint.origin, (unsigned long long)chk.checkpoint.size);
+	rc = CLI_OK;
+out:
+	free(proof);
+	free(args.pos);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- table */
+
+static const struct cli_subverb subverbs[] = {
+	{ "key", audit_key, "print the log's verifier key" },
+	{ "checkpoint", audit_checkpoint, "print the latest signed checkpoint" },
+	{ "log", audit_log_cmd, "list entries, newest first (filters: brand, subject, type, time)" },
+	{ "prove", audit_prove, "print an inclusion proof (tlog-proof) for one entry" },
+	{ "verify", audit_verify, "verify the whole log (and a saved checkpoint)" },
+	{ "verify-proof", audit_verify_proof, "verify a tlog-proof offline, with no database" },
+};
+
+int cmd_audit(int argc, char **argv)
+{
+	return cli_dispatch("audit", subverbs, sizeof(subverbs) / sizeof(subverbs[0]), argc, argv);
+}

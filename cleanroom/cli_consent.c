@@ -1,0 +1,503 @@
+/*
+ * cli_consent.c: `cleanroom consent import|grant|refuse|served|withdraw|object|status|export`.
+ *
+ * Subjects are given as users write them (an email, a phone, or a 64-hex
+ * digest with --id-type); the CLI turns them into the brand's keyed
+ * pseudonym before anything is stored, and never prints them back.
+ * Every stored event appends its audit leaf in the same transaction; a
+ * withdrawal also purges the subject's records (I3) and prints its receipt.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cleanroom/cli.h"
+#include "cleanroom/progress.h"
+#include "cleanroom/registry.h"
+
+#define IMPORT_BATCH 1000
+#define IMPORT_SHOW_REFUSED 20
+
+static const struct registry_actor cli_brand_actor = { "brand", "cli" };
+
+/* ---------------------------------------------------------------- import */
+
+struct import_cli {
+	struct app *a;
+	struct progress prog;
+	uint64_t shown, leaves;
+	bool json;
+};
+
+static cr_err import_on_line(void *user, const struct consent_line_result *r)
+{
+	struct import_cli *c = user;
+	cr_err rc = CR_OK;
+	if (r->rc != CR_OK) {
+		if (!c->json && c->shown++ < IMPORT_SHOW_REFUSED)
+			fprintf(stderr, "line %llu: refused: %s%s%s\n", (unsigned long long)r->line,
+				cr_strerror(r->rc), r->why[0] ? ": " : "", r->why);
+		return CR_OK;
+	}
+	if (!r->change.duplicate) {
+		rc = registry_audit_change(c->a, &cli_brand_actor, &r->change, NULL);
+		c->leaves++;
+	}
+	c->a->purged_records = 0;
+	return rc;
+}
+
+/* Ends a batch: commit events and leaves together (signing a checkpoint), start the next. */
+static cr_err import_on_batch(void *user, uint64_t lines)
+{
+	struct import_cli *c = user;
+	cr_err rc = app_commit(c->a);
+	if (rc == CR_OK)
+		rc = app_begin(c->a);
+	progress_update(&c->prog, lines, 0, 0, 0);
+	return rc;
+}
+
+static json_t *summary_json(const struct consent_import_summary *s)
+{
+	json_t *types = json_object(), *reasons = json_object();
+	for (int t = 1; t < CONSENT_EV_COUNT; t++)
+		json_object_set_new(types, consent_event_type_name((enum consent_event_type)t),
+				    json_integer((json_int_t)s->stored_by_type[t]));
+	for (size_t i = 0; i < s->nreasons; i++)
+		json_object_set_new(reasons, cr_errname(s->reasons[i].code),
+				    json_integer((json_int_t)s->reasons[i].count));
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "lines", (json_int_t)s->lines,
+			 "blank", (json_int_t)s->blank, "stored", (json_int_t)s->stored,
+			 "duplicates", (json_int_t)s->duplicates, "refused", (json_int_t)s->refused,
+			 "stored_by_type", types, "refused_by_reason", reasons);
+}
+
+static void summary_text(const struct consent_import_summary *s, uint64_t shown)
+{
+	printf("consent import: %llu lines, %llu events stored, %llu duplicates skipped, %llu refused\n",
+	       (unsigned long long)s->lines, (unsigned long long)s->stored,
+	       (unsigned long long)s->duplicates, (unsigned long long)s->refused);
+	for (int t = 1; t < CONSENT_EV_COUNT; t++)
+		if (s->stored_by_type[t])
+			printf("  %-9s %llu\n", consent_event_type_name((enum consent_event_type)t),
+			       (unsigned long long)s->stored_by_type[t]);
+	for (size_t i = 0; i < s->nreasons; i++)
+		printf("  refused: %-40s %llu\n", cr_strerror(s->reasons[i].code),
+		       (unsigned long long)s->reasons[i].count);
+	if (shown > IMPORT_SHOW_REFUSED)
+		printf("  (the first %d refused lines are listed above)\n", IMPORT_SHOW_REFUSED);
+}
+
+static int import_run(struct import_cli *c, int64_t brand, FILE *in)
+{
+	struct consent_importer *imp = NULL;
+	struct consent_import_hooks hooks = { import_on_line, import_on_batch, IMPORT_BATCH, c };
+	struct consent_import_summary sum;
+	cr_err rc = consent_importer_new(c->a->consent, c->a->keys, brand, NULL, &imp);
+
+	memset(&sum, 0, sizeof(sum));
+	if (rc == CR_OK)
+		rc = app_begin(c->a);
+	if (rc == CR_OK) {
+		progress_init(&c->prog, progress_wanted(c->json), "consent import", "lines");
+		rc = consent_import_stream(imp, in, cr_time_now(), &hooks, &sum);
+		progress_finish(&c->prog);
+		if (rc == CR_OK)
+			rc = app_commit(c->a);
+		if (rc != CR_OK)
+			app_rollback(c->a);
+	}
+	consent_importer_free(imp);
+	if (rc != CR_OK)
+		return cli_fail("consent import", "stopped after line %llu: %s (earlier batches are stored)",
+				(unsigned long long)sum.lines, cr_strerror(rc));
+	if (c->json)
+		cli_print_json(summary_json(&sum));
+	else
+		summary_text(&sum, c->shown);
+	return sum.refused ? CLI_FAIL : CLI_OK;
+}
+
+static int consent_import(int argc, char **argv)
+{
+	const char *brand = NULL;
+	const struct cli_opt opts[] = {
+		{ "brand", &brand, NULL, "the brand the events belong to" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct import_cli c = { 0 };
+	struct cli_args args;
+	FILE *in = NULL;
+	int64_t id = 0;
+	int rc;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 1,
+			    "usage: cleanroom consent import --brand B FILE.ndjson [--json]\n\n"
+			    "Imports consent events, one JSON object per line (docs/formats.md; '-' reads\n"
+			    "stdin). Refused lines are reported with their line number and reason and not\n"
+			    "stored; valid lines are stored. Exit 1 if any line was refused.");
+	c.json = args.json;
+	in = strcmp(args.pos[0], "-") == 0 ? stdin : fopen(args.pos[0], "rb");
+	if (in == NULL) {
+		rc = cli_fail("consent import", "cannot read '%s'", args.pos[0]);
+		goto out;
+	}
+	rc = cli_open_app("consent import", &args, &c.a);
+	if (rc == CLI_OK)
+		rc = cli_brand("consent import", c.a, brand, &id);
+	if (rc == CLI_OK)
+		rc = import_run(&c, id, in);
+out:
+	if (in && in != stdin)
+		fclose(in);
+	free(args.pos);
+	app_close(c.a);
+	return rc;
+}
+
+/* --------------------------------------------------------- single events */
+
+struct event_opts {
+	const char *brand, *subject, *id_type, *purpose, *recipient, *notice, *method, *channel;
+	const char *actor, *guardian_ref, *birth_year, *jurisdiction, *expires, *time, *signal;
+	const char *evidence, *receipt;
+};
+
+static int parse_time_arg(const char *verb, const char *name, const char *s, cr_time_ms *out)
+{
+	if (s && cr_time_parse(s, strlen(s), out) != CR_OK)
+		return cli_usage_error(verb, "--%s must be an RFC 3339 time with offset", name);
+	return CLI_OK;
+}
+
+static int copy_field(const char *verb, const char *name, const char *v, char *dst, size_t cap)
+{
+	if (v == NULL)
+		return CLI_OK;
+	if (strlen(v) >= cap)
+		return cli_usage_error(verb, "--%s is too long", name);
+	memcpy(dst, v, strlen(v) + 1);
+	return CLI_OK;
+}
+
+/* Fills the event from the options (consent_record checks it again). */
+static int event_from_opts(const char *verb, const struct event_opts *o, struct consent_event *ev)
+{
+	uint64_t n;
+	int rc = CLI_OK;
+	ev->time = cr_time_now();
+	ev->received = ev->time;
+	rc = parse_time_arg(verb, "time", o->time, &ev->time);
+	if (rc == CLI_OK && o->expires)
+		rc = parse_time_arg(verb, "expires", o->expires, &ev->expires);
+	if (rc == CLI_OK && o->notice) {
+		if (cr_parse_u64(o->notice, 1, UINT32_MAX, &n) != CR_OK)
+			return cli_usage_error(verb, "--notice-version must be a positive integer");
+		ev->notice_version = (uint32_t)n;
+	}
+	if (rc == CLI_OK && o->birth_year) {
+		if (cr_parse_u64(o->birth_year, 1900, 2100, &n) != CR_OK)
+			return cli_usage_error(verb, "--birth-year must be a year");
+		ev->birth_year = (int)n;
+	}
+	if (rc == CLI_OK && o->actor) {
+		if (strcmp(o->actor, "subject") == 0)
+			ev->actor = CONSENT_ACTOR_SUBJECT;
+		else if (strcmp(o->actor, "guardian") == 0)
+			ev->actor = CONSENT_ACTOR_GUARDIAN;
+		else
+			return cli_usage_error(verb, "--actor must be subject or guardian");
+	} else if (ev->type == CONSENT_EV_GRANT || ev->type == CONSENT_EV_REFUSE) {
+		ev->actor = CONSENT_ACTOR_SUBJECT;
+	}
+	if (rc == CLI_OK)
+		rc = copy_field(verb, "purpose", o->purpose, ev->purpose, sizeof(ev->purpose));
+	if (rc == CLI_OK)
+		rc = copy_field(verb, "recipient", o->recipient, ev->recipient, sizeof(ev->recipient));
+	if (rc == CLI_OK)
+		rc = copy_field(verb, "method", o->method, ev->method, sizeof(ev->method));
+	if (rc == CLI_OK)
+		rc = copy_field(verb, "channel", o->channel ? o->channel : "cli", ev->channel, sizeof(ev->channel));
+	if (rc == CLI_OK)
+		rc = copy_field(verb, "guardian-ref", o->guardian_ref, ev->guardian_ref, sizeof(ev->guardian_ref));
+	if (rc == CLI_OK)
+		rc = copy_field(verb, "jurisdiction", o->jurisdiction, ev->jurisdiction, sizeof(ev->jurisdiction));
+	if (rc == CLI_OK)
+		rc = copy_field(verb, "signal", o->signal, ev->signal, sizeof(ev->signal));
+	if (rc == CLI_OK)
+		rc = copy_field(verb, "evidence", o->evidence, ev->evidence, sizeof(ev->evidence));
+	return rc;
+}
+
+static int write_receipt(const char *verb, const char *path, const char *json)
+{
+	FILE *f;
+	if (path == NULL) {
+		printf("%s\n", json);
+		return CLI_OK;
+	}
+	f = fopen(path, "wx");
+	if (f == NULL)
+		return cli_fail(verb, "cannot create receipt file '%s' (it must not exist yet)", path);
+	fprintf(f, "%s\n", json);
+	if (fclose(f) != 0)
+		return cli_fail(verb, "cannot write receipt file '%s'", path);
+	fprintf(stderr, "receipt written to %s\n", path);
+	return CLI_OK;
+}
+
+static int single_event(int argc, char **argv, enum consent_event_type type)
+{
+	struct event_opts o = { 0 };
+	const struct cli_opt opts[] = {
+		{ "brand", &o.brand, NULL, "the brand" },
+		{ "subject", &o.subject, NULL, "email, phone or 64-hex digest of the person" },
+		{ "id-type", &o.id_type, NULL, "email or phone (required for a digest)" },
+		{ "purpose", &o.purpose, NULL, "purpose code (withdraw: omit for all purposes)" },
+		{ "recipient", &o.recipient, NULL, "recipient id for a separate sharing consent" },
+		{ "notice-version", &o.notice, NULL, "the notice version shown (served, grant, refuse)" },
+		{ "method", &o.method, NULL, "how consent was given: checkbox, button, signature, ..." },
+		{ "channel", &o.channel, NULL, "web, app, store, ... (default cli)" },
+		{ "actor", &o.actor, NULL, "subject or guardian" },
+		{ "guardian-ref", &o.guardian_ref, NULL, "reference of the guardian's verification" },
+		{ "birth-year", &o.birth_year, NULL, "the subject's birth year" },
+		{ "jurisdiction", &o.jurisdiction, NULL, "CN, EU or an EU member state code" },
+		{ "expires", &o.expires, NULL, "grant expiry (RFC 3339)" },
+		{ "time", &o.time, NULL, "when it happened (RFC 3339; default now)" },
+		{ "signal", &o.signal, NULL, "objection signal: gpc, email, ..." },
+		{ "evidence", &o.evidence, NULL, "an opaque evidence reference" },
+		{ "receipt", &o.receipt, NULL, "write the signed receipt to this new file" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	char usage[256], why[CONSENT_WHY_MAX] = "", *receipt = NULL;
+	struct consent_event ev;
+	struct consent_change ch;
+	struct cli_args args;
+	struct app *a = NULL;
+	int64_t id = 0;
+	int rc;
+	cr_err err;
+
+	snprintf(usage, sizeof(usage),
+		 "usage: cleanroom consent %s --brand B --subject ID [--purpose P] [--recipient R] ...",
+		 argv[0]);
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0, usage);
+	consent_event_init(&ev, type);
+	rc = o.subject ? event_from_opts(argv[0], &o, &ev)
+		       : cli_usage_error(argv[0], "--subject ID is required");
+	if (rc == CLI_OK)
+		rc = cli_open_app(argv[0], &args, &a);
+	if (rc == CLI_OK)
+		rc = cli_brand(argv[0], a, o.brand, &id);
+	if (rc != CLI_OK)
+		goto out;
+	err = registry_subject(a, id, o.subject, o.id_type, &ev.subject, ev.aliases, &ev.n_aliases);
+	if (err != CR_OK) {
+		rc = cli_fail(argv[0], "--subject: %s", cr_strerror(err));
+		goto out;
+	}
+	err = registry_event(a, &cli_brand_actor, id, &ev, &ch, &receipt, why, sizeof(why));
+	if (err != CR_OK) {
+		rc = cli_fail(argv[0], "refused: %s%s%s", cr_strerror(err), why[0] ? ": " : "", why);
+		goto out;
+	}
+	if (ch.duplicate)
+		fprintf(stderr, "an identical event was already recorded; nothing changed\n");
+	else if (type == CONSENT_EV_WITHDRAW)
+		fprintf(stderr, "withdrawn: effective now; %llu record(s) purged; the subject is suppressed\n",
+			(unsigned long long)a->purged_records);
+	if (receipt)
+		rc = write_receipt(argv[0], o.receipt, receipt);
+	else if (!ch.duplicate)
+		fprintf(stderr, "recorded %s event %lld\n", consent_event_type_name(type), (long long)ch.event_id);
+out:
+	free(receipt);
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+static int consent_grant(int argc, char **argv)
+{
+	return single_event(argc, argv, CONSENT_EV_GRANT);
+}
+
+static int consent_refuse(int argc, char **argv)
+{
+	return single_event(argc, argv, CONSENT_EV_REFUSE);
+}
+
+static int consent_served(int argc, char **argv)
+{
+	return single_event(argc, argv, CONSENT_EV_SERVED);
+}
+
+static int consent_withdraw_cmd(int argc, char **argv)
+{
+	return single_event(argc, argv, CONSENT_EV_WITHDRAW);
+}
+
+static int consent_object(int argc, char **argv)
+{
+	return single_event(argc, argv, CONSENT_EV_OBJECT);
+}
+
+/* ------------------------------------------------------- status, export */
+
+/* Decides one scope and adds it to the list. */
+static cr_err status_one(struct app *a, int64_t brand, const struct crypto_pseudonym *p,
+			 const char *purpose, const char *recipient, cr_time_ms at, json_t *list)
+{
+	struct consent_decision d;
+	cr_err rc = consent_valid_at(a->consent, brand, p, purpose, recipient, at, 0, &d);
+	if (rc == CR_OK)
+		json_array_append_new(list, json_pack("{s:s, s:s?, s:b, s:s}", "purpose", purpose,
+						      "recipient", recipient, "allowed", d.allowed,
+						      "reason", consent_reason_name(d.reason)));
+	return rc;
+}
+
+/* Every purpose, and every (purpose, recipient) the current notice declares. */
+static cr_err status_all(struct app *a, int64_t brand, const struct crypto_pseudonym *p,
+			 cr_time_ms at, json_t *list)
+{
+	char *notice = NULL;
+	json_t *doc, *v;
+	size_t i;
+	cr_err rc = consent_notice_get(a->consent, brand, 0, &notice, NULL);
+	if (rc != CR_OK)
+		return rc;
+	doc = json_loads(notice, 0, NULL);
+	free(notice);
+	if (doc == NULL)
+		return CR_ERR_INTERNAL;
+	json_array_foreach(json_object_get(doc, "purposes"), i, v) {
+		if (rc == CR_OK)
+			rc = status_one(a, brand, p, json_string_value(json_object_get(v, "code")), NULL, at, list);
+	}
+	json_array_foreach(json_object_get(doc, "recipients"), i, v) {
+		if (rc == CR_OK)
+			rc = status_one(a, brand, p, json_string_value(json_object_get(v, "purpose")),
+					json_string_value(json_object_get(v, "id")), at, list);
+	}
+	json_decref(doc);
+	return rc;
+}
+
+static int consent_status(int argc, char **argv)
+{
+	const char *brand = NULL, *subject = NULL, *id_type = NULL, *at_s = NULL;
+	const struct cli_opt opts[] = {
+		{ "brand", &brand, NULL, "the brand" },
+		{ "subject", &subject, NULL, "email, phone or 64-hex digest" },
+		{ "id-type", &id_type, NULL, "email or phone (required for a digest)" },
+		{ "at", &at_s, NULL, "decide at this RFC 3339 time (default now)" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct crypto_pseudonym p;
+	struct cli_args args;
+	struct app *a = NULL;
+	json_t *list = NULL, *v;
+	cr_time_ms at = cr_time_now();
+	int64_t id = 0;
+	size_t i;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
+			    "usage: cleanroom consent status --brand B --subject ID [--at TIME] [--json]\n\n"
+			    "For each purpose and recipient of the current notice: the decision and reason.");
+	rc = subject ? parse_time_arg("status", "at", at_s, &at) : cli_usage_error("status", "--subject ID is required");
+	if (rc == CLI_OK)
+		rc = cli_open_app("status", &args, &a);
+	if (rc == CLI_OK)
+		rc = cli_brand("status", a, brand, &id);
+	if (rc != CLI_OK)
+		goto out;
+	err = registry_subject(a, id, subject, id_type, &p, NULL, NULL);
+	list = json_array();
+	if (err == CR_OK)
+		err = status_all(a, id, &p, at, list);
+	if (err != CR_OK) {
+		rc = cli_fail("status", "%s", cr_strerror(err));
+		goto out;
+	}
+	if (args.json) {
+		cli_print_json(json_incref(list));
+	} else {
+		json_array_foreach(list, i, v)
+			printf("%-20s %-14s %-7s %s\n", json_string_value(json_object_get(v, "purpose")),
+			       json_is_string(json_object_get(v, "recipient"))
+				       ? json_string_value(json_object_get(v, "recipient")) : "-",
+			       json_is_true(json_object_get(v, "allowed")) ? "allowed" : "denied",
+			       json_string_value(json_object_get(v, "reason")));
+	}
+out:
+	json_decref(list);
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+static int consent_export(int argc, char **argv)
+{
+	const char *brand = NULL, *subject = NULL, *id_type = NULL;
+	const struct cli_opt opts[] = {
+		{ "brand", &brand, NULL, "the brand" },
+		{ "subject", &subject, NULL, "one subject (email, phone or digest); omit for the whole registry" },
+		{ "id-type", &id_type, NULL, "email or phone (required for a digest)" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct crypto_pseudonym p[1 + CONSENT_KEY_VERSIONS_MAX];
+	struct cli_args args;
+	struct app *a = NULL;
+	size_t n_alias = 0;
+	int64_t id = 0;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
+			    "usage: cleanroom consent export --brand B [--subject ID]\n\n"
+			    "With --subject: the subject's whole history as JSON (R29). Without: the\n"
+			    "brand's whole registry as NDJSON, for an audit.");
+	rc = cli_open_app("export", &args, &a);
+	if (rc == CLI_OK)
+		rc = cli_brand("export", a, brand, &id);
+	if (rc != CLI_OK)
+		goto out;
+	if (subject) {
+		err = registry_subject(a, id, subject, id_type, &p[0], p + 1, &n_alias);
+		if (err == CR_OK)
+			err = consent_export_subject(a->consent, id, p, 1 + n_alias, cr_time_now(),
+						     consent_write_file, stdout);
+	} else {
+		err = consent_export_registry(a->consent, id, cr_time_now(), consent_write_file, stdout);
+	}
+	if (err != CR_OK)
+		rc = cli_fail("export", "%s", cr_strerror(err));
+	else
+		fputc('\n', stdout);
+out:
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+static const struct cli_subverb subverbs[] = {
+	{ "import", consent_import, "import consent events from NDJSON (batched)" },
+	{ "served", consent_served, "record that a notice version was shown" },
+	{ "grant", consent_grant, "record a grant for one purpose (or a recipient)" },
+	{ "refuse", consent_refuse, "record a refusal" },
+	{ "withdraw", consent_withdraw_cmd, "withdraw (all, one purpose or one recipient): purges at once" },
+	{ "object", consent_object, "record a marketing objection (R21)" },
+	{ "status", consent_status, "decisions per purpose and recipient for one subject" },
+	{ "export", consent_export, "export a subject's history or the whole registry" },
+};
+
+int cmd_consent(int argc, char **argv)
+{
+	return cli_dispatch("consent", subverbs, sizeof(subverbs) / sizeof(subverbs[0]), argc, argv);
+}

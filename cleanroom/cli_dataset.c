@@ -1,0 +1,280 @@
+/*
+ * cli_dataset.c: `cleanroom dataset create|list|describe`. A dataset fixes
+ * the purposes its records need consent for (each must be declared by the
+ * brand's current notice), the recipients it may be shared with, the
+ * identifier type and profile, and typed attribute columns.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cleanroom/cli.h"
+#include "cleanroom/dataset.h"
+#include "cleanroom/registry.h"
+
+static const struct registry_actor cli_brand_actor = { "brand", "cli" };
+
+/* Each purpose (and recipient, for some purpose) must be in the current notice. */
+static int check_declared(struct app *a, const struct dataset *d)
+{
+	for (size_t i = 0; i < d->npurposes; i++) {
+		bool yes = false;
+		cr_err rc = consent_notice_declares(a->consent, d->brand_id, 0, d->purposes[i], NULL, &yes);
+		if (rc == CR_ERR_CONSENT_NOTICE_NOT_FOUND)
+			return cli_fail("dataset create", "the brand has no published notice; publish one first");
+		if (rc != CR_OK)
+			return cli_fail_rc("dataset create", rc);
+		if (!yes)
+			return cli_fail("dataset create", "purpose '%s' is not declared by the brand's current notice",
+					d->purposes[i]);
+	}
+	for (size_t r = 0; r < d->nrecipients; r++) {
+		bool any = false;
+		for (size_t i = 0; i < d->npurposes && !any; i++) {
+			cr_err rc = consent_notice_declares(a->consent, d->brand_id, 0, d->purposes[i],
+							    d->recipients[r], &any);
+			if (rc != CR_OK)
+				return cli_fail_rc("dataset create", rc);
+		}
+		if (!any)
+			return cli_fail("dataset create",
+					"recipient '%s' is not declared by the current notice for any of the dataset's purposes",
+					d->recipients[r]);
+	}
+	return CLI_OK;
+}
+
+static cr_err store_dataset(struct app *a, struct dataset *d, const char *brand)
+{
+	struct audit_entry e = { .event_type = "dataset.create", .actor_role = cli_brand_actor.role,
+				 .actor_id = cli_brand_actor.id, .tenant = brand, .dataset = d->name };
+	const char *p[DATASET_PURPOSES_MAX], *r[DATASET_PURPOSES_MAX];
+	char detail[4200], cols[4096];
+	cr_err rc = columns_format(&d->columns, cols, sizeof(cols));
+	if (rc != CR_OK)
+		return rc;
+	for (size_t i = 0; i < d->npurposes; i++)
+		p[i] = d->purposes[i];
+	for (size_t i = 0; i < d->nrecipients; i++)
+		r[i] = d->recipients[i];
+	e.purposes = p;
+	e.n_purposes = d->npurposes;
+	e.recipients = r;
+	e.n_recipients = d->nrecipients;
+	snprintf(detail, sizeof(detail), "id_type=%s columns=%s", crypto_id_type_name(d->id_type), cols);
+	e.detail = detail;
+	rc = app_begin(a);
+	if (rc != CR_OK)
+		return rc;
+	rc = dataset_insert(a->store, d);
+	if (rc == CR_OK)
+		rc = app_audit(a, &e, NULL);
+	return app_end(a, rc);
+}
+
+/* Fills *d from the options; prints the usage error. */
+static int dataset_from_opts(struct dataset *d, const char *name, const char *purposes,
+			     const char *recipients, const char *id_type, const char *columns,
+			     const char *profile)
+{
+	char err[200] = "";
+	memset(d, 0, sizeof(*d));
+	if (name == NULL || purposes == NULL || id_type == NULL || columns == NULL)
+		return cli_usage_error("dataset create", "--name, --purposes, --id-type and --columns are required");
+	if (!dataset_name_valid(name))
+		return cli_usage_error("dataset create", "%s", cr_strerror(CR_ERR_DATASET_NAME));
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	if (dataset_codes_parse(purposes, false, d->purposes, &d->npurposes) != CR_OK)
+		return cli_usage_error("dataset create", "--purposes must be 1-8 distinct codes of a-z, 0-9, '.', '_', '-'");
+	if (dataset_codes_parse(recipients, true, d->recipients, &d->nrecipients) != CR_OK)
+		return cli_usage_error("dataset create", "--recipients must be up to 8 distinct recipient ids");
+	if (crypto_id_type_parse(id_type, &d->id_type) != CR_OK)
+		return cli_usage_error("dataset create", "--id-type must be email or phone");
+	if (profile && strcmp(profile, "default") != 0)
+		return cli_usage_error("dataset create", "--profile: only 'default' exists (spec/identifiers.md)");
+	snprintf(d->profile, sizeof(d->profile), "default");
+	if (columns_parse(columns, &d->columns, err, sizeof(err)) != CR_OK)
+		return cli_usage_error("dataset create", "--columns: %s", err);
+	return CLI_OK;
+}
+
+static int dataset_create(int argc, char **argv)
+{
+	const char *brand = NULL, *name = NULL, *purposes = NULL, *recipients = NULL;
+	const char *id_type = NULL, *columns = NULL, *profile = NULL;
+	const struct cli_opt opts[] = {
+		{ "brand", &brand, NULL, "the owning brand" },
+		{ "name", &name, NULL, "dataset name (a-z, 0-9, '_', '-')" },
+		{ "purposes", &purposes, NULL, "purposes every record needs consent for: P1[,P2]" },
+		{ "recipients", &recipients, NULL, "recipients the data may be shared with (separate consent each)" },
+		{ "id-type", &id_type, NULL, "email or phone" },
+		{ "columns", &columns, NULL, "attribute columns: seg:enum(a|b),spend:int(0..10000)" },
+		{ "profile", &profile, NULL, "normalization profile (default)" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct cli_args args;
+	struct app *a = NULL;
+	struct dataset d;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
+			    "usage: cleanroom dataset create --brand B --name N --purposes P1[,P2]\n"
+			    "         --id-type email|phone --columns SPEC [--recipients R1[,R2]] [--profile default]\n\n"
+			    "SPEC is e.g. segment:enum(a|b|c),region:enum(north|south),spend:int(0..10000)");
+	rc = dataset_from_opts(&d, name, purposes, recipients, id_type, columns, profile);
+	if (rc == CLI_OK)
+		rc = cli_open_app("dataset create", &args, &a);
+	if (rc == CLI_OK)
+		rc = cli_brand("dataset create", a, brand, &d.brand_id);
+	if (rc == CLI_OK)
+		rc = check_declared(a, &d);
+	if (rc == CLI_OK) {
+		err = consent_brand_key_version(a->consent, d.brand_id, &d.key_version);
+		d.created = cr_time_now();
+		if (err == CR_OK)
+			err = store_dataset(a, &d, brand);
+		if (err == CR_ERR_DATASET_EXISTS)
+			rc = cli_fail("dataset create", "brand '%s' already has a dataset '%s'", brand, name);
+		else if (err != CR_OK)
+			rc = cli_fail_rc("dataset create", err);
+		else if (args.json)
+			cli_print_json(json_pack("{s:I, s:s, s:s}", "id", (json_int_t)d.id, "brand", brand, "name", name));
+		else
+			printf("created dataset '%s' of brand '%s'\n", name, brand);
+	}
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+/* ------------------------------------------------------- list, describe */
+
+struct list_ctx {
+	struct app *a;
+	json_t *arr;
+};
+
+static json_t *dataset_json(struct app *a, const struct dataset *d)
+{
+	char cols[4096] = "", when[CR_TIME_STRLEN] = "";
+	json_t *p = json_array(), *r = json_array();
+	uint64_t n = 0;
+	for (size_t i = 0; i < d->npurposes; i++)
+		json_array_append_new(p, json_string(d->purposes[i]));
+	for (size_t i = 0; i < d->nrecipients; i++)
+		json_array_append_new(r, json_string(d->recipients[i]));
+	if (columns_format(&d->columns, cols, sizeof(cols)) != CR_OK)
+		cols[0] = '\0';
+	if (dataset_record_count(a->store, d->id, &n) != CR_OK)
+		n = 0;
+	if (cr_time_format(d->created, when) != CR_OK)
+		when[0] = '\0';
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:I, s:s}", "name", d->name,
+			 "id_type", crypto_id_type_name(d->id_type), "profile", d->profile, "purposes", p,
+			 "recipients", r, "columns", cols, "key_version", (int)d->key_version,
+			 "records", (json_int_t)n, "created", when);
+}
+
+static void list_one(void *ctx, const struct dataset *d)
+{
+	struct list_ctx *l = ctx;
+	json_array_append_new(l->arr, dataset_json(l->a, d));
+}
+
+static void print_dataset_text(json_t *o)
+{
+	json_t *v;
+	size_t i;
+	printf("%s  (%s, %lld records)\n  purposes:   ", json_string_value(json_object_get(o, "name")),
+	       json_string_value(json_object_get(o, "id_type")),
+	       (long long)json_integer_value(json_object_get(o, "records")));
+	json_array_foreach(json_object_get(o, "purposes"), i, v)
+		printf("%s%s", i ? ", " : "", json_string_value(v));
+	printf("\n  recipients: ");
+	json_array_foreach(json_object_get(o, "recipients"), i, v)
+		printf("%s%s", i ? ", " : "", json_string_value(v));
+	printf("%s\n  columns:    %s\n", json_array_size(json_object_get(o, "recipients")) ? "" : "(none)",
+	       json_string_value(json_object_get(o, "columns")));
+}
+
+static int dataset_show(int argc, char **argv, bool one)
+{
+	const char *brand = NULL, *name = NULL;
+	const struct cli_opt opts[] = {
+		{ "brand", &brand, NULL, "the owning brand" },
+		{ "name", &name, NULL, "the dataset (describe)" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct cli_args args;
+	struct app *a = NULL;
+	struct list_ctx l = { NULL, NULL };
+	struct dataset d;
+	int64_t id = 0;
+	int rc;
+	cr_err err = CR_OK;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
+			    one ? "usage: cleanroom dataset describe --brand B --name N [--json]"
+				: "usage: cleanroom dataset list --brand B [--json]");
+	if (one && name == NULL) {
+		free(args.pos);
+		return cli_usage_error("dataset describe", "--name N is required");
+	}
+	rc = cli_open_app(argv[0], &args, &a);
+	if (rc == CLI_OK)
+		rc = cli_brand(argv[0], a, brand, &id);
+	if (rc != CLI_OK)
+		goto out;
+	l.a = a;
+	l.arr = json_array();
+	if (one) {
+		err = dataset_get(a->store, id, name, &d);
+		if (err == CR_OK)
+			list_one(&l, &d);
+	} else {
+		err = dataset_each(a->store, id, list_one, &l);
+	}
+	if (err == CR_ERR_DATASET_NOT_FOUND) {
+		rc = cli_fail(argv[0], "brand '%s' has no dataset '%s'", brand, name);
+	} else if (err != CR_OK) {
+		rc = cli_fail_rc(argv[0], err);
+	} else if (args.json) {
+		cli_print_json(one ? json_incref(json_array_get(l.arr, 0)) : json_incref(l.arr));
+	} else {
+		size_t i;
+		json_t *v;
+		json_array_foreach(l.arr, i, v)
+			print_dataset_text(v);
+		if (json_array_size(l.arr) == 0)
+			printf("brand '%s' has no datasets\n", brand);
+	}
+out:
+	json_decref(l.arr);
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+static int dataset_list(int argc, char **argv)
+{
+	return dataset_show(argc, argv, false);
+}
+
+static int dataset_describe(int argc, char **argv)
+{
+	return dataset_show(argc, argv, true);
+}
+
+static const struct cli_subverb subverbs[] = {
+	{ "create", dataset_create, "create a dataset: purposes, identifier type, typed columns" },
+	{ "list", dataset_list, "list a brand's datasets" },
+	{ "describe", dataset_describe, "describe one dataset" },
+};
+
+int cmd_dataset(int argc, char **argv)
+{
+	return cli_dispatch("dataset", subverbs, sizeof(subverbs) / sizeof(subverbs[0]), argc, argv);
+}

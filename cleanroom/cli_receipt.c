@@ -1,0 +1,117 @@
+/*
+ * cli_receipt.c: `cleanroom receipt verify FILE`: checks a consent receipt
+ * offline (R27): the service's Ed25519 signature over the payload and, when
+ * the receipt carries one, the inclusion proof of its audit entry against
+ * the log's signed checkpoint. Needs only the verifier key (--key), or a
+ * data directory to read it from.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cleanroom/app.h"
+#include "cleanroom/cli.h"
+
+#define RECEIPT_MAX (AUDIT_TLOG_PROOF_MAX + 65536)
+
+/* The verifier key: --key, else the data directory's. Handed over. */
+static int verifier_text(const char *key, const struct cli_args *args, char **out)
+{
+	struct app *a = NULL;
+	int rc;
+	if (key) {
+		*out = cr_xstrdup(key);
+		return CLI_OK;
+	}
+	rc = cli_open_app("receipt verify", args, &a);
+	if (rc == CLI_OK && app_verifier_key(a, out) != CR_OK)
+		rc = cli_fail("receipt verify", "cannot read the verifier key");
+	app_close(a);
+	return rc;
+}
+
+/* Checks the attached audit proof: it must prove the payload's audit index. */
+static int check_audit_proof(const char *vkey, json_t *doc, const struct consent_receipt_info *info,
+			     bool *had_proof)
+{
+	json_t *proof = json_object_get(doc, "audit_proof");
+	struct audit_proof_check chk;
+	char why[AUDIT_MSG_MAX] = "";
+	cr_err rc;
+	*had_proof = proof != NULL;
+	if (proof == NULL)
+		return CLI_OK;
+	if (!json_is_string(proof))
+		return cli_fail("receipt verify", "REJECTED: audit_proof is not a tlog-proof text");
+	rc = audit_tlog_proof_verify(vkey, strlen(vkey), json_string_value(proof), json_string_length(proof),
+				     NULL, 0, NULL, &chk, why, sizeof(why));
+	if (rc != CR_OK)
+		return cli_fail("receipt verify", "REJECTED: audit proof: %s", why[0] ? why : cr_strerror(rc));
+	if (chk.index != info->audit_index)
+		return cli_fail("receipt verify", "REJECTED: the audit proof is for entry %llu, the receipt names %llu",
+				(unsigned long long)chk.index, (unsigned long long)info->audit_index);
+	return CLI_OK;
+}
+
+static int receipt_verify(int argc, char **argv)
+{
+	const char *key = NULL;
+	const struct cli_opt opts[] = {
+		{ "key", &key, NULL, "the service's verifier key (from 'cleanroom audit key')" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct consent_receipt_info info;
+	struct audit_verifier v;
+	struct cli_args args;
+	char *json = NULL, *vkey = NULL;
+	json_t *doc = NULL;
+	size_t len = 0;
+	bool had_proof = false;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 1,
+			    "usage: cleanroom receipt verify FILE [--key VKEY | --data DIR]\n\n"
+			    "Verifies a consent receipt's signature and, if attached, its audit-log\n"
+			    "inclusion proof, offline.");
+	if (cli_read_file(args.pos[0], RECEIPT_MAX, &json, &len) != CR_OK) {
+		rc = cli_fail("receipt verify", "cannot read '%s'", args.pos[0]);
+		goto out;
+	}
+	rc = verifier_text(key, &args, &vkey);
+	if (rc != CLI_OK)
+		goto out;
+	if (audit_verifier_parse(vkey, strlen(vkey), &v) != CR_OK) {
+		rc = cli_usage_error("receipt verify", "--key is not a verifier key (name+keyid+base64)");
+		goto out;
+	}
+	err = consent_receipt_verify(json, len, v.public_key, &info);
+	if (err != CR_OK) {
+		rc = cli_fail("receipt verify", "REJECTED: %s", cr_strerror(err));
+		goto out;
+	}
+	doc = json_loadb(json, len, 0, NULL);
+	rc = check_audit_proof(vkey, doc, &info, &had_proof);
+	if (rc == CLI_OK)
+		printf("receipt OK: %s event %lld, signed by the service key; audit entry %llu%s\n",
+		       consent_event_type_name(info.type), (long long)info.event_id,
+		       (unsigned long long)info.audit_index,
+		       had_proof ? " proven in the signed log" : " (no inclusion proof attached)");
+out:
+	json_decref(doc);
+	free(vkey);
+	free(json);
+	free(args.pos);
+	return rc;
+}
+
+static const struct cli_subverb subverbs[] = {
+	{ "verify", receipt_verify, "verify a consent receipt offline" },
+};
+
+int cmd_receipt(int argc, char **argv)
+{
+	return cli_dispatch("receipt", subverbs, sizeof(subverbs) / sizeof(subverbs[0]), argc, argv);
+}

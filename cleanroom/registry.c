@@ -1,0 +1,355 @@
+/*
+ * registry.c: consent/ state changes with their audit leaves, the
+ * withdrawal purge and the ingest gate (see registry.h).
+ *
+ * The purge re-applies the gate instead of reasoning about scopes: after a
+ * withdrawal, a record stays exactly when the consents its dataset needs
+ * are all still valid. That is R19's "delete what no other valid purpose
+ * needs" (edge case 4) and I2 at once, for any withdrawal scope.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cleanroom/registry.h"
+
+
+/* ------------------------------------------------------------- helpers */
+
+cr_err registry_brand(struct app *a, const char *name, int64_t *id)
+{
+	return consent_brand_find(a->consent, name, id);
+}
+
+static void audit_entry_init(struct audit_entry *e, const struct registry_actor *who,
+			     const char *type, const char *tenant)
+{
+	memset(e, 0, sizeof(*e));
+	e->event_type = type;
+	e->actor_role = who->role;
+	e->actor_id = who->id;
+	e->tenant = tenant;
+	e->time_ms = cr_time_now();
+}
+
+/* -------------------------------------------------------------- brands */
+
+cr_err registry_brand_create(struct app *a, const struct registry_actor *who,
+			     const char *name, int64_t *id_out)
+{
+	struct audit_entry e;
+	int64_t id = 0;
+	cr_err rc = app_begin(a);
+	if (rc != CR_OK)
+		return rc;
+	rc = consent_brand_create(a->consent, name, cr_time_now(), &id);
+	audit_entry_init(&e, who, "brand.create", name);
+	if (rc == CR_OK)
+		rc = app_audit(a, &e, NULL);
+	rc = app_end(a, rc);
+	if (rc == CR_OK)
+		*id_out = id;
+	return rc;
+}
+
+/* ------------------------------------------------------------- notices */
+
+cr_err registry_notice_publish(struct app *a, const struct registry_actor *who,
+			       int64_t brand, const char *json, size_t len, cr_time_ms published_at,
+			       struct consent_notice_published *out, char *why,
+			       size_t why_cap)
+{
+	char name[CONSENT_BRAND_NAME_MAX + 1], notice[16], hash[65], detail[128];
+	struct consent_notice_published pub;
+	struct audit_entry e;
+	cr_err rc = consent_brand_name(a->consent, brand, name);
+	if (rc != CR_OK)
+		return rc;
+	rc = app_begin(a);
+	if (rc != CR_OK)
+		return rc;
+	rc = consent_notice_publish(a->consent, brand, json, len, published_at, &pub, why, why_cap);
+	if (rc == CR_OK && !pub.already) {
+		audit_entry_init(&e, who, "notice.publish", name);
+		snprintf(notice, sizeof(notice), "v%u", pub.version);
+		if (cr_hex_encode(pub.hash, sizeof(pub.hash), hash, sizeof(hash)) != CR_OK)
+			hash[0] = '\0';
+		snprintf(detail, sizeof(detail), "sha256=%s material=%s", hash, pub.material ? "true" : "false");
+		e.notice = notice;
+		e.detail = detail;
+		rc = app_audit(a, &e, NULL);
+	}
+	rc = app_end(a, rc);
+	if (rc == CR_OK && out)
+		*out = pub;
+	return rc;
+}
+
+/* ------------------------------------------------------- consent events */
+
+cr_err registry_audit_change(struct app *a, const struct registry_actor *who,
+			     const struct consent_change *c, uint64_t *index_out)
+{
+	char name[CONSENT_BRAND_NAME_MAX + 1], type[32], notice[16], detail[96];
+	const char *purposes[1] = { c->purpose }, *recipients[1] = { c->recipient };
+	struct audit_entry e;
+	cr_err rc = consent_brand_name(a->consent, c->brand, name);
+	if (rc != CR_OK)
+		return rc;
+	snprintf(type, sizeof(type), "consent.%s", consent_event_type_name(c->type));
+	audit_entry_init(&e, who, type, name);
+	if (c->notice_version) {
+		snprintf(notice, sizeof(notice), "v%u", c->notice_version);
+		e.notice = notice;
+	}
+	e.purposes = purposes;
+	e.n_purposes = c->purpose[0] ? 1 : 0;
+	e.recipients = recipients;
+	e.n_recipients = c->recipient[0] ? 1 : 0;
+	e.subject = c->subject.bytes;
+	if (c->type == CONSENT_EV_WITHDRAW)
+		snprintf(detail, sizeof(detail), "event=%lld suppressed=%u purged_records=%llu",
+			 (long long)c->event_id, c->suppressed, (unsigned long long)a->purged_records);
+	else
+		snprintf(detail, sizeof(detail), "event=%lld", (long long)c->event_id);
+	e.detail = detail;
+	return app_audit(a, &e, index_out);
+}
+
+/*
+ * Attaches the audit entry's inclusion proof (a tlog-proof against the
+ * checkpoint the commit just signed) to a receipt, so the subject can show
+ * both the signed receipt and that its entry is in the log.
+ */
+static cr_err attach_audit_proof(struct app *a, uint64_t index, char **receipt)
+{
+	char *proof = NULL, *out = NULL;
+	size_t plen = 0;
+	json_t *doc = json_loads(*receipt, 0, NULL);
+	cr_err rc = doc ? audit_log_tlog_proof(a->log, index, &proof, &plen) : CR_ERR_INTERNAL;
+	if (rc == CR_OK) {
+		json_object_set_new(doc, "audit_proof", json_stringn(proof, plen));
+		out = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		rc = out ? CR_OK : CR_ERR_NOMEM;
+	}
+	if (rc == CR_OK) {
+		free(*receipt);
+		*receipt = out;
+	}
+	free(proof);
+	json_decref(doc);
+	return rc;
+}
+
+cr_err registry_event(struct app *a, const struct registry_actor *who, int64_t brand,
+		      const struct consent_event *ev, struct consent_change *change,
+		      char **receipt_out, char *why, size_t why_cap)
+{
+	struct consent_change c;
+	struct consent_signer signer;
+	uint64_t index = 0;
+	cr_err rc = app_begin(a);
+	if (rc != CR_OK)
+		return rc;
+	a->purged_records = 0;
+	if (ev->type == CONSENT_EV_WITHDRAW)
+		rc = consent_withdraw(a->consent, brand, ev, &c, why, why_cap);
+	else
+		rc = consent_record(a->consent, brand, ev, &c, why, why_cap);
+	if (rc == CR_OK && !c.duplicate)
+		rc = registry_audit_change(a, who, &c, &index);
+	rc = app_end(a, rc);
+	if (rc != CR_OK)
+		return rc;
+	if (change)
+		*change = c;
+	if (receipt_out) {
+		*receipt_out = NULL;
+		if (!c.duplicate && (c.type == CONSENT_EV_GRANT || c.type == CONSENT_EV_WITHDRAW)) {
+			consent_signer_from_keyring(a->keys, &signer);
+			rc = consent_receipt_create(a->consent, brand, c.event_id, index, cr_time_now(),
+						    &signer, receipt_out);
+			if (rc == CR_OK)
+				rc = attach_audit_proof(a, index, receipt_out);
+		}
+	}
+	return rc;
+}
+
+cr_err registry_subject(struct app *a, int64_t brand, const char *subject,
+			const char *id_type, struct crypto_pseudonym *out,
+			struct crypto_pseudonym aliases[CONSENT_KEY_VERSIONS_MAX],
+			size_t *n_aliases)
+{
+	struct consent_importer *imp = NULL;
+	cr_err rc = consent_importer_new(a->consent, a->keys, brand, NULL, &imp);
+	if (rc == CR_OK)
+		rc = consent_importer_subject(imp, subject, strlen(subject), id_type, out, aliases, n_aliases);
+	consent_importer_free(imp);
+	return rc;
+}
+
+/* ------------------------------------------------------ the gate itself */
+
+/*
+ * Every purpose alone, and for every recipient each purpose the current
+ * notice declares it for. A recipient no purpose declares gets a scope
+ * with the first purpose, which the registry then denies
+ * (UNKNOWN_RECIPIENT) rather than letting it pass unchecked.
+ */
+static cr_err dataset_scopes(struct app *a, const struct dataset *d, struct registry_scopes *s)
+{
+	s->n = 0;
+	for (size_t i = 0; i < d->npurposes; i++) {
+		s->purpose[s->n] = d->purposes[i];
+		s->recipient[s->n++] = NULL;
+	}
+	for (size_t r = 0; r < d->nrecipients; r++) {
+		bool any = false;
+		for (size_t i = 0; i < d->npurposes; i++) {
+			bool declared = false;
+			cr_err rc = consent_notice_declares(a->consent, d->brand_id, 0, d->purposes[i],
+							    d->recipients[r], &declared);
+			if (rc != CR_OK && rc != CR_ERR_CONSENT_NOTICE_NOT_FOUND)
+				return rc;
+			if (declared) {
+				s->purpose[s->n] = d->purposes[i];
+				s->recipient[s->n++] = d->recipients[r];
+				any = true;
+			}
+		}
+		if (!any) {
+			s->purpose[s->n] = d->purposes[0];
+			s->recipient[s->n++] = d->recipients[r];
+		}
+	}
+	return CR_OK;
+}
+
+static cr_err decide_scopes(struct app *a, const struct dataset *d, const struct registry_scopes *s,
+			    const struct crypto_pseudonym *p, cr_time_ms at,
+			    enum ingest_verdict *verdict, char reason[40])
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct consent_decision dec;
+		bool suppressed = false;
+		cr_err rc = consent_suppressed_at(a->consent, d->brand_id, p, s->purpose[i],
+						  s->recipient[i], at, &suppressed);
+		if (rc != CR_OK)
+			return rc;
+		if (suppressed) {
+			*verdict = INGEST_DENY_SUPPRESSED;
+			snprintf(reason, 40, "SUPPRESSED");
+			return CR_OK;
+		}
+		rc = consent_valid_at(a->consent, d->brand_id, p, s->purpose[i], s->recipient[i], at, 0, &dec);
+		if (rc != CR_OK)
+			return rc;
+		if (!dec.allowed) {
+			*verdict = dec.reason == CONSENT_SUPPRESSED ? INGEST_DENY_SUPPRESSED : INGEST_DENY;
+			snprintf(reason, 40, "%s", consent_reason_name(dec.reason));
+			return CR_OK;
+		}
+	}
+	*verdict = INGEST_ALLOW;
+	return CR_OK;
+}
+
+cr_err registry_record_allowed(struct app *a, const struct dataset *d,
+			       const struct crypto_pseudonym *p, cr_time_ms at,
+			       enum ingest_verdict *verdict, char reason[40])
+{
+	struct registry_scopes s;
+	cr_err rc = dataset_scopes(a, d, &s);
+	return rc == CR_OK ? decide_scopes(a, d, &s, p, at, verdict, reason) : rc;
+}
+
+static cr_err gate_decide(void *ctx, const struct dataset *d, const struct crypto_pseudonym *p,
+			  cr_time_ms at, enum ingest_verdict *verdict, char reason[40])
+{
+	struct registry_gate *g = ctx;
+	if (g->dataset_id != d->id) {
+		cr_err rc = dataset_scopes(g->a, d, &g->s);
+		if (rc != CR_OK)
+			return rc;
+		g->dataset_id = d->id;
+	}
+	return decide_scopes(g->a, d, &g->s, p, at, verdict, reason);
+}
+
+void registry_ingest_gate(struct registry_gate *g, struct app *a, struct ingest_gate *out)
+{
+	g->a = a;
+	g->dataset_id = 0;
+	out->decide = gate_decide;
+	out->ctx = g;
+}
+
+/* ------------------------------------------------------------ the purge */
+
+struct purge_list {
+	size_t n, cap;
+	struct dataset *d;
+};
+
+static void collect_dataset(void *ctx, const struct dataset *d)
+{
+	struct purge_list *l = ctx;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		l->d = cr_xrealloc(l->d, l->cap * sizeof(*l->d));
+	}
+	l->d[l->n++] = *d;
+}
+
+static bool dataset_affected(const struct dataset *d, const char *purpose, const char *recipient)
+{
+	if (purpose == NULL && recipient == NULL)
+		return true;
+	if (purpose && dataset_has_purpose(d, purpose))
+		return true;
+	return recipient && dataset_has_recipient(d, recipient);
+}
+
+static cr_err delete_record(struct app *a, int64_t dataset_id, const struct crypto_pseudonym *p)
+{
+	sqlite3_stmt *st = NULL;
+	cr_err rc = CR_ERR_STORE;
+	if (sqlite3_prepare_v2(a->store->db,
+			       "DELETE FROM records WHERE dataset_id = ?1 AND pseudonym = ?2 AND key_version = ?3",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, dataset_id);
+	sqlite3_bind_blob(st, 2, p->bytes, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, p->key_version);
+	rc = store_err(sqlite3_step(st));
+	if (rc == CR_OK)
+		a->purged_records += (uint64_t)sqlite3_changes(a->store->db);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+cr_err registry_purge(void *user, int64_t brand, const struct crypto_pseudonym *subject,
+		      const char *purpose, const char *recipient)
+{
+	struct app *a = user;
+	struct purge_list l = { 0 };
+	cr_time_ms now = cr_time_now();
+	cr_err rc = dataset_each(a->store, brand, collect_dataset, &l);
+
+	for (size_t i = 0; i < l.n && rc == CR_OK; i++) {
+		enum ingest_verdict v = INGEST_ALLOW;
+		char reason[40];
+		if (!dataset_affected(&l.d[i], purpose, recipient) || l.d[i].key_version != subject->key_version)
+			continue;
+		rc = registry_record_allowed(a, &l.d[i], subject, now, &v, reason);
+		if (rc == CR_OK && v != INGEST_ALLOW)
+			rc = delete_record(a, l.d[i].id, subject);
+	}
+	/* Match sessions in memory drop withdrawn records when they finish (I3). */
+	free(l.d);
+	return rc;
+}

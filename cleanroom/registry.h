@@ -1,0 +1,96 @@
+/*
+ * registry.h: the orchestrator's side of the consent registry (internal to
+ * cleanroom/). Every function here runs one state change of consent/ and
+ * its audit leaf in one transaction (DESIGN I5), and for withdrawals also
+ * the purge of the subject's records (I3), which consent/ triggers through
+ * the callback this file registers.
+ */
+#ifndef CR_CLEANROOM_REGISTRY_H
+#define CR_CLEANROOM_REGISTRY_H
+
+#include "consent/consent.h"
+#include "cleanroom/app.h"
+#include "cleanroom/ingest.h"
+
+/* Who is acting, for the audit leaf ("brand"/"cli", "subject"/"web", ...). */
+struct registry_actor {
+	const char *role;
+	const char *id;
+};
+
+/* Resolves a brand name; CR_ERR_CONSENT_BRAND_NOT_FOUND if there is none. */
+cr_err registry_brand(struct app *a, const char *name, int64_t *id) CR_MUST_CHECK;
+
+/* Creates a brand (audited: "brand.create"). */
+cr_err registry_brand_create(struct app *a, const struct registry_actor *who,
+			     const char *name, int64_t *id_out) CR_MUST_CHECK;
+
+/*
+ * Publishes a notice (audited: "notice.publish" with version and hash),
+ * effective at `published_at` (now, or earlier when back-filling a history).
+ * `why` receives consent/'s reason on a refusal (fields named).
+ */
+cr_err registry_notice_publish(struct app *a, const struct registry_actor *who,
+			       int64_t brand, const char *json, size_t len, cr_time_ms published_at,
+			       struct consent_notice_published *out, char *why,
+			       size_t why_cap) CR_MUST_CHECK;
+
+/*
+ * Stores one consent event (grant, refuse, served, object, withdraw) with
+ * its audit leaf; a withdrawal also purges (I3). For grants and withdrawals
+ * *receipt_out (may be NULL; handed over, free()) gets the signed receipt
+ * (R27) carrying the leaf's audit index. A refusal's reason (naming the
+ * field, never the subject) goes to `why`.
+ */
+cr_err registry_event(struct app *a, const struct registry_actor *who, int64_t brand,
+		      const struct consent_event *ev, struct consent_change *change,
+		      char **receipt_out, char *why, size_t why_cap) CR_MUST_CHECK;
+
+/* The audit entry of a stored consent change (for batch imports). */
+cr_err registry_audit_change(struct app *a, const struct registry_actor *who,
+			     const struct consent_change *c, uint64_t *index_out) CR_MUST_CHECK;
+
+#define REGISTRY_SCOPES_MAX (DATASET_PURPOSES_MAX * (DATASET_PURPOSES_MAX + 1))
+
+/* Which (purpose, recipient) scopes a dataset's records need (I2). */
+struct registry_scopes {
+	size_t n;
+	const char *purpose[REGISTRY_SCOPES_MAX];
+	const char *recipient[REGISTRY_SCOPES_MAX]; /* NULL: the purpose alone */
+};
+
+/* The gate's state: the scopes of the dataset it last saw. */
+struct registry_gate {
+	struct app *a;
+	int64_t dataset_id;
+	struct registry_scopes s;
+};
+
+/*
+ * The ingest gate over the registry: a record of dataset `d` is admitted
+ * at `at` only if, for every purpose, consent_valid_at allows it, and for
+ * every (purpose, recipient) the dataset shares with, the separate sharing
+ * consent does too (I2); a subject on the suppression list with no new
+ * grant is "suppressed" (R33). `g` is borrowed by `out`.
+ */
+void registry_ingest_gate(struct registry_gate *g, struct app *a, struct ingest_gate *out);
+
+/*
+ * Whether a stored record of `d` may still be used at `at` (the same test
+ * as the gate), for the purge and for matching.
+ */
+cr_err registry_record_allowed(struct app *a, const struct dataset *d,
+			       const struct crypto_pseudonym *p, cr_time_ms at,
+			       enum ingest_verdict *verdict, char reason[40]) CR_MUST_CHECK;
+
+/* The subject (raw identifier or digest) as the brand's pseudonym. */
+cr_err registry_subject(struct app *a, int64_t brand, const char *subject,
+			const char *id_type, struct crypto_pseudonym *out,
+			struct crypto_pseudonym aliases[CONSENT_KEY_VERSIONS_MAX],
+			size_t *n_aliases) CR_MUST_CHECK;
+
+/* The purge callback consent/ calls on withdrawal (registered by app_open). */
+cr_err registry_purge(void *user, int64_t brand, const struct crypto_pseudonym *subject,
+		      const char *purpose, const char *recipient);
+
+#endif
