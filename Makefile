@@ -18,7 +18,8 @@ endif
 
 DEB_PKGS := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev \
             libmicrohttpd-dev libjansson-dev libcsv-dev libcurl4-openssl-dev \
-            libcmocka-dev sqlite3 time clang libclang-rt-14-dev
+            libcmocka-dev sqlite3 time clang libclang-rt-14-dev \
+            curl openssl python3
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
         -Wstrict-prototypes -Wmissing-prototypes

@@ -170,21 +170,19 @@ out:
 }
 
 /*
- * The audit leaf of a token issue or revoke (DESIGN I5), called inside the
+ * The audit leaf of a token issue or revoke (DESIGN I5), appended inside the
  * transaction that changes api_tokens so the leaf and the change commit
- * together or not at all. NOT WIRED YET: the audit log (audit/) is being
- * written at the same time as this file, so for now this appends nothing and
- * returns CR_OK. The lead connects it to the log; the leaf should carry the
- * event ("token.issue" / "token.revoke"), the token id, role and tenant,
- * never the token or its hash.
+ * together or not at all. It carries the token's id, role and tenant, never
+ * the token or its hash.
  */
 static cr_err auth_audit_hook(struct app *a, const char *event,
 			      const struct auth_token_info *t)
 {
-	(void)a;
-	(void)event;
-	(void)t;
-	return CR_OK;
+	char detail[128];
+	struct audit_entry e = { .event_type = event, .actor_role = "admin", .actor_id = "cli",
+				 .tenant = t->tenant, .detail = detail };
+	snprintf(detail, sizeof(detail), "token=%lld role=%s", (long long)t->id, auth_role_name(t->role));
+	return app_audit(a, &e, NULL);
 }
 
 /* Inserts the record with its hash; sets t->id. Inside the caller's transaction. */
@@ -247,16 +245,13 @@ cr_err auth_token_issue(struct app *a, enum auth_role role, const char *tenant,
 	memcpy(token, AUTH_TOKEN_PREFIX, plen);
 	sodium_bin2base64(token + plen, sizeof(token) - plen, raw, sizeof(raw),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	rc = store_begin(a->store);
+	rc = app_begin(a);
 	if (rc != CR_OK)
 		goto out;
 	rc = token_insert(a->store, hash, &t);
 	if (rc == CR_OK)
 		rc = auth_audit_hook(a, "token.issue", &t);
-	if (rc == CR_OK)
-		rc = store_commit(a->store);
-	if (rc != CR_OK)
-		store_rollback(a->store);
+	rc = app_end(a, rc);
 out:
 	if (rc == CR_OK) {
 		memcpy(token_out, token, AUTH_TOKEN_STRLEN);
@@ -290,7 +285,7 @@ out:
 cr_err auth_token_revoke(struct app *a, int64_t id, struct auth_token_info *info_out)
 {
 	struct auth_token_info t;
-	cr_err rc = store_begin(a->store);
+	cr_err rc = app_begin(a);
 	if (rc != CR_OK)
 		return rc;
 	rc = token_get(a->store, id, &t);
@@ -300,12 +295,9 @@ cr_err auth_token_revoke(struct app *a, int64_t id, struct auth_token_info *info
 		rc = token_mark_revoked(a->store, &t);
 	if (rc == CR_OK)
 		rc = auth_audit_hook(a, "token.revoke", &t);
-	if (rc == CR_OK)
-		rc = store_commit(a->store);
-	if (rc != CR_OK) {
-		store_rollback(a->store);
+	rc = app_end(a, rc);
+	if (rc != CR_OK)
 		return rc;
-	}
 	if (info_out)
 		*info_out = t;
 	return CR_OK;

@@ -10,11 +10,13 @@
 
 #include "cleanroom/app.h"
 #include "cleanroom/cli.h"
+#include "cleanroom/tls.h"
 
 static const char usage[] =
 	"usage: cleanroom init [--data DIR] [--origin NAME] [--json]\n\n"
 	"Creates DIR (mode 0700) with keys/master.key and keys/sign.key (0600,\n"
-	"never overwritten) and cleanroom.db, signs the audit log's first\n"
+	"never overwritten), cleanroom.db and a self-signed TLS certificate for\n"
+	"localhost (tls/cert.pem, tls/key.pem), signs the audit log's first\n"
 	"checkpoint, and prints the audit verifier key. NAME is the log's origin\n"
 	"line and signing key name (default cleanroom.local/audit/<random id>).\n"
 	"Refuses a directory that is already initialized.";
@@ -48,6 +50,12 @@ int cmd_init(int argc, char **argv)
 	}
 	if (err != CR_OK) {
 		rc = cli_fail("init", "cannot initialize '%s': %s", dir, cr_strerror(err));
+		goto out;
+	}
+	/* HTTPS works out of the box: a self-signed certificate for localhost. */
+	err = tls_selfsigned_create(dir);
+	if (err != CR_OK) {
+		rc = cli_fail("init", "cannot create the TLS certificate in '%s/tls': %s", dir, cr_strerror(err));
 		goto out;
 	}
 	err = app_verifier_key(a, &vkey);

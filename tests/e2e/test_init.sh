@@ -14,6 +14,8 @@ echo "$out" | grep -Eq '^[^+ ]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$' || { echo "no v
 [ "$(stat -c %a "$d/keys/sign.key")" = 600 ]
 [ "$(stat -c %s "$d/keys/master.key")" = 32 ]
 [ -f "$d/cleanroom.db" ]
+[ "$(stat -c %a "$d/tls/key.pem")" = 600 ]
+openssl x509 -in "$d/tls/cert.pem" -noout -ext subjectAltName | grep -q "DNS:localhost"
 
 before=$(sha256sum "$d"/keys/*)
 set +e

@@ -7,13 +7,14 @@
 #include <sodium.h>
 
 #include "test_util.h"
+#include "cleanroom/app.h"
 #include "cleanroom/auth.h"
 
 struct fixture {
 	char dir[64];
-	char db[96];
-	struct store *store;
-	struct app app;
+	char data[96];
+	struct store *store;   /* borrowed from ap */
+	struct app *ap;
 };
 
 static int setup(void **state)
@@ -23,10 +24,9 @@ static int setup(void **state)
 	assert_true(sodium_init() >= 0);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/cr-auth-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/cleanroom.db", f->dir);
-	assert_int_equal(store_open(f->db, true, &f->store), CR_OK);
-	/* auth.c needs only the store of the app. */
-	f->app.store = f->store;
+	snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
+	assert_int_equal(app_init_dir(f->data, "test.example/audit", &f->ap), CR_OK);
+	f->store = f->ap->store;
 	*state = f;
 	return 0;
 }
@@ -34,15 +34,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char path[160];
-	store_close(f->store);
-	for (const char *const *leaf = (const char *const[]){ "cleanroom.db", "cleanroom.db-wal",
-							      "cleanroom.db-shm", NULL };
-	     *leaf; leaf++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, *leaf);
-		unlink(path);
-	}
-	rmdir(f->dir);
+	char cmd[128];
+	app_close(f->ap);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
 	free(f);
 	return 0;
 }
@@ -104,7 +99,7 @@ static void test_issue_then_verify(void **state)
 	struct fixture *f = *state;
 	char token[AUTH_TOKEN_STRLEN];
 	struct auth_token_info t, who;
-	assert_int_equal(auth_token_issue(&f->app, AUTH_ROLE_BRAND, "acme", "ci", token, &t), CR_OK);
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_BRAND, "acme", "ci", token, &t), CR_OK);
 	assert_int_equal(strlen(token), AUTH_TOKEN_LEN);
 	assert_memory_equal(token, "crt_", 4);
 	for (size_t i = 4; i < AUTH_TOKEN_LEN; i++)
@@ -135,7 +130,7 @@ static void test_only_the_hash_is_stored(void **state)
 	crypto_hash_sha256_state h;
 	static const char domain[] = "cleanroom/api-token/v1";
 
-	assert_int_equal(auth_token_issue(&f->app, AUTH_ROLE_ADMIN, "ops", "root", token, &t), CR_OK);
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_ADMIN, "ops", "root", token, &t), CR_OK);
 	assert_int_equal(sodium_base642bin(raw, sizeof(raw), token + 4, AUTH_TOKEN_LEN - 4, NULL,
 					   &raw_len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
 	assert_int_equal(raw_len, 32);
@@ -155,9 +150,9 @@ static void test_only_the_hash_is_stored(void **state)
 
 	/* Nothing in the database or its WAL holds the token or its raw bytes. */
 	for (const char *sfx = ""; sfx; sfx = *sfx ? NULL : "-wal") {
-		char path[128];
+		char path[160];
 		size_t len = 0;
-		snprintf(path, sizeof(path), "%s%s", f->db, sfx);
+		snprintf(path, sizeof(path), "%s/cleanroom.db%s", f->data, sfx);
 		char *file = test_read_file(path, &len);
 		assert_non_null(file);
 		assert_null(memmem(file, len, token, AUTH_TOKEN_LEN));
@@ -171,8 +166,8 @@ static void test_two_tokens_differ(void **state)
 	struct fixture *f = *state;
 	char a[AUTH_TOKEN_STRLEN], b[AUTH_TOKEN_STRLEN];
 	struct auth_token_info ta, tb;
-	assert_int_equal(auth_token_issue(&f->app, AUTH_ROLE_PARTNER, "adco", "x", a, &ta), CR_OK);
-	assert_int_equal(auth_token_issue(&f->app, AUTH_ROLE_PARTNER, "adco", "x", b, &tb), CR_OK);
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_PARTNER, "adco", "x", a, &ta), CR_OK);
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_PARTNER, "adco", "x", b, &tb), CR_OK);
 	assert_string_not_equal(a, b);
 	assert_int_not_equal(ta.id, tb.id);
 }
@@ -182,11 +177,11 @@ static void test_bad_input_is_refused_and_nothing_stored(void **state)
 	struct fixture *f = *state;
 	char token[AUTH_TOKEN_STRLEN] = "untouched";
 	struct auth_token_info t = { .id = 77 };
-	assert_int_equal(auth_token_issue(&f->app, (enum auth_role)0, "acme", "n", token, &t),
+	assert_int_equal(auth_token_issue(f->ap, (enum auth_role)0, "acme", "n", token, &t),
 			 CR_ERR_ROLE);
-	assert_int_equal(auth_token_issue(&f->app, AUTH_ROLE_BRAND, "ACME", "n", token, &t),
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_BRAND, "ACME", "n", token, &t),
 			 CR_ERR_TENANT);
-	assert_int_equal(auth_token_issue(&f->app, AUTH_ROLE_BRAND, "acme", "", token, &t),
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_BRAND, "acme", "", token, &t),
 			 CR_ERR_TOKEN_NAME);
 	assert_string_equal(token, "untouched");
 	assert_int_equal(t.id, 77);
@@ -198,7 +193,7 @@ static void test_malformed_tokens_are_invalid(void **state)
 	struct fixture *f = *state;
 	char token[AUTH_TOKEN_STRLEN], bad[AUTH_TOKEN_STRLEN + 2];
 	struct auth_token_info t, who = { .id = 5 };
-	assert_int_equal(auth_token_issue(&f->app, AUTH_ROLE_OFFICER, "acme", "o", token, &t), CR_OK);
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_OFFICER, "acme", "o", token, &t), CR_OK);
 
 	/* wrong prefix */
 	memcpy(bad, token, sizeof(token));
@@ -236,14 +231,14 @@ static void test_revoke(void **state)
 	struct fixture *f = *state;
 	char token[AUTH_TOKEN_STRLEN];
 	struct auth_token_info t, r, who;
-	assert_int_equal(auth_token_issue(&f->app, AUTH_ROLE_BRAND, "acme", "ci", token, &t), CR_OK);
-	assert_int_equal(auth_token_revoke(&f->app, t.id, &r), CR_OK);
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_BRAND, "acme", "ci", token, &t), CR_OK);
+	assert_int_equal(auth_token_revoke(f->ap, t.id, &r), CR_OK);
 	assert_int_equal(r.id, t.id);
 	assert_true(r.revoked >= t.created);
 	/* Revocation takes effect at once, with the same answer as a made-up token. */
 	assert_int_equal(auth_token_verify(f->store, token, strlen(token), &who), CR_ERR_AUTH_INVALID);
-	assert_int_equal(auth_token_revoke(&f->app, t.id, &r), CR_ERR_TOKEN_REVOKED);
-	assert_int_equal(auth_token_revoke(&f->app, t.id + 100, NULL), CR_ERR_NOT_FOUND);
+	assert_int_equal(auth_token_revoke(f->ap, t.id, &r), CR_ERR_TOKEN_REVOKED);
+	assert_int_equal(auth_token_revoke(f->ap, t.id + 100, NULL), CR_ERR_NOT_FOUND);
 	assert_int_equal(f->store->in_txn, 0);
 }
 
@@ -257,9 +252,9 @@ static void test_list_shows_records_in_order(void **state)
 	assert_int_equal(n, 0);
 	free(v);
 	v = NULL;
-	assert_int_equal(auth_token_issue(&f->app, AUTH_ROLE_ADMIN, "ops", "first", token, &t1), CR_OK);
-	assert_int_equal(auth_token_issue(&f->app, AUTH_ROLE_PARTNER, "adco", "second", token, &t2), CR_OK);
-	assert_int_equal(auth_token_revoke(&f->app, t1.id, NULL), CR_OK);
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_ADMIN, "ops", "first", token, &t1), CR_OK);
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_PARTNER, "adco", "second", token, &t2), CR_OK);
+	assert_int_equal(auth_token_revoke(f->ap, t1.id, NULL), CR_OK);
 	assert_int_equal(auth_token_list(f->store, &v, &n), CR_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(v[0].id, t1.id);
@@ -277,10 +272,40 @@ static void test_issue_in_open_transaction_is_refused(void **state)
 	char token[AUTH_TOKEN_STRLEN];
 	struct auth_token_info t;
 	assert_int_equal(store_begin(f->store), CR_OK);
-	assert_int_equal(auth_token_issue(&f->app, AUTH_ROLE_ADMIN, "ops", "x", token, &t),
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_ADMIN, "ops", "x", token, &t),
 			 CR_ERR_INTERNAL);
 	store_rollback(f->store);
 	assert_int_equal(count_rows(f->store), 0);
+}
+
+static uint64_t leaves_of_type(struct fixture *f, const char *type)
+{
+	sqlite3_stmt *st;
+	uint64_t n;
+	assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT count(*) FROM audit_leaves WHERE type = ?1",
+					    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* I5: issue and revoke each append a leaf in their own transaction; a
+ * refused issue appends none. */
+static void test_i5_issue_and_revoke_are_audited(void **state)
+{
+	struct fixture *f = *state;
+	char token[AUTH_TOKEN_STRLEN];
+	struct auth_token_info t;
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_BRAND, "ACME", "n", token, &t), CR_ERR_TENANT);
+	assert_int_equal(leaves_of_type(f, "token.issue"), 0);
+	assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_BRAND, "acme", "ci", token, &t), CR_OK);
+	assert_int_equal(leaves_of_type(f, "token.issue"), 1);
+	assert_int_equal(auth_token_revoke(f->ap, t.id, NULL), CR_OK);
+	assert_int_equal(leaves_of_type(f, "token.revoke"), 1);
+	assert_int_equal(auth_token_revoke(f->ap, t.id, NULL), CR_ERR_TOKEN_REVOKED);
+	assert_int_equal(leaves_of_type(f, "token.revoke"), 1);
 }
 
 static void test_bearer_header(void **state)
@@ -313,6 +338,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_shows_records_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issue_in_open_transaction_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_i5_issue_and_revoke_are_audited, setup, teardown),
 		cmocka_unit_test(test_bearer_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

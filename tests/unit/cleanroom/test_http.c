@@ -271,8 +271,8 @@ static void test_metrics_render(void **state)
 
 struct live {
 	char dir[64];
-	struct store *store;
-	struct app app;
+	struct store *store;   /* borrowed from ap */
+	struct app *ap;
 	struct http_server *srv;
 	FILE *log;
 	char log_path[96];
@@ -367,16 +367,16 @@ static int live_setup(void **state)
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = 0 };
 	struct http_config cfg;
 	struct auth_token_info t;
-	char db[128];
+	char data[128];
 	assert_non_null(l);
 	assert_true(sodium_init() >= 0);
 	snprintf(l->dir, sizeof(l->dir), "/tmp/cr-http-XXXXXX");
 	assert_non_null(mkdtemp(l->dir));
-	snprintf(db, sizeof(db), "%s/cleanroom.db", l->dir);
-	assert_int_equal(store_open(db, true, &l->store), CR_OK);
-	l->app.store = l->store;
-	assert_int_equal(auth_token_issue(&l->app, AUTH_ROLE_ADMIN, "ops", "root", l->admin, &t), CR_OK);
-	assert_int_equal(auth_token_issue(&l->app, AUTH_ROLE_BRAND, "acme", "b", l->brand, &t), CR_OK);
+	snprintf(data, sizeof(data), "%s/data", l->dir);
+	assert_int_equal(app_init_dir(data, "test.example/audit", &l->ap), CR_OK);
+	l->store = l->ap->store;
+	assert_int_equal(auth_token_issue(l->ap, AUTH_ROLE_ADMIN, "ops", "root", l->admin, &t), CR_OK);
+	assert_int_equal(auth_token_issue(l->ap, AUTH_ROLE_BRAND, "acme", "b", l->brand, &t), CR_OK);
 	snprintf(l->log_path, sizeof(l->log_path), "%s/access.log", l->dir);
 	l->log = fopen(l->log_path, "w+");
 	assert_non_null(l->log);
@@ -386,7 +386,7 @@ static int live_setup(void **state)
 	cfg.addr_len = sizeof(sin);
 	cfg.threads = 2;
 	cfg.log = l->log;
-	assert_int_equal(http_server_start(&l->app, &cfg, http_routes, http_route_count, &l->srv), CR_OK);
+	assert_int_equal(http_server_start(l->ap, &cfg, http_routes, http_route_count, &l->srv), CR_OK);
 	l->port = http_server_port(l->srv);
 	assert_int_not_equal(l->port, 0);
 	*state = l;
@@ -398,7 +398,7 @@ static int live_teardown(void **state)
 	struct live *l = *state;
 	char cmd[160];
 	http_server_stop(l->srv, 1000);
-	store_close(l->store);
+	app_close(l->ap);
 	fclose(l->log);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", l->dir);
 	assert_int_equal(system(cmd), 0);
@@ -553,7 +553,7 @@ static void test_live_role_matrix(void **state)
 	struct auth_token_info t;
 	struct resp r;
 	for (size_t i = 0; i < 4; i++)
-		assert_int_equal(auth_token_issue(&l->app, roles[i], "acme", "m", tokens[i], &t), CR_OK);
+		assert_int_equal(auth_token_issue(l->ap, roles[i], "acme", "m", tokens[i], &t), CR_OK);
 	for (size_t k = 0; k < http_route_count; k++) {
 		const struct http_route *route = &http_routes[k];
 		bool has_body = strcmp(route->method, "GET") != 0 && route->max_body > 0;
