@@ -144,9 +144,9 @@ lint:
 BENCH_NAMES := $(patsubst tests/bench/bench_%.c,%,$(BENCH_SRCS))
 bench: $(addprefix bench-,$(BENCH_NAMES))
 
-bench-%: deps $(BUILD)/tests/bench/bench_%
+bench-%: deps $(BUILD)/tests/bench/bench_% $(PROGRAM)
 	@echo "== bench-$* on $$(nproc) cores =="
-	@/usr/bin/time -f "bench-$*: whole process %e s wall, peak RSS %M KiB" \
+	@CLEANROOM=$(CURDIR)/$(PROGRAM) /usr/bin/time -f "bench-$*: whole process %e s wall, peak RSS %M KiB" \
 	  $(BUILD)/tests/bench/bench_$*
 
 # libFuzzer targets, one per parser: tests/fuzz/fuzz_<name>.c with its corpus

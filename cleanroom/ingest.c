@@ -251,7 +251,12 @@ static cr_err compute_elements(struct ingest_run *run)
 	return rc;
 }
 
-/* Stores the queued rows and the batch's audit leaf in one transaction. */
+/*
+ * Stores the queued rows and the batch's audit leaf, then commits the
+ * batch's transaction (opened by begin_batch before its first row was
+ * gated, so the gate's reads and the writes see one snapshot and take the
+ * database lock once per batch rather than once per statement).
+ */
 static cr_err flush_batch(struct ingest_run *run, uint64_t rows_in_batch, uint64_t rejected,
 			  uint64_t first_line, uint64_t last_line)
 {
@@ -262,10 +267,7 @@ static cr_err flush_batch(struct ingest_run *run, uint64_t rows_in_batch, uint64
 
 	if (run->n > 0)
 		rc = compute_elements(run);
-	if (rc != CR_OK)
-		return rc;
 	crypto_hash_sha256_init(&h);
-	rc = store_begin(run->s);
 	for (size_t i = 0; i < run->n && rc == CR_OK; i++) {
 		bool replaced = false;
 		rc = store_row(run, &run->rows[i], run->elements + i * 32, &replaced);
@@ -317,9 +319,12 @@ static cr_err ingest_rows(struct ingest_run *run, FILE *f, const char *hint, cha
 		}
 		if (!eof) {
 			run->rep->read++;
-			if (batch_rows++ == 0)
+			if (batch_rows++ == 0) {
 				first = line;
-			rc = take_row(run, &lay, fields, line);
+				rc = store_begin(run->s);
+			}
+			if (rc == CR_OK)
+				rc = take_row(run, &lay, fields, line);
 		}
 		if (rc == CR_OK && batch_rows > 0 && (eof || batch_rows == run->cap)) {
 			uint64_t rej = rejected_total(run->rep);
@@ -332,6 +337,8 @@ static cr_err ingest_rows(struct ingest_run *run, FILE *f, const char *hint, cha
 		if (eof)
 			break;
 	}
+	if (rc != CR_OK)
+		store_rollback(run->s); /* a batch left open by an error */
 	rowreader_free(r);
 	return rc;
 }

@@ -138,7 +138,11 @@ static cr_err set_pragmas(struct store *s)
 		"PRAGMA synchronous=FULL;"
 		"PRAGMA foreign_keys=ON;"
 		"PRAGMA secure_delete=ON;"
-		"PRAGMA trusted_schema=OFF;";
+		"PRAGMA trusted_schema=OFF;"
+		/* 32 MiB of page cache: ingest and consent checks read the same
+		 * index pages over and over; the default 2 MiB made them re-read
+		 * from the file (measured with perf, bench-ingest). */
+		"PRAGMA cache_size=-32768;";
 	cr_err rc = store_exec(s, pragmas);
 	if (rc == CR_OK && sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK)
 		rc = CR_ERR_STORE;
