@@ -104,7 +104,8 @@ for r in rows[:200]:
     n = norm(r["email"]); needles += [n.encode(), hashlib.sha256(n.encode()).hexdigest().encode(),
                                       hashlib.sha256(n.encode()).digest()]
     ph = re.sub(r"[^0-9+]", "", r["phone"]); needles.append(ph.encode())
-blobs = [open(f, "rb").read() for f in glob.glob("data/*") if not f.endswith("keys")]
+import os
+blobs = [open(f, "rb").read() for f in glob.glob("data/*") if os.path.isfile(f)]
 blobs.append(open(sys.argv[1], "rb").read())
 for b in blobs:
     for n in needles:
