@@ -12,6 +12,7 @@
 
 #include "cleanroom/app.h"
 #include "cleanroom/cli.h"
+#include "cleanroom/ops.h"
 #include "cleanroom/registry.h"
 
 #define AUDIT_FILE_MAX (AUDIT_TLOG_PROOF_MAX + 1)
@@ -99,31 +100,6 @@ static void print_leaf_text(const struct audit_record *r)
 	putchar('\n');
 }
 
-static json_t *leaf_json(const struct audit_record *r)
-{
-	const struct audit_leaf *l = r->leaf;
-	char when[CR_TIME_STRLEN] = "";
-	char commit[65] = "";
-	json_t *o, *p = json_array(), *rc = json_array();
-	if (cr_time_format(l->time_ms, when) != CR_OK)
-		when[0] = '\0';
-	for (size_t i = 0; i < l->n_purposes; i++)
-		json_array_append_new(p, json_string(l->purposes[i]));
-	for (size_t i = 0; i < l->n_recipients; i++)
-		json_array_append_new(rc, json_string(l->recipients[i]));
-	if (l->has_subject && cr_hex_encode(l->subject_commit, 32, commit, sizeof(commit)) != CR_OK)
-		commit[0] = '\0';
-	o = json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s}",
-		      "index", (json_int_t)r->index, "time", when, "time_ms", (json_int_t)l->time_ms,
-		      "type", l->event_type, "actor_role", l->actor_role, "actor_id", l->actor_id,
-		      "tenant", l->tenant, "dataset", l->dataset, "collaboration", l->collaboration,
-		      "session", l->session, "notice", l->notice, "purposes", p, "recipients", rc,
-		      "detail", l->detail);
-	if (l->has_subject)
-		json_object_set_new(o, "subject_commit", json_string(commit));
-	return o;
-}
-
 static int parse_time_opt(const char *verb, const char *name, const char *s, cr_time_ms *out)
 {
 	if (s == NULL)
@@ -143,7 +119,7 @@ static int audit_log_print(struct app *a, const struct audit_query *q, bool json
 	if (json) {
 		arr = json_array();
 		for (size_t i = 0; i < page.n; i++)
-			json_array_append_new(arr, leaf_json(&page.records[i]));
+			json_array_append_new(arr, ops_audit_record_json(&page.records[i]));
 		json_t *o = json_pack("{s:o, s:b}", "entries", arr, "more", page.more);
 		if (page.more)
 			json_object_set_new(o, "next_before", json_integer((json_int_t)page.next_before));

@@ -15,9 +15,9 @@
 
 #include "cleanroom/cli.h"
 #include "cleanroom/progress.h"
+#include "cleanroom/ops.h"
 #include "cleanroom/registry.h"
 
-#define IMPORT_BATCH 1000
 #define IMPORT_SHOW_REFUSED 20
 
 static const struct registry_actor cli_brand_actor = { "brand", "cli" };
@@ -27,52 +27,23 @@ static const struct registry_actor cli_brand_actor = { "brand", "cli" };
 struct import_cli {
 	struct app *a;
 	struct progress prog;
-	uint64_t shown, leaves;
+	uint64_t shown;
 	bool json;
 };
 
-static cr_err import_on_line(void *user, const struct consent_line_result *r)
+/* The first refused lines go to stderr: number and reason, never the subject. */
+static void import_refused(void *ctx, uint64_t line, cr_err code, const char *why)
 {
-	struct import_cli *c = user;
-	cr_err rc = CR_OK;
-	if (r->rc != CR_OK) {
-		if (!c->json && c->shown++ < IMPORT_SHOW_REFUSED)
-			fprintf(stderr, "line %llu: refused: %s%s%s\n", (unsigned long long)r->line,
-				cr_strerror(r->rc), r->why[0] ? ": " : "", r->why);
-		return CR_OK;
-	}
-	if (!r->change.duplicate) {
-		rc = registry_audit_change(c->a, &cli_brand_actor, &r->change, NULL);
-		c->leaves++;
-	}
-	c->a->purged_records = 0;
-	return rc;
+	struct import_cli *c = ctx;
+	if (!c->json && c->shown++ < IMPORT_SHOW_REFUSED)
+		fprintf(stderr, "line %llu: refused: %s%s%s\n", (unsigned long long)line,
+			cr_strerror(code), why[0] ? ": " : "", why);
 }
 
-/* Ends a batch: commit events and leaves together (signing a checkpoint), start the next. */
-static cr_err import_on_batch(void *user, uint64_t lines)
+static void import_lines(void *ctx, uint64_t lines)
 {
-	struct import_cli *c = user;
-	cr_err rc = app_commit(c->a);
-	if (rc == CR_OK)
-		rc = app_begin(c->a);
+	struct import_cli *c = ctx;
 	progress_update(&c->prog, lines, 0, 0, 0);
-	return rc;
-}
-
-static json_t *summary_json(const struct consent_import_summary *s)
-{
-	json_t *types = json_object(), *reasons = json_object();
-	for (int t = 1; t < CONSENT_EV_COUNT; t++)
-		json_object_set_new(types, consent_event_type_name((enum consent_event_type)t),
-				    json_integer((json_int_t)s->stored_by_type[t]));
-	for (size_t i = 0; i < s->nreasons; i++)
-		json_object_set_new(reasons, cr_errname(s->reasons[i].code),
-				    json_integer((json_int_t)s->reasons[i].count));
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "lines", (json_int_t)s->lines,
-			 "blank", (json_int_t)s->blank, "stored", (json_int_t)s->stored,
-			 "duplicates", (json_int_t)s->duplicates, "refused", (json_int_t)s->refused,
-			 "stored_by_type", types, "refused_by_reason", reasons);
 }
 
 static void summary_text(const struct consent_import_summary *s, uint64_t shown)
@@ -93,29 +64,17 @@ static void summary_text(const struct consent_import_summary *s, uint64_t shown)
 
 static int import_run(struct import_cli *c, int64_t brand, FILE *in)
 {
-	struct consent_importer *imp = NULL;
-	struct consent_import_hooks hooks = { import_on_line, import_on_batch, IMPORT_BATCH, c };
 	struct consent_import_summary sum;
-	cr_err rc = consent_importer_new(c->a->consent, c->a->keys, brand, NULL, &imp);
+	cr_err rc;
 
-	memset(&sum, 0, sizeof(sum));
-	if (rc == CR_OK)
-		rc = app_begin(c->a);
-	if (rc == CR_OK) {
-		progress_init(&c->prog, progress_wanted(c->json), "consent import", "lines");
-		rc = consent_import_stream(imp, in, cr_time_now(), &hooks, &sum);
-		progress_finish(&c->prog);
-		if (rc == CR_OK)
-			rc = app_commit(c->a);
-		if (rc != CR_OK)
-			app_rollback(c->a);
-	}
-	consent_importer_free(imp);
+	progress_init(&c->prog, progress_wanted(c->json), "consent import", "lines");
+	rc = ops_consent_import(c->a, &cli_brand_actor, brand, in, import_refused, import_lines, c, &sum);
+	progress_finish(&c->prog);
 	if (rc != CR_OK)
 		return cli_fail("consent import", "stopped after line %llu: %s (earlier batches are stored)",
 				(unsigned long long)sum.lines, cr_strerror(rc));
 	if (c->json)
-		cli_print_json(summary_json(&sum));
+		cli_print_json(ops_import_summary_json(&sum));
 	else
 		summary_text(&sum, c->shown);
 	return sum.refused ? CLI_FAIL : CLI_OK;
@@ -347,46 +306,6 @@ static int consent_object(int argc, char **argv)
 
 /* ------------------------------------------------------- status, export */
 
-/* Decides one scope and adds it to the list. */
-static cr_err status_one(struct app *a, int64_t brand, const struct crypto_pseudonym *p,
-			 const char *purpose, const char *recipient, cr_time_ms at, json_t *list)
-{
-	struct consent_decision d;
-	cr_err rc = consent_valid_at(a->consent, brand, p, purpose, recipient, at, 0, &d);
-	if (rc == CR_OK)
-		json_array_append_new(list, json_pack("{s:s, s:s?, s:b, s:s}", "purpose", purpose,
-						      "recipient", recipient, "allowed", d.allowed,
-						      "reason", consent_reason_name(d.reason)));
-	return rc;
-}
-
-/* Every purpose, and every (purpose, recipient) the current notice declares. */
-static cr_err status_all(struct app *a, int64_t brand, const struct crypto_pseudonym *p,
-			 cr_time_ms at, json_t *list)
-{
-	char *notice = NULL;
-	json_t *doc, *v;
-	size_t i;
-	cr_err rc = consent_notice_get(a->consent, brand, 0, &notice, NULL);
-	if (rc != CR_OK)
-		return rc;
-	doc = json_loads(notice, 0, NULL);
-	free(notice);
-	if (doc == NULL)
-		return CR_ERR_INTERNAL;
-	json_array_foreach(json_object_get(doc, "purposes"), i, v) {
-		if (rc == CR_OK)
-			rc = status_one(a, brand, p, json_string_value(json_object_get(v, "code")), NULL, at, list);
-	}
-	json_array_foreach(json_object_get(doc, "recipients"), i, v) {
-		if (rc == CR_OK)
-			rc = status_one(a, brand, p, json_string_value(json_object_get(v, "purpose")),
-					json_string_value(json_object_get(v, "id")), at, list);
-	}
-	json_decref(doc);
-	return rc;
-}
-
 static int consent_status(int argc, char **argv)
 {
 	const char *brand = NULL, *subject = NULL, *id_type = NULL, *at_s = NULL;
@@ -420,7 +339,7 @@ static int consent_status(int argc, char **argv)
 	err = registry_subject(a, id, subject, id_type, &p, NULL, NULL);
 	list = json_array();
 	if (err == CR_OK)
-		err = status_all(a, id, &p, at, list);
+		err = ops_consent_status(a, id, &p, at, list);
 	if (err != CR_OK) {
 		rc = cli_fail("status", "%s", cr_strerror(err));
 		goto out;

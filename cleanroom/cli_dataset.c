@@ -12,67 +12,10 @@
 
 #include "cleanroom/cli.h"
 #include "cleanroom/dataset.h"
+#include "cleanroom/ops.h"
 #include "cleanroom/registry.h"
 
 static const struct registry_actor cli_brand_actor = { "brand", "cli" };
-
-/* Each purpose (and recipient, for some purpose) must be in the current notice. */
-static int check_declared(struct app *a, const struct dataset *d)
-{
-	for (size_t i = 0; i < d->npurposes; i++) {
-		bool yes = false;
-		cr_err rc = consent_notice_declares(a->consent, d->brand_id, 0, d->purposes[i], NULL, &yes);
-		if (rc == CR_ERR_CONSENT_NOTICE_NOT_FOUND)
-			return cli_fail("dataset create", "the brand has no published notice; publish one first");
-		if (rc != CR_OK)
-			return cli_fail_rc("dataset create", rc);
-		if (!yes)
-			return cli_fail("dataset create", "purpose '%s' is not declared by the brand's current notice",
-					d->purposes[i]);
-	}
-	for (size_t r = 0; r < d->nrecipients; r++) {
-		bool any = false;
-		for (size_t i = 0; i < d->npurposes && !any; i++) {
-			cr_err rc = consent_notice_declares(a->consent, d->brand_id, 0, d->purposes[i],
-							    d->recipients[r], &any);
-			if (rc != CR_OK)
-				return cli_fail_rc("dataset create", rc);
-		}
-		if (!any)
-			return cli_fail("dataset create",
-					"recipient '%s' is not declared by the current notice for any of the dataset's purposes",
-					d->recipients[r]);
-	}
-	return CLI_OK;
-}
-
-static cr_err store_dataset(struct app *a, struct dataset *d, const char *brand)
-{
-	struct audit_entry e = { .event_type = "dataset.create", .actor_role = cli_brand_actor.role,
-				 .actor_id = cli_brand_actor.id, .tenant = brand, .dataset = d->name };
-	const char *p[DATASET_PURPOSES_MAX], *r[DATASET_PURPOSES_MAX];
-	char detail[4200], cols[4096];
-	cr_err rc = columns_format(&d->columns, cols, sizeof(cols));
-	if (rc != CR_OK)
-		return rc;
-	for (size_t i = 0; i < d->npurposes; i++)
-		p[i] = d->purposes[i];
-	for (size_t i = 0; i < d->nrecipients; i++)
-		r[i] = d->recipients[i];
-	e.purposes = p;
-	e.n_purposes = d->npurposes;
-	e.recipients = r;
-	e.n_recipients = d->nrecipients;
-	snprintf(detail, sizeof(detail), "id_type=%s columns=%s", crypto_id_type_name(d->id_type), cols);
-	e.detail = detail;
-	rc = app_begin(a);
-	if (rc != CR_OK)
-		return rc;
-	rc = dataset_insert(a->store, d);
-	if (rc == CR_OK)
-		rc = app_audit(a, &e, NULL);
-	return app_end(a, rc);
-}
 
 /* Fills *d from the options; prints the usage error. */
 static int dataset_from_opts(struct dataset *d, const char *name, const char *purposes,
@@ -117,6 +60,7 @@ static int dataset_create(int argc, char **argv)
 	struct cli_args args;
 	struct app *a = NULL;
 	struct dataset d;
+	char why[OPS_WHY_MAX] = "";
 	int rc;
 	cr_err err;
 
@@ -129,14 +73,11 @@ static int dataset_create(int argc, char **argv)
 		rc = cli_open_app("dataset create", &args, &a);
 	if (rc == CLI_OK)
 		rc = cli_brand("dataset create", a, brand, &d.brand_id);
-	if (rc == CLI_OK)
-		rc = check_declared(a, &d);
 	if (rc == CLI_OK) {
-		err = consent_brand_key_version(a->consent, d.brand_id, &d.key_version);
-		d.created = cr_time_now();
-		if (err == CR_OK)
-			err = store_dataset(a, &d, brand);
-		if (err == CR_ERR_DATASET_EXISTS)
+		err = ops_dataset_create(a, &cli_brand_actor, brand, &d, why, sizeof(why));
+		if (why[0])
+			rc = cli_fail("dataset create", "%s", why);
+		else if (err == CR_ERR_DATASET_EXISTS)
 			rc = cli_fail("dataset create", "brand '%s' already has a dataset '%s'", brand, name);
 		else if (err != CR_OK)
 			rc = cli_fail_rc("dataset create", err);
@@ -157,31 +98,10 @@ struct list_ctx {
 	json_t *arr;
 };
 
-static json_t *dataset_json(struct app *a, const struct dataset *d)
-{
-	char cols[4096] = "", when[CR_TIME_STRLEN] = "";
-	json_t *p = json_array(), *r = json_array();
-	uint64_t n = 0;
-	for (size_t i = 0; i < d->npurposes; i++)
-		json_array_append_new(p, json_string(d->purposes[i]));
-	for (size_t i = 0; i < d->nrecipients; i++)
-		json_array_append_new(r, json_string(d->recipients[i]));
-	if (columns_format(&d->columns, cols, sizeof(cols)) != CR_OK)
-		cols[0] = '\0';
-	if (dataset_record_count(a->store, d->id, &n) != CR_OK)
-		n = 0;
-	if (cr_time_format(d->created, when) != CR_OK)
-		when[0] = '\0';
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:I, s:s}", "name", d->name,
-			 "id_type", crypto_id_type_name(d->id_type), "profile", d->profile, "purposes", p,
-			 "recipients", r, "columns", cols, "key_version", (int)d->key_version,
-			 "records", (json_int_t)n, "created", when);
-}
-
 static void list_one(void *ctx, const struct dataset *d)
 {
 	struct list_ctx *l = ctx;
-	json_array_append_new(l->arr, dataset_json(l->a, d));
+	json_array_append_new(l->arr, ops_dataset_json(l->a, d));
 }
 
 static void print_dataset_text(json_t *o)

@@ -18,7 +18,9 @@
 #include "cleanroom/cli.h"
 #include "cleanroom/ingest.h"
 #include "cleanroom/progress.h"
+#include "cleanroom/ops.h"
 #include "cleanroom/registry.h"
+#include "cleanroom/spool.h"
 
 struct ingest_cli {
 	struct app *a;
@@ -26,24 +28,6 @@ struct ingest_cli {
 	struct progress prog;
 	uint64_t file_size;
 };
-
-/* One audit leaf per committed batch: counts and a commitment, no personal data. */
-static cr_err on_batch(void *ctx, const struct ingest_batch *b)
-{
-	struct ingest_cli *c = ctx;
-	char hex[65], detail[256];
-	struct audit_entry e = { .event_type = "dataset.ingest", .actor_role = "brand", .actor_id = "cli",
-				 .tenant = c->brand, .dataset = b->dataset->name };
-	if (cr_hex_encode(b->commitment, sizeof(b->commitment), hex, sizeof(hex)) != CR_OK)
-		return CR_ERR_INTERNAL;
-	snprintf(detail, sizeof(detail),
-		 "rows=%llu accepted=%llu replaced=%llu rejected=%llu lines=%llu-%llu pseudonyms_sha256=%s",
-		 (unsigned long long)b->rows, (unsigned long long)b->accepted,
-		 (unsigned long long)b->replaced, (unsigned long long)b->rejected,
-		 (unsigned long long)b->first_line, (unsigned long long)b->last_line, hex);
-	e.detail = detail;
-	return app_audit(c->a, &e, NULL);
-}
 
 static void on_progress(void *ctx, uint64_t rows, uint64_t bytes)
 {
@@ -56,18 +40,14 @@ static FILE *spool_stdin(const char *data_dir)
 {
 	char buf[65536];
 	size_t n;
-	int fd = open(data_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w+") : NULL;
-	if (f == NULL) {
-		if (fd >= 0)
-			close(fd);
+	FILE *f = spool_open(data_dir);
+	if (f == NULL)
 		return NULL;
-	}
 	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
 		if (fwrite(buf, 1, n, f) != n)
 			break;
 	sodium_memzero(buf, sizeof(buf));
-	if (ferror(stdin) || ferror(f) || fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0) {
+	if (ferror(stdin) || spool_rewind(f) != 0) {
 		fclose(f);
 		return NULL;
 	}
@@ -94,50 +74,23 @@ static void print_report_text(const struct ingest_report *r, const char *brand, 
 	}
 }
 
-static json_t *report_json(const struct ingest_report *r, const char *brand, const char *dataset)
-{
-	json_t *rej = json_object(), *reasons = json_object();
-	for (size_t i = 0; i < r->nreasons; i++)
-		json_object_set_new(reasons, r->reasons[i].name, json_integer((json_int_t)r->reasons[i].count));
-	for (int o = 0; o < INGEST_OUTCOME_COUNT; o++) {
-		const struct ingest_rejections *x = &r->rejected[o];
-		json_t *lines = json_array();
-		for (size_t i = 0; i < x->nlines; i++)
-			json_array_append_new(lines, json_integer((json_int_t)x->lines[i]));
-		json_t *one = json_pack("{s:I, s:o}", "count", (json_int_t)x->count, "first_lines", lines);
-		if (o == INGEST_NO_CONSENT)
-			json_object_set(one, "by_reason", reasons);
-		json_object_set_new(rej, ingest_outcome_name((enum ingest_outcome)o), one);
-	}
-	json_decref(reasons);
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:I}", "brand", brand, "dataset", dataset,
-			 "read", (json_int_t)r->read, "accepted", (json_int_t)r->accepted,
-			 "replaced", (json_int_t)r->replaced, "rejected", rej, "batches", (json_int_t)r->batches);
-}
+static const struct registry_actor cli_brand_actor = { "brand", "cli" };
 
 static int run_ingest(struct ingest_cli *c, const struct dataset *d, FILE *f, const char *path,
 		      const struct crypto_id_opts *id_opts, unsigned threads, bool json)
 {
-	struct crypto_pool *pool = NULL;
-	struct registry_gate gstate;
-	struct ingest_gate gate;
-	struct ingest_hooks hooks = { on_batch, c, on_progress };
-	struct ingest_opts opts = { .id_opts = id_opts, .at = cr_time_now() };
 	struct ingest_report rep;
 	char err[256] = "";
-	cr_err rc = crypto_pool_create(threads, &pool);
+	cr_err rc;
 
-	if (rc != CR_OK)
-		return cli_fail_rc("ingest", rc);
-	registry_ingest_gate(&gstate, c->a, &gate);
 	progress_init(&c->prog, progress_wanted(json), "ingest", "rows");
-	rc = ingest_run(c->a->store, c->a->keys, pool, d, f, path, &opts, &gate, &hooks, &rep, err, sizeof(err));
+	rc = ops_ingest(c->a, &cli_brand_actor, c->brand, d, f, path, id_opts, threads, on_progress, c,
+			&rep, err, sizeof(err));
 	progress_finish(&c->prog);
-	crypto_pool_free(pool);
 	if (rc != CR_OK)
 		return cli_fail("ingest", "%s: nothing stored: %s%s%s", path, cr_strerror(rc), err[0] ? ": " : "", err);
 	if (json)
-		cli_print_json(report_json(&rep, c->brand, d->name));
+		cli_print_json(ops_ingest_report_json(&rep, c->brand, d->name));
 	else
 		print_report_text(&rep, c->brand, d->name);
 	return CLI_OK;

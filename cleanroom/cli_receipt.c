@@ -13,6 +13,7 @@
 
 #include "cleanroom/app.h"
 #include "cleanroom/cli.h"
+#include "cleanroom/ops.h"
 
 #define RECEIPT_MAX (AUDIT_TLOG_PROOF_MAX + 65536)
 
@@ -32,29 +33,6 @@ static int verifier_text(const char *key, const struct cli_args *args, char **ou
 	return rc;
 }
 
-/* Checks the attached audit proof: it must prove the payload's audit index. */
-static int check_audit_proof(const char *vkey, json_t *doc, const struct consent_receipt_info *info,
-			     bool *had_proof)
-{
-	json_t *proof = json_object_get(doc, "audit_proof");
-	struct audit_proof_check chk;
-	char why[AUDIT_MSG_MAX] = "";
-	cr_err rc;
-	*had_proof = proof != NULL;
-	if (proof == NULL)
-		return CLI_OK;
-	if (!json_is_string(proof))
-		return cli_fail("receipt verify", "REJECTED: audit_proof is not a tlog-proof text");
-	rc = audit_tlog_proof_verify(vkey, strlen(vkey), json_string_value(proof), json_string_length(proof),
-				     NULL, 0, NULL, &chk, why, sizeof(why));
-	if (rc != CR_OK)
-		return cli_fail("receipt verify", "REJECTED: audit proof: %s", why[0] ? why : cr_strerror(rc));
-	if (chk.index != info->audit_index)
-		return cli_fail("receipt verify", "REJECTED: the audit proof is for entry %llu, the receipt names %llu",
-				(unsigned long long)chk.index, (unsigned long long)info->audit_index);
-	return CLI_OK;
-}
-
 static int receipt_verify(int argc, char **argv)
 {
 	const char *key = NULL;
@@ -66,7 +44,7 @@ static int receipt_verify(int argc, char **argv)
 	struct audit_verifier v;
 	struct cli_args args;
 	char *json = NULL, *vkey = NULL;
-	json_t *doc = NULL;
+	char why[AUDIT_MSG_MAX] = "";
 	size_t len = 0;
 	bool had_proof = false;
 	int rc;
@@ -87,20 +65,19 @@ static int receipt_verify(int argc, char **argv)
 		rc = cli_usage_error("receipt verify", "--key is not a verifier key (name+keyid+base64)");
 		goto out;
 	}
-	err = consent_receipt_verify(json, len, v.public_key, &info);
-	if (err != CR_OK) {
-		rc = cli_fail("receipt verify", "REJECTED: %s", cr_strerror(err));
-		goto out;
-	}
-	doc = json_loadb(json, len, 0, NULL);
-	rc = check_audit_proof(vkey, doc, &info, &had_proof);
-	if (rc == CLI_OK)
+	err = ops_receipt_verify(vkey, json, len, &info, &had_proof, why, sizeof(why));
+	if (err == CR_OK)
 		printf("receipt OK: %s event %lld, signed by the service key; audit entry %llu%s\n",
 		       consent_event_type_name(info.type), (long long)info.event_id,
 		       (unsigned long long)info.audit_index,
 		       had_proof ? " proven in the signed log" : " (no inclusion proof attached)");
+	else if (why[0] && (err == CR_ERR_CONSENT_RECEIPT_MALFORMED || err == CR_ERR_AUDIT_PROOF_RANGE))
+		rc = cli_fail("receipt verify", "REJECTED: %s", why);
+	else if (why[0])
+		rc = cli_fail("receipt verify", "REJECTED: audit proof: %s", why);
+	else
+		rc = cli_fail("receipt verify", "REJECTED: %s", cr_strerror(err));
 out:
-	json_decref(doc);
 	free(vkey);
 	free(json);
 	free(args.pos);

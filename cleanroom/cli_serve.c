@@ -35,7 +35,7 @@
 
 static const char usage[] =
 	"usage: cleanroom serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE]\n"
-	"                       [--insecure-http] [--threads N]\n\n"
+	"                       [--insecure-http] [--threads N] [--rate-limit N[/BURST]]\n\n"
 	"Serves the HTTP API (HTTPS by default) until SIGTERM or SIGINT.\n"
 	"ADDR is an IPv4 address, [IPv6] or localhost; port 0 picks a free port.\n"
 	"Without --tls-cert/--tls-key, DATA/tls/{cert,key}.pem are used, and a\n"
@@ -207,9 +207,30 @@ static unsigned default_threads(void)
 
 /* What the command line asked for (strings borrowed from argv). */
 struct serve_opts {
-	const char *listen, *cert, *key, *threads;
+	const char *listen, *cert, *key, *threads, *rate;
 	bool insecure;
 };
+
+/* "N" or "N/BURST" (requests a second per token, bucket size; default burst 2N); "0" turns limits off. */
+static cr_err rate_parse(const char *s, struct http_config *cfg)
+{
+	char num[16];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	uint64_t per = 0, burst = 0;
+	if (n == 0 || n >= sizeof(num))
+		return CR_ERR_PARSE;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (cr_parse_u64(num, 0, 1000000, &per) != CR_OK)
+		return CR_ERR_PARSE;
+	burst = per * 2;
+	if (slash && cr_parse_u64(slash + 1, 1, 2000000, &burst) != CR_OK)
+		return CR_ERR_PARSE;
+	cfg->rate_per_s = (unsigned)per;
+	cfg->rate_burst = (unsigned)(burst ? burst : 1);
+	return CR_OK;
+}
 
 /* Checks the options together and fills cfg's address and threads; CLI_USAGE if wrong. */
 static int serve_opts_check(const struct serve_opts *o, const struct cli_args *args,
@@ -224,6 +245,8 @@ static int serve_opts_check(const struct serve_opts *o, const struct cli_args *a
 		return cli_usage_error(VERB, "'--insecure-http' takes no certificate");
 	if (o->threads && cr_parse_u64(o->threads, 1, THREADS_MAX, &threads) != CR_OK)
 		return cli_usage_error(VERB, "'--threads' must be 1 to %d", THREADS_MAX);
+	if (o->rate && rate_parse(o->rate, cfg) != CR_OK)
+		return cli_usage_error(VERB, "'--rate-limit' must be N or N/BURST requests a second per token (0: off)");
 	if (listen_parse(o->listen, ss, &cfg->addr_len) != CR_OK)
 		return cli_usage_error(VERB, "'--listen' must be ADDR:PORT, as in " DEFAULT_LISTEN);
 	cfg->addr = (const struct sockaddr *)ss;
@@ -241,6 +264,7 @@ int cmd_serve(int argc, char **argv)
 		{ "tls-key", &o.key, NULL, "FILE: its PEM private key (mode 0600)" },
 		{ "insecure-http", NULL, &o.insecure, "serve plain HTTP, without TLS (not for networks)" },
 		{ "threads", &o.threads, NULL, "N worker threads (default: one per core)" },
+		{ "rate-limit", &o.rate, NULL, "N[/BURST] requests a second per token (default 50/100; 0: off)" },
 		{ NULL, NULL, NULL, NULL },
 	};
 	struct cli_args args;

@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "cleanroom/http.h"
+#include "cleanroom/spool.h"
 
 /* A client that keeps sending past its route's maximum is cut off after this. */
 #define DISCARD_MAX (1u << 20)
@@ -46,6 +47,7 @@ struct http_server {
 	FILE *log;                       /* borrowed */
 	atomic_bool stopping;
 	atomic_uint in_flight;
+	struct http_ratelimit *rate;     /* NULL: no per-token limit */
 };
 
 /* One request's state, from its headers to its completion. */
@@ -58,8 +60,10 @@ struct http_conn {
 	bool authed;                     /* `who` is filled (also on 403) */
 	uint8_t *body;                   /* owned; wiped when freed */
 	size_t len, cap;
-	bool too_large;
+	FILE *upload;                    /* spool routes: owned, unnamed 0600 file */
+	bool too_large, io_error;
 	size_t discarded;
+	unsigned retry_after_s;          /* for a 429 */
 	bool replied;
 	unsigned status;
 	uint64_t start_us;
@@ -95,6 +99,11 @@ static void reply_headers(struct http_conn *c, struct MHD_Response *r, const str
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	if (rep->status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	if (rep->status == MHD_HTTP_TOO_MANY_REQUESTS) {
+		char secs[16];
+		snprintf(secs, sizeof(secs), "%u", c->retry_after_s ? c->retry_after_s : 1);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	if (rep->status == MHD_HTTP_METHOD_NOT_ALLOWED && path != NULL) {
 		char allow[128];
 		http_route_allow(c->srv->routes, c->srv->n_routes, path, allow, sizeof(allow));
@@ -149,7 +158,11 @@ static cr_err authenticate(struct http_conn *c, struct MHD_Connection *mc)
 	if (rc != CR_OK)
 		return rc;
 	c->authed = true;
-	return (c->route->roles & (unsigned)c->who.role) ? CR_OK : CR_ERR_AUTH_FORBIDDEN;
+	if (!(c->route->roles & (unsigned)c->who.role))
+		return CR_ERR_AUTH_FORBIDDEN;
+	if (c->srv->rate == NULL)
+		return CR_OK;
+	return http_ratelimit_take(c->srv->rate, c->who.id, monotonic_us(), &c->retry_after_s);
 }
 
 /* CR_ERR_TOO_LARGE if the announced Content-Length exceeds the route's maximum. */
@@ -187,6 +200,11 @@ static enum MHD_Result request_begin(struct http_conn *c, struct MHD_Connection 
 	rc = length_check(c, mc);
 	if (rc != CR_OK)
 		return reply_error(c, mc, rc, url);
+	if (route->spool) {
+		c->upload = spool_open(c->srv->app->data_dir);
+		if (c->upload == NULL)
+			return reply_error(c, mc, CR_ERR_IO, url);
+	}
 	return MHD_YES;
 }
 
@@ -205,6 +223,13 @@ static enum MHD_Result body_append(struct http_conn *c, const char *data, size_t
 		c->too_large = true;
 		c->discarded += n;
 		return c->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (c->upload != NULL) {
+		/* Spooled to disk as it arrives: memory stays flat whatever the size. */
+		if (!c->io_error && fwrite(data, 1, n, c->upload) != n)
+			c->io_error = true;
+		c->len += n;
+		return MHD_YES;
 	}
 	if (c->len + n > c->cap) {
 		size_t cap = c->cap ? c->cap : 4096;
@@ -240,8 +265,12 @@ static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct
 		.body_len = c->len,
 		.who = c->authed ? &c->who : NULL,
 		.params = &c->params,
+		.upload = c->upload,
+		.conn = mc,
 	};
 	cr_err rc;
+	if (c->upload != NULL && spool_rewind(c->upload) != 0)
+		return CR_ERR_IO;
 	if (!c->route->uses_store)
 		return c->route->handler(&req, rep);
 	pthread_mutex_lock(&srv->store_lock);
@@ -261,7 +290,9 @@ static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct
 static enum MHD_Result request_finish(struct http_conn *c, struct MHD_Connection *mc)
 {
 	struct http_reply rep = { 0 };
-	cr_err rc = c->too_large ? CR_ERR_TOO_LARGE : handler_run(c, mc, &rep);
+	cr_err rc = c->too_large ? CR_ERR_TOO_LARGE
+		  : c->io_error ? CR_ERR_IO
+				: handler_run(c, mc, &rep);
 	if (rc == CR_OK && rep.status == 0)
 		rc = CR_ERR_INTERNAL;
 	if (rc != CR_OK)
@@ -344,6 +375,8 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 			    c->replied ? c->status : 0, us);
 	access_log(c, c->replied ? c->status : 0, us, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	http_secure_free(c->body);
+	if (c->upload)
+		fclose(c->upload);
 	free(c);
 	*con_cls = NULL;
 	atomic_fetch_sub(&srv->in_flight, 1);
@@ -384,6 +417,8 @@ void http_config_defaults(struct http_config *cfg)
 	cfg->timeout_s = 30;
 	cfg->memory_limit = 64 * 1024;
 	cfg->log = stderr;
+	cfg->rate_per_s = 50;
+	cfg->rate_burst = 100;
 }
 
 /* Misuse aborts: a /v1 route without roles would be open to anyone. */
@@ -466,6 +501,8 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 	srv->n_routes = n_routes;
 	srv->log = cfg->log;
 	srv->metrics = http_metrics_new(n_routes);
+	if (cfg->rate_per_s > 0)
+		srv->rate = http_ratelimit_new(cfg->rate_per_s, cfg->rate_burst ? cfg->rate_burst : 1);
 	atomic_init(&srv->stopping, false);
 	atomic_init(&srv->in_flight, 0);
 	if (pthread_mutex_init(&srv->store_lock, NULL) != 0)
@@ -475,6 +512,7 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 		/* libmicrohttpd has logged why (address in use, key refused, ...). */
 		pthread_mutex_destroy(&srv->store_lock);
 		http_metrics_free(srv->metrics);
+		http_ratelimit_free(srv->rate);
 		free(srv);
 		return CR_ERR_HTTP_LISTEN;
 	}
@@ -510,5 +548,13 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms)
 		close(listen_fd);
 	pthread_mutex_destroy(&srv->store_lock);
 	http_metrics_free(srv->metrics);
+	http_ratelimit_free(srv->rate);
 	free(srv);
+}
+
+const char *http_query(const struct http_request *req, const char *name)
+{
+	if (req->conn == NULL)
+		return NULL;
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }

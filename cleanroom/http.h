@@ -59,6 +59,8 @@ struct http_request {
 	size_t body_len;
 	const struct auth_token_info *who; /* the caller's token; NULL on public routes */
 	const struct http_params *params;
+	FILE *upload;                     /* spool routes: the body, seekable, at offset 0 */
+	void *conn;                       /* the libmicrohttpd connection (http_query) */
 };
 
 /* What a handler answers on success. `body` is owned (malloc) by the reply. */
@@ -79,6 +81,7 @@ struct http_route {
 	bool uses_store;        /* the handler runs holding the store lock */
 	size_t max_body;        /* bytes; a larger body is refused with 413 */
 	http_handler_fn handler;
+	bool spool;             /* the body goes to an unnamed 0600 file (req->upload), not memory */
 };
 
 /* The service's routes (http_routes.c). Every /v1 route has roles != HTTP_PUBLIC. */
@@ -112,6 +115,12 @@ const char *http_param(const struct http_request *req, const char *name);
 cr_err http_param_id(const struct http_request *req, const char *name,
 		     int64_t *out) CR_MUST_CHECK;
 
+/*
+ * The value of query parameter `name` (borrowed from the request), or NULL.
+ * Handlers parse it themselves and answer CR_ERR_HTTP_QUERY when it is bad.
+ */
+const char *http_query(const struct http_request *req, const char *name);
+
 /* ================================================================== JSON */
 
 enum http_json_type {
@@ -139,6 +148,9 @@ struct http_field {
  */
 cr_err http_json_body(const struct http_request *req, const struct http_field *fields,
 		      json_t **out) CR_MUST_CHECK;
+
+/* True if Content-Type `ct` (may be NULL) is `want`, optionally with parameters (charset). */
+bool http_media_is(const char *ct, const char *want);
 
 /* Compact-encodes `body` (reference stolen) as the reply; CR_ERR_INTERNAL if it cannot be. */
 cr_err http_reply_json(struct http_reply *rep, unsigned status, json_t *body) CR_MUST_CHECK;
@@ -198,6 +210,8 @@ struct http_config {
 	unsigned timeout_s;          /* idle connection timeout */
 	size_t memory_limit;         /* per connection, for headers and buffers */
 	FILE *log;                   /* access log (JSON lines); borrowed */
+	unsigned rate_per_s;         /* per-token requests per second; 0: no limit */
+	unsigned rate_burst;         /* per-token bucket size (>= 1 when rate_per_s) */
 };
 
 /* Sane limits for everything but addr, TLS and threads. */
@@ -227,6 +241,34 @@ char *http_server_metrics_render(const struct http_server *srv, size_t *len);
  */
 void http_server_stop(struct http_server *srv, unsigned grace_ms);
 
+/* ============================================================ rate limit */
+
+/*
+ * A token bucket per token id: `per_s` tokens a second up to `burst`. Each
+ * request takes one; none left is CR_ERR_RATE_LIMITED with the seconds to
+ * wait in *retry_after_s. A fixed-size table, so memory stays bounded
+ * however many tokens call (the least recently used slot is reused).
+ */
+struct http_ratelimit;
+struct http_ratelimit *http_ratelimit_new(unsigned per_s, unsigned burst);
+void http_ratelimit_free(struct http_ratelimit *rl);  /* accepts NULL */
+cr_err http_ratelimit_take(struct http_ratelimit *rl, int64_t token_id, uint64_t now_us,
+			   unsigned *retry_after_s) CR_MUST_CHECK;
+
+/* ====================================================== tenancy (api_scope.c) */
+
+/*
+ * The brand named by {brand}, as the caller may act on it: a brand or
+ * officer token only on the brand its tenant names (CR_ERR_AUTH_TENANT
+ * otherwise, checked before the brand is looked up, so a caller cannot
+ * probe which brands exist); admin on any. *id is the brand's id.
+ */
+cr_err api_brand_scope(const struct http_request *req, int64_t *id) CR_MUST_CHECK;
+
+/* The audit actor of the caller: role and "token:<id>" (written into buf). */
+void api_actor(const struct http_request *req, char *buf, size_t cap,
+	       const char **role, const char **id);
+
 /* ============================================= handlers (api_<endpoint>.c) */
 
 cr_err api_healthz_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
@@ -235,5 +277,22 @@ cr_err api_whoami_get(const struct http_request *req, struct http_reply *rep) CR
 cr_err api_tokens_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_tokens_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_tokens_revoke(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_brands_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_notices_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_notices_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_consents_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_consents_batch(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_subject_status(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_subject_export(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_datasets_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_datasets_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_dataset_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_ingest_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_audit_log(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_audit_checkpoint(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_audit_inclusion(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_audit_consistency(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_audit_key(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_receipts_verify(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 
 #endif

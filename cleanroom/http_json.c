@@ -25,11 +25,9 @@ void http_secure_free(void *p)
 	free(p);
 }
 
-/* "application/json", optionally with parameters (charset). */
-static bool content_type_is_json(const char *ct)
+bool http_media_is(const char *ct, const char *want)
 {
-	static const char want[] = "application/json";
-	const size_t n = sizeof(want) - 1;
+	const size_t n = strlen(want);
 	if (ct == NULL || strncasecmp(ct, want, n) != 0)
 		return false;
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
@@ -88,7 +86,7 @@ cr_err http_json_body(const struct http_request *req, const struct http_field *f
 	json_t *j = NULL;
 	cr_err rc;
 
-	if (!content_type_is_json(req->content_type))
+	if (!http_media_is(req->content_type, "application/json"))
 		return CR_ERR_HTTP_MEDIA_TYPE;
 	if (req->body_len > 0)
 		j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);

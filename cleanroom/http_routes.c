@@ -8,15 +8,38 @@
 #include "cleanroom/http.h"
 
 #define KiB 1024u
+#define MiB (1024u * KiB)
+#define GiB ((size_t)1024u * MiB)
+
+#define BRAND AUTH_ROLE_BRAND
+#define BRAND_READERS (AUTH_ROLE_BRAND | AUTH_ROLE_OFFICER)
+#define AUDIT_READERS (AUTH_ROLE_OFFICER | AUTH_ROLE_ADMIN)
 
 const struct http_route http_routes[] = {
-	/* method  pattern                   roles            store  max body  handler */
-	{ "GET",  "/healthz",                HTTP_PUBLIC,     false, 0,        api_healthz_get },
-	{ "GET",  "/metrics",                HTTP_PUBLIC,     false, 0,        api_metrics_get },
-	{ "GET",  "/v1/whoami",              AUTH_ROLES_ALL,  false, 0,        api_whoami_get },
-	{ "POST", "/v1/tokens",              AUTH_ROLE_ADMIN, true,  4 * KiB,  api_tokens_post },
-	{ "GET",  "/v1/tokens",              AUTH_ROLE_ADMIN, true,  0,        api_tokens_get },
-	{ "POST", "/v1/tokens/{id}/revoke",  AUTH_ROLE_ADMIN, true,  0,        api_tokens_revoke },
+	/* method  pattern                   roles            store  max body  handler  [spool] */
+	{ "GET",  "/healthz",                HTTP_PUBLIC,     false, 0,        api_healthz_get, false },
+	{ "GET",  "/metrics",                HTTP_PUBLIC,     false, 0,        api_metrics_get, false },
+	{ "GET",  "/v1/whoami",              AUTH_ROLES_ALL,  false, 0,        api_whoami_get, false },
+	{ "POST", "/v1/tokens",              AUTH_ROLE_ADMIN, true,  4 * KiB,  api_tokens_post, false },
+	{ "GET",  "/v1/tokens",              AUTH_ROLE_ADMIN, true,  0,        api_tokens_get, false },
+	{ "POST", "/v1/tokens/{id}/revoke",  AUTH_ROLE_ADMIN, true,  0,        api_tokens_revoke, false },
+	{ "POST", "/v1/brands",              AUTH_ROLE_ADMIN, true,  4 * KiB,  api_brands_post, false },
+	{ "POST", "/v1/brands/{brand}/notices", BRAND,        true,  1 * MiB,  api_notices_post, false },
+	{ "GET",  "/v1/brands/{brand}/notices/{version}", BRAND_READERS, true, 0, api_notices_get, false },
+	{ "POST", "/v1/brands/{brand}/consents", BRAND,       true,  16 * KiB, api_consents_post, false },
+	{ "POST", "/v1/brands/{brand}/consents/batch", BRAND, true,  256 * MiB, api_consents_batch, true },
+	{ "GET",  "/v1/brands/{brand}/subjects/{digest}/status", BRAND_READERS, true, 0, api_subject_status, false },
+	{ "GET",  "/v1/brands/{brand}/subjects/{digest}/export", BRAND_READERS, true, 0, api_subject_export, false },
+	{ "POST", "/v1/brands/{brand}/datasets", BRAND,       true,  16 * KiB, api_datasets_post, false },
+	{ "GET",  "/v1/brands/{brand}/datasets", BRAND_READERS, true, 0,       api_datasets_get, false },
+	{ "GET",  "/v1/brands/{brand}/datasets/{name}", BRAND_READERS, true, 0, api_dataset_get, false },
+	{ "POST", "/v1/brands/{brand}/datasets/{name}/ingest", BRAND, true, 1 * GiB, api_ingest_post, true },
+	{ "GET",  "/v1/audit/log",           AUDIT_READERS,   true,  0,        api_audit_log, false },
+	{ "GET",  "/v1/audit/checkpoint",    AUTH_ROLES_ALL,  true,  0,        api_audit_checkpoint, false },
+	{ "GET",  "/v1/audit/proof/inclusion", AUTH_ROLES_ALL, true, 0,        api_audit_inclusion, false },
+	{ "GET",  "/v1/audit/proof/consistency", AUTH_ROLES_ALL, true, 0,      api_audit_consistency, false },
+	{ "GET",  "/v1/audit/key",           AUTH_ROLES_ALL,  true,  0,        api_audit_key, false },
+	{ "POST", "/v1/receipts/verify",     AUTH_ROLES_ALL,  true,  128 * KiB, api_receipts_verify, false },
 };
 
 const size_t http_route_count = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -534,8 +534,8 @@ static void test_live_issue_use_revoke(void **state)
 	free(log);
 }
 
-/* The pattern with every {param} replaced by `value`. */
-static void path_fill(const char *pattern, const char *value, char *out, size_t cap)
+/* The pattern with {brand} replaced by `brand` and every other {param} by `value`. */
+static void path_fill(const char *pattern, const char *brand, const char *value, char *out, size_t cap)
 {
 	size_t n = 0;
 	for (const char *p = pattern; *p && n + 1 < cap; p++) {
@@ -543,15 +543,18 @@ static void path_fill(const char *pattern, const char *value, char *out, size_t 
 			out[n++] = *p;
 			continue;
 		}
-		n += (size_t)snprintf(out + n, cap - n, "%s", value);
+		n += (size_t)snprintf(out + n, cap - n, "%s",
+				      strncmp(p, "{brand}", 7) == 0 ? brand : value);
 		p = strchr(p, '}');
 	}
 	out[n < cap ? n : cap - 1] = '\0';
 }
 
-/* Every (role x authenticated route) pair: a role the route does not admit
- * gets 403 auth_forbidden and changes nothing; one it admits gets past the
- * gate (whatever the handler then says about the empty request). */
+/* Every (role x authenticated route) pair, on the tokens' own brand: a role
+ * the route does not admit gets 403 auth_forbidden and changes nothing; one
+ * it admits gets past the gate (whatever the handler then says about the
+ * empty request). Then every brand route on another tenant's brand: 403
+ * (auth_forbidden or auth_tenant) for every role, and nothing changed. */
 static void test_live_role_matrix(void **state)
 {
 	struct live *l = *state;
@@ -567,7 +570,7 @@ static void test_live_role_matrix(void **state)
 		bool has_body = strcmp(route->method, "GET") != 0 && route->max_body > 0;
 		if (route->roles == HTTP_PUBLIC)
 			continue;
-		path_fill(route->pattern, "999999", path, sizeof(path));
+		path_fill(route->pattern, "acme", "999999", path, sizeof(path));
 		for (size_t i = 0; i < 4; i++) {
 			int before = sqlite3_total_changes(l->store->db);
 			long st = call(l, route->method, path, tokens[i], has_body ? "application/json" : NULL,
@@ -584,7 +587,81 @@ static void test_live_role_matrix(void **state)
 			assert_error(&r, "auth_forbidden");
 			assert_int_equal(sqlite3_total_changes(l->store->db), before);
 		}
+		if (strstr(route->pattern, "{brand}") == NULL)
+			continue;
+		path_fill(route->pattern, "other", "999999", path, sizeof(path));
+		for (size_t i = 0; i < 4; i++) {
+			int before = sqlite3_total_changes(l->store->db);
+			long st = call(l, route->method, path, tokens[i], has_body ? "application/json" : NULL,
+				       has_body ? "{}" : NULL, 2, &r);
+			if (st != 403)
+				fail_msg("%s %s on another brand as %s: %ld, want 403", route->method,
+					 route->pattern, auth_role_name(roles[i]), st);
+			assert_error(&r, (route->roles & (unsigned)roles[i]) ? "auth_tenant" : "auth_forbidden");
+			assert_int_equal(sqlite3_total_changes(l->store->db), before);
+		}
 	}
+}
+
+/* Tenancy on real data: brands exist, a brand token is held to its own. */
+static void test_live_tenancy(void **state)
+{
+	struct live *l = *state;
+	char officer[AUTH_TOKEN_STRLEN];
+	struct auth_token_info t;
+	struct resp r;
+	int before;
+	assert_int_equal(auth_token_issue(l->ap, AUTH_ROLE_OFFICER, "acme", "o", officer, &t), CR_OK);
+	assert_int_equal(call(l, "POST", "/v1/brands", l->admin, "application/json",
+			      "{\"name\":\"acme\"}", 15, &r), 201);
+	assert_int_equal(call(l, "POST", "/v1/brands", l->admin, "application/json",
+			      "{\"name\":\"other\"}", 16, &r), 201);
+	assert_int_equal(call(l, "POST", "/v1/brands", l->admin, "application/json",
+			      "{\"name\":\"other\"}", 16, &r), 409);
+	assert_int_equal(call(l, "POST", "/v1/brands", l->brand, "application/json",
+			      "{\"name\":\"mine\"}", 15, &r), 403);
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/datasets", l->brand, NULL, NULL, 0, &r), 200);
+	assert_string_equal(r.body, "{\"datasets\":[]}");
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/datasets", officer, NULL, NULL, 0, &r), 200);
+	before = sqlite3_total_changes(l->store->db);
+	assert_int_equal(call(l, "POST", "/v1/brands/other/datasets", l->brand, "application/json",
+			      "{\"name\":\"d\",\"purposes\":[\"ads\"],\"id_type\":\"email\",\"columns\":\"a:int(0..1)\"}",
+			      72, &r), 403);
+	assert_error(&r, "auth_tenant");
+	assert_int_equal(call(l, "GET", "/v1/brands/other/datasets", officer, NULL, NULL, 0, &r), 403);
+	assert_error(&r, "auth_tenant");
+	assert_int_equal(call(l, "GET", "/v1/audit/log?brand=other", officer, NULL, NULL, 0, &r), 403);
+	assert_int_equal(sqlite3_total_changes(l->store->db), before);
+	/* the officer's own log: only acme entries */
+	assert_int_equal(call(l, "GET", "/v1/audit/log", officer, NULL, NULL, 0, &r), 200);
+	assert_non_null(strstr(r.body, "\"tenant\":\"acme\""));
+	assert_null(strstr(r.body, "\"tenant\":\"other\""));
+	assert_int_equal(call(l, "GET", "/v1/audit/log?limit=0", officer, NULL, NULL, 0, &r), 400);
+	assert_error(&r, "http_query");
+	/* a subject travels only as a digest */
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/subjects/someone/status?id_type=email", l->brand,
+			      NULL, NULL, 0, &r), 404);
+	assert_int_equal(call(l, "GET", "/v1/audit/key", officer, NULL, NULL, 0, &r), 200);
+	assert_int_equal(call(l, "GET", "/v1/audit/checkpoint", l->brand, NULL, NULL, 0, &r), 200);
+	assert_int_equal(call(l, "POST", "/v1/receipts/verify", l->brand, "application/json", "{}", 2, &r), 400);
+	assert_error(&r, "consent_receipt_malformed");
+}
+
+/* Token buckets: a burst, then refusals with a wait, then refill. */
+static void test_ratelimit(void **state)
+{
+	(void)state;
+	struct http_ratelimit *rl = http_ratelimit_new(10, 3);
+	unsigned wait = 0;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(http_ratelimit_take(rl, 7, 1000000, &wait), CR_OK);
+	assert_int_equal(http_ratelimit_take(rl, 7, 1000000, &wait), CR_ERR_RATE_LIMITED);
+	assert_int_equal(wait, 1);
+	assert_int_equal(http_ratelimit_take(rl, 8, 1000000, &wait), CR_OK); /* per token */
+	assert_int_equal(http_ratelimit_take(rl, 7, 1100000, &wait), CR_OK);  /* 100 ms = 1 token */
+	assert_int_equal(http_ratelimit_take(rl, 7, 1100000, &wait), CR_ERR_RATE_LIMITED);
+	http_ratelimit_free(rl);
+	http_ratelimit_free(NULL);
 }
 
 int main(void)
@@ -603,6 +680,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_live_bad_bodies, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_issue_use_revoke, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_role_matrix, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_live_tenancy, live_setup, live_teardown),
+		cmocka_unit_test(test_ratelimit),
 	};
 	int rc;
 	curl_global_init(CURL_GLOBAL_DEFAULT);

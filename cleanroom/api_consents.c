@@ -1,0 +1,108 @@
+/*
+ * api_consents.c: consent events of a brand. POST .../consents takes one
+ * event (the NDJSON line format of docs/formats.md, as one JSON body),
+ * parsed by the same parser as the import and stored by the same
+ * orchestrator call as `cleanroom consent grant|withdraw|...`, and answers
+ * with the change and, for grants and withdrawals, the signed receipt.
+ * POST .../consents/batch imports NDJSON exactly like `cleanroom consent
+ * import`, spooled to disk as it arrives, and answers with the same summary
+ * plus the refused lines (number and reason; never a subject).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanroom/http.h"
+#include "cleanroom/ops.h"
+
+#define BATCH_REFUSED_LISTED 100
+
+/* Parses the body as one event with the brand's importer (pseudonymizes the subject). */
+static cr_err event_parse(const struct http_request *req, int64_t brand, struct consent_event *ev)
+{
+	struct consent_importer *imp = NULL;
+	char why[CONSENT_WHY_MAX];
+	cr_err rc;
+	if (!http_media_is(req->content_type, "application/json"))
+		return CR_ERR_HTTP_MEDIA_TYPE;
+	if (req->body_len == 0)
+		return CR_ERR_JSON_MALFORMED;
+	rc = consent_importer_new(req->app->consent, req->app->keys, brand, NULL, &imp);
+	if (rc == CR_OK)
+		rc = consent_event_parse(imp, (const char *)req->body, req->body_len, cr_time_now(), ev,
+					 why, sizeof(why));
+	consent_importer_free(imp);
+	return rc;
+}
+
+/* POST /v1/brands/{brand}/consents (brand): 201 {"event_id","type","duplicate","purged_records","receipt"}. */
+cr_err api_consents_post(const struct http_request *req, struct http_reply *rep)
+{
+	struct registry_actor who;
+	struct consent_event ev;
+	struct consent_change ch;
+	char actor[32], why[CONSENT_WHY_MAX] = "", *receipt = NULL;
+	json_t *out, *rj = NULL;
+	int64_t id = 0;
+	cr_err rc = api_brand_scope(req, &id);
+	if (rc == CR_OK)
+		rc = event_parse(req, id, &ev);
+	if (rc != CR_OK)
+		return rc;
+	api_actor(req, actor, sizeof(actor), &who.role, &who.id);
+	req->app->purged_records = 0;
+	rc = registry_event(req->app, &who, id, &ev, &ch, &receipt, why, sizeof(why));
+	if (rc != CR_OK)
+		return rc;
+	if (receipt != NULL) {
+		rj = json_loads(receipt, 0, NULL);
+		free(receipt);
+		if (rj == NULL)
+			return CR_ERR_INTERNAL;
+	}
+	out = json_pack("{s:I,s:s,s:b,s:I,s:o}", "event_id", (json_int_t)ch.event_id,
+			"type", consent_event_type_name(ev.type), "duplicate", ch.duplicate,
+			"purged_records", (json_int_t)req->app->purged_records,
+			"receipt", rj ? rj : json_null());
+	req->app->purged_records = 0;
+	return http_reply_json(rep, ch.duplicate ? 200 : 201, out);
+}
+
+/* Lists the first refused lines: number, error code and reason (names a field). */
+static void batch_refused(void *ctx, uint64_t line, cr_err code, const char *why)
+{
+	json_t *list = ctx;
+	char name[64];
+	if (json_array_size(list) >= BATCH_REFUSED_LISTED)
+		return;
+	json_array_append_new(list, json_pack("{s:I,s:s,s:s}", "line", (json_int_t)line, "code",
+					      http_error_code(code, name, sizeof(name)), "reason",
+					      why[0] ? why : cr_strerror(code)));
+}
+
+/* POST /v1/brands/{brand}/consents/batch (brand): NDJSON -> 200 the import summary. */
+cr_err api_consents_batch(const struct http_request *req, struct http_reply *rep)
+{
+	struct consent_import_summary sum;
+	struct registry_actor who;
+	char actor[32];
+	json_t *refused, *out;
+	int64_t id = 0;
+	cr_err rc = api_brand_scope(req, &id);
+	if (rc != CR_OK)
+		return rc;
+	if (!http_media_is(req->content_type, "application/x-ndjson"))
+		return CR_ERR_HTTP_MEDIA_TYPE;
+	if (req->upload == NULL)
+		return CR_ERR_INTERNAL;
+	api_actor(req, actor, sizeof(actor), &who.role, &who.id);
+	refused = json_array();
+	rc = ops_consent_import(req->app, &who, id, req->upload, batch_refused, NULL, refused, &sum);
+	if (rc != CR_OK) {
+		json_decref(refused);
+		return rc;
+	}
+	out = ops_import_summary_json(&sum);
+	json_object_set_new(out, "refused_lines", refused);
+	json_object_set_new(out, "refused_lines_truncated", json_boolean(sum.refused > BATCH_REFUSED_LISTED));
+	return http_reply_json(rep, 200, out);
+}

@@ -1,0 +1,100 @@
+/*
+ * api_subjects.c: one subject's consent, for the brand and its officer.
+ * The subject travels only as the 64-hex SHA-256 digest of its normalized
+ * identifier in the path (never a raw email or phone in a URL, where logs
+ * and proxies would keep it), with ?id_type=email|phone; the registry turns
+ * it into the brand's pseudonym exactly as `cleanroom consent status|export`
+ * does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanroom/http.h"
+#include "cleanroom/ops.h"
+
+#define EXPORT_MAX (16u << 20)
+
+/* The brand and the subject's pseudonyms (current first, then older key versions). */
+static cr_err subject_scope(const struct http_request *req, int64_t *brand,
+			    struct crypto_pseudonym p[1 + CONSENT_KEY_VERSIONS_MAX], size_t *n)
+{
+	const char *digest = http_param(req, "digest");
+	const char *id_type = http_query(req, "id_type");
+	size_t n_alias = 0;
+	cr_err rc = api_brand_scope(req, brand);
+	if (rc != CR_OK)
+		return rc;
+	if (digest == NULL || strlen(digest) != 64 || strspn(digest, "0123456789abcdef") != 64)
+		return CR_ERR_NOT_FOUND;
+	if (id_type == NULL || (strcmp(id_type, "email") != 0 && strcmp(id_type, "phone") != 0))
+		return CR_ERR_HTTP_QUERY;
+	rc = registry_subject(req->app, *brand, digest, id_type, &p[0], p + 1, &n_alias);
+	if (rc == CR_OK)
+		*n = 1 + n_alias;
+	return rc;
+}
+
+/* GET .../subjects/{digest}/status?id_type= (brand, officer): {"at","decisions":[...]}. */
+cr_err api_subject_status(const struct http_request *req, struct http_reply *rep)
+{
+	struct crypto_pseudonym p[1 + CONSENT_KEY_VERSIONS_MAX];
+	cr_time_ms at = cr_time_now();
+	json_t *list;
+	int64_t brand = 0;
+	size_t n = 0;
+	cr_err rc = subject_scope(req, &brand, p, &n);
+	if (rc != CR_OK)
+		return rc;
+	list = json_array();
+	rc = ops_consent_status(req->app, brand, &p[0], at, list);
+	if (rc != CR_OK) {
+		json_decref(list);
+		return rc;
+	}
+	return http_reply_json(rep, 200, json_pack("{s:o,s:o}", "at", http_json_time(at), "decisions", list));
+}
+
+struct export_buf {
+	char *data;
+	size_t len, cap;
+};
+
+/* A consent_write_fn into memory, bounded by EXPORT_MAX. */
+static cr_err export_write(void *user, const char *buf, size_t len)
+{
+	struct export_buf *b = user;
+	if (len > EXPORT_MAX - b->len)
+		return CR_ERR_TOO_LARGE;
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		char *d = cr_xmalloc(cap);
+		if (b->len)
+			memcpy(d, b->data, b->len);
+		http_secure_free(b->data);
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, buf, len);
+	b->len += len;
+	return CR_OK;
+}
+
+/* GET .../subjects/{digest}/export?id_type= (brand, officer): the subject's history (R29). */
+cr_err api_subject_export(const struct http_request *req, struct http_reply *rep)
+{
+	struct crypto_pseudonym p[1 + CONSENT_KEY_VERSIONS_MAX];
+	struct export_buf b = { NULL, 0, 0 };
+	int64_t brand = 0;
+	size_t n = 0;
+	cr_err rc = subject_scope(req, &brand, p, &n);
+	if (rc == CR_OK)
+		rc = consent_export_subject(req->app->consent, brand, p, n, cr_time_now(), export_write, &b);
+	if (rc != CR_OK) {
+		http_secure_free(b.data);
+		return rc;
+	}
+	http_reply_text(rep, 200, "application/json", b.data, b.len);
+	return CR_OK;
+}

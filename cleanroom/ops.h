@@ -1,0 +1,107 @@
+/*
+ * ops.h: the operations the CLI verbs and the HTTP handlers share
+ * (internal to cleanroom/). Each runs one change through the core
+ * (registry, dataset, ingest) with its audit leaves, exactly as both front
+ * ends need it, so the CLI and the service cannot drift apart: the front
+ * ends only parse their input and print or send the result.
+ */
+#ifndef CR_CLEANROOM_OPS_H
+#define CR_CLEANROOM_OPS_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "cleanroom/dataset.h"
+#include "cleanroom/ingest.h"
+#include "cleanroom/registry.h"
+
+#define OPS_WHY_MAX 256
+
+/* ------------------------------------------------------------- datasets */
+
+/*
+ * Creates dataset `d` (filled but for id, key version and creation time)
+ * of brand `brand` (its name, for the audit leaf): every purpose must be
+ * declared by the brand's current notice, every recipient for one of the
+ * purposes (CR_ERR_DATASET_PURPOSES, or CR_ERR_CONSENT_NOTICE_NOT_FOUND
+ * without a notice, with the reason in `why`), then the dataset and its
+ * "dataset.create" leaf are stored together. CR_ERR_DATASET_EXISTS on a
+ * name clash.
+ */
+cr_err ops_dataset_create(struct app *a, const struct registry_actor *who, const char *brand,
+			  struct dataset *d, char *why, size_t why_cap) CR_MUST_CHECK;
+
+/* A dataset's description (name, purposes, columns, records, ...); new reference. */
+json_t *ops_dataset_json(struct app *a, const struct dataset *d);
+
+/* --------------------------------------------------------------- ingest */
+
+/* Where ingestion progress goes between batches (may be NULL). */
+typedef void (*ops_progress_fn)(void *ctx, uint64_t rows, uint64_t bytes);
+
+/*
+ * Ingests `f` (seekable, borrowed) into `d` of brand `brand` through the
+ * registry's consent gate, one "dataset.ingest" leaf per committed batch,
+ * with `threads` workers (0: one per core). A structural failure returns
+ * its error with the reason in err[errcap] and stores nothing.
+ */
+cr_err ops_ingest(struct app *a, const struct registry_actor *who, const char *brand,
+		  const struct dataset *d, FILE *f, const char *name_hint,
+		  const struct crypto_id_opts *id_opts, unsigned threads,
+		  ops_progress_fn progress, void *progress_ctx, struct ingest_report *rep,
+		  char *err, size_t errcap) CR_MUST_CHECK;
+
+/* The ingest report as JSON (the CLI's --json and the API's reply); new reference. */
+json_t *ops_ingest_report_json(const struct ingest_report *r, const char *brand,
+			       const char *dataset);
+
+/* ------------------------------------------------------- consent import */
+
+/* Sees each refused line (number, code, reason naming a field, never a subject). */
+typedef void (*ops_refused_fn)(void *ctx, uint64_t line, cr_err code, const char *why);
+/* Sees progress after each committed batch (may be NULL). */
+typedef void (*ops_lines_fn)(void *ctx, uint64_t lines);
+
+/*
+ * Imports NDJSON consent events of `brand` from `in` (borrowed), in batches
+ * of 1000 lines: each batch's events and their audit leaves are committed
+ * together. On a fatal error the open batch is rolled back (earlier batches
+ * stay stored) and *sum counts the lines before it.
+ */
+cr_err ops_consent_import(struct app *a, const struct registry_actor *who, int64_t brand,
+			  FILE *in, ops_refused_fn refused, ops_lines_fn lines, void *ctx,
+			  struct consent_import_summary *sum) CR_MUST_CHECK;
+
+/* The import summary as JSON; new reference. */
+json_t *ops_import_summary_json(const struct consent_import_summary *s);
+
+/* -------------------------------------------------------------- consent */
+
+/*
+ * The decisions for subject `p` of `brand` at `at`: every purpose and every
+ * (purpose, recipient) of the current notice, appended to `list` as
+ * {"purpose","recipient","allowed","reason"}.
+ */
+cr_err ops_consent_status(struct app *a, int64_t brand, const struct crypto_pseudonym *p,
+			  cr_time_ms at, json_t *list) CR_MUST_CHECK;
+
+/* -------------------------------------------------------------- receipts */
+
+/*
+ * Verifies a receipt with the verifier key text `vkey`: the signature
+ * (consent_receipt_verify's codes) and, when attached, the audit inclusion
+ * proof, which must prove the receipt's own audit index
+ * (CR_ERR_AUDIT_VERIFY-class codes). `why` gets a reason on refusal;
+ * *had_proof whether a proof was checked. *info written on success.
+ */
+cr_err ops_receipt_verify(const char *vkey, const char *json, size_t len,
+			  struct consent_receipt_info *info, bool *had_proof, char *why,
+			  size_t why_cap) CR_MUST_CHECK;
+
+/* ----------------------------------------------------------------- audit */
+
+/* One audit log entry as JSON (CLI --json and the API); new reference. */
+json_t *ops_audit_record_json(const struct audit_record *r);
+
+#endif

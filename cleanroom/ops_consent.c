@@ -1,0 +1,199 @@
+/*
+ * ops_consent.c: consent operations shared by `cleanroom consent|receipt|audit`
+ * and the service: the batched NDJSON import with one audit leaf per stored
+ * event (I5), the per-scope status of a subject, receipt verification
+ * (R27) and the JSON form of an audit log entry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanroom/ops.h"
+
+#define IMPORT_BATCH 1000
+
+struct import_ctx {
+	struct app *a;
+	const struct registry_actor *who;
+	ops_refused_fn refused;
+	ops_lines_fn lines;
+	void *ctx;
+};
+
+/* Refused lines go to the caller; stored ones get their audit leaf. */
+static cr_err import_on_line(void *user, const struct consent_line_result *r)
+{
+	struct import_ctx *c = user;
+	cr_err rc = CR_OK;
+	if (r->rc != CR_OK) {
+		if (c->refused)
+			c->refused(c->ctx, r->line, r->rc, r->why);
+		return CR_OK;
+	}
+	if (!r->change.duplicate)
+		rc = registry_audit_change(c->a, c->who, &r->change, NULL);
+	c->a->purged_records = 0;
+	return rc;
+}
+
+/* Ends a batch: commit events and leaves together (signing a checkpoint), start the next. */
+static cr_err import_on_batch(void *user, uint64_t lines)
+{
+	struct import_ctx *c = user;
+	cr_err rc = app_commit(c->a);
+	if (rc == CR_OK)
+		rc = app_begin(c->a);
+	if (c->lines)
+		c->lines(c->ctx, lines);
+	return rc;
+}
+
+cr_err ops_consent_import(struct app *a, const struct registry_actor *who, int64_t brand,
+			  FILE *in, ops_refused_fn refused, ops_lines_fn lines, void *ctx,
+			  struct consent_import_summary *sum)
+{
+	struct import_ctx c = { a, who, refused, lines, ctx };
+	struct consent_importer *imp = NULL;
+	struct consent_import_hooks hooks = { import_on_line, import_on_batch, IMPORT_BATCH, &c };
+	cr_err rc = consent_importer_new(a->consent, a->keys, brand, NULL, &imp);
+	memset(sum, 0, sizeof(*sum));
+	if (rc == CR_OK)
+		rc = app_begin(a);
+	if (rc == CR_OK) {
+		rc = consent_import_stream(imp, in, cr_time_now(), &hooks, sum);
+		if (rc == CR_OK)
+			rc = app_commit(a);
+		if (rc != CR_OK)
+			app_rollback(a);
+	}
+	consent_importer_free(imp);
+	return rc;
+}
+
+json_t *ops_import_summary_json(const struct consent_import_summary *s)
+{
+	json_t *types = json_object(), *reasons = json_object();
+	for (int t = 1; t < CONSENT_EV_COUNT; t++)
+		json_object_set_new(types, consent_event_type_name((enum consent_event_type)t),
+				    json_integer((json_int_t)s->stored_by_type[t]));
+	for (size_t i = 0; i < s->nreasons; i++)
+		json_object_set_new(reasons, cr_errname(s->reasons[i].code),
+				    json_integer((json_int_t)s->reasons[i].count));
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "lines", (json_int_t)s->lines,
+			 "blank", (json_int_t)s->blank, "stored", (json_int_t)s->stored,
+			 "duplicates", (json_int_t)s->duplicates, "refused", (json_int_t)s->refused,
+			 "stored_by_type", types, "refused_by_reason", reasons);
+}
+
+/* Decides one scope and adds it to the list. */
+static cr_err status_one(struct app *a, int64_t brand, const struct crypto_pseudonym *p,
+			 const char *purpose, const char *recipient, cr_time_ms at, json_t *list)
+{
+	struct consent_decision d;
+	cr_err rc = consent_valid_at(a->consent, brand, p, purpose, recipient, at, 0, &d);
+	if (rc == CR_OK)
+		json_array_append_new(list, json_pack("{s:s, s:s?, s:b, s:s}", "purpose", purpose,
+						      "recipient", recipient, "allowed", d.allowed,
+						      "reason", consent_reason_name(d.reason)));
+	return rc;
+}
+
+cr_err ops_consent_status(struct app *a, int64_t brand, const struct crypto_pseudonym *p,
+			  cr_time_ms at, json_t *list)
+{
+	char *notice = NULL;
+	json_t *doc, *v;
+	size_t i;
+	cr_err rc = consent_notice_get(a->consent, brand, 0, &notice, NULL);
+	if (rc != CR_OK)
+		return rc;
+	doc = json_loads(notice, 0, NULL);
+	free(notice);
+	if (doc == NULL)
+		return CR_ERR_INTERNAL;
+	json_array_foreach(json_object_get(doc, "purposes"), i, v) {
+		if (rc == CR_OK)
+			rc = status_one(a, brand, p, json_string_value(json_object_get(v, "code")), NULL, at, list);
+	}
+	json_array_foreach(json_object_get(doc, "recipients"), i, v) {
+		if (rc == CR_OK)
+			rc = status_one(a, brand, p, json_string_value(json_object_get(v, "purpose")),
+					json_string_value(json_object_get(v, "id")), at, list);
+	}
+	json_decref(doc);
+	return rc;
+}
+
+/* Checks the attached audit proof: it must prove the payload's audit index. */
+static cr_err check_audit_proof(const char *vkey, json_t *doc, const struct consent_receipt_info *info,
+				bool *had_proof, char *why, size_t why_cap)
+{
+	json_t *proof = json_object_get(doc, "audit_proof");
+	struct audit_proof_check chk;
+	cr_err rc;
+	*had_proof = proof != NULL;
+	if (proof == NULL)
+		return CR_OK;
+	if (!json_is_string(proof)) {
+		snprintf(why, why_cap, "audit_proof is not a tlog-proof text");
+		return CR_ERR_CONSENT_RECEIPT_MALFORMED;
+	}
+	rc = audit_tlog_proof_verify(vkey, strlen(vkey), json_string_value(proof), json_string_length(proof),
+				     NULL, 0, NULL, &chk, why, why_cap);
+	if (rc != CR_OK)
+		return rc;
+	if (chk.index != info->audit_index) {
+		snprintf(why, why_cap, "the audit proof is for entry %llu, the receipt names %llu",
+			 (unsigned long long)chk.index, (unsigned long long)info->audit_index);
+		return CR_ERR_AUDIT_PROOF_RANGE;
+	}
+	return CR_OK;
+}
+
+cr_err ops_receipt_verify(const char *vkey, const char *json, size_t len,
+			  struct consent_receipt_info *info, bool *had_proof, char *why,
+			  size_t why_cap)
+{
+	struct consent_receipt_info got;
+	struct audit_verifier v;
+	json_t *doc;
+	cr_err rc;
+	if (audit_verifier_parse(vkey, strlen(vkey), &v) != CR_OK) {
+		snprintf(why, why_cap, "not a verifier key (name+keyid+base64)");
+		return CR_ERR_PARSE;
+	}
+	rc = consent_receipt_verify(json, len, v.public_key, &got);
+	if (rc != CR_OK)
+		return rc;
+	doc = json_loadb(json, len, 0, NULL);
+	rc = check_audit_proof(vkey, doc, &got, had_proof, why, why_cap);
+	json_decref(doc);
+	if (rc == CR_OK)
+		*info = got;
+	return rc;
+}
+
+json_t *ops_audit_record_json(const struct audit_record *r)
+{
+	const struct audit_leaf *l = r->leaf;
+	char when[CR_TIME_STRLEN] = "";
+	char commit[65] = "";
+	json_t *o, *p = json_array(), *rc = json_array();
+	if (cr_time_format(l->time_ms, when) != CR_OK)
+		when[0] = '\0';
+	for (size_t i = 0; i < l->n_purposes; i++)
+		json_array_append_new(p, json_string(l->purposes[i]));
+	for (size_t i = 0; i < l->n_recipients; i++)
+		json_array_append_new(rc, json_string(l->recipients[i]));
+	if (l->has_subject && cr_hex_encode(l->subject_commit, 32, commit, sizeof(commit)) != CR_OK)
+		commit[0] = '\0';
+	o = json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s}",
+		      "index", (json_int_t)r->index, "time", when, "time_ms", (json_int_t)l->time_ms,
+		      "type", l->event_type, "actor_role", l->actor_role, "actor_id", l->actor_id,
+		      "tenant", l->tenant, "dataset", l->dataset, "collaboration", l->collaboration,
+		      "session", l->session, "notice", l->notice, "purposes", p, "recipients", rc,
+		      "detail", l->detail);
+	if (l->has_subject)
+		json_object_set_new(o, "subject_commit", json_string(commit));
+	return o;
+}

@@ -1,0 +1,84 @@
+/*
+ * ops_ingest.c: consent-gated ingestion with its audit leaves, shared by
+ * `cleanroom ingest` and POST /v1/brands/{brand}/datasets/{name}/ingest:
+ * the registry's gate, one "dataset.ingest" leaf per committed batch
+ * (counts and a commitment, no personal data), and the report as JSON.
+ */
+#include <stdio.h>
+
+#include "cleanroom/ops.h"
+
+struct ingest_ctx {
+	struct app *a;
+	const struct registry_actor *who;
+	const char *brand;
+	ops_progress_fn progress;
+	void *progress_ctx;
+};
+
+/* One audit leaf per committed batch: counts and a commitment, no personal data. */
+static cr_err on_batch(void *ctx, const struct ingest_batch *b)
+{
+	struct ingest_ctx *c = ctx;
+	char hex[65], detail[256];
+	struct audit_entry e = { .event_type = "dataset.ingest", .actor_role = c->who->role,
+				 .actor_id = c->who->id, .tenant = c->brand, .dataset = b->dataset->name };
+	if (cr_hex_encode(b->commitment, sizeof(b->commitment), hex, sizeof(hex)) != CR_OK)
+		return CR_ERR_INTERNAL;
+	snprintf(detail, sizeof(detail),
+		 "rows=%llu accepted=%llu replaced=%llu rejected=%llu lines=%llu-%llu pseudonyms_sha256=%s",
+		 (unsigned long long)b->rows, (unsigned long long)b->accepted,
+		 (unsigned long long)b->replaced, (unsigned long long)b->rejected,
+		 (unsigned long long)b->first_line, (unsigned long long)b->last_line, hex);
+	e.detail = detail;
+	return app_audit(c->a, &e, NULL);
+}
+
+static void on_progress(void *ctx, uint64_t rows, uint64_t bytes)
+{
+	struct ingest_ctx *c = ctx;
+	if (c->progress)
+		c->progress(c->progress_ctx, rows, bytes);
+}
+
+cr_err ops_ingest(struct app *a, const struct registry_actor *who, const char *brand,
+		  const struct dataset *d, FILE *f, const char *name_hint,
+		  const struct crypto_id_opts *id_opts, unsigned threads,
+		  ops_progress_fn progress, void *progress_ctx, struct ingest_report *rep,
+		  char *err, size_t errcap)
+{
+	struct ingest_ctx c = { a, who, brand, progress, progress_ctx };
+	struct crypto_pool *pool = NULL;
+	struct registry_gate gstate;
+	struct ingest_gate gate;
+	struct ingest_hooks hooks = { on_batch, &c, on_progress };
+	struct ingest_opts opts = { .id_opts = id_opts, .at = cr_time_now() };
+	cr_err rc = crypto_pool_create(threads, &pool);
+	if (rc != CR_OK)
+		return rc;
+	registry_ingest_gate(&gstate, a, &gate);
+	rc = ingest_run(a->store, a->keys, pool, d, f, name_hint, &opts, &gate, &hooks, rep, err, errcap);
+	crypto_pool_free(pool);
+	return rc;
+}
+
+json_t *ops_ingest_report_json(const struct ingest_report *r, const char *brand, const char *dataset)
+{
+	json_t *rej = json_object(), *reasons = json_object();
+	for (size_t i = 0; i < r->nreasons; i++)
+		json_object_set_new(reasons, r->reasons[i].name, json_integer((json_int_t)r->reasons[i].count));
+	for (int o = 0; o < INGEST_OUTCOME_COUNT; o++) {
+		const struct ingest_rejections *x = &r->rejected[o];
+		json_t *lines = json_array();
+		for (size_t i = 0; i < x->nlines; i++)
+			json_array_append_new(lines, json_integer((json_int_t)x->lines[i]));
+		json_t *one = json_pack("{s:I, s:o}", "count", (json_int_t)x->count, "first_lines", lines);
+		if (o == INGEST_NO_CONSENT)
+			json_object_set(one, "by_reason", reasons);
+		json_object_set_new(rej, ingest_outcome_name((enum ingest_outcome)o), one);
+	}
+	json_decref(reasons);
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:I}", "brand", brand, "dataset", dataset,
+			 "read", (json_int_t)r->read, "accepted", (json_int_t)r->accepted,
+			 "replaced", (json_int_t)r->replaced, "rejected", rej, "batches", (json_int_t)r->batches);
+}
