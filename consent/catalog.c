@@ -113,6 +113,17 @@ static void slot_release(struct consent_catalog *c)
 	memset(c, 0, sizeof(*c));
 }
 
+void consent_catalog_restamp(struct consent_ctx *ctx, int64_t brand)
+{
+	/* Outside a transaction another connection could commit between the
+	 * check and our write; inside one, our snapshot is the one checked. */
+	if (sqlite3_get_autocommit(ctx->db))
+		return;
+	for (size_t i = 0; i < CAT_CACHE; i++)
+		if (ctx->cat[i].brand == brand && brand != 0)
+			consent_db_stamp(ctx->db, &ctx->cat[i].stamp_dv, &ctx->cat[i].stamp_tc);
+}
+
 void consent_catalog_clear(struct consent_ctx *ctx)
 {
 	for (size_t i = 0; i < CAT_CACHE; i++)
@@ -356,8 +367,11 @@ static cr_err catalog_fresh(struct consent_ctx *ctx, struct consent_catalog *c, 
 	int64_t tc;
 	int s;
 
+	/* The data version moves only when this connection starts a read: with
+	 * none open, another connection may have committed unseen, so read. */
 	consent_db_stamp(ctx->db, &dv, &tc);
-	if (dv == c->stamp_dv && tc == c->stamp_tc) {
+	if (dv == c->stamp_dv && tc == c->stamp_tc &&
+	    sqlite3_txn_state(ctx->db, "main") != SQLITE_TXN_NONE) {
 		*fresh = true;
 		return CR_OK;
 	}
@@ -370,6 +384,7 @@ static cr_err catalog_fresh(struct consent_ctx *ctx, struct consent_catalog *c, 
 	*fresh = s == SQLITE_ROW && sqlite3_column_int64(st, 0) == c->gen &&
 		 sqlite3_column_int64(st, 1) == c->key_version;
 	sqlite3_reset(st);
+	consent_db_stamp(ctx->db, &dv, &tc); /* as of the read just made */
 	if (s != SQLITE_ROW && s != SQLITE_DONE)
 		return consent_sqlite_err(ctx->db, s);
 	if (*fresh) {

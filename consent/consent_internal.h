@@ -38,8 +38,6 @@ enum consent_stmt {
 	ST_NOTICE_GET,
 	ST_EVENT_INSERT,
 	ST_EVENT_BY_DEDUPE,
-	ST_SERVED_FIND,
-	ST_SUBJECT_UPSERT,
 	ST_SUPP_INSERT,
 	ST_SUPP_BY_SUBJECT,
 	ST_HISTORY,
@@ -168,6 +166,11 @@ cr_err consent_catalog_get(struct consent_ctx *ctx, int64_t brand,
 			   const struct consent_catalog **out) CR_MUST_CHECK;
 /* Bumps brands.catalog_gen so every context reloads the brand's catalog. */
 cr_err consent_brand_bump(struct consent_ctx *ctx, int64_t brand) CR_MUST_CHECK;
+/* Marks the brand's cached catalog, just checked by consent_catalog_get,
+ * as current again after a write of ours that cannot change a catalog (an
+ * event), so the next call skips the generation check. Only inside a
+ * transaction, where no other connection can commit in between. */
+void consent_catalog_restamp(struct consent_ctx *ctx, int64_t brand);
 /* Frees every catalog slot. */
 void consent_catalog_clear(struct consent_ctx *ctx);
 /* The version entry, or NULL. */
@@ -184,6 +187,13 @@ int catalog_child_age(const struct consent_catalog *c, const char *jur);
 /* True for "EU" and the 27 member states' codes. */
 bool consent_jur_is_eu(const char *jur);
 
+/* True if ctx->hist holds p's history as the database is now. */
+bool consent_history_is_current(struct consent_ctx *ctx, int64_t brand,
+				const struct crypto_pseudonym *p);
+/* After inserting e for the cached subject (checked current just before the
+ * insert): adds it to the cache and re-stamps, inside a transaction only
+ * (outside one, drops the cache). */
+void consent_history_append(struct consent_ctx *ctx, const struct hist_event *e);
 /* Loads the subject's history into ctx->hist (cached while the database
  * does not change). */
 cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
@@ -237,6 +247,16 @@ bool consent_code_valid(const char *s, size_t max);
 bool consent_printable_valid(const char *s, size_t max);
 /* Exactly 64 hex digits (either case): a digest, not a raw identifier. */
 bool consent_is_hex64(const char *s, size_t len);
+/* The pseudonym's first 8 bytes as a big-endian signed integer: the
+ * leading column of consent_event_keys (schema.c says why). */
+static inline int64_t consent_skey(const uint8_t p[static 32])
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (int64_t)v;
+}
 /* Two uppercase letters (ISO 3166 alpha-2, or "EU"). */
 bool consent_jur_valid(const char *s);
 /* The UTC calendar year of t. */

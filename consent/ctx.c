@@ -5,10 +5,14 @@
  * cached history of the last subject asked about.
  *
  * Caches are keyed by (SQLITE_FCNTL_DATA_VERSION, sqlite3_total_changes64):
- * the first moves on any commit by any connection, the second on any write
- * by this one, including inside the open transaction. So a decision never
- * reads a stale cache, and the three or so decisions an ingested row needs
- * (one per purpose and recipient) read the subject's events once.
+ * the first moves when this connection starts a read that sees another
+ * connection's commit (or commits itself), the second on any write by this
+ * connection, including inside the open transaction. Every decision first
+ * checks its brand's catalog, which, when no read transaction is open,
+ * reads the catalog generation and so brings the data version up to date
+ * before the history cache is compared. So a decision never reads a stale
+ * cache, and the three or so decisions an ingested row needs (one per
+ * purpose and recipient) read the subject's events once.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -48,25 +52,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 			     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[ST_NOTICE_GET] = "SELECT canonical, hash FROM consent_notices"
 			  " WHERE brand_id = ?1 AND version = ?2",
-	[ST_EVENT_INSERT] = "INSERT INTO consent_events(brand_id, type, pseudonym, key_version,"
+	[ST_EVENT_INSERT] = "INSERT INTO consent_events(id, brand_id, type, pseudonym, key_version,"
 			    " purpose, recipient, notice_version, notice_hash, served_ref, actor,"
 			    " guardian_ref, channel, method, signal, time_ms, received_ms,"
-			    " effective_ms, expires_ms, jurisdiction, birth_year, evidence, dedupe)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-			    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
-			    " ON CONFLICT (brand_id, dedupe) DO NOTHING",
-	[ST_EVENT_BY_DEDUPE] = "SELECT id, served_ref FROM consent_events"
-			       " WHERE brand_id = ?1 AND dedupe = ?2",
-	[ST_SERVED_FIND] = "SELECT id FROM consent_events WHERE brand_id = ?1 AND pseudonym = ?2"
-			   " AND key_version = ?3 AND type = 'served' AND notice_version = ?4"
-			   " AND time_ms <= ?5 ORDER BY time_ms DESC, id DESC LIMIT 1",
-	[ST_SUBJECT_UPSERT] = "INSERT INTO consent_subjects(brand_id, pseudonym, key_version,"
-			      " birth_year, jurisdiction, first_seen_ms, last_seen_ms)"
-			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT DO UPDATE SET"
-			      " birth_year = coalesce(excluded.birth_year, birth_year),"
-			      " jurisdiction = coalesce(excluded.jurisdiction, jurisdiction),"
-			      " first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),"
-			      " last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
+			    " effective_ms, expires_ms, jurisdiction, birth_year, evidence, dedupe, skey)"
+			    " VALUES (NULL,"
+			    " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+			    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+	[ST_EVENT_BY_DEDUPE] = "SELECT k.id, e.served_ref FROM consent_event_keys k"
+			       " JOIN consent_events e ON e.id = k.id WHERE k.skey = ?5 AND k.brand_id = ?1"
+			       " AND k.pseudonym = ?2 AND k.key_version = ?3 AND k.dedupe = ?4",
 	[ST_SUPP_INSERT] = "INSERT INTO consent_suppression(brand_id, pseudonym, key_version,"
 			   " purpose, recipient, since_ms, event_id)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
@@ -74,9 +69,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			       " WHERE brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3"
 			       " AND since_ms <= ?4",
 	[ST_HISTORY] = "SELECT id, type, actor, purpose, recipient, notice_version, time_ms,"
-		       " effective_ms, expires_ms, birth_year, jurisdiction FROM consent_events"
-		       " WHERE brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3"
-		       " ORDER BY effective_ms, id",
+		       " effective_ms, expires_ms, birth_year, jurisdiction FROM consent_event_keys"
+		       " WHERE skey = ?4 AND brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3",
 	[ST_EVENT_GET] = "SELECT " CONSENT_EVENT_COLUMNS " FROM consent_events"
 			 " WHERE brand_id = ?1 AND id = ?2",
 };
@@ -209,6 +203,22 @@ static void hist_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 	consent_copy(dst, cap, s != NULL ? (const char *)s : "");
 }
 
+/* Orders events by (effective, id): rows come in primary-key order, and a
+ * subject has few, so an insertion sort is the cheapest. */
+static void hist_sort(struct hist_event *ev, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct hist_event x = ev[i];
+		size_t j = i;
+		while (j > 0 && (ev[j - 1].effective > x.effective ||
+				 (ev[j - 1].effective == x.effective && ev[j - 1].id > x.id))) {
+			ev[j] = ev[j - 1];
+			j--;
+		}
+		ev[j] = x;
+	}
+}
+
 /* Reads one ST_HISTORY row into e. */
 static void hist_row(sqlite3_stmt *st, struct hist_event *e)
 {
@@ -231,6 +241,45 @@ static void hist_row(sqlite3_stmt *st, struct hist_event *e)
 	hist_text(e->jur, sizeof(e->jur), st, 10);
 }
 
+/* True if the cache holds p's history as of the database's current state. */
+static bool history_current(const struct consent_ctx *ctx, int64_t brand,
+			    const struct crypto_pseudonym *p, unsigned dv, int64_t tc)
+{
+	const struct subject_history *h = &ctx->hist;
+
+	return h->valid && h->brand == brand && h->key_version == p->key_version &&
+	       h->stamp_dv == dv && h->stamp_tc == tc &&
+	       memcmp(h->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES) == 0;
+}
+
+bool consent_history_is_current(struct consent_ctx *ctx, int64_t brand,
+				const struct crypto_pseudonym *p)
+{
+	unsigned dv;
+	int64_t tc;
+
+	consent_db_stamp(ctx->db, &dv, &tc);
+	return history_current(ctx, brand, p, dv, tc);
+}
+
+void consent_history_append(struct consent_ctx *ctx, const struct hist_event *e)
+{
+	struct subject_history *h = &ctx->hist;
+
+	/* Outside a transaction another connection could have written too. */
+	if (sqlite3_get_autocommit(ctx->db)) {
+		h->valid = false;
+		return;
+	}
+	if (h->n == h->cap) {
+		h->cap = h->cap ? 2 * h->cap : 16;
+		h->ev = cr_xrealloc(h->ev, h->cap * sizeof(*h->ev));
+	}
+	h->ev[h->n++] = *e;
+	hist_sort(h->ev, h->n);
+	consent_db_stamp(ctx->db, &h->stamp_dv, &h->stamp_tc);
+}
+
 cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 			    const struct crypto_pseudonym *p)
 {
@@ -241,9 +290,7 @@ cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 	int s;
 
 	consent_db_stamp(ctx->db, &dv, &tc);
-	if (h->valid && h->brand == brand && h->key_version == p->key_version &&
-	    h->stamp_dv == dv && h->stamp_tc == tc &&
-	    memcmp(h->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES) == 0)
+	if (history_current(ctx, brand, p, dv, tc))
 		return CR_OK;
 	h->valid = false;
 	st = consent_stmt(ctx, ST_HISTORY);
@@ -252,6 +299,7 @@ cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 	sqlite3_bind_int64(st, 1, brand);
 	sqlite3_bind_blob(st, 2, p->bytes, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, p->key_version);
+	sqlite3_bind_int64(st, 4, consent_skey(p->bytes));
 	h->n = 0;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (h->n == h->cap) {
@@ -263,6 +311,7 @@ cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 	sqlite3_reset(st);
 	if (s != SQLITE_DONE)
 		return consent_sqlite_err(ctx->db, s);
+	hist_sort(h->ev, h->n);
 	h->brand = brand;
 	h->key_version = p->key_version;
 	memcpy(h->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES);

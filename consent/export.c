@@ -97,6 +97,8 @@ static void bind_subject(sqlite3_stmt *st, int64_t brand, const struct crypto_ps
 	sqlite3_bind_int64(st, 1, brand);
 	sqlite3_bind_blob(st, 2, p->bytes, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, p->key_version);
+	if (sqlite3_bind_parameter_count(st) >= 4)
+		sqlite3_bind_int64(st, 4, consent_skey(p->bytes));
 }
 
 /* Writes the rows of st as a comma-separated run of JSON values made by fn. */
@@ -125,7 +127,8 @@ static void subject_events(struct consent_ctx *ctx, int64_t brand,
 	puts_(o, ",\"events\":[");
 	if (o->rc == CR_OK)
 		o->rc = prepare(ctx, "SELECT " CONSENT_EVENT_COLUMNS " FROM consent_events"
-				" WHERE brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3"
+				" WHERE id IN (SELECT id FROM consent_event_keys WHERE skey = ?4"
+				" AND brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3)"
 				" ORDER BY id", &st);
 	for (size_t i = 0; i < n && o->rc == CR_OK; i++) {
 		bind_subject(st, brand, &subjects[i]);
@@ -211,8 +214,8 @@ static void subject_notices(struct consent_ctx *ctx, int64_t brand,
 	int s = SQLITE_DONE;
 
 	if (o->rc == CR_OK)
-		o->rc = prepare(ctx, "SELECT notice_version, type, time_ms FROM consent_events"
-				" WHERE brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3"
+		o->rc = prepare(ctx, "SELECT notice_version, type, time_ms FROM consent_event_keys"
+				" WHERE skey = ?4 AND brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3"
 				" AND type IN ('served', 'grant', 'refuse') ORDER BY time_ms, id",
 				&st);
 	for (size_t i = 0; i < n && o->rc == CR_OK; i++) {

@@ -361,26 +361,46 @@ static void bind_text_or_null(sqlite3_stmt *st, int col, const char *s)
 }
 
 /* For a grant: the latest served event of its notice version at or before
- * it (R24's served-event reference; 0 if none yet). */
+ * it (R24's served-event reference; 0 if none yet), from the subject's
+ * history (cached across the lines of one subject in an import). */
 static cr_err find_served(struct consent_ctx *ctx, int64_t brand, const struct consent_event *ev,
 			  int64_t *out)
 {
-	sqlite3_stmt *st = consent_stmt(ctx, ST_SERVED_FIND);
-	int s;
+	const struct hist_event *best = NULL;
+	cr_err rc = consent_history_load(ctx, brand, &ev->subject);
 
 	*out = 0;
-	if (st == NULL)
-		return CR_ERR_CONSENT;
-	sqlite3_bind_int64(st, 1, brand);
-	sqlite3_bind_blob(st, 2, ev->subject.bytes, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, ev->subject.key_version);
-	sqlite3_bind_int64(st, 4, ev->notice_version);
-	sqlite3_bind_int64(st, 5, ev->time);
-	s = sqlite3_step(st);
-	if (s == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return (s == SQLITE_ROW || s == SQLITE_DONE) ? CR_OK : consent_sqlite_err(ctx->db, s);
+	if (rc != CR_OK)
+		return rc;
+	for (size_t i = 0; i < ctx->hist.n; i++) {
+		const struct hist_event *x = &ctx->hist.ev[i];
+		if (x->type == CONSENT_EV_SERVED && x->notice_version == ev->notice_version &&
+		    x->time <= ev->time &&
+		    (best == NULL || x->time > best->time ||
+		     (x->time == best->time && x->id > best->id)))
+			best = x;
+	}
+	if (best != NULL)
+		*out = best->id;
+	return CR_OK;
+}
+
+/* The stored event as the rules read it (notice_version as stored). */
+static void hist_from_event(const struct consent_event *ev, const struct consent_change *ch,
+			    struct hist_event *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = ch->event_id;
+	e->type = ev->type;
+	e->actor = ev->actor;
+	consent_copy(e->purpose, sizeof(e->purpose), ev->purpose);
+	consent_copy(e->recipient, sizeof(e->recipient), ev->recipient);
+	e->notice_version = ch->notice_version;
+	e->time = ev->time;
+	e->effective = ch->effective;
+	e->expires = ev->expires;
+	e->birth_year = ev->birth_year;
+	consent_copy(e->jur, sizeof(e->jur), ev->jurisdiction);
 }
 
 static void bind_event(sqlite3_stmt *st, int64_t brand, const struct consent_event *ev,
@@ -413,33 +433,24 @@ static void bind_event(sqlite3_stmt *st, int64_t brand, const struct consent_eve
 		sqlite3_bind_int(st, 20, ev->birth_year);
 	bind_text_or_null(st, 21, ev->evidence);
 	sqlite3_bind_blob(st, 22, dedupe, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 23, consent_skey(ev->subject.bytes));
 }
 
-/* Inserts the event; on a dedupe hit sets ch->duplicate and the stored id. */
-static cr_err insert_event(struct consent_ctx *ctx, int64_t brand, const struct consent_event *ev,
-			   struct consent_change *ch)
+/* The stored copy of an identical event: its id and served_ref. */
+static cr_err find_duplicate(struct consent_ctx *ctx, int64_t brand,
+			     const struct consent_event *ev, const uint8_t dedupe[32],
+			     struct consent_change *ch)
 {
-	sqlite3_stmt *st = consent_stmt(ctx, ST_EVENT_INSERT);
-	uint8_t dedupe[32];
-	cr_err rc;
+	sqlite3_stmt *st = consent_stmt(ctx, ST_EVENT_BY_DEDUPE);
 	int s;
 
 	if (st == NULL)
 		return CR_ERR_CONSENT;
-	event_dedupe(ev, dedupe);
-	bind_event(st, brand, ev, ch, dedupe);
-	rc = consent_step_done(st);
-	if (rc != CR_OK)
-		return rc;
-	if (sqlite3_changes(ctx->db) == 1) {
-		ch->event_id = sqlite3_last_insert_rowid(ctx->db);
-		return CR_OK;
-	}
-	st = consent_stmt(ctx, ST_EVENT_BY_DEDUPE);
-	if (st == NULL)
-		return CR_ERR_CONSENT;
 	sqlite3_bind_int64(st, 1, brand);
-	sqlite3_bind_blob(st, 2, dedupe, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, ev->subject.bytes, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ev->subject.key_version);
+	sqlite3_bind_blob(st, 4, dedupe, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, consent_skey(ev->subject.bytes));
 	s = sqlite3_step(st);
 	if (s == SQLITE_ROW) {
 		ch->event_id = sqlite3_column_int64(st, 0);
@@ -447,23 +458,38 @@ static cr_err insert_event(struct consent_ctx *ctx, int64_t brand, const struct 
 		ch->duplicate = true;
 	}
 	sqlite3_reset(st);
-	return s == SQLITE_ROW ? CR_OK : CR_ERR_CONSENT;
+	return s == SQLITE_ROW ? CR_OK : s == SQLITE_DONE ? CR_ERR_CONSENT : consent_sqlite_err(ctx->db, s);
 }
 
-static cr_err upsert_subject(struct consent_ctx *ctx, int64_t brand, const struct consent_event *ev)
+/*
+ * Inserts the event (the trigger adds its consent_event_keys row in the
+ * same statement). An identical event already stored makes the key's
+ * primary key refuse the whole statement: then ch->duplicate and the
+ * stored id.
+ */
+static cr_err insert_event(struct consent_ctx *ctx, int64_t brand, const struct consent_event *ev,
+			   struct consent_change *ch)
 {
-	sqlite3_stmt *st = consent_stmt(ctx, ST_SUBJECT_UPSERT);
+	sqlite3_stmt *st = consent_stmt(ctx, ST_EVENT_INSERT);
+	uint8_t dedupe[32];
+	int s, ext;
 
 	if (st == NULL)
 		return CR_ERR_CONSENT;
-	sqlite3_bind_int64(st, 1, brand);
-	sqlite3_bind_blob(st, 2, ev->subject.bytes, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, ev->subject.key_version);
-	if (ev->birth_year != 0)
-		sqlite3_bind_int(st, 4, ev->birth_year);
-	bind_text_or_null(st, 5, ev->jurisdiction);
-	sqlite3_bind_int64(st, 6, ev->time);
-	return consent_step_done(st);
+	event_dedupe(ev, dedupe);
+	bind_event(st, brand, ev, ch, dedupe);
+	s = sqlite3_step(st);
+	ext = s == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(ctx->db);
+	sqlite3_reset(st);
+	if (s == SQLITE_DONE) {
+		/* the events row's: the trigger's insert does not change it */
+		ch->event_id = sqlite3_last_insert_rowid(ctx->db);
+		return CR_OK;
+	}
+	if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return find_duplicate(ctx, brand, ev, dedupe, ch);
+	return ext == SQLITE_CONSTRAINT_TRIGGER ? CR_ERR_CONSENT_APPEND_ONLY
+						: consent_sqlite_err(NULL, s);
 }
 
 /* One pseudonym onto the suppression list for the withdrawal's scope. */
@@ -525,7 +551,12 @@ static void change_init(struct consent_change *ch, int64_t brand, const struct c
 	ch->effective = consent_effective_time(ev);
 }
 
-/* The writes of one event, inside the caller's savepoint. */
+/*
+ * The writes of one event. Any event but a withdrawal is one INSERT, atomic
+ * by itself; a withdrawal's several writes and the purge callback run in a
+ * savepoint so that a failure leaves none of them. (A savepoint per event
+ * would cost a statement journal write per page touched.)
+ */
 static cr_err store_event(struct consent_ctx *ctx, int64_t brand, const struct consent_event *ev,
 			  struct consent_change *ch)
 {
@@ -533,14 +564,25 @@ static cr_err store_event(struct consent_ctx *ctx, int64_t brand, const struct c
 
 	if (ev->type == CONSENT_EV_GRANT)
 		rc = find_served(ctx, brand, ev, &ch->served_ref);
-	if (rc == CR_OK)
-		rc = insert_event(ctx, brand, ev, ch);
-	if (rc != CR_OK || ch->duplicate)
+	if (rc != CR_OK)
 		return rc;
-	rc = upsert_subject(ctx, brand, ev);
-	if (rc == CR_OK && ev->type == CONSENT_EV_WITHDRAW)
+	if (ev->type != CONSENT_EV_WITHDRAW) {
+		bool cached = consent_history_is_current(ctx, brand, &ev->subject);
+		struct hist_event e;
+		rc = insert_event(ctx, brand, ev, ch);
+		if (rc == CR_OK && cached && !ch->duplicate) {
+			hist_from_event(ev, ch, &e);
+			consent_history_append(ctx, &e);
+		}
+		return rc;
+	}
+	rc = consent_savepoint(ctx);
+	if (rc != CR_OK)
+		return rc;
+	rc = insert_event(ctx, brand, ev, ch);
+	if (rc == CR_OK && !ch->duplicate)
 		rc = withdraw_effects(ctx, brand, ev, ch);
-	return rc;
+	return consent_savepoint_end(ctx, rc);
 }
 
 static cr_err record_event(struct consent_ctx *ctx, int64_t brand, const struct consent_event *ev,
@@ -562,10 +604,9 @@ static cr_err record_event(struct consent_ctx *ctx, int64_t brand, const struct 
 	if (rc != CR_OK)
 		return rc;
 	/* `c` may be reloaded by the purge callback: not used past here. */
-	rc = consent_savepoint(ctx);
-	if (rc != CR_OK)
-		return rc;
-	rc = consent_savepoint_end(ctx, store_event(ctx, brand, ev, &ch));
+	rc = store_event(ctx, brand, ev, &ch);
+	if (rc == CR_OK && ev->type != CONSENT_EV_WITHDRAW)
+		consent_catalog_restamp(ctx, brand); /* an event changes no catalog */
 	if (rc == CR_OK && out != NULL)
 		*out = ch;
 	return rc;

@@ -78,26 +78,13 @@ const char consent_schema_v1[] =
 	"  PRIMARY KEY (brand_id, version, kind, code),"
 	"  FOREIGN KEY (brand_id, version) REFERENCES consent_notices(brand_id, version)"
 	") STRICT, WITHOUT ROWID;"
-	/* Subjects, by keyed pseudonym only (I1, R30): what their events said
-	 * last. The rules read the events themselves; this table indexes the
-	 * subjects for export. age_band is NOT set by any code path yet
-	 * (reserved for a dataset's age_band attribute). */
-	"CREATE TABLE consent_subjects ("
-	"  brand_id      INTEGER NOT NULL REFERENCES brands(id),"
-	"  pseudonym     BLOB NOT NULL CHECK (length(pseudonym) = 32),"
-	"  key_version   INTEGER NOT NULL,"
-	"  birth_year    INTEGER,"
-	"  age_band      TEXT,"
-	"  jurisdiction  TEXT,"
-	"  first_seen_ms INTEGER NOT NULL,"
-	"  last_seen_ms  INTEGER NOT NULL,"
-	"  PRIMARY KEY (brand_id, pseudonym, key_version)"
-	") STRICT, WITHOUT ROWID;"
-	/* Consent events (R24), append-only. effective_ms is time_ms for
-	 * served/grant/refuse and received_ms for withdraw/object/expire (R18).
-	 * dedupe: SHA-256 over every field but received, so an identical event
-	 * is stored once. served_ref: for grants, the served event found when
-	 * the grant was stored (evidence; the rules look again). */
+	/* Consent events (R24), append-only, in insertion order (id = rowid:
+	 * receipts, exports and served_ref use it). effective_ms is time_ms
+	 * for served/grant/refuse and received_ms for withdraw/object/expire
+	 * (R18). dedupe: SHA-256 over every field but received, so an
+	 * identical event is stored once (see consent_event_keys). served_ref:
+	 * for grants, the served event found when the grant was stored
+	 * (evidence; the rules look again). */
 	"CREATE TABLE consent_events ("
 	"  id             INTEGER PRIMARY KEY,"
 	"  brand_id       INTEGER NOT NULL REFERENCES brands(id),"
@@ -124,10 +111,66 @@ const char consent_schema_v1[] =
 	"  birth_year     INTEGER,"
 	"  evidence       TEXT,"
 	"  dedupe         BLOB NOT NULL CHECK (length(dedupe) = 32),"
-	"  UNIQUE (brand_id, dedupe)"
+	"  skey           INTEGER NOT NULL"
 	") STRICT;"
-	"CREATE INDEX consent_events_by_subject"
-	"  ON consent_events(brand_id, pseudonym, key_version, effective_ms);"
+	/* The events as the rules read them, clustered by subject: one
+	 * subject's events are adjacent rows of one b-tree, so a decision is a
+	 * single range read with no lookups into consent_events, and an import
+	 * touches one page per subject. Its primary key refuses a duplicate
+	 * (same subject, same dedupe). Written only by the trigger below, in
+	 * the same statement as the event, so the two never disagree. skey is
+	 * the pseudonym's first 8 bytes as a signed integer, leading the key so
+	 * a b-tree search compares integers, not 32-byte blobs (the pseudonym
+	 * still follows: equal prefixes are told apart).
+	 * (Measured: a plain index on consent_events needs a table lookup per
+	 * event and decides ~25% slower; clustering consent_events itself by
+	 * subject writes ~4x the pages per imported event.) */
+	"CREATE TABLE consent_event_keys ("
+	"  skey           INTEGER NOT NULL,"
+	"  brand_id       INTEGER NOT NULL,"
+	"  pseudonym      BLOB NOT NULL,"
+	"  key_version    INTEGER NOT NULL,"
+	"  dedupe         BLOB NOT NULL,"
+	"  id             INTEGER NOT NULL,"
+	"  type           TEXT NOT NULL,"
+	"  actor          TEXT,"
+	"  purpose        TEXT,"
+	"  recipient      TEXT,"
+	"  notice_version INTEGER,"
+	"  time_ms        INTEGER NOT NULL,"
+	"  effective_ms   INTEGER NOT NULL,"
+	"  expires_ms     INTEGER,"
+	"  birth_year     INTEGER,"
+	"  jurisdiction   TEXT,"
+	"  PRIMARY KEY (skey, brand_id, pseudonym, key_version, dedupe)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TRIGGER consent_events_keys AFTER INSERT ON consent_events BEGIN"
+	"  INSERT INTO consent_event_keys VALUES (NEW.skey, NEW.brand_id, NEW.pseudonym,"
+	"    NEW.key_version,"
+	"    NEW.dedupe, NEW.id, NEW.type, NEW.actor, NEW.purpose, NEW.recipient,"
+	"    NEW.notice_version, NEW.time_ms, NEW.effective_ms, NEW.expires_ms, NEW.birth_year,"
+	"    NEW.jurisdiction);"
+	" END;"
+	/* Subjects, by keyed pseudonym only (I1, R30), as a view over their
+	 * events: the latest birth year and jurisdiction stated, first and last
+	 * event time. A view, not a table: it costs the import nothing and can
+	 * never disagree with the events. No input carries an age band, so
+	 * there is none here (R15 reads birth years from the events). */
+	"CREATE VIEW consent_subjects AS"
+	"  SELECT e.brand_id AS brand_id, e.pseudonym AS pseudonym, e.key_version AS key_version,"
+	"    (SELECT b.birth_year FROM consent_event_keys b WHERE b.skey = e.skey"
+	"      AND b.brand_id = e.brand_id"
+	"      AND b.pseudonym = e.pseudonym AND b.key_version = e.key_version"
+	"      AND b.birth_year IS NOT NULL ORDER BY b.effective_ms DESC, b.id DESC LIMIT 1)"
+	"      AS birth_year,"
+	"    (SELECT j.jurisdiction FROM consent_event_keys j WHERE j.skey = e.skey"
+	"      AND j.brand_id = e.brand_id"
+	"      AND j.pseudonym = e.pseudonym AND j.key_version = e.key_version"
+	"      AND j.jurisdiction IS NOT NULL ORDER BY j.effective_ms DESC, j.id DESC LIMIT 1)"
+	"      AS jurisdiction,"
+	"    min(e.time_ms) AS first_seen_ms, max(e.time_ms) AS last_seen_ms,"
+	"    count(*) AS events"
+	"  FROM consent_event_keys e GROUP BY e.skey, e.brand_id, e.pseudonym, e.key_version;"
 	/* The suppression list (R33): one row per pseudonym (every key version
 	 * known) and withdrawal scope. '' means all purposes / recipients.
 	 * A row suppresses from since_ms until a later grant for its scope. */
@@ -173,6 +216,10 @@ const char consent_schema_v1[] =
 	"CREATE TRIGGER consent_notices_no_update BEFORE UPDATE ON consent_notices"
 	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
 	"CREATE TRIGGER consent_notices_no_delete BEFORE DELETE ON consent_notices"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_event_keys_no_update BEFORE UPDATE ON consent_event_keys"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_event_keys_no_delete BEFORE DELETE ON consent_event_keys"
 	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
 	"CREATE TRIGGER consent_suppression_no_update BEFORE UPDATE ON consent_suppression"
 	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"

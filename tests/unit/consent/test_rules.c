@@ -658,6 +658,53 @@ static void test_decisions_see_changes_made_through_another_context(void **state
 	EXPECT(f, p, AM, NULL, t + 10000, CONSENT_WITHDRAWN);
 }
 
+/* Another connection's commit is seen at once, with or without an open
+ * transaction on ours (the caches are checked against a fresh read). */
+static void test_decisions_see_commits_of_another_connection(void **state)
+{
+	char path[] = "/tmp/consent-conn-XXXXXX";
+	int fd = mkstemp(path);
+	struct fx a = { 0 }, b = { 0 };
+	struct crypto_pseudonym p = P(101, 1);
+	cr_time_ms t = T(t0s), tw = t + 5000;
+	char why[CONSENT_WHY_MAX];
+	(void)state;
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(sqlite3_open(path, &a.db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(a.db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(a.db, consent_schema_v1, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(consent_ctx_new(a.db, &a.ctx), CR_OK);
+	assert_int_equal(consent_brand_create(a.ctx, "acme", 0, &a.brand), CR_OK);
+	assert_int_equal(fx_publish_json(&a, notice_base(1, true), 0, why, sizeof(why)), CR_OK);
+	fx_full_consent(&a, p, t);
+	EXPECT(&a, p, AM, NULL, tw, CONSENT_OK);
+
+	assert_int_equal(sqlite3_open(path, &b.db), SQLITE_OK);
+	assert_int_equal(consent_ctx_new(b.db, &b.ctx), CR_OK);
+	consent_set_purge_callback(b.ctx, fx_purge, &b);
+	b.brand = a.brand;
+	fx_rec(&b, ev_withdraw(p, NULL, NULL, tw));
+	EXPECT(&a, p, AM, NULL, tw, CONSENT_WITHDRAWN);
+	/* a deferred transaction on ours, begun before the other's commit */
+	assert_int_equal(sqlite3_exec(a.db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	fx_rec(&b, ev_grant(p, AM, NULL, 1, tw + 1000));
+	EXPECT(&a, p, AM, NULL, tw + 1000, CONSENT_OK);
+	assert_int_equal(sqlite3_exec(a.db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+
+	consent_ctx_free(b.ctx);
+	sqlite3_close(b.db);
+	consent_ctx_free(a.ctx);
+	sqlite3_close(a.db);
+	unlink(path);
+	for (size_t i = 0; i < 2; i++) {
+		char side[64];
+		snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
+		unlink(side);
+	}
+}
+
 static void test_reason_names_are_stable(void **state)
 {
 	(void)state;
@@ -708,6 +755,7 @@ int main(void)
 		TEST(test_r21_objection_blocks_marketing_whatever_consent_says),
 		TEST(test_r33_reupload_under_older_key_is_suppressed),
 		TEST(test_decisions_see_changes_made_through_another_context),
+		cmocka_unit_test(test_decisions_see_commits_of_another_connection),
 		TEST(test_reason_names_are_stable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
