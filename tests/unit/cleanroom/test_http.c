@@ -13,6 +13,7 @@
 
 #include "test_util.h"
 #include "cleanroom/http.h"
+#include "cleanroom/synth.h"
 
 /* ------------------------------------------------------------ patterns */
 
@@ -647,6 +648,138 @@ static void test_live_tenancy(void **state)
 	assert_error(&r, "consent_receipt_malformed");
 }
 
+/* The synthetic brand's notice (version 1) as a NUL-terminated heap string. */
+static char *notice_text(size_t *len)
+{
+	FILE *f = tmpfile();
+	char *buf;
+	long n;
+	assert_non_null(f);
+	assert_int_equal(synth_notice_write(f), CR_OK);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+#define POST_JSON(l, path, tok, body) call(l, "POST", path, tok, "application/json", body, strlen(body), &r)
+
+/* A brand's whole day through the routes: notice (R04), single events with
+ * receipts (R27), a batch, a dataset, an upload, status by digest; every
+ * refusal a JSON error that changes nothing (I7). */
+static void test_live_brand_flow(void **state)
+{
+	struct live *l = *state;
+	struct resp r;
+	size_t nlen = 0;
+	char *notice = notice_text(&nlen), *bad;
+	int before;
+	json_t *j;
+	assert_int_equal(POST_JSON(l, "/v1/brands", l->admin, "{\"name\":\"acme\"}"), 201);
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/notices", l->brand, "application/json", notice,
+			      nlen, &r), 201);
+	assert_non_null(strstr(r.body, "\"version\":1"));
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/notices", l->brand, "application/json", notice,
+			      nlen, &r), 200);
+	assert_non_null(strstr(r.body, "\"already_published\":true"));
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/notices/1", l->brand, NULL, NULL, 0, &r), 200);
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/notices/9", l->brand, NULL, NULL, 0, &r), 404);
+	/* R04: a notice without its retention is refused, nothing stored */
+	bad = strstr(notice, "\"retention\"");
+	assert_non_null(bad);
+	memcpy(bad, "\"retentiox\"", 11);
+	before = sqlite3_total_changes(l->store->db);
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/notices", l->brand, "application/json", notice,
+			      nlen, &r), 400);
+	assert_int_equal(sqlite3_total_changes(l->store->db), before);
+	free(notice);
+
+	/* notice served, then one grant: stored with its receipt, which the service then verifies */
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/consents", l->brand,
+				   "{\"type\":\"served\",\"subject\":\"ann@example.org\",\"notice_version\":1,"
+				   "\"time\":\"2026-03-01T08:59:00+08:00\",\"channel\":\"web\"}"), 201);
+	assert_non_null(strstr(r.body, "\"receipt\":null"));
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/consents", l->brand,
+				   "{\"type\":\"grant\",\"subject\":\"ann@example.org\",\"purpose\":\"ads_measurement\","
+				   "\"notice_version\":1,\"time\":\"2026-03-01T09:00:00+08:00\",\"method\":\"checkbox\","
+				   "\"channel\":\"web\",\"actor\":\"subject\"}"), 201);
+	assert_null(strstr(r.body, "ann@example.org"));
+	j = json_loadb(r.body, r.len, 0, NULL);
+	assert_non_null(j);
+	assert_true(json_is_object(json_object_get(j, "receipt")));
+	char *receipt = json_dumps(json_object_get(j, "receipt"), JSON_COMPACT);
+	json_decref(j);
+	assert_non_null(receipt);
+	assert_int_equal(POST_JSON(l, "/v1/receipts/verify", l->brand, receipt), 200);
+	assert_non_null(strstr(r.body, "\"audit_proof_verified\":true"));
+	free(receipt);
+	/* bad events: refused with the exact code, nothing stored */
+	before = sqlite3_total_changes(l->store->db);
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/consents", l->brand, "{\"type\":\"grant\","), 400);
+	assert_error(&r, "consent_event_malformed");
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/consents", l->brand,
+				   "{\"type\":\"grant\",\"subject\":\"ann@example.org\",\"purpose\":\"ads_measurement\","
+				   "\"notice_version\":1,\"time\":\"2026-03-01T09:00:00+08:00\",\"method\":\"checkbox\","
+				   "\"channel\":\"web\",\"actor\":\"subject\",\"colour\":\"red\"}"), 400);
+	assert_error(&r, "consent_event_unknown_field");
+	assert_null(strstr(r.body, "ann@"));
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/consents/batch", l->brand, "application/json",
+			      "{}", 2, &r), 415);
+	assert_int_equal(sqlite3_total_changes(l->store->db), before);
+	/* a batch: the good line stored, the bad one listed by number */
+	const char *nd = "{\"type\":\"served\",\"subject\":\"bob@example.org\",\"notice_version\":1,"
+			 "\"time\":\"2026-03-01T08:59:00+08:00\",\"channel\":\"web\"}\n"
+			 "{\"type\":\"grant\",\"subject\":\"bob@example.org\",\"purpose\":\"ads_measurement\","
+			 "\"notice_version\":1,\"time\":\"2026-03-01T09:00:00+08:00\",\"method\":\"checkbox\","
+			 "\"channel\":\"web\",\"actor\":\"subject\"}\n{\"type\":\"nope\"}\n";
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/consents/batch", l->brand, "application/x-ndjson",
+			      nd, strlen(nd), &r), 200);
+	assert_non_null(strstr(r.body, "\"stored\":2"));
+	assert_non_null(strstr(r.body, "\"line\":3"));
+	assert_null(strstr(r.body, "bob@"));
+
+	/* datasets: an undeclared purpose is refused; then a real one and an upload */
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/datasets", l->brand,
+				   "{\"name\":\"crm\",\"purposes\":[\"payroll\"],\"id_type\":\"email\","
+				   "\"columns\":\"segment:enum(a|b)\"}"), 400);
+	assert_error(&r, "dataset_purposes");
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/datasets", l->brand,
+				   "{\"name\":\"crm\",\"purposes\":[\"ads_measurement\"],\"id_type\":\"email\","
+				   "\"columns\":\"segment:enum(a|b)\"}"), 201);
+	const char *csv = "email,segment\nann@example.org,a\nbob@example.org,b\ncat@example.org,a\n";
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/datasets/crm/ingest", l->brand, "text/csv", csv,
+			      strlen(csv), &r), 200);
+	j = json_loadb(r.body, r.len, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "read")), 3);
+	assert_int_equal(json_integer_value(json_object_get(j, "accepted")), 2);
+	json_decref(j);
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/datasets/nope/ingest", l->brand, "text/csv", csv,
+			      strlen(csv), &r), 404);
+	assert_error(&r, "dataset_not_found");
+
+	/* status by the digest of the normalized email: sha256("ann@example.org") */
+	uint8_t h[32];
+	char hex[65], path[200];
+	crypto_hash_sha256(h, (const uint8_t *)"ann@example.org", 15);
+	assert_int_equal(cr_hex_encode(h, 32, hex, sizeof(hex)), CR_OK);
+	snprintf(path, sizeof(path), "/v1/brands/acme/subjects/%s/status?id_type=email", hex);
+	assert_int_equal(call(l, "GET", path, l->brand, NULL, NULL, 0, &r), 200);
+	j = json_loadb(r.body, r.len, 0, NULL);
+	assert_non_null(j);
+	json_t *first = json_array_get(json_object_get(j, "decisions"), 0);
+	assert_string_equal(json_string_value(json_object_get(first, "purpose")), "ads_measurement");
+	assert_true(json_is_true(json_object_get(first, "allowed")));
+	json_decref(j);
+	assert_null(strstr(r.body, hex));
+}
+
 /* Token buckets: a burst, then refusals with a wait, then refill. */
 static void test_ratelimit(void **state)
 {
@@ -681,6 +814,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_live_issue_use_revoke, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_role_matrix, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_tenancy, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_live_brand_flow, live_setup, live_teardown),
 		cmocka_unit_test(test_ratelimit),
 	};
 	int rc;
