@@ -24,12 +24,18 @@
  * 32-byte pseudonyms.
  *
  * Transactions: every function that writes runs inside the caller's
- * transaction and never BEGINs or COMMITs. Each write function wraps its own
- * statements in a SAVEPOINT, so a failure leaves nothing of that call behind
- * while the caller's transaction stays open (the caller then rolls back or
- * goes on). The caller appends the audit leaf from the struct the function
- * fills (struct consent_change, struct consent_notice_published) in the same
+ * transaction and never BEGINs or COMMITs. Each call is atomic on its own:
+ * an event is one INSERT (a trigger fills its index row in the same
+ * statement); a withdrawal or notice, which take several statements, runs
+ * in a SAVEPOINT. So a failure leaves nothing of that call behind while the
+ * caller's transaction stays open (the caller then rolls back or goes on).
+ * The caller appends the audit leaf from the struct the function fills
+ * (struct consent_change, struct consent_notice_published) in the same
  * transaction (DESIGN I5). Nothing here includes audit/ or cleanroom/.
+ *
+ * Speed: run decisions and imports inside a transaction. Outside one, each
+ * call also re-reads the brand's catalog generation (another connection may
+ * have committed) and every statement takes and drops SQLite's read lock.
  *
  * Personal data: only keyed pseudonyms are stored or returned (I1, R30).
  * Refusal messages name the field and never echo a subject.
@@ -81,12 +87,15 @@
  *   consent_recipients        (brand, version, id): name, contact, country,
  *                             purpose, categories
  *   consent_notice_changes    what a material version added (R06)
- *   consent_subjects          (brand, pseudonym, key_version): birth_year,
- *                             jurisdiction, first/last seen
- *   consent_events            append-only; every R24 field
+ *   consent_events            append-only, insertion order; every R24 field
+ *   consent_event_keys        the events as the rules read them, clustered by
+ *                             subject; its key refuses duplicates; filled
+ *                             by a trigger on consent_events
  *   consent_suppression       append-only suppression list (R33)
  *   consent_guardian_links    R16 (extended): stored, NOT yet enforced
  *   consent_impact_assessments R12/R13/R28 (extended): stored, NOT enforced
+ * and the view consent_subjects (brand, pseudonym, key_version, latest
+ * birth_year and jurisdiction stated, first/last seen, event count).
  * Triggers make notices, events and the suppression list append-only: an
  * UPDATE or DELETE aborts.
  */
@@ -341,8 +350,7 @@ struct consent_change {
  * An event identical to a stored one (every field but `received`) is not
  * stored again: CR_OK with out->duplicate set (re-importing a file is
  * harmless). A withdrawal goes through consent_withdraw's steps.
- * Also records the subject (birth year, jurisdiction, first/last seen).
- * Runs in the caller's transaction (savepoint). `out` may be NULL; `why`
+ * Runs in the caller's transaction (atomic, see above). `out` may be NULL; `why`
  * (may be NULL) gets "<field>: <problem>" on a refusal.
  * A grant without a served event is stored (the served event may come later
  * in the same file); consent_valid_at denies it until one exists (R05).
@@ -646,7 +654,7 @@ cr_err consent_write_file(void *user, const char *buf, size_t len) CR_MUST_CHECK
  * A subject's whole history (R29) as one JSON document, streamed:
  *   {"export": "cr-consent-subject-v1", "brand": {...}, "exported": time,
  *    "subject": [{"pseudonym", "key_version"}...],
- *    "events": [every event of every given pseudonym, by id],
+ *    "events": [every event of the given pseudonyms, grouped by pseudonym, by id],
  *    "notices_seen": [{"version", "hash", "served": [times], "notice": {canonical}}],
  *    "suppression": [...],
  *    "status": [{"purpose", "recipient", "allowed", "reason"} at `now`
