@@ -70,8 +70,7 @@ int main(int argc, char **argv)
 	 * shrank the heap with brk and each savepoint grew it again, which perf
 	 * showed as most of the system time of a consent import. Keep freed
 	 * memory for reuse instead. */
-	mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
-	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "cleanroom: libsodium failed to initialize\n");
 		return CLI_FAIL;
