@@ -120,5 +120,7 @@ int cmd_sweep(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_collab(int argc, char **argv);
+int cmd_match(int argc, char **argv);
 
 #endif

@@ -40,6 +40,8 @@ static const struct cli_command commands[] = {
 	{ "serve", cmd_serve, "serve the HTTP API (HTTPS by default)" },
 	{ "token", cmd_token, "issue, list and revoke API tokens" },
 	{ "synth", cmd_synth, "write deterministic synthetic test data" },
+	{ "collab", cmd_collab, "collaborations: create, list, budget ledger" },
+	{ "match", cmd_match, "match a partner list against a collaboration (local mode)" },
 };
 
 static void usage(FILE *f)

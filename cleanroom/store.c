@@ -15,6 +15,7 @@
 #include "cleanroom/dataset.h"
 #include "cleanroom/store.h"
 #include "cleanroom/auth.h"
+#include "cleanroom/collab.h"
 
 /* Tables owned by cleanroom/ itself. */
 static const char schema_core_v1[] =
@@ -34,6 +35,7 @@ static const char *const migration_api_tokens[] = { auth_schema_v1, NULL };
 static const char *const migration_audit[] = { audit_schema_v1, NULL };
 static const char *const migration_consent[] = { consent_schema_v1, NULL };
 static const char *const migration_datasets[] = { dataset_schema_v1, NULL };
+static const char *const migration_collab[] = { collab_schema_v1, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -41,6 +43,7 @@ static const struct migration migrations[] = {
 	{ "audit log", migration_audit },
 	{ "consent registry", migration_consent },
 	{ "datasets", migration_datasets },
+	{ "collaborations", migration_collab },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

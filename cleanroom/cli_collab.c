@@ -1,0 +1,335 @@
+/*
+ * cli_collab.c: `cleanroom collab create|list|budget`. A collaboration
+ * fixes what a partner may learn from a brand dataset (spec/privacy.md):
+ * the dimensions and metrics a query may use, the threshold k, epsilon per
+ * query and the total budget, and the partner set's size limits. The
+ * budget ledger is readable by both sides.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cleanroom/cli.h"
+#include "cleanroom/collab.h"
+#include "cleanroom/registry.h"
+
+static const struct registry_actor cli_brand_actor = { "brand", "cli" };
+
+/* ---------------------------------------------------------------- create */
+
+struct create_opts {
+	const char *brand, *dataset, *partner, *dims, *metrics;
+	const char *k, *epsilon, *budget, *min_set, *max_set, *max_dims;
+};
+
+/* A number option in [min, max], or `def` when absent. */
+static int number_opt(const char *name, const char *s, uint64_t min, uint64_t max, uint64_t def,
+		      uint64_t *out)
+{
+	if (s == NULL) {
+		*out = def;
+		return CLI_OK;
+	}
+	if (cr_parse_u64(s, min, max, out) != CR_OK)
+		return cli_usage_error("collab create", "--%s must be a whole number from %llu to %llu", name,
+				       (unsigned long long)min, (unsigned long long)max);
+	return CLI_OK;
+}
+
+static int milli_opt(const char *name, const char *s, uint64_t def, uint64_t *out)
+{
+	if (s == NULL) {
+		*out = def;
+		return CLI_OK;
+	}
+	if (collab_milli_parse(s, out) != CR_OK)
+		return cli_usage_error("collab create", "--%s must be a decimal from 0.001 to 1000 with at most "
+				       "3 decimals (e.g. 0.5)", name);
+	return CLI_OK;
+}
+
+/* The numbers of the rule from the options (usage errors printed). */
+static int rule_numbers(const struct create_opts *o, struct collab *c)
+{
+	uint64_t k = 0, max_dims = 0;
+	int rc = number_opt("k", o->k, 1, 1000000000, COLLAB_K_DEFAULT, &k);
+	if (rc == CLI_OK)
+		rc = number_opt("max-dims", o->max_dims, 1, 4, COLLAB_MAX_DIMS_DEFAULT, &max_dims);
+	if (rc == CLI_OK)
+		rc = number_opt("min-partner-set", o->min_set, 1, COLLAB_SET_LIMIT, COLLAB_MIN_SET_DEFAULT,
+				&c->min_partner_set);
+	if (rc == CLI_OK)
+		rc = number_opt("max-partner-set", o->max_set, 1, COLLAB_SET_LIMIT, COLLAB_MAX_SET_DEFAULT,
+				&c->max_partner_set);
+	if (rc == CLI_OK)
+		rc = milli_opt("epsilon", o->epsilon, COLLAB_EPSILON_DEFAULT, &c->epsilon_milli);
+	if (rc == CLI_OK)
+		rc = milli_opt("budget", o->budget, COLLAB_BUDGET_DEFAULT, &c->budget_milli);
+	c->k = (uint32_t)k;
+	c->max_dims = (uint32_t)max_dims;
+	return rc;
+}
+
+/* The refusal of collab_create as one clear line. */
+static int create_failed(cr_err err, const struct create_opts *o, const char *why)
+{
+	switch (err) {
+	case CR_ERR_COLLAB_PARTNER:
+		return cli_fail("collab create", "partner '%s' is not a recipient that dataset '%s' shares with "
+				"and the brand's current notice declares; add it to a notice version and a "
+				"dataset first", o->partner, o->dataset);
+	case CR_ERR_COLLAB_K:
+		return cli_fail("collab create", "--k %s is below the minimum of %d (privacy.md)", o->k,
+				COLLAB_K_MIN);
+	case CR_ERR_CONSENT_NOTICE_NOT_FOUND:
+		return cli_fail("collab create", "the brand has no published notice; publish one first");
+	default:
+		return cli_fail("collab create", "%s%s%s", cr_strerror(err), why[0] ? ": " : "", why);
+	}
+}
+
+static int collab_create_cmd(int argc, char **argv)
+{
+	struct create_opts o = { 0 };
+	const struct cli_opt opts[] = {
+		{ "brand", &o.brand, NULL, "the brand that owns the dataset" },
+		{ "dataset", &o.dataset, NULL, "the dataset the partner matches against" },
+		{ "partner", &o.partner, NULL, "the partner: a recipient the dataset shares with" },
+		{ "dimensions", &o.dims, NULL, "enum columns a query may group by: D1[,D2...]" },
+		{ "metrics", &o.metrics, NULL, "count[,sum:COLUMN...] (count is always released)" },
+		{ "k", &o.k, NULL, "minimum noisy count of a released cell (default 50, at least 10)" },
+		{ "epsilon", &o.epsilon, NULL, "epsilon per query (default 0.5)" },
+		{ "budget", &o.budget, NULL, "total epsilon budget (default 5)" },
+		{ "max-dims", &o.max_dims, NULL, "dimensions per query (default 2, at most 4)" },
+		{ "min-partner-set", &o.min_set, NULL, "smallest partner list accepted (default 1000)" },
+		{ "max-partner-set", &o.max_set, NULL, "largest partner list accepted (default 50000000)" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	char why[COLLAB_WHY_MAX] = "";
+	struct cli_args args;
+	struct app *a = NULL;
+	struct collab c;
+	struct dataset d;
+	int64_t brand = 0;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
+			    "usage: cleanroom collab create --brand B --dataset N --partner P\n"
+			    "         --dimensions D1[,D2] --metrics count[,sum:COLUMN] [--k 50] [--epsilon 0.5]\n"
+			    "         [--budget 5] [--max-dims 2] [--min-partner-set 1000] [--max-partner-set N]");
+	memset(&c, 0, sizeof(c));
+	if (o.dataset == NULL || o.partner == NULL || o.dims == NULL) {
+		free(args.pos);
+		return cli_usage_error("collab create", "--dataset, --partner and --dimensions are required");
+	}
+	rc = rule_numbers(&o, &c);
+	if (rc == CLI_OK && (strlen(o.partner) > DATASET_CODE_MAX || o.partner[0] == '\0'))
+		rc = cli_usage_error("collab create", "--partner must be a recipient id (1-64 characters)");
+	if (rc == CLI_OK)
+		rc = cli_open_app("collab create", &args, &a);
+	if (rc == CLI_OK)
+		rc = cli_brand("collab create", a, o.brand, &brand);
+	if (rc != CLI_OK)
+		goto out;
+	if (dataset_get(a->store, brand, o.dataset, &d) != CR_OK) {
+		rc = cli_fail("collab create", "brand '%s' has no dataset '%s'", o.brand, o.dataset);
+		goto out;
+	}
+	snprintf(c.partner, sizeof(c.partner), "%s", o.partner);
+	err = collab_rule_parse(&c, &d, o.dims, o.metrics, why, sizeof(why));
+	if (err == CR_OK)
+		err = collab_create(a, &cli_brand_actor, o.brand, &d, &c, why, sizeof(why));
+	if (err != CR_OK)
+		rc = create_failed(err, &o, why);
+	else if (args.json)
+		cli_print_json(collab_json(&c, d.name));
+	else
+		printf("created collaboration %lld: %s/%s with partner '%s'\n", (long long)c.id, o.brand,
+		       d.name, c.partner);
+out:
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ list */
+
+struct list_ctx {
+	struct app *a;
+	json_t *arr;
+};
+
+static void list_one(void *ctx, const struct collab *c)
+{
+	struct list_ctx *l = ctx;
+	struct dataset d;
+	uint64_t left = 0;
+	char left_s[COLLAB_MILLI_STRLEN];
+	json_t *o = collab_json(c, dataset_get_by_id(l->a->store, c->dataset_id, &d) == CR_OK ? d.name : "");
+	if (collab_budget_left(l->a->store, c, &left) != CR_OK)
+		left = 0;
+	collab_milli_format(left, left_s);
+	json_object_set_new(o, "budget_left", json_string(left_s));
+	json_array_append_new(l->arr, o);
+}
+
+static void print_collab_text(const json_t *o)
+{
+	const json_t *v;
+	size_t i;
+	printf("%lld  %s with partner %s  (k %lld, epsilon %s per query, budget %s left of %s)\n  dimensions: ",
+	       (long long)json_integer_value(json_object_get(o, "id")),
+	       json_string_value(json_object_get(o, "dataset")), json_string_value(json_object_get(o, "partner")),
+	       (long long)json_integer_value(json_object_get(o, "k")),
+	       json_string_value(json_object_get(o, "epsilon")),
+	       json_string_value(json_object_get(o, "budget_left")),
+	       json_string_value(json_object_get(o, "budget")));
+	json_array_foreach(json_object_get(o, "dimensions"), i, v)
+		printf("%s%s", i ? ", " : "", json_string_value(v));
+	printf(" (at most %lld per query)\n  metrics:    ", (long long)json_integer_value(json_object_get(o, "max_dims")));
+	json_array_foreach(json_object_get(o, "metrics"), i, v)
+		printf("%s%s", i ? ", " : "", json_string_value(v));
+	printf("\n  partner set: %lld to %lld identifiers\n",
+	       (long long)json_integer_value(json_object_get(o, "min_partner_set")),
+	       (long long)json_integer_value(json_object_get(o, "max_partner_set")));
+}
+
+static int collab_list_cmd(int argc, char **argv)
+{
+	const char *brand = NULL;
+	const struct cli_opt opts[] = {
+		{ "brand", &brand, NULL, "the brand whose collaborations to list" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct cli_args args;
+	struct list_ctx l = { NULL, NULL };
+	int64_t id = 0;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0, "usage: cleanroom collab list --brand B [--json]");
+	rc = cli_open_app("collab list", &args, &l.a);
+	if (rc == CLI_OK)
+		rc = cli_brand("collab list", l.a, brand, &id);
+	if (rc != CLI_OK)
+		goto out;
+	l.arr = json_array();
+	err = collab_each(l.a->store, id, list_one, &l);
+	if (err != CR_OK) {
+		rc = cli_fail_rc("collab list", err);
+	} else if (args.json) {
+		cli_print_json(json_incref(l.arr));
+	} else {
+		size_t i;
+		json_t *v;
+		json_array_foreach(l.arr, i, v)
+			print_collab_text(v);
+		if (json_array_size(l.arr) == 0)
+			printf("brand '%s' has no collaborations\n", brand);
+	}
+out:
+	json_decref(l.arr);
+	free(args.pos);
+	app_close(l.a);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- budget */
+
+static void ledger_one(void *ctx, const struct collab_debit *d)
+{
+	char when[CR_TIME_STRLEN] = "", eps[COLLAB_MILLI_STRLEN];
+	if (cr_time_format(d->time, when) != CR_OK)
+		when[0] = '\0';
+	collab_milli_format(d->epsilon_milli, eps);
+	json_array_append_new(ctx, json_pack("{s:I, s:s, s:s, s:s, s:I, s:s}", "debit", (json_int_t)d->id,
+					     "time", when, "query", d->query, "epsilon", eps, "release",
+					     (json_int_t)d->release_id, "outcome", d->outcome));
+}
+
+static void print_ledger_text(const json_t *o)
+{
+	const json_t *v;
+	size_t i;
+	printf("collaboration %lld: budget %s, spent %s, left %s\n",
+	       (long long)json_integer_value(json_object_get(o, "collaboration")),
+	       json_string_value(json_object_get(o, "budget")), json_string_value(json_object_get(o, "spent")),
+	       json_string_value(json_object_get(o, "left")));
+	json_array_foreach(json_object_get(o, "debits"), i, v)
+		printf("  %s  %s  epsilon %s  release %lld (%s)\n", json_string_value(json_object_get(v, "time")),
+		       json_string_value(json_object_get(v, "query")), json_string_value(json_object_get(v, "epsilon")),
+		       (long long)json_integer_value(json_object_get(v, "release")),
+		       json_string_value(json_object_get(v, "outcome")));
+	if (json_array_size(json_object_get(o, "debits")) == 0)
+		printf("  no debits yet\n");
+}
+
+static int collab_budget_cmd(int argc, char **argv)
+{
+	const struct cli_opt opts[] = { { NULL, NULL, NULL, NULL } };
+	char spent_s[COLLAB_MILLI_STRLEN], left_s[COLLAB_MILLI_STRLEN], budget_s[COLLAB_MILLI_STRLEN];
+	struct cli_args args;
+	struct app *a = NULL;
+	struct collab c;
+	uint64_t id = 0, spent = 0, left = 0;
+	json_t *debits = NULL, *o;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 1,
+			    "usage: cleanroom collab budget C [--json]\n\n"
+			    "Shows collaboration C's budget ledger: every debit with its time, query,\n"
+			    "epsilon and release id (visible to the brand and the partner alike).");
+	if (cr_parse_u64(args.pos[0], 1, INT64_MAX, &id) != CR_OK) {
+		free(args.pos);
+		return cli_usage_error("collab budget", "C must be a collaboration id (see 'cleanroom collab list')");
+	}
+	rc = cli_open_app("collab budget", &args, &a);
+	if (rc != CLI_OK)
+		goto out;
+	err = collab_get(a->store, (int64_t)id, &c);
+	if (err == CR_ERR_COLLAB_NOT_FOUND) {
+		rc = cli_fail("collab budget", "no collaboration %llu", (unsigned long long)id);
+		goto out;
+	}
+	debits = json_array();
+	if (err == CR_OK)
+		err = collab_ledger_each(a->store, c.id, ledger_one, debits);
+	if (err == CR_OK)
+		err = collab_budget_spent(a->store, c.id, &spent);
+	if (err != CR_OK) {
+		rc = cli_fail_rc("collab budget", err);
+		goto out;
+	}
+	left = spent >= c.budget_milli ? 0 : c.budget_milli - spent;
+	collab_milli_format(spent, spent_s);
+	collab_milli_format(left, left_s);
+	collab_milli_format(c.budget_milli, budget_s);
+	o = json_pack("{s:I, s:s, s:s, s:s, s:O}", "collaboration", (json_int_t)c.id, "budget", budget_s,
+		      "spent", spent_s, "left", left_s, "debits", debits);
+	if (args.json) {
+		cli_print_json(o);
+	} else {
+		print_ledger_text(o);
+		json_decref(o);
+	}
+out:
+	json_decref(debits);
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+static const struct cli_subverb subverbs[] = {
+	{ "create", collab_create_cmd, "create a collaboration: dataset, partner and analysis rule" },
+	{ "list", collab_list_cmd, "list a brand's collaborations" },
+	{ "budget", collab_budget_cmd, "show a collaboration's budget ledger" },
+};
+
+int cmd_collab(int argc, char **argv)
+{
+	return cli_dispatch("collab", subverbs, sizeof(subverbs) / sizeof(subverbs[0]), argc, argv);
+}

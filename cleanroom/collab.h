@@ -1,0 +1,156 @@
+/*
+ * collab.h: collaborations, their analysis rules and privacy-budget ledgers
+ * (internal to cleanroom/; spec/privacy.md).
+ *
+ * A collaboration binds one brand dataset to one partner (a recipient the
+ * dataset shares with, declared by the brand's current notice) under an
+ * analysis rule: the dimensions a query may group by (enum columns), the
+ * metrics it may ask for (count always; clamped sums of int columns), the
+ * threshold k, epsilon per query and the total budget, the most dimensions
+ * per query, and the partner set's size limits. Epsilon is kept in exact
+ * thousandths ("milli"), never as a double, so a ledger adds up exactly.
+ *
+ * Tables (collab_schema_v1, all STRICT):
+ *   collaborations   the rule; immutable once created
+ *   collab_releases  every answer of a release step: what the partner saw
+ *                    (JSON), released or refused; append-only
+ *   collab_ledger    the budget debits: time, query, epsilon, release id;
+ *                    append-only. Budget left = budget - sum of debits.
+ * Triggers make releases and the ledger append-only, so "no silent
+ * refresh" holds for anything that goes through SQL.
+ *
+ * Functions taking a struct store run inside the caller's transaction;
+ * collab_create runs its own (the row and its "collab.create" audit leaf
+ * together, DESIGN I5).
+ */
+#ifndef CR_CLEANROOM_COLLAB_H
+#define CR_CLEANROOM_COLLAB_H
+
+#include <jansson.h>
+
+#include "common/common.h"
+#include "cleanroom/columns.h"
+#include "cleanroom/dataset.h"
+#include "cleanroom/store.h"
+
+struct app;
+struct registry_actor;
+
+extern const char collab_schema_v1[];
+
+#define COLLAB_SUMS_MAX 4              /* sum metrics per rule (and per query) */
+#define COLLAB_DIMS_MAX COLUMNS_MAX
+#define COLLAB_K_MIN 10                /* privacy.md: the brand may not go below */
+#define COLLAB_K_DEFAULT 50
+#define COLLAB_EPSILON_DEFAULT 500     /* 0.5, in thousandths */
+#define COLLAB_BUDGET_DEFAULT 5000     /* 5.0 */
+#define COLLAB_MILLI_MAX 1000000       /* 1000.0: the largest epsilon or budget */
+#define COLLAB_MAX_DIMS_DEFAULT 2      /* per query, unless the brand allows more */
+#define COLLAB_MIN_SET_DEFAULT 1000
+#define COLLAB_MAX_SET_DEFAULT 50000000
+#define COLLAB_SET_LIMIT 100000000     /* no partner set above 10^8, whatever the rule */
+#define COLLAB_MILLI_STRLEN 24         /* "1000.000" and room to spare */
+#define COLLAB_WHY_MAX 200
+
+struct collab {
+	int64_t id;
+	int64_t brand_id;
+	int64_t dataset_id;
+	char partner[DATASET_CODE_MAX + 1];
+	size_t ndims;                                        /* allowed group-by columns */
+	char dims[COLLAB_DIMS_MAX][COLUMN_NAME_MAX + 1];
+	size_t nsums;                                        /* allowed sum metrics */
+	char sums[COLLAB_SUMS_MAX][COLUMN_NAME_MAX + 1];
+	uint32_t k;
+	uint32_t max_dims;                                   /* dimensions per query */
+	uint64_t epsilon_milli;                              /* per query */
+	uint64_t budget_milli;                               /* total */
+	uint64_t min_partner_set, max_partner_set;
+	cr_time_ms created;
+};
+
+/* One budget debit. Strings are borrowed for the callback only. */
+struct collab_debit {
+	int64_t id;
+	cr_time_ms time;
+	const char *query;
+	uint64_t epsilon_milli;
+	int64_t release_id;
+	const char *outcome;   /* "released" or "refused" (the release it paid for) */
+};
+
+/*
+ * Parses a non-negative decimal with at most three places ("0.5", "5",
+ * "0.125") into thousandths, 1..COLLAB_MILLI_MAX. CR_ERR_COLLAB_EPSILON
+ * otherwise (no sign, exponent, spaces or a fourth decimal: it would be
+ * rounded silently).
+ */
+cr_err collab_milli_parse(const char *s, uint64_t *out) CR_MUST_CHECK;
+/* "0.500" for 500, into buf[COLLAB_MILLI_STRLEN]. */
+void collab_milli_format(uint64_t milli, char buf[static COLLAB_MILLI_STRLEN]);
+
+/*
+ * Fills c->dims and c->sums from "segment,region" and "count[,sum:spend]"
+ * checked against dataset d: each dimension an enum column, each sum an
+ * int column, no duplicates; "count" must be listed (it always is
+ * released). CR_ERR_COLLAB_RULE with the column named in `why`.
+ */
+cr_err collab_rule_parse(struct collab *c, const struct dataset *d, const char *dims,
+			 const char *metrics, char *why, size_t why_cap) CR_MUST_CHECK;
+
+/*
+ * Checks the numbers of a rule: k >= COLLAB_K_MIN (CR_ERR_COLLAB_K),
+ * epsilon <= budget (CR_ERR_COLLAB_EPSILON), 1 <= max_dims <= ndims or the
+ * rule's dimensions (CR_ERR_COLLAB_RULE), 1 <= min <= max <= COLLAB_SET_LIMIT
+ * (CR_ERR_COLLAB_RULE), and that every query the rule allows gets noise the
+ * exact sampler can draw (CR_ERR_COLLAB_NOISE_RANGE, release.h).
+ */
+cr_err collab_rule_check(const struct collab *c, const struct dataset *d, char *why,
+			 size_t why_cap) CR_MUST_CHECK;
+
+/*
+ * Creates collaboration `c` (rule filled; id and created are written) on
+ * dataset `d` of brand `brand` (its name, for the audit leaf): the partner
+ * must be one of d's recipients and declared by the brand's current notice
+ * for one of d's purposes (CR_ERR_COLLAB_PARTNER, or
+ * CR_ERR_CONSENT_NOTICE_NOT_FOUND), the rule must pass collab_rule_check.
+ * The row and its "collab.create" leaf are stored in one transaction.
+ */
+cr_err collab_create(struct app *a, const struct registry_actor *who, const char *brand,
+		     const struct dataset *d, struct collab *c, char *why,
+		     size_t why_cap) CR_MUST_CHECK;
+
+/* Loads collaboration `id`; CR_ERR_COLLAB_NOT_FOUND if there is none. */
+cr_err collab_get(struct store *s, int64_t id, struct collab *out) CR_MUST_CHECK;
+/* Calls fn for each of the brand's collaborations, by id. */
+cr_err collab_each(struct store *s, int64_t brand_id,
+		   void (*fn)(void *ctx, const struct collab *c), void *ctx) CR_MUST_CHECK;
+
+/* The sum of the collaboration's debits, in thousandths. */
+cr_err collab_budget_spent(struct store *s, int64_t id, uint64_t *out) CR_MUST_CHECK;
+/* budget - spent (0 if the ledger somehow exceeds the budget). */
+cr_err collab_budget_left(struct store *s, const struct collab *c, uint64_t *out) CR_MUST_CHECK;
+/* Calls fn for each debit, oldest first. */
+cr_err collab_ledger_each(struct store *s, int64_t id,
+			  void (*fn)(void *ctx, const struct collab_debit *d), void *ctx) CR_MUST_CHECK;
+
+/*
+ * The next release id (one above the largest), to be used by
+ * collab_release_insert in the same write transaction: the stored JSON
+ * names its own id.
+ */
+cr_err collab_release_next_id(struct store *s, int64_t *out) CR_MUST_CHECK;
+/* Stores a release row with id `id` (in the caller's transaction). */
+cr_err collab_release_insert(struct store *s, int64_t id, int64_t collab_id, const char *session,
+			     cr_time_ms t, const char *query, bool released,
+			     const char *json) CR_MUST_CHECK;
+/* Stores one debit (in the caller's transaction). */
+cr_err collab_ledger_debit(struct store *s, int64_t collab_id, cr_time_ms t, const char *query,
+			   uint64_t epsilon_milli, int64_t release_id) CR_MUST_CHECK;
+/* The stored JSON of release `id` (handed over, free()); CR_ERR_NOT_FOUND. */
+cr_err collab_release_get(struct store *s, int64_t id, char **json_out) CR_MUST_CHECK;
+
+/* The rule as JSON (collab list, the API); new reference. */
+json_t *collab_json(const struct collab *c, const char *dataset_name);
+
+#endif

@@ -1,0 +1,1097 @@
+/*
+ * psi_session.c: the service's side of a match (see psi_session.h).
+ *
+ * Layout, bottom up: the prefix set C; the session's buffers and how they
+ * are wiped; audit leaves; loading the eligible records; then one function
+ * per round. Buffers that hold anything derived from the brand's records or
+ * the session secrets are wiped with sodium_memzero before they are freed,
+ * on every path, and as soon as the round that needed them is over.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cleanroom/app.h"
+#include "cleanroom/psi_session.h"
+#include "cleanroom/registry.h"
+
+#define PREFIX_BYTES 16
+#define C_CHUNK 65536   /* B elements multiplied per pool run while building C */
+
+/* ------------------------------------------------------------ prefix set */
+
+/*
+ * An open-addressing set of 16-byte prefixes of C's elements. The slot
+ * index is the prefix's first 8 bytes: C = (a·k)·B is pseudo-random to
+ * whoever chose B, so the partner cannot aim collisions. An all-zero slot
+ * is empty; an all-zero prefix (probability 2^-128) is kept in a flag.
+ */
+struct prefix_set {
+	uint8_t *slots;   /* cap x 16 */
+	size_t cap;       /* a power of two, at least twice the elements */
+	bool has_zero;
+};
+
+static void pset_init(struct prefix_set *s, size_t n)
+{
+	size_t cap = 16;
+	while (cap < 2 * n)
+		cap <<= 1;
+	s->slots = cr_xcalloc(cap, PREFIX_BYTES);
+	s->cap = cap;
+	s->has_zero = false;
+}
+
+static void pset_wipe(struct prefix_set *s)
+{
+	if (s->slots) {
+		sodium_memzero(s->slots, s->cap * PREFIX_BYTES);
+		free(s->slots);
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+static bool is_zero16(const uint8_t *p)
+{
+	uint64_t a, b;
+	memcpy(&a, p, 8);
+	memcpy(&b, p + 8, 8);
+	return (a | b) == 0;
+}
+
+/* Finds the slot of `key`, or the empty slot where it would go. */
+static uint8_t *pset_slot(const struct prefix_set *s, const uint8_t *key)
+{
+	uint64_t h;
+	memcpy(&h, key, 8);
+	for (size_t i = (size_t)h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		uint8_t *slot = s->slots + i * PREFIX_BYTES;
+		if (is_zero16(slot) || memcmp(slot, key, PREFIX_BYTES) == 0)
+			return slot;
+	}
+}
+
+/* Adds key; false if it was there already (a duplicate). */
+static bool pset_add(struct prefix_set *s, const uint8_t *key)
+{
+	uint8_t *slot;
+	if (is_zero16(key)) {
+		bool fresh = !s->has_zero;
+		s->has_zero = true;
+		return fresh;
+	}
+	slot = pset_slot(s, key);
+	if (!is_zero16(slot))
+		return false;
+	memcpy(slot, key, PREFIX_BYTES);
+	return true;
+}
+
+static bool pset_has(const struct prefix_set *s, const uint8_t *key)
+{
+	if (is_zero16(key))
+		return s->has_zero;
+	return !is_zero16(pset_slot(s, key));
+}
+
+/* ------------------------------------------------------------- session */
+
+struct psi_session {
+	char id[PSI_SESSION_ID_HEX + 1];
+	enum psi_state state;
+	cr_time_ms created, expires;
+	struct collab c;
+	struct dataset d;
+	struct release_query q;
+	char brand[CONSENT_BRAND_NAME_MAX + 1];
+	char actor_role[32];
+	char actor_id[DATASET_CODE_MAX + 1];
+	const struct crypto_rng *noise_rng;
+
+	/* secrets and per-record state: wiped when the session ends */
+	uint8_t *a;           /* sodium_malloc'd scalar */
+	size_t n;             /* eligible records (0 once wiped) */
+	size_t cap;           /* records the arrays below were sized for */
+	uint64_t eligible;    /* the eligible count at open (kept) */
+	uint8_t *pseudonyms;  /* n x 32 */
+	uint8_t *elems;       /* n x 32: E_x, then a·E_x until A is built */
+	int64_t *vals;        /* n x ncols: the query's columns of each record */
+	size_t padded;        /* |A| */
+	uint32_t *perm;       /* padded: A position -> record index (>= n: padding) */
+	uint64_t nb;          /* |B| */
+	struct prefix_set cset;
+
+	struct release_result result;
+	bool busy;            /* acquired from a struct psi_sessions */
+};
+
+static bool live(const struct psi_session *s)
+{
+	return s->state >= PSI_OPEN && s->state <= PSI_A_PRIME_RECEIVED;
+}
+
+static void wipe_free(void *p, size_t len)
+{
+	if (p) {
+		sodium_memzero(p, len);
+		free(p);
+	}
+}
+
+static void wipe_scalar(uint8_t **s)
+{
+	if (*s) {
+		sodium_memzero(*s, CRYPTO_PSI_SCALAR_BYTES);
+		sodium_free(*s);
+		*s = NULL;
+	}
+}
+
+/* Wipes and frees every secret and per-record buffer (the result stays). */
+static void session_wipe(struct psi_session *s)
+{
+	size_t ncols = release_query_ncols(&s->q);
+	wipe_scalar(&s->a);
+	wipe_free(s->pseudonyms, s->cap * CRYPTO_PSEUDONYM_BYTES);
+	wipe_free(s->elems, s->cap * CRYPTO_PSI_ELEMENT_BYTES);
+	wipe_free(s->vals, s->cap * ncols * sizeof(int64_t));
+	wipe_free(s->perm, s->padded * sizeof(uint32_t));
+	s->pseudonyms = s->elems = NULL;
+	s->vals = NULL;
+	s->perm = NULL;
+	pset_wipe(&s->cset);
+	s->n = s->cap = 0;
+}
+
+void psi_session_free(struct psi_session *s)
+{
+	if (s == NULL)
+		return;
+	session_wipe(s);
+	release_result_release(&s->result);
+	sodium_memzero(s, sizeof(*s));
+	free(s);
+}
+
+size_t psi_session_held_bytes(const struct psi_session *s)
+{
+	size_t ncols = release_query_ncols(&s->q), total = 0;
+	if (s->a)
+		total += CRYPTO_PSI_SCALAR_BYTES;
+	if (s->pseudonyms)
+		total += s->cap * CRYPTO_PSEUDONYM_BYTES;
+	if (s->elems)
+		total += s->cap * CRYPTO_PSI_ELEMENT_BYTES;
+	if (s->vals)
+		total += s->cap * ncols * sizeof(int64_t);
+	if (s->perm)
+		total += s->padded * sizeof(uint32_t);
+	if (s->cset.slots)
+		total += s->cset.cap * PREFIX_BYTES;
+	return total;
+}
+
+enum psi_state psi_session_state(const struct psi_session *s)
+{
+	return s->state;
+}
+
+const char *psi_session_id(const struct psi_session *s)
+{
+	return s->id;
+}
+
+int64_t psi_session_collab(const struct psi_session *s)
+{
+	return s->c.id;
+}
+
+const char *psi_session_partner(const struct psi_session *s)
+{
+	return s->c.partner;
+}
+
+const struct release_result *psi_session_result(const struct psi_session *s)
+{
+	return s->result.json ? &s->result : NULL;
+}
+
+uint64_t psi_session_eligible(const struct psi_session *s)
+{
+	return s->eligible;
+}
+
+static const char *const state_names[] = {
+	[PSI_OPEN] = "open", [PSI_B_RECEIVED] = "b_received", [PSI_C_SET] = "c_set",
+	[PSI_A_SENT] = "a_sent", [PSI_A_PRIME_RECEIVED] = "a_prime_received",
+	[PSI_RELEASED] = "released", [PSI_REFUSED] = "refused", [PSI_EXPIRED] = "expired",
+};
+
+const char *psi_state_name(enum psi_state st)
+{
+	if ((size_t)st >= sizeof(state_names) / sizeof(state_names[0]) || state_names[st] == NULL)
+		return "unknown";
+	return state_names[st];
+}
+
+/* --------------------------------------------------------------- audit */
+
+/* One leaf for this session, in its own transaction. */
+static cr_err session_audit(struct psi_session *s, struct app *a, const char *type, const char *detail)
+{
+	char id[24];
+	const char *recipients[1] = { s->c.partner };
+	struct audit_entry e = { .event_type = type, .actor_role = s->actor_role,
+				 .actor_id = s->actor_id, .tenant = s->brand, .dataset = s->d.name,
+				 .collaboration = id, .session = s->id, .recipients = recipients,
+				 .n_recipients = 1, .detail = detail };
+	cr_err rc;
+	snprintf(id, sizeof(id), "%lld", (long long)s->c.id);
+	rc = app_begin(a);
+	if (rc == CR_OK)
+		rc = app_audit(a, &e, NULL);
+	return app_end(a, rc);
+}
+
+/* Ends a live session as refused: the leaf names the reason; then wipes. */
+static cr_err refuse(struct psi_session *s, struct app *a, cr_err reason, const char *extra)
+{
+	char detail[RELEASE_QUERY_MAX + 256];
+	cr_err rc;
+	snprintf(detail, sizeof(detail), "reason=%s state=%s query=%s%s%s", cr_errname(reason),
+		 psi_state_name(s->state), s->q.text, extra ? " " : "", extra ? extra : "");
+	s->state = PSI_REFUSED;
+	session_wipe(s);
+	rc = session_audit(s, a, "match.refuse", detail);
+	return rc == CR_OK ? reason : rc;
+}
+
+bool psi_session_expire(struct psi_session *s, struct app *a, cr_time_ms now)
+{
+	char detail[96];
+	if (!live(s) || now < s->expires)
+		return false;
+	snprintf(detail, sizeof(detail), "state=%s", psi_state_name(s->state));
+	s->state = PSI_EXPIRED;
+	session_wipe(s);
+	/* The session is gone either way; a failed leaf is the log's problem
+	 * to report, not a reason to keep secrets alive. */
+	(void)session_audit(s, a, "match.expire", detail);
+	return true;
+}
+
+/* The common entry check of rounds 2-6. */
+static cr_err enter(struct psi_session *s, struct app *a, cr_time_ms now, enum psi_state want)
+{
+	if (s->state == PSI_EXPIRED || psi_session_expire(s, a, now))
+		return CR_ERR_PSI_SESSION_EXPIRED;
+	return s->state == want ? CR_OK : CR_ERR_PSI_SESSION_STATE;
+}
+
+cr_err psi_session_abort(struct psi_session *s, struct app *a, cr_err reason)
+{
+	if (!live(s))
+		return CR_OK;
+	return refuse(s, a, reason, "by=partner") == reason ? CR_OK : CR_ERR_STORE;
+}
+
+/* -------------------------------------------------------- eligibility */
+
+/*
+ * The consent gate is the service's largest cost outside the group
+ * operations (one registry decision per scope per record), so it runs on
+ * the worker pool: each worker opens its own read connection and consent
+ * context (a connection is used by one thread only) and decides a shard of
+ * the records. The registry functions take a struct app; a worker passes a
+ * copy of the caller's whose store and consent context are its own, and
+ * whose audit log is NULL: nothing it reaches is shared with another
+ * thread except the keyring, which is read-only (crypto.h).
+ */
+struct reader {
+	struct store *store;
+	struct consent_ctx *consent;
+	struct app app;            /* the caller's, with store and consent replaced */
+	struct registry_gate gstate;
+	struct ingest_gate gate;
+};
+
+/*
+ * Opening a connection runs the store's pragmas before its busy timeout is
+ * set, so a lock another connection holds for a moment can refuse it with
+ * CR_ERR_STORE_BUSY; such an open is retried for up to about a second.
+ */
+static cr_err reader_open(struct app *a, struct reader *r)
+{
+	cr_err rc = CR_ERR_STORE_BUSY;
+	for (int tries = 0; rc == CR_ERR_STORE_BUSY && tries < 100; tries++) {
+		if (tries)
+			usleep(10000);
+		rc = store_open(a->store->path, false, &r->store);
+	}
+	if (rc == CR_OK)
+		rc = consent_ctx_new(r->store->db, &r->consent);
+	if (rc != CR_OK)
+		return rc;
+	r->app = *a;
+	r->app.store = r->store;
+	r->app.consent = r->consent;
+	r->app.log = NULL;
+	registry_ingest_gate(&r->gstate, &r->app, &r->gate);
+	/* one read snapshot for the whole shard, and no per-statement locking */
+	return store_exec(r->store, "BEGIN");
+}
+
+static void reader_close(struct reader *r)
+{
+	if (r->store && sqlite3_get_autocommit(r->store->db) == 0)
+		(void)sqlite3_exec(r->store->db, "COMMIT", NULL, NULL, NULL);
+	consent_ctx_free(r->consent);
+	store_close(r->store);
+	memset(r, 0, sizeof(*r));
+}
+
+#define READERS_MAX 16
+
+/*
+ * One reader per pool thread, opened one after the other on the calling
+ * thread (so their opens never race each other); pool workers take one
+ * for the length of their range and put it back.
+ */
+struct readers {
+	pthread_mutex_t lock;
+	size_t n;
+	struct reader r[READERS_MAX];
+	bool taken[READERS_MAX];
+};
+
+static cr_err readers_open(struct readers *rs, struct app *a, struct crypto_pool *pool)
+{
+	unsigned threads = crypto_pool_threads(pool);
+	cr_err rc = CR_OK;
+	memset(rs, 0, sizeof(*rs));
+	if (pthread_mutex_init(&rs->lock, NULL) != 0)
+		cr_die("pthread_mutex_init");
+	for (rs->n = 0; rs->n < (threads > READERS_MAX ? READERS_MAX : threads) && rc == CR_OK; rs->n++)
+		rc = reader_open(a, &rs->r[rs->n]);
+	return rc;
+}
+
+static void readers_close(struct readers *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		reader_close(&rs->r[i]);
+	pthread_mutex_destroy(&rs->lock);
+}
+
+static struct reader *readers_take(struct readers *rs)
+{
+	struct reader *r = NULL;
+	pthread_mutex_lock(&rs->lock);
+	for (size_t i = 0; i < rs->n && r == NULL; i++)
+		if (!rs->taken[i]) {
+			rs->taken[i] = true;
+			r = &rs->r[i];
+		}
+	pthread_mutex_unlock(&rs->lock);
+	if (r == NULL)
+		cr_die("psi_session: more pool ranges than readers"); /* misuse */
+	return r;
+}
+
+static void readers_put(struct readers *rs, struct reader *r)
+{
+	pthread_mutex_lock(&rs->lock);
+	rs->taken[r - rs->r] = false;
+	pthread_mutex_unlock(&rs->lock);
+}
+
+/* Whether pseudonym p of s's dataset may be used at `at` (the gate, I2/I3). */
+static cr_err reader_allows(struct reader *r, const struct psi_session *s, const uint8_t *pseudonym,
+			    cr_time_ms at, bool *ok)
+{
+	struct crypto_pseudonym p;
+	enum ingest_verdict v = INGEST_DENY;
+	char reason[40];
+	cr_err rc;
+	memcpy(p.bytes, pseudonym, CRYPTO_PSEUDONYM_BYTES);
+	p.key_version = s->d.key_version;
+	rc = r->gate.decide(r->gate.ctx, &s->d, &p, at, &v, reason);
+	sodium_memzero(&p, sizeof(p));
+	*ok = rc == CR_OK && v == INGEST_ALLOW;
+	return rc;
+}
+
+/* Reads column `col` of a record's attrs (big-endian int64 per column). */
+static int64_t attr_at(const uint8_t *attrs, int col)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | attrs[(size_t)col * 8 + (size_t)i];
+	return (int64_t)v;
+}
+
+#define SHARDS_MAX READERS_MAX
+
+/* The load's shards: records whose pseudonym's first byte is in [lo, hi). */
+struct load_job {
+	struct psi_session *s;
+	struct readers *rs;
+	cr_time_ms at;
+	size_t nshards;
+	size_t offset[SHARDS_MAX];  /* where shard i writes in the session's arrays */
+	size_t cap[SHARDS_MAX];     /* its record count (an upper bound of what it keeps) */
+	size_t kept[SHARDS_MAX];
+};
+
+static void shard_bounds(size_t i, size_t n, uint8_t *lo, uint8_t *hi, bool *last)
+{
+	*lo = (uint8_t)(i * 256 / n);
+	*hi = (uint8_t)((i + 1) * 256 / n);
+	*last = i + 1 == n;
+}
+
+static cr_err shard_stmt(struct store *st, const struct load_job *job, size_t i, bool count,
+			 sqlite3_stmt **out)
+{
+	uint8_t lo, hi;
+	bool last;
+	const char *sql = count ? "SELECT count(*) FROM records WHERE dataset_id = ?1 AND pseudonym >= ?2"
+				  " AND (?3 IS NULL OR pseudonym < ?3)"
+				: "SELECT pseudonym, key_version, psi, attrs FROM records WHERE dataset_id = ?1"
+				  " AND pseudonym >= ?2 AND (?3 IS NULL OR pseudonym < ?3)";
+	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
+		return CR_ERR_STORE;
+	shard_bounds(i, job->nshards, &lo, &hi, &last);
+	sqlite3_bind_int64(*out, 1, job->s->d.id);
+	sqlite3_bind_blob(*out, 2, &lo, 1, SQLITE_TRANSIENT);
+	if (last)
+		sqlite3_bind_null(*out, 3);
+	else
+		sqlite3_bind_blob(*out, 3, &hi, 1, SQLITE_TRANSIENT);
+	return CR_OK;
+}
+
+/* One stored record: kept at `slot` if well-formed, of the dataset's key version, and allowed. */
+static cr_err consider(struct load_job *job, struct reader *r, sqlite3_stmt *st, size_t shard)
+{
+	struct psi_session *s = job->s;
+	size_t ncols = release_query_ncols(&s->q), i;
+	const uint8_t *pb = sqlite3_column_blob(st, 0), *psi = sqlite3_column_blob(st, 2);
+	const uint8_t *attrs = sqlite3_column_blob(st, 3);
+	bool ok = false;
+	cr_err rc;
+	if (sqlite3_column_bytes(st, 0) != CRYPTO_PSEUDONYM_BYTES || sqlite3_column_bytes(st, 2) != 32 ||
+	    sqlite3_column_bytes(st, 3) != (int)(s->d.columns.n * 8))
+		return CR_ERR_STORE;
+	if ((uint32_t)sqlite3_column_int64(st, 1) != s->d.key_version || job->kept[shard] == job->cap[shard])
+		return CR_OK; /* another key version's k: not this session's records */
+	rc = reader_allows(r, s, pb, job->at, &ok);
+	if (rc != CR_OK || !ok)
+		return rc;
+	i = job->offset[shard] + job->kept[shard]++;
+	memcpy(s->pseudonyms + i * CRYPTO_PSEUDONYM_BYTES, pb, CRYPTO_PSEUDONYM_BYTES);
+	memcpy(s->elems + i * CRYPTO_PSI_ELEMENT_BYTES, psi, CRYPTO_PSI_ELEMENT_BYTES);
+	for (size_t k = 0; k < s->q.ndims; k++)
+		s->vals[i * ncols + k] = attr_at(attrs, s->q.dims[k]);
+	for (size_t k = 0; k < s->q.nsums; k++)
+		s->vals[i * ncols + s->q.ndims + k] = attr_at(attrs, s->q.sums[k]);
+	return CR_OK;
+}
+
+/* A pool worker: shards [begin, end) on its own connection. */
+static cr_err load_shards(void *ctx, size_t begin, size_t end)
+{
+	struct load_job *job = ctx;
+	struct reader *r = readers_take(job->rs);
+	cr_err rc = CR_OK;
+	for (size_t i = begin; i < end && rc == CR_OK; i++) {
+		sqlite3_stmt *st = NULL;
+		int step = SQLITE_DONE;
+		rc = shard_stmt(r->store, job, i, false, &st);
+		while (rc == CR_OK && (step = sqlite3_step(st)) == SQLITE_ROW)
+			rc = consider(job, r, st, i);
+		if (rc == CR_OK)
+			rc = store_err(step);
+		sqlite3_finalize(st);
+	}
+	readers_put(job->rs, r);
+	return rc;
+}
+
+/* Sizes every shard on the caller's connection and lays out the session's arrays. */
+static cr_err plan_shards(struct psi_session *s, struct app *a, struct load_job *job)
+{
+	size_t total = 0, ncols = release_query_ncols(&s->q);
+	cr_err rc = CR_OK;
+	for (size_t i = 0; i < job->nshards && rc == CR_OK; i++) {
+		sqlite3_stmt *st = NULL;
+		rc = shard_stmt(a->store, job, i, true, &st);
+		if (rc == CR_OK && sqlite3_step(st) != SQLITE_ROW)
+			rc = CR_ERR_STORE;
+		if (rc == CR_OK) {
+			job->offset[i] = total;
+			job->cap[i] = (size_t)sqlite3_column_int64(st, 0);
+			total += job->cap[i];
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc == CR_OK && total > UINT32_MAX / 2)
+		rc = CR_ERR_TOO_LARGE;
+	if (rc != CR_OK)
+		return rc;
+	s->cap = total;
+	s->pseudonyms = cr_xmalloc(total ? total * CRYPTO_PSEUDONYM_BYTES : 1);
+	s->elems = cr_xmalloc(total ? total * CRYPTO_PSI_ELEMENT_BYTES : 1);
+	s->vals = cr_xmalloc(total && ncols ? total * ncols * sizeof(int64_t) : 1);
+	return CR_OK;
+}
+
+/* Closes the gaps the shards left (records they did not keep). */
+static void compact(struct psi_session *s, const struct load_job *job)
+{
+	size_t ncols = release_query_ncols(&s->q), w = 0;
+	for (size_t i = 0; i < job->nshards; i++) {
+		size_t from = job->offset[i], k = job->kept[i];
+		if (w != from) {
+			memmove(s->pseudonyms + w * CRYPTO_PSEUDONYM_BYTES, s->pseudonyms + from * CRYPTO_PSEUDONYM_BYTES,
+				k * CRYPTO_PSEUDONYM_BYTES);
+			memmove(s->elems + w * CRYPTO_PSI_ELEMENT_BYTES, s->elems + from * CRYPTO_PSI_ELEMENT_BYTES,
+				k * CRYPTO_PSI_ELEMENT_BYTES);
+			memmove(s->vals + w * ncols, s->vals + from * ncols, k * ncols * sizeof(int64_t));
+		}
+		w += k;
+	}
+	s->n = w;
+}
+
+/* Loads the records whose consent is valid at `at`, sharded over the pool. */
+static cr_err load_eligible(struct psi_session *s, struct app *a, struct crypto_pool *pool, cr_time_ms at)
+{
+	struct readers rs;
+	struct load_job job = { .s = s, .rs = &rs, .at = at };
+	cr_err rc = readers_open(&rs, a, pool);
+	job.nshards = rs.n;
+	if (rc == CR_OK)
+		rc = plan_shards(s, a, &job);
+	if (rc == CR_OK)
+		rc = crypto_pool_run(pool, job.nshards, load_shards, &job);
+	if (rc == CR_OK)
+		compact(s, &job);
+	readers_close(&rs);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- open */
+
+/* |A|: n rounded up to a multiple of max(64, 2^(bitlen(n) - 7)), at least 64. */
+static size_t padded_size(size_t n)
+{
+	unsigned bits = 0;
+	size_t step = 64, p;
+	for (size_t v = n; v; v >>= 1)
+		bits++;
+	if (bits > 13)
+		step = (size_t)1 << (bits - 7);
+	p = (n + step - 1) / step * step;
+	return p < 64 ? 64 : p;
+}
+
+/* π: a uniformly random permutation (Fisher-Yates with unbiased draws). */
+static void draw_permutation(struct psi_session *s)
+{
+	s->perm = cr_xmalloc(s->padded * sizeof(uint32_t));
+	for (size_t i = 0; i < s->padded; i++)
+		s->perm[i] = (uint32_t)i;
+	for (size_t i = s->padded; i > 1; i--) {
+		size_t j = (size_t)crypto_random_uniform(NULL, i);
+		uint32_t t = s->perm[i - 1];
+		s->perm[i - 1] = s->perm[j];
+		s->perm[j] = t;
+	}
+}
+
+static cr_err session_init(struct psi_session *s, struct app *a, const struct psi_open_request *req,
+			   const struct psi_session_opts *o)
+{
+	uint8_t raw[PSI_SESSION_ID_BYTES];
+	cr_err rc;
+	randombytes_buf(raw, sizeof(raw));
+	if (cr_hex_encode(raw, sizeof(raw), s->id, sizeof(s->id)) != CR_OK)
+		return CR_ERR_INTERNAL;
+	s->created = o && o->now ? o->now : cr_time_now();
+	s->expires = s->created + (o && o->ttl_ms > 0 ? o->ttl_ms : PSI_SESSION_TTL_MS);
+	s->noise_rng = o ? o->noise_rng : NULL;
+	rc = collab_get(a->store, req->collab_id, &s->c);
+	if (rc == CR_OK)
+		rc = dataset_get_by_id(a->store, s->c.dataset_id, &s->d);
+	if (rc == CR_OK)
+		rc = consent_brand_name(a->consent, s->c.brand_id, s->brand);
+	snprintf(s->actor_role, sizeof(s->actor_role), "%s", o && o->actor_role ? o->actor_role : "partner");
+	snprintf(s->actor_id, sizeof(s->actor_id), "%s", o && o->actor_id ? o->actor_id : s->c.partner);
+	return rc;
+}
+
+/* Refusals before anything is read from the brand's records. */
+static cr_err admission(struct psi_session *s, struct app *a, const struct psi_open_request *req,
+			char *why, size_t why_cap)
+{
+	char left_s[COLLAB_MILLI_STRLEN], eps_s[COLLAB_MILLI_STRLEN], budget_s[COLLAB_MILLI_STRLEN], extra[96];
+	uint64_t left = 0;
+	cr_err rc = release_query_parse(&s->c, &s->d, req->group_by, req->metrics[0] ? req->metrics : NULL,
+					&s->q, why, why_cap);
+	if (rc != CR_OK)
+		return refuse(s, a, rc, NULL);
+	if (!dataset_has_recipient(&s->d, s->c.partner))
+		return refuse(s, a, CR_ERR_COLLAB_PARTNER, NULL);
+	rc = collab_budget_left(a->store, &s->c, &left);
+	if (rc != CR_OK)
+		return rc;
+	if (s->c.epsilon_milli > left) {
+		collab_milli_format(left, left_s);
+		collab_milli_format(s->c.epsilon_milli, eps_s);
+		collab_milli_format(s->c.budget_milli, budget_s);
+		if (why && why_cap)
+			snprintf(why, why_cap, "budget left %s of %s, the query needs %s", left_s, budget_s, eps_s);
+		snprintf(extra, sizeof(extra), "charged=0 budget_left=%s", left_s);
+		return refuse(s, a, CR_ERR_BUDGET_EXHAUSTED, extra);
+	}
+	return CR_OK;
+}
+
+static void fill_offer(const struct psi_session *s, struct psi_session_offer *o)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->session, sizeof(o->session), "%s", s->id);
+	snprintf(o->suite, sizeof(o->suite), "%s", CRYPTO_PSI_SUITE);
+	o->id_type = s->d.id_type;
+	o->elements = s->padded;
+	o->min_set = s->c.min_partner_set;
+	o->max_set = s->c.max_partner_set;
+	o->expires = s->expires;
+}
+
+cr_err psi_session_open(struct app *a, struct crypto_pool *pool, const struct psi_open_request *req,
+			const struct psi_session_opts *opts, struct psi_session **out,
+			struct psi_session_offer *offer, char *why, size_t why_cap)
+{
+	struct psi_session *s = cr_xcalloc(1, sizeof(*s));
+	char detail[RELEASE_QUERY_MAX + 128];
+	cr_err rc;
+	s->state = PSI_OPEN;
+	rc = session_init(s, a, req, opts);
+	if (rc == CR_OK)
+		rc = admission(s, a, req, why, why_cap);
+	if (rc == CR_OK)
+		rc = load_eligible(s, a, pool, s->created);
+	if (rc != CR_OK)
+		goto out;
+	s->eligible = s->n;
+	s->padded = padded_size(s->n);
+	draw_permutation(s);
+	s->a = sodium_malloc(CRYPTO_PSI_SCALAR_BYTES);
+	if (s->a == NULL)
+		cr_die("sodium_malloc");
+	crypto_psi_scalar_random(s->a);
+	snprintf(detail, sizeof(detail), "query=%s elements=%zu", s->q.text, s->padded);
+	rc = session_audit(s, a, "match.session", detail);
+out:
+	if (rc != CR_OK) {
+		psi_session_free(s);
+		return rc;
+	}
+	fill_offer(s, offer);
+	*out = s;
+	return CR_OK;
+}
+
+/* ------------------------------------------------------------ rounds 2-4 */
+
+/* C = (a·k)·B as prefixes, chunk by chunk; refuses bad and duplicate elements. */
+static cr_err build_c(struct psi_session *s, struct app *a, struct crypto_pool *pool,
+		      const uint8_t *b, char *extra, size_t extra_cap)
+{
+	uint8_t k[CRYPTO_PSI_SCALAR_BYTES];
+	uint8_t *ak = sodium_malloc(CRYPTO_PSI_SCALAR_BYTES);
+	uint8_t *chunk = cr_xmalloc((s->nb < C_CHUNK ? s->nb : C_CHUNK) * CRYPTO_PSI_ELEMENT_BYTES + 1);
+	size_t bad = 0;
+	cr_err rc;
+	if (ak == NULL)
+		cr_die("sodium_malloc");
+	rc = crypto_psi_brand_scalar(a->keys, s->c.brand_id, s->d.key_version, k);
+	if (rc == CR_OK)
+		crypto_psi_scalar_mul(s->a, k, ak);
+	sodium_memzero(k, sizeof(k));
+	pset_init(&s->cset, s->nb);
+	for (size_t off = 0; off < s->nb && rc == CR_OK; off += C_CHUNK) {
+		size_t m = s->nb - off < C_CHUNK ? s->nb - off : C_CHUNK;
+		rc = crypto_psi_mul_batch(pool, ak, b + off * 32, chunk, m, &bad);
+		if (rc != CR_OK) {
+			snprintf(extra, extra_cap, "element=%zu", off + bad);
+			break;
+		}
+		for (size_t i = 0; i < m && rc == CR_OK; i++)
+			if (!pset_add(&s->cset, chunk + i * 32)) {
+				rc = CR_ERR_PSI_DUPLICATE;
+				snprintf(extra, extra_cap, "element=%zu", off + i);
+			}
+	}
+	sodium_memzero(chunk, (s->nb < C_CHUNK ? s->nb : C_CHUNK) * CRYPTO_PSI_ELEMENT_BYTES);
+	free(chunk);
+	sodium_memzero(ak, CRYPTO_PSI_SCALAR_BYTES);
+	sodium_free(ak);
+	return rc;
+}
+
+/* A: a·E_x placed by π, random elements in the padding; a is wiped after. */
+static cr_err build_a(struct psi_session *s, struct crypto_pool *pool, struct psi_elements *out)
+{
+	uint8_t *buf;
+	cr_err rc = crypto_psi_mul_batch(pool, s->a, s->elems, s->elems, s->n, NULL);
+	wipe_scalar(&s->a);
+	if (rc != CR_OK)
+		return CR_ERR_INTERNAL; /* a stored element that does not decode */
+	buf = cr_xmalloc(s->padded * CRYPTO_PSI_ELEMENT_BYTES);
+	for (size_t i = 0; i < s->padded; i++) {
+		uint8_t *dst = buf + i * CRYPTO_PSI_ELEMENT_BYTES;
+		if (s->perm[i] < s->n)
+			memcpy(dst, s->elems + (size_t)s->perm[i] * CRYPTO_PSI_ELEMENT_BYTES, CRYPTO_PSI_ELEMENT_BYTES);
+		else
+			crypto_core_ristretto255_random(dst);
+	}
+	wipe_free(s->elems, s->cap * CRYPTO_PSI_ELEMENT_BYTES);
+	s->elems = NULL;
+	out->bytes = buf;
+	out->count = s->padded;
+	return CR_OK;
+}
+
+cr_err psi_session_blinded(struct psi_session *s, struct app *a, struct crypto_pool *pool,
+			   const uint8_t *b, size_t len, uint64_t announced, cr_time_ms now,
+			   struct psi_elements *a_out)
+{
+	char extra[64] = "";
+	cr_err rc = enter(s, a, now, PSI_OPEN);
+	if (rc != CR_OK)
+		return rc;
+	s->state = PSI_B_RECEIVED;
+	if (announced > SIZE_MAX / CRYPTO_PSI_ELEMENT_BYTES || len != announced * CRYPTO_PSI_ELEMENT_BYTES)
+		return refuse(s, a, CR_ERR_PSI_COUNT, NULL);
+	snprintf(extra, sizeof(extra), "partner_set=%llu", (unsigned long long)announced);
+	if (announced < s->c.min_partner_set)
+		return refuse(s, a, CR_ERR_PSI_SET_TOO_SMALL, extra);
+	if (announced > s->c.max_partner_set)
+		return refuse(s, a, CR_ERR_PSI_SET_TOO_LARGE, extra);
+	s->nb = announced;
+	rc = build_c(s, a, pool, b, extra, sizeof(extra));
+	if (rc != CR_OK)
+		return refuse(s, a, rc, extra);
+	s->state = PSI_C_SET;
+	rc = build_a(s, pool, a_out);
+	if (rc != CR_OK)
+		return refuse(s, a, rc, NULL);
+	s->state = PSI_A_SENT;
+	return CR_OK;
+}
+
+/* ------------------------------------------------------------ rounds 5-6 */
+
+/* Marks matched records; wipes C and π afterwards. */
+static size_t match(struct psi_session *s, const uint8_t *a_prime, uint8_t *matched)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < s->padded; i++) {
+		uint32_t r = s->perm[i];
+		if (r < s->n && pset_has(&s->cset, a_prime + i * CRYPTO_PSI_ELEMENT_BYTES)) {
+			matched[r] = 1;
+			count++;
+		}
+	}
+	pset_wipe(&s->cset);
+	wipe_free(s->perm, s->padded * sizeof(uint32_t));
+	s->perm = NULL;
+	return count;
+}
+
+/*
+ * A mark of the database's state as the caller's connection sees it: PRAGMA
+ * data_version changes when another connection commits, the total change
+ * count when this one writes. Equal marks mean nothing was written between.
+ */
+struct write_mark {
+	int64_t data_version, total_changes;
+};
+
+static cr_err write_mark(struct store *st, struct write_mark *out)
+{
+	sqlite3_stmt *q = NULL;
+	cr_err rc = CR_ERR_STORE;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW) {
+		out->data_version = sqlite3_column_int64(q, 0);
+		out->total_changes = (int64_t)sqlite3_total_changes64(st->db);
+		rc = CR_OK;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+struct recheck_job {
+	struct psi_session *s;
+	struct readers *rs;
+	uint8_t *matched;
+	cr_time_ms at;
+};
+
+/* A pool worker: matched records in [begin, end) on its own connection. */
+static cr_err recheck_range(void *ctx, size_t begin, size_t end)
+{
+	struct recheck_job *job = ctx;
+	struct reader *r = readers_take(job->rs);
+	cr_err rc = CR_OK;
+	for (size_t i = begin; i < end && rc == CR_OK; i++) {
+		bool ok = false;
+		if (!job->matched[i])
+			continue;
+		rc = reader_allows(r, job->s, job->s->pseudonyms + i * CRYPTO_PSEUDONYM_BYTES, job->at, &ok);
+		if (rc == CR_OK && !ok)
+			job->matched[i] = 0;
+	}
+	readers_put(job->rs, r);
+	return rc;
+}
+
+/*
+ * Matched records whose consent is still valid at `at` (the gate again,
+ * I3). *version is the caller's connection's write mark before the check:
+ * if it is unchanged later, nothing can have been withdrawn since (see
+ * rows_in_txn).
+ */
+static cr_err recheck(struct psi_session *s, struct app *a, struct crypto_pool *pool, uint8_t *matched,
+		      cr_time_ms at, struct write_mark *version)
+{
+	struct readers rs;
+	struct recheck_job job = { s, &rs, matched, at };
+	cr_err rc = write_mark(a->store, version);
+	if (rc != CR_OK)
+		return rc;
+	rc = readers_open(&rs, a, pool);
+	if (rc == CR_OK)
+		rc = crypto_pool_run(pool, s->n, recheck_range, &job);
+	readers_close(&rs);
+	return rc;
+}
+
+/* What release_run_rows asks for inside its transaction. */
+struct rows_ctx {
+	struct psi_session *s;
+	const uint8_t *matched;
+	struct write_mark version;  /* before the re-check */
+	int64_t *rows;
+	size_t nrows;
+};
+
+/* Whether record i is still stored (a withdrawal purges it, I3). */
+static cr_err still_stored(sqlite3_stmt *st, const struct psi_session *s, size_t i, bool *yes)
+{
+	int step;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, s->d.id);
+	sqlite3_bind_blob(st, 2, s->pseudonyms + i * CRYPTO_PSEUDONYM_BYTES, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	*yes = step == SQLITE_ROW;
+	return step == SQLITE_ROW || step == SQLITE_DONE ? CR_OK : store_err(step);
+}
+
+/*
+ * Inside the release's write transaction, where no withdrawal can commit:
+ * if anything was written since the re-check began, drops matched
+ * records whose rows a withdrawal purged meanwhile; then lays out the
+ * remaining records' values.
+ */
+static cr_err rows_in_txn(void *ctx, struct app *a, const int64_t **rows, size_t *n)
+{
+	struct rows_ctx *x = ctx;
+	struct psi_session *s = x->s;
+	size_t ncols = release_query_ncols(&s->q);
+	sqlite3_stmt *st = NULL;
+	struct write_mark now_mark = { 0, 0 };
+	cr_err rc = write_mark(a->store, &now_mark);
+	bool check = now_mark.data_version != x->version.data_version ||
+		     now_mark.total_changes != x->version.total_changes;
+	if (rc == CR_OK && check &&
+	    sqlite3_prepare_v2(a->store->db, "SELECT 1 FROM records WHERE dataset_id = ?1 AND pseudonym = ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		rc = CR_ERR_STORE;
+	for (size_t i = 0; i < s->n && rc == CR_OK; i++) {
+		bool keep = x->matched[i];
+		if (keep && check)
+			rc = still_stored(st, s, i, &keep);
+		if (rc == CR_OK && keep)
+			memcpy(x->rows + x->nrows++ * ncols, s->vals + i * ncols, ncols * sizeof(int64_t));
+	}
+	sqlite3_finalize(st);
+	*rows = x->rows;
+	*n = x->nrows;
+	return rc;
+}
+
+static cr_err release(struct psi_session *s, struct app *a, const uint8_t *matched, size_t count,
+		      struct write_mark version, char **release_json)
+{
+	size_t ncols = release_query_ncols(&s->q);
+	struct rows_ctx x = { s, matched, version, cr_xmalloc(count && ncols ? count * ncols * sizeof(int64_t) : 1), 0 };
+	struct release_ctx rc_ctx = { s->brand, s->id, s->actor_role, s->actor_id, s->noise_rng };
+	cr_err rc = release_run_rows(a, &rc_ctx, &s->c, &s->d, &s->q, rows_in_txn, &x, &s->result);
+	wipe_free(x.rows, count && ncols ? count * ncols * sizeof(int64_t) : 1);
+	if (rc == CR_OK || rc == CR_ERR_BUDGET_EXHAUSTED) {
+		s->state = rc == CR_OK && s->result.outcome == CR_OK ? PSI_RELEASED : PSI_REFUSED;
+		*release_json = cr_xstrdup(s->result.json);
+	}
+	return rc;
+}
+
+cr_err psi_session_answer(struct psi_session *s, struct app *a, struct crypto_pool *pool,
+			  const uint8_t *a_prime, size_t len, uint64_t announced, cr_time_ms now,
+			  char **release_json)
+{
+	uint8_t *matched = NULL;
+	size_t count, n;
+	struct write_mark version = { 0, 0 };
+	cr_err rc = enter(s, a, now, PSI_A_SENT);
+	*release_json = NULL;
+	if (rc != CR_OK)
+		return rc;
+	s->state = PSI_A_PRIME_RECEIVED;
+	if (announced != s->padded || len != s->padded * CRYPTO_PSI_ELEMENT_BYTES)
+		return refuse(s, a, CR_ERR_PSI_ANSWER_LENGTH, NULL);
+	n = s->n;
+	matched = cr_xcalloc(n ? n : 1, 1);
+	count = match(s, a_prime, matched);
+	if (count > s->n || count > s->nb) {
+		rc = refuse(s, a, CR_ERR_PSI_INTERSECTION, NULL);
+		goto out;
+	}
+	rc = recheck(s, a, pool, matched, now, &version);
+	if (rc == CR_OK)
+		rc = release(s, a, matched, count, version, release_json);
+	if (rc != CR_OK && rc != CR_ERR_BUDGET_EXHAUSTED && live(s))
+		rc = refuse(s, a, rc, NULL);
+	session_wipe(s);
+out:
+	wipe_free(matched, n ? n : 1);
+	return rc;
+}
+
+/* -------------------------------------------------------- session table */
+
+struct psi_sessions {
+	pthread_mutex_t lock;
+	size_t n, cap;
+	struct psi_session **s;
+};
+
+struct psi_sessions *psi_sessions_new(void)
+{
+	struct psi_sessions *t = cr_xcalloc(1, sizeof(*t));
+	if (pthread_mutex_init(&t->lock, NULL) != 0)
+		cr_die("pthread_mutex_init");
+	return t;
+}
+
+void psi_sessions_free(struct psi_sessions *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		psi_session_free(t->s[i]);
+	free(t->s);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+void psi_sessions_add(struct psi_sessions *t, struct psi_session *s)
+{
+	pthread_mutex_lock(&t->lock);
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 8;
+		t->s = cr_xrealloc(t->s, t->cap * sizeof(*t->s));
+	}
+	t->s[t->n++] = s;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Index of session `id`, or t->n. Caller holds the lock. */
+static size_t find_locked(const struct psi_sessions *t, const char *id)
+{
+	size_t i = 0;
+	for (; i < t->n; i++)
+		if (sodium_memcmp(t->s[i]->id, id, PSI_SESSION_ID_HEX) == 0)
+			break;
+	return i;
+}
+
+struct psi_session *psi_sessions_acquire(struct psi_sessions *t, const char *id)
+{
+	struct psi_session *s = NULL;
+	size_t i;
+	if (strlen(id) != PSI_SESSION_ID_HEX)
+		return NULL;
+	pthread_mutex_lock(&t->lock);
+	i = find_locked(t, id);
+	if (i < t->n && !t->s[i]->busy) {
+		s = t->s[i];
+		s->busy = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return s;
+}
+
+void psi_sessions_release(struct psi_sessions *t, struct psi_session *s)
+{
+	pthread_mutex_lock(&t->lock);
+	s->busy = false;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void psi_sessions_remove(struct psi_sessions *t, const char *id)
+{
+	struct psi_session *s = NULL;
+	size_t i;
+	if (strlen(id) != PSI_SESSION_ID_HEX)
+		return;
+	pthread_mutex_lock(&t->lock);
+	i = find_locked(t, id);
+	if (i < t->n && !t->s[i]->busy) {
+		s = t->s[i];
+		t->s[i] = t->s[--t->n];
+	}
+	pthread_mutex_unlock(&t->lock);
+	psi_session_free(s);
+}
+
+size_t psi_sessions_sweep(struct psi_sessions *t, struct app *a, cr_time_ms now)
+{
+	size_t freed = 0;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->n;) {
+		struct psi_session *s = t->s[i];
+		if (s->busy) {
+			i++;
+			continue;
+		}
+		psi_session_expire(s, a, now);
+		if (!live(s) && now >= s->expires) {
+			t->s[i] = t->s[--t->n];
+			psi_session_free(s);
+			freed++;
+		} else {
+			i++;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return freed;
+}

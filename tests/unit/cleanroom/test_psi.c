@@ -1,0 +1,745 @@
+/* Unit tests for cleanroom/psi_session.c and cleanroom/psi_partner.c: the
+ * match protocol end to end on synthetic data against a plain join (exact
+ * before noise, within a 1e-9 tail bound after), refused sessions
+ * (duplicates, invalid encodings, the identity, too few or too many
+ * elements, a wrong-length round 5), budget refusals (before computing:
+ * nothing charged; under k: charged), a withdrawal between the rounds (I3),
+ * session expiry (wiped and freed), and I4: everything the partner role
+ * receives holds only the released aggregates. */
+#include "match_fixture.h"
+#include "cleanroom/psi_partner.h"
+#include "cleanroom/psi_session.h"
+
+#define N_CUSTOMERS 2000
+#define M_PARTNER 1500
+#define OVERLAP 1000
+
+/* One match driven step by step, both roles. */
+struct run {
+	struct psi_session *s;
+	struct psi_partner *p;
+	struct psi_session_offer offer;
+	struct psi_partner_report list;
+	struct psi_elements b, a, ap;
+	char *release;
+	json_t *rel;
+};
+
+static void run_free(struct run *r)
+{
+	psi_session_free(r->s);
+	psi_partner_free(r->p);
+	psi_elements_release(&r->b);
+	psi_elements_release(&r->a);
+	psi_elements_release(&r->ap);
+	free(r->release);
+	json_decref(r->rel);
+	memset(r, 0, sizeof(*r));
+}
+
+static cr_err run_open(struct mfx *f, const struct collab *c, const char *group_by, const char *metrics,
+		       const struct psi_session_opts *o, struct run *r)
+{
+	struct psi_open_request req;
+	char why[COLLAB_WHY_MAX];
+	memset(r, 0, sizeof(*r));
+	memset(&req, 0, sizeof(req));
+	req.collab_id = c->id;
+	snprintf(req.group_by, sizeof(req.group_by), "%s", group_by ? group_by : "");
+	snprintf(req.metrics, sizeof(req.metrics), "%s", metrics ? metrics : "");
+	return psi_session_open(f->a, f->pool, &req, o, &r->s, &r->offer, why, sizeof(why));
+}
+
+/* Round 2 on the partner side with the fixture's partner list. */
+static void run_blind(struct mfx *f, struct run *r)
+{
+	FILE *in = fopen(f->partner, "r");
+	assert_non_null(in);
+	assert_int_equal(psi_partner_new(&r->offer, &r->p), CR_OK);
+	assert_int_equal(psi_partner_load(r->p, in, "partner.csv", NULL, &r->list, NULL, 0), CR_OK);
+	fclose(in);
+	assert_int_equal(psi_partner_blind(r->p, f->pool, &r->b), CR_OK);
+}
+
+static cr_err run_service_b(struct mfx *f, struct run *r)
+{
+	return psi_session_blinded(r->s, f->a, f->pool, r->b.bytes, r->b.count * 32, r->b.count,
+				   cr_time_now(), &r->a);
+}
+
+static cr_err run_finish(struct mfx *f, struct run *r)
+{
+	cr_err rc;
+	assert_int_equal(psi_partner_answer(r->p, f->pool, r->a.bytes, r->a.count * 32, &r->ap), CR_OK);
+	rc = psi_session_answer(r->s, f->a, f->pool, r->ap.bytes, r->ap.count * 32, r->ap.count,
+				cr_time_now(), &r->release);
+	if (r->release)
+		assert_int_equal(psi_partner_release(r->p, r->release, strlen(r->release), &r->rel), CR_OK);
+	return rc;
+}
+
+static cr_err run_all(struct mfx *f, const struct collab *c, const char *group_by, const char *metrics,
+		      struct run *r)
+{
+	cr_err rc = run_open(f, c, group_by, metrics, NULL, r);
+	if (rc != CR_OK)
+		return rc;
+	run_blind(f, r);
+	rc = run_service_b(f, r);
+	return rc == CR_OK ? run_finish(f, r) : rc;
+}
+
+static int setup(void **state)
+{
+	struct mfx *f = calloc(1, sizeof(*f));
+	mfx_setup(f, N_CUSTOMERS, M_PARTNER, OVERLAP, 42);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	mfx_teardown(*state);
+	free(*state);
+	return 0;
+}
+
+/* ------------------------------------------------------- correctness */
+
+static void test_exact_join_then_bounded_noise(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct release_query q;
+	struct release_result join;
+	struct run r;
+	const struct release_result *got;
+	uint64_t cnum, cden, snum, sden;
+	int64_t cbound, sbound;
+	size_t rows, total = 0, released = 0;
+	char why[128];
+	mfx_collab(f, &c, "segment,region", "count,sum:spend", 10, 0, 0, 0);
+	assert_int_equal(run_all(f, &c, "segment,region", "count,sum:spend", &r), CR_OK);
+	assert_int_equal(psi_session_state(r.s), PSI_RELEASED);
+	got = psi_session_result(r.s);
+	assert_non_null(got);
+
+	/* Before noise: exactly the plain join, cell by cell. */
+	assert_int_equal(release_query_parse(&c, &f->d, "segment,region", "count,sum:spend", &q, why, sizeof(why)), CR_OK);
+	rows = mfx_plain_join(f, &q, cr_time_now(), &join);
+	assert_true(rows > 500);
+	assert_true(rows <= OVERLAP && rows <= psi_session_eligible(r.s));
+	assert_int_equal(got->ncells, join.ncells);
+	for (size_t i = 0; i < got->ncells; i++) {
+		assert_int_equal(got->cells[i].count, join.cells[i].count);
+		assert_int_equal(got->cells[i].sum[0], join.cells[i].sum[0]);
+		total += got->cells[i].count;
+	}
+	assert_int_equal(total, rows);
+
+	/* After noise: every cell within the bound for 30 values at 1e-9. */
+	assert_int_equal(release_noise_params(1, c.epsilon_milli, 2, &cnum, &cden), CR_OK);
+	assert_int_equal(release_noise_params(10000, c.epsilon_milli, 2, &snum, &sden), CR_OK);
+	cbound = mfx_noise_bound(cnum, cden, 2 * got->ncells);
+	sbound = mfx_noise_bound(snum, sden, 2 * got->ncells);
+	for (size_t i = 0; i < got->ncells; i++) {
+		int64_t dc = got->cells[i].noisy_count - (int64_t)got->cells[i].count;
+		int64_t ds = got->cells[i].noisy_sum[0] - got->cells[i].sum[0];
+		assert_true(dc > -cbound && dc < cbound);
+		assert_true(ds > -sbound && ds < sbound);
+		released += !got->cells[i].suppressed;
+	}
+	/* The partner's release lists exactly the unsuppressed noisy cells. */
+	assert_string_equal(json_string_value(json_object_get(r.rel, "outcome")), "released");
+	assert_int_equal(json_array_size(json_object_get(r.rel, "cells")), released);
+	assert_int_equal(json_integer_value(json_object_get(r.rel, "noisy_total")), got->noisy_total);
+	assert_int_equal(mfx_spent(f, &c), 500);
+	release_result_release(&join);
+	run_free(&r);
+}
+
+/* privacy.md step 5: a noisy total under k releases only the refusal, charged. */
+static void test_total_under_k_is_refused_and_charged(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct run r;
+	size_t before = mfx_leaves(f, "match.refuse");
+	mfx_collab(f, &c, "segment", "count", 1000000, 0, 0, 0);
+	assert_int_equal(run_all(f, &c, "segment", NULL, &r), CR_OK);
+	assert_int_equal(psi_session_state(r.s), PSI_REFUSED);
+	assert_string_equal(json_string_value(json_object_get(r.rel, "outcome")), "refused");
+	assert_string_equal(json_string_value(json_object_get(r.rel, "reason")), "below_k");
+	assert_true(json_is_true(json_object_get(r.rel, "charged")));
+	assert_null(json_object_get(r.rel, "cells"));
+	assert_null(json_object_get(r.rel, "noisy_total"));
+	assert_int_equal(mfx_spent(f, &c), c.epsilon_milli);
+	assert_int_equal(mfx_leaves(f, "match.refuse"), before + 1);
+	run_free(&r);
+}
+
+/* privacy.md step 2: refused before anything is computed, charged nothing. */
+static void test_budget_exhausted_before_computing(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct run r;
+	char detail[512];
+	mfx_collab(f, &c, "segment", "count", 10, 500, 500, 0);
+	assert_int_equal(run_all(f, &c, "segment", NULL, &r), CR_OK);
+	run_free(&r);
+	assert_int_equal(mfx_spent(f, &c), 500);
+	assert_int_equal(run_open(f, &c, "segment", NULL, NULL, &r), CR_ERR_BUDGET_EXHAUSTED);
+	assert_null(r.s);
+	assert_int_equal(mfx_spent(f, &c), 500);
+	mfx_last_detail(f, "match.refuse", detail, sizeof(detail));
+	assert_non_null(strstr(detail, "CR_ERR_BUDGET_EXHAUSTED"));
+	assert_non_null(strstr(detail, "charged=0 budget_left=0.000"));
+	assert_int_equal(run_open(f, &c, "segment", NULL, NULL, &r), CR_ERR_BUDGET_EXHAUSTED);
+}
+
+/* Two sessions race for the last epsilon: the second is refused at release, uncharged. */
+static void test_budget_spent_between_open_and_release(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct run r1, r2;
+	mfx_collab(f, &c, "segment", "count", 10, 500, 500, 0);
+	assert_int_equal(run_open(f, &c, "segment", NULL, NULL, &r1), CR_OK);
+	assert_int_equal(run_open(f, &c, "segment", NULL, NULL, &r2), CR_OK);
+	run_blind(f, &r1);
+	run_blind(f, &r2);
+	assert_int_equal(run_service_b(f, &r1), CR_OK);
+	assert_int_equal(run_service_b(f, &r2), CR_OK);
+	assert_int_equal(run_finish(f, &r1), CR_OK);
+	assert_int_equal(run_finish(f, &r2), CR_ERR_BUDGET_EXHAUSTED);
+	assert_int_equal(psi_session_state(r2.s), PSI_REFUSED);
+	assert_string_equal(json_string_value(json_object_get(r2.rel, "reason")), "budget_exhausted");
+	assert_false(json_is_true(json_object_get(r2.rel, "charged")));
+	assert_null(json_object_get(r2.rel, "cells"));
+	assert_int_equal(mfx_spent(f, &c), 500);
+	run_free(&r1);
+	run_free(&r2);
+}
+
+/* ------------------------------------------------------ refused sessions */
+
+/* n valid, distinct blinded-looking elements. */
+static struct psi_elements fake_b(size_t n)
+{
+	struct psi_elements e = { cr_xmalloc(n * 32 + 1), n };
+	for (size_t i = 0; i < n; i++) {
+		uint8_t d[32];
+		randombytes_buf(d, sizeof(d));
+		crypto_psi_hash_to_group(CRYPTO_ID_EMAIL, d, e.bytes + i * 32);
+	}
+	return e;
+}
+
+enum b_fault { B_DUPLICATE, B_INVALID, B_IDENTITY, B_TOO_FEW, B_TOO_MANY, B_COUNT };
+
+static void refuse_b_case(struct mfx *f, const struct collab *c, enum b_fault fault, cr_err want)
+{
+	struct run r;
+	struct psi_elements b = fake_b(40);
+	size_t n = 40, refusals = mfx_leaves(f, "match.refuse");
+	uint64_t spent = mfx_spent(f, c), announced;
+	char detail[512];
+	assert_int_equal(run_open(f, c, "segment", NULL, NULL, &r), CR_OK);
+	assert_true(psi_session_held_bytes(r.s) > 0);
+	switch (fault) {
+	case B_DUPLICATE:
+		memcpy(b.bytes + 7 * 32, b.bytes + 3 * 32, 32);
+		break;
+	case B_INVALID:
+		memset(b.bytes + 5 * 32, 0xff, 32);
+		break;
+	case B_IDENTITY:
+		memset(b.bytes + 9 * 32, 0, 32);
+		break;
+	case B_TOO_FEW:
+		n = 5;
+		break;
+	default:
+		break;
+	}
+	announced = fault == B_COUNT ? n + 1 : n;
+	assert_int_equal(psi_session_blinded(r.s, f->a, f->pool, b.bytes, n * 32, announced, cr_time_now(), &r.a),
+			 want);
+	assert_null(r.a.bytes);
+	assert_int_equal(psi_session_state(r.s), PSI_REFUSED);
+	assert_int_equal(psi_session_held_bytes(r.s), 0);
+	assert_int_equal(mfx_leaves(f, "match.refuse"), refusals + 1);
+	mfx_last_detail(f, "match.refuse", detail, sizeof(detail));
+	assert_non_null(strstr(detail, cr_errname(want)));
+	assert_int_equal(mfx_spent(f, c), spent);
+	/* a refused session takes no further message */
+	assert_int_equal(psi_session_blinded(r.s, f->a, f->pool, b.bytes, n * 32, n, cr_time_now(), &r.a),
+			 CR_ERR_PSI_SESSION_STATE);
+	psi_elements_release(&b);
+	run_free(&r);
+}
+
+static void test_refused_partner_sets(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c, small;
+	char why[COLLAB_WHY_MAX];
+	mfx_collab(f, &c, "segment", "count", 10, 0, 0, 10);
+	refuse_b_case(f, &c, B_DUPLICATE, CR_ERR_PSI_DUPLICATE);
+	refuse_b_case(f, &c, B_INVALID, CR_ERR_PSI_ENCODING);
+	refuse_b_case(f, &c, B_IDENTITY, CR_ERR_PSI_IDENTITY);
+	refuse_b_case(f, &c, B_TOO_FEW, CR_ERR_PSI_SET_TOO_SMALL);
+	refuse_b_case(f, &c, B_COUNT, CR_ERR_PSI_COUNT);
+	/* too many: a rule whose maximum is 20 */
+	memset(&small, 0, sizeof(small));
+	snprintf(small.partner, sizeof(small.partner), "partner-1");
+	assert_int_equal(collab_rule_parse(&small, &f->d, "segment", "count", why, sizeof(why)), CR_OK);
+	small.k = 10;
+	small.max_dims = 2;
+	small.epsilon_milli = 500;
+	small.budget_milli = 5000;
+	small.min_partner_set = 10;
+	small.max_partner_set = 20;
+	assert_int_equal(collab_create(f->a, &mfx_actor, "acme", &f->d, &small, why, sizeof(why)), CR_OK);
+	refuse_b_case(f, &small, B_TOO_MANY, CR_ERR_PSI_SET_TOO_LARGE);
+}
+
+static void refuse_a_prime_case(struct mfx *f, const struct collab *c, long delta)
+{
+	struct run r;
+	struct psi_elements b = fake_b(40);
+	size_t n, refusals = mfx_leaves(f, "match.refuse");
+	uint8_t *ap;
+	char *rel = (char *)"untouched";
+	assert_int_equal(run_open(f, c, "segment", NULL, NULL, &r), CR_OK);
+	assert_int_equal(psi_session_blinded(r.s, f->a, f->pool, b.bytes, 40 * 32, 40, cr_time_now(), &r.a), CR_OK);
+	assert_int_equal(r.a.count, r.offer.elements);
+	n = (size_t)((long)r.a.count + delta);
+	ap = calloc(n + 1, 32);
+	memcpy(ap, r.a.bytes, (n < r.a.count ? n : r.a.count) * 32);
+	assert_int_equal(psi_session_answer(r.s, f->a, f->pool, ap, n * 32, n, cr_time_now(), &rel),
+			 CR_ERR_PSI_ANSWER_LENGTH);
+	assert_null(rel);
+	assert_int_equal(psi_session_state(r.s), PSI_REFUSED);
+	assert_int_equal(psi_session_held_bytes(r.s), 0);
+	assert_int_equal(mfx_leaves(f, "match.refuse"), refusals + 1);
+	free(ap);
+	psi_elements_release(&b);
+	run_free(&r);
+}
+
+static void test_refused_wrong_length_answer(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	mfx_collab(f, &c, "segment", "count", 10, 0, 0, 10);
+	refuse_a_prime_case(f, &c, -1);
+	refuse_a_prime_case(f, &c, +1);
+	assert_int_equal(mfx_spent(f, &c), 0);
+}
+
+static void test_refused_queries_and_order(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct run r;
+	struct psi_open_request req = { .collab_id = 999999 };
+	char *rel = NULL, why[COLLAB_WHY_MAX];
+	mfx_collab(f, &c, "segment,region,age_band", "count", 10, 0, 0, 0);
+	assert_int_equal(run_open(f, &c, "segment,region,age_band", NULL, NULL, &r), CR_ERR_QUERY_TOO_MANY_DIMS);
+	assert_int_equal(run_open(f, &c, "spend", NULL, NULL, &r), CR_ERR_QUERY_DIMENSION);
+	assert_int_equal(run_open(f, &c, "segment", "count,sum:spend", NULL, &r), CR_ERR_QUERY_METRIC);
+	assert_int_equal(psi_session_open(f->a, f->pool, &req, NULL, &r.s, &r.offer, why, sizeof(why)),
+			 CR_ERR_COLLAB_NOT_FOUND);
+	/* out of order: an answer before B */
+	assert_int_equal(run_open(f, &c, "segment", NULL, NULL, &r), CR_OK);
+	assert_int_equal(psi_session_answer(r.s, f->a, f->pool, (const uint8_t *)"", 0, 0, cr_time_now(), &rel),
+			 CR_ERR_PSI_SESSION_STATE);
+	assert_int_equal(psi_session_state(r.s), PSI_OPEN);
+	run_free(&r);
+	assert_int_equal(mfx_spent(f, &c), 0);
+}
+
+/* ------------------------------------------------------- withdrawal (I3) */
+
+/* Withdraws every consent of `email` now (as the consent page would). */
+static void withdraw(struct mfx *f, const char *email)
+{
+	struct consent_importer *imp = NULL;
+	struct consent_event ev;
+	char line[512], when[CR_TIME_STRLEN], why[256] = "";
+	assert_int_equal(cr_time_format(cr_time_now(), when), CR_OK);
+	snprintf(line, sizeof(line), "{\"type\":\"withdraw\",\"subject\":\"%s\",\"time\":\"%s\"}", email, when);
+	assert_int_equal(consent_importer_new(f->a->consent, f->a->keys, f->brand, NULL, &imp), CR_OK);
+	assert_int_equal(consent_event_parse(imp, line, strlen(line), cr_time_now(), &ev, why, sizeof(why)), CR_OK);
+	consent_importer_free(imp);
+	assert_int_equal(registry_event(f->a, &mfx_actor, f->brand, &ev, NULL, NULL, why, sizeof(why)), CR_OK);
+}
+
+/* The first `want` partner emails that are matched, eligible customers now. */
+static size_t matched_emails(struct mfx *f, const struct release_query *q, char out[][128], size_t want)
+{
+	size_t n = 0, k = 0;
+	char **emails = mfx_partner_emails(f, &n);
+	int64_t vals[RELEASE_COLS_MAX];
+	for (size_t i = 0; i < n && k < want; i++) {
+		uint8_t digest[32];
+		struct crypto_pseudonym p;
+		enum ingest_verdict v = INGEST_DENY;
+		char reason[40];
+		if (crypto_id_digest(CRYPTO_ID_EMAIL, emails[i], strlen(emails[i]), NULL, digest) != CR_OK)
+			continue;
+		assert_int_equal(crypto_pseudonym(f->a->keys, f->brand, f->d.key_version, CRYPTO_ID_EMAIL, digest, &p), CR_OK);
+		if (!mfx_record_values(f, &p, q, vals))
+			continue;
+		assert_int_equal(registry_record_allowed(f->a, &f->d, &p, cr_time_now(), &v, reason), CR_OK);
+		if (v == INGEST_ALLOW)
+			snprintf(out[k++], 128, "%s", emails[i]);
+	}
+	mfx_free_list(emails, n);
+	return k;
+}
+
+static void test_withdrawal_before_and_during_match(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct release_query q;
+	struct release_result before, after;
+	struct run r;
+	const struct release_result *got;
+	char who[2][128], why[128];
+	size_t rows_before, rows_after;
+	mfx_collab(f, &c, "segment", "count", 10, 0, 0, 0);
+	assert_int_equal(release_query_parse(&c, &f->d, "segment", NULL, &q, why, sizeof(why)), CR_OK);
+	assert_int_equal(matched_emails(f, &q, who, 2), 2);
+	rows_before = mfx_plain_join(f, &q, cr_time_now(), &before);
+
+	withdraw(f, who[0]); /* between ingestion and the match */
+	assert_int_equal(run_open(f, &c, "segment", NULL, NULL, &r), CR_OK);
+	run_blind(f, &r);
+	assert_int_equal(run_service_b(f, &r), CR_OK);
+	withdraw(f, who[1]); /* between round 4 and round 5 */
+	assert_int_equal(run_finish(f, &r), CR_OK);
+
+	rows_after = mfx_plain_join(f, &q, cr_time_now(), &after);
+	assert_int_equal(rows_after, rows_before - 2);
+	got = psi_session_result(r.s);
+	for (size_t i = 0; i < got->ncells; i++)
+		assert_int_equal(got->cells[i].count, after.cells[i].count);
+	release_result_release(&before);
+	release_result_release(&after);
+	run_free(&r);
+}
+
+/* ------------------------------------------------------------- expiry */
+
+static void test_expiry_wipes_and_frees(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct run r;
+	struct psi_session_opts old = { .now = cr_time_now() - PSI_SESSION_TTL_MS - 1000 };
+	struct psi_sessions *t;
+	struct psi_session *busy[2];
+	size_t expired = mfx_leaves(f, "match.expire");
+	char *rel = NULL;
+	mfx_collab(f, &c, "segment", "count", 10, 0, 0, 0);
+
+	/* expired while open: the next message finds it wiped */
+	assert_int_equal(run_open(f, &c, "segment", NULL, &old, &r), CR_OK);
+	assert_true(psi_session_held_bytes(r.s) > 0);
+	run_blind(f, &r);
+	assert_int_equal(run_service_b(f, &r), CR_ERR_PSI_SESSION_EXPIRED);
+	assert_int_equal(psi_session_state(r.s), PSI_EXPIRED);
+	assert_int_equal(psi_session_held_bytes(r.s), 0);
+	assert_int_equal(mfx_leaves(f, "match.expire"), expired + 1);
+	run_free(&r);
+
+	/* expired after A was sent: A' arrives too late */
+	assert_int_equal(run_open(f, &c, "segment", NULL, NULL, &r), CR_OK);
+	run_blind(f, &r);
+	assert_int_equal(run_service_b(f, &r), CR_OK);
+	assert_true(psi_session_held_bytes(r.s) > 0);
+	assert_int_equal(psi_partner_answer(r.p, f->pool, r.a.bytes, r.a.count * 32, &r.ap), CR_OK);
+	assert_int_equal(psi_session_answer(r.s, f->a, f->pool, r.ap.bytes, r.ap.count * 32, r.ap.count,
+					    cr_time_now() + PSI_SESSION_TTL_MS + 1, &rel),
+			 CR_ERR_PSI_SESSION_EXPIRED);
+	assert_null(rel);
+	assert_int_equal(psi_session_held_bytes(r.s), 0);
+	assert_int_equal(mfx_leaves(f, "match.expire"), expired + 2);
+	run_free(&r);
+
+	/* a server's table: the sweep expires and frees */
+	t = psi_sessions_new();
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(run_open(f, &c, "segment", NULL, NULL, &r), CR_OK);
+		psi_sessions_add(t, r.s);
+		busy[i] = psi_sessions_acquire(t, psi_session_id(r.s));
+		assert_true(busy[i] == r.s);
+		assert_null(psi_sessions_acquire(t, psi_session_id(r.s))); /* one caller at a time */
+		r.s = NULL;
+		run_free(&r);
+	}
+	/* a busy session is never swept; an idle expired one is, audited */
+	assert_int_equal(psi_sessions_sweep(t, f->a, cr_time_now() + PSI_SESSION_TTL_MS + 1), 0);
+	psi_sessions_release(t, busy[0]);
+	psi_sessions_release(t, busy[1]);
+	assert_int_equal(psi_sessions_sweep(t, f->a, cr_time_now()), 0);
+	assert_int_equal(psi_sessions_sweep(t, f->a, cr_time_now() + PSI_SESSION_TTL_MS + 1), 2);
+	assert_int_equal(mfx_leaves(f, "match.expire"), expired + 4);
+	assert_null(psi_sessions_acquire(t, "00000000000000000000000000000000"));
+	psi_sessions_free(t);
+	assert_int_equal(mfx_spent(f, &c), 0);
+}
+
+/* ----------------------------------------------------------------- I4 */
+
+static int cmp32(const void *x, const void *y)
+{
+	return memcmp(x, y, 32);
+}
+
+/* True if any of the n sorted 32-byte values in `hay` equals one of `needles`. */
+static bool any_in(const uint8_t *hay, size_t n, const uint8_t *needles, size_t m)
+{
+	for (size_t i = 0; i < m; i++)
+		if (bsearch(needles + i * 32, hay, n, 32, cmp32))
+			return true;
+	return false;
+}
+
+/* Every stored PSI element E_x, and H(d) of every customer and partner email. */
+static uint8_t *brand_side_values(struct mfx *f, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 4 * (N_CUSTOMERS + M_PARTNER), k = 0, ne = 0;
+	uint8_t *out = malloc(cap * 32);
+	char **emails = mfx_partner_emails(f, &ne);
+	assert_int_equal(sqlite3_prepare_v2(f->a->store->db, "SELECT psi, pseudonym FROM records", -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && k + 2 < cap) {
+		memcpy(out + k++ * 32, sqlite3_column_blob(st, 0), 32);
+		memcpy(out + k++ * 32, sqlite3_column_blob(st, 1), 32);
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < ne && k < cap; i++) {
+		uint8_t d[32];
+		if (crypto_id_digest(CRYPTO_ID_EMAIL, emails[i], strlen(emails[i]), NULL, d) != CR_OK)
+			continue;
+		memcpy(out + k++ * 32, d, 32);
+		crypto_psi_hash_to_group(CRYPTO_ID_EMAIL, d, out + k++ * 32);
+	}
+	mfx_free_list(emails, ne);
+	qsort(out, k, 32, cmp32);
+	*n = k;
+	return out;
+}
+
+static void test_i4_partner_receives_only_released_aggregates(void **state)
+{
+	struct mfx *f = *state;
+	static const char *const offer_keys[] = { "session", "suite", "id_type", "elements", "min_partner_set",
+						  "max_partner_set", "expires" };
+	static const char *const release_keys[] = { "release", "collaboration", "session", "id", "query", "outcome",
+						    "k", "epsilon_charged", "budget", "budget_left", "charged",
+						    "cells", "suppressed", "noisy_total" };
+	struct collab c;
+	struct run r;
+	const struct release_result *got;
+	uint8_t *sorted_a, *brand;
+	size_t nbrand = 0, differ = 0, i;
+	uint64_t sent = 0, received = 0, eligible;
+	json_t *offer_json, *cell;
+	char *offer_text;
+	mfx_collab(f, &c, "segment,region", "count", 10, 0, 0, 0);
+	assert_int_equal(run_all(f, &c, "segment,region", NULL, &r), CR_OK);
+	got = psi_session_result(r.s);
+	eligible = psi_session_eligible(r.s);
+
+	/* Round 1: the offer has exactly its seven fields; |A| is padded, not exact. */
+	offer_json = psi_offer_to_json(&r.offer);
+	assert_int_equal(json_object_size(offer_json), 7);
+	for (i = 0; i < 7; i++)
+		assert_non_null(json_object_get(offer_json, offer_keys[i]));
+	offer_text = json_dumps(offer_json, JSON_COMPACT);
+	json_decref(offer_json);
+	assert_true(r.offer.elements % 64 == 0);
+	assert_true(r.offer.elements >= eligible && r.offer.elements < eligible + 64);
+	assert_true(r.offer.elements > eligible || eligible % 64 == 0);
+
+	/* Round 4: A is |A| distinct elements, none a stored element, pseudonym, digest or H(d). */
+	assert_int_equal(r.a.count, r.offer.elements);
+	sorted_a = malloc(r.a.count * 32);
+	memcpy(sorted_a, r.a.bytes, r.a.count * 32);
+	qsort(sorted_a, r.a.count, 32, cmp32);
+	for (i = 1; i < r.a.count; i++)
+		assert_true(memcmp(sorted_a + (i - 1) * 32, sorted_a + i * 32, 32) != 0);
+	brand = brand_side_values(f, &nbrand);
+	assert_true(nbrand > 2 * N_CUSTOMERS);
+	assert_false(any_in(brand, nbrand, r.a.bytes, r.a.count));
+
+	/* Round 6: only the release's fields; released cells only, each >= k, noisy. */
+	assert_int_equal(json_object_size(r.rel), sizeof(release_keys) / sizeof(release_keys[0]));
+	for (i = 0; i < sizeof(release_keys) / sizeof(release_keys[0]); i++)
+		assert_non_null(json_object_get(r.rel, release_keys[i]));
+	json_array_foreach(json_object_get(r.rel, "cells"), i, cell) {
+		json_int_t n = json_integer_value(json_object_get(cell, "count"));
+		assert_int_equal(json_object_size(cell), 2);
+		assert_true(n >= (json_int_t)c.k);
+	}
+	for (i = 0; i < got->ncells; i++)
+		differ += got->cells[i].noisy_count != (int64_t)got->cells[i].count;
+	assert_true(differ > 0); /* all 15 noiseless: probability < 1e-9 */
+	assert_null(strstr(r.release, "pseudonym"));
+	for (const char *p = r.release; *p; p++) {
+		size_t hex = strspn(p, "0123456789abcdef");
+		assert_true(hex < 64 || strncmp(p, r.offer.session, 32) == 0);
+		p += hex ? hex - 1 : 0;
+	}
+
+	/* Nothing else reached the partner: its byte count is A plus the release. */
+	psi_partner_traffic(r.p, &sent, &received);
+	assert_int_equal(received, r.a.count * 32 + strlen(r.release));
+	assert_int_equal(sent, (uint64_t)r.list.distinct * 32 + r.ap.count * 32);
+	free(offer_text);
+	free(sorted_a);
+	free(brand);
+	run_free(&r);
+}
+
+/* ------------------------------------------------------- partner role */
+
+static struct psi_session_offer test_offer(uint64_t elements, uint64_t min, uint64_t max)
+{
+	struct psi_session_offer o;
+	memset(&o, 0, sizeof(o));
+	snprintf(o.session, sizeof(o.session), "00112233445566778899aabbccddeeff");
+	snprintf(o.suite, sizeof(o.suite), "%s", CRYPTO_PSI_SUITE);
+	o.id_type = CRYPTO_ID_EMAIL;
+	o.elements = elements;
+	o.min_set = min;
+	o.max_set = max;
+	o.expires = cr_time_now() + 60000;
+	return o;
+}
+
+static cr_err load_text(struct psi_partner *p, const char *text, const char *hint,
+			struct psi_partner_report *rep)
+{
+	FILE *in = fmemopen((void *)text, strlen(text), "r");
+	cr_err rc = psi_partner_load(p, in, hint, NULL, rep, NULL, 0);
+	fclose(in);
+	return rc;
+}
+
+static void test_partner_list_and_rounds(void **state)
+{
+	struct mfx *f = *state;
+	struct psi_session_offer o = test_offer(3, 2, 10);
+	struct psi_partner *p = NULL;
+	struct psi_partner_report rep;
+	struct psi_elements b = { 0 }, ap = { 0 }, a = fake_b(3);
+	json_t *rel = NULL;
+	o.suite[0] = 'x';
+	assert_int_equal(psi_partner_new(&o, &p), CR_ERR_PSI_SUITE);
+	o = test_offer(3, 2, 10);
+
+	assert_int_equal(psi_partner_new(&o, &p), CR_OK);
+	assert_int_equal(load_text(p, "name,phone\nx,+8613800138000\n", "l.csv", &rep), CR_ERR_PSI_NO_ID_COLUMN);
+	psi_partner_free(p);
+
+	/* invalid rows skipped, duplicates (written differently) removed, other columns ignored */
+	assert_int_equal(psi_partner_new(&o, &p), CR_OK);
+	assert_int_equal(load_text(p, "email,other\n Alice@Example.com ,1\nalice@example.com,2\nnot-an-email,3\n"
+				      "bob@example.org,4\n", "l.csv", &rep), CR_OK);
+	assert_int_equal(rep.rows, 4);
+	assert_int_equal(rep.invalid, 1);
+	assert_int_equal(rep.first_invalid_line, 4);
+	assert_int_equal(rep.duplicates, 1);
+	assert_int_equal(rep.distinct, 2);
+	assert_int_equal(psi_partner_answer(p, f->pool, a.bytes, 96, &ap), CR_ERR_PSI_SESSION_STATE);
+	assert_int_equal(psi_partner_blind(p, f->pool, &b), CR_OK);
+	assert_int_equal(b.count, 2);
+	/* wrong-length A: refused, and b is gone (one answer per session) */
+	assert_int_equal(psi_partner_answer(p, f->pool, a.bytes, 64, &ap), CR_ERR_PSI_COUNT);
+	assert_int_equal(psi_partner_answer(p, f->pool, a.bytes, 96, &ap), CR_ERR_PSI_SESSION_STATE);
+	assert_int_equal(psi_partner_release(p, "{}", 2, &rel), CR_ERR_PSI_MESSAGE);
+	psi_partner_free(p);
+	psi_elements_release(&b);
+
+	/* digests accepted; a list under the minimum is refused before any group operation */
+	assert_int_equal(psi_partner_new(&o, &p), CR_OK);
+	assert_int_equal(load_text(p, "email_sha256\n7dcd3a39ad3a8d2145645ec612ed4f6fa3f297b47bdcf7e0aeb76040f5e24e89\n",
+				   "l.csv", &rep), CR_OK);
+	assert_int_equal(rep.distinct, 1);
+	assert_int_equal(psi_partner_blind(p, f->pool, &b), CR_ERR_PSI_SET_TOO_SMALL);
+	assert_null(b.bytes);
+	psi_partner_free(p);
+
+	/* an A with an invalid element is refused */
+	assert_int_equal(psi_partner_new(&o, &p), CR_OK);
+	assert_int_equal(load_text(p, "email\na@example.com\nb@example.com\n", "l.csv", &rep), CR_OK);
+	assert_int_equal(psi_partner_blind(p, f->pool, &b), CR_OK);
+	memset(a.bytes + 32, 0, 32);
+	assert_int_equal(psi_partner_answer(p, f->pool, a.bytes, 96, &ap), CR_ERR_PSI_IDENTITY);
+	psi_partner_free(p);
+	psi_elements_release(&b);
+	psi_elements_release(&a);
+}
+
+static void test_messages_round_trip_and_strictness(void **state)
+{
+	struct psi_open_request req = { .collab_id = 7 }, req2;
+	struct psi_session_offer o = test_offer(128, 1000, 5000), o2;
+	json_t *j;
+	(void)state;
+	snprintf(req.group_by, sizeof(req.group_by), "segment");
+	j = psi_open_request_to_json(&req);
+	assert_int_equal(psi_open_request_from_json(j, &req2), CR_OK);
+	assert_int_equal(req2.collab_id, 7);
+	assert_string_equal(req2.group_by, "segment");
+	json_object_set_new(j, "extra", json_true());
+	assert_int_equal(psi_open_request_from_json(j, &req2), CR_ERR_PSI_MESSAGE);
+	json_decref(j);
+
+	j = psi_offer_to_json(&o);
+	assert_int_equal(psi_offer_from_json(j, &o2), CR_OK);
+	assert_string_equal(o2.session, o.session);
+	assert_int_equal(o2.elements, 128);
+	assert_int_equal(o2.max_set, 5000);
+	assert_int_equal(o2.id_type, CRYPTO_ID_EMAIL);
+	json_object_set_new(j, "session", json_string("zz"));
+	assert_int_equal(psi_offer_from_json(j, &o2), CR_ERR_PSI_MESSAGE);
+	json_object_set_new(j, "session", json_string(o.session));
+	json_object_set_new(j, "elements", json_string("128"));
+	assert_int_equal(psi_offer_from_json(j, &o2), CR_ERR_PSI_MESSAGE);
+	json_object_set_new(j, "elements", json_integer(-1));
+	assert_int_equal(psi_offer_from_json(j, &o2), CR_ERR_PSI_MESSAGE);
+	json_object_set_new(j, "elements", json_integer(128));
+	json_object_set_new(j, "id_type", json_string("fax"));
+	assert_int_equal(psi_offer_from_json(j, &o2), CR_ERR_PSI_MESSAGE);
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exact_join_then_bounded_noise),
+		cmocka_unit_test(test_total_under_k_is_refused_and_charged),
+		cmocka_unit_test(test_budget_exhausted_before_computing),
+		cmocka_unit_test(test_budget_spent_between_open_and_release),
+		cmocka_unit_test(test_refused_partner_sets),
+		cmocka_unit_test(test_refused_wrong_length_answer),
+		cmocka_unit_test(test_refused_queries_and_order),
+		cmocka_unit_test(test_expiry_wipes_and_frees),
+		cmocka_unit_test(test_i4_partner_receives_only_released_aggregates),
+		cmocka_unit_test(test_partner_list_and_rounds),
+		cmocka_unit_test(test_messages_round_trip_and_strictness),
+		cmocka_unit_test(test_withdrawal_before_and_during_match),
+	};
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

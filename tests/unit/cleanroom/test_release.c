@@ -1,0 +1,290 @@
+/* Unit tests for cleanroom/release.c, the release procedure of
+ * spec/privacy.md: query checks against the rule, exact aggregation with
+ * clamped sums, the sampler's parameters (rounded only towards more noise),
+ * threshold suppression with its summary, the refusal under k (charged),
+ * budget exhaustion (refused before the rows are even produced, charged
+ * nothing), and that the release row, the debit and the audit leaf are
+ * stored together or not at all (I5). */
+#include "match_fixture.h"
+
+static int setup(void **state)
+{
+	struct mfx *f = calloc(1, sizeof(*f));
+	mfx_setup(f, 300, 200, 100, 7);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	mfx_teardown(*state);
+	free(*state);
+	return 0;
+}
+
+/* --------------------------------------------------------------- query */
+
+static void test_query_parse(void **state)
+{
+	struct mfx *f = *state;
+	struct release_query q;
+	char why[128];
+	static const struct {
+		const char *group_by, *metrics;
+		cr_err want;
+	} cases[] = {
+		{ NULL, NULL, CR_OK },
+		{ "segment,region", "count,sum:spend", CR_OK },
+		{ "region", "sum:spend", CR_OK },                   /* count is implied */
+		{ "segment,region,age_band", NULL, CR_ERR_QUERY_TOO_MANY_DIMS },
+		{ "spend", NULL, CR_ERR_QUERY_DIMENSION },          /* not a rule dimension */
+		{ "nosuch", NULL, CR_ERR_QUERY_DIMENSION },
+		{ "segment,segment", NULL, CR_ERR_QUERY_DIMENSION },
+		{ "segment,", NULL, CR_ERR_QUERY_DIMENSION },
+		{ "segment", "count,count", CR_ERR_QUERY_METRIC },
+		{ "segment", "sum:spend,sum:spend", CR_ERR_QUERY_METRIC },
+		{ "segment", "sum:age_band", CR_ERR_QUERY_METRIC },
+		{ "segment", "avg:spend", CR_ERR_QUERY_METRIC },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_err rc = release_query_parse(&f->c, &f->d, cases[i].group_by, cases[i].metrics, &q, why,
+						sizeof(why));
+		if (rc != cases[i].want)
+			fail_msg("case %zu: got %s, want %s", i, cr_errname(rc), cr_errname(cases[i].want));
+	}
+	assert_int_equal(release_query_parse(&f->c, &f->d, "region,segment", "sum:spend", &q, why, sizeof(why)),
+			 CR_OK);
+	assert_string_equal(q.text, "group_by=region,segment;metrics=count,sum:spend");
+	assert_int_equal(q.ncells, 15);
+	assert_int_equal(release_query_ncols(&q), 3);
+}
+
+/* --------------------------------------------------------------- noise */
+
+static void test_noise_params(void **state)
+{
+	uint64_t num = 0, den = 0;
+	(void)state;
+	assert_int_equal(release_noise_params(1, 500, 1, &num, &den), CR_OK);
+	assert_true(num == 1 && den == 2);          /* epsilon 0.5: scale 2 */
+	assert_int_equal(release_noise_params(1, 500, 2, &num, &den), CR_OK);
+	assert_true(num == 1 && den == 4);          /* split over two metrics */
+	assert_int_equal(release_noise_params(10000, 500, 2, &num, &den), CR_OK);
+	assert_true(num == 1 && den == 40000);
+	assert_int_equal(release_noise_params(1, 3, 1, &num, &den), CR_OK);
+	assert_true(num == 3 && den == 1000);       /* exact rational, reduced */
+	/* too large for the sampler: the scale is rounded UP, never down */
+	assert_int_equal(release_noise_params(4294969, 3, 1, &num, &den), CR_OK);
+	assert_true(num == 1 && den == 1431656334); /* 4294969000 / 3 = 1431656333.3 */
+	assert_int_equal(release_noise_params(1000000000000LL, 1, 2, &num, &den), CR_ERR_COLLAB_NOISE_RANGE);
+	assert_int_equal(release_noise_params(1, 0, 1, &num, &den), CR_ERR_COLLAB_NOISE_RANGE);
+}
+
+/* ----------------------------------------------------------- aggregate */
+
+static void test_aggregate_exact_and_clamped(void **state)
+{
+	struct mfx *f = *state;
+	struct release_query q;
+	struct release_result r = { 0 };
+	char why[128];
+	/* segment (a=0,b=1,c=2), region (north=0..central=4), spend */
+	const int64_t rows[] = { 0, 0, 10, 0, 0, 20, 2, 4, 20000 /* clamped to 10000 */, 2, 4, -5 /* to 0 */ };
+	const int64_t bad[] = { 3, 0, 1 };
+	assert_int_equal(release_query_parse(&f->c, &f->d, "segment,region", "sum:spend", &q, why, sizeof(why)), CR_OK);
+	assert_int_equal(release_aggregate(&q, &f->d, rows, 4, &r), CR_OK);
+	assert_int_equal(r.ncells, 15);
+	assert_int_equal(r.cells[0].count, 2);
+	assert_int_equal(r.cells[0].sum[0], 30);
+	assert_int_equal(r.cells[14].count, 2);       /* c x central: 2 * 5 + 4 */
+	assert_int_equal(r.cells[14].sum[0], 10000);
+	assert_int_equal(r.cells[1].count, 0);
+	assert_int_equal(release_aggregate(&q, &f->d, bad, 1, &r), CR_ERR_INVALID_ARG);
+	assert_null(r.cells);
+	release_result_release(&r);
+}
+
+/* Cells far under and far over k, with a seeded sampler of scale 1. */
+static void test_suppression_and_summary(void **state)
+{
+	struct mfx *f = *state;
+	struct mfx_rng seed = { .seed = { 1 } };
+	struct crypto_rng rng = { mfx_rng_fill, &seed };
+	struct collab c = f->c;
+	struct release_query q;
+	struct release_result r = { 0 };
+	int64_t *rows = calloc(3000, 2 * sizeof(int64_t));
+	int64_t sum_noisy = 0, sum_sup = 0;
+	size_t n = 0, nsup = 0;
+	char why[128];
+	json_t *j, *cell;
+	size_t i;
+	c.k = 50;
+	c.epsilon_milli = 1000;   /* count only: scale 1 */
+	assert_int_equal(release_query_parse(&c, &f->d, "segment,region", NULL, &q, why, sizeof(why)), CR_OK);
+	/* segment a: 200 in every region; segment b: 3 in north; segment c: nobody */
+	for (int64_t reg = 0; reg < 5; reg++)
+		for (int k = 0; k < 200; k++) {
+			rows[2 * n] = 0;
+			rows[2 * n++ + 1] = reg;
+		}
+	for (int k = 0; k < 3; k++) {
+		rows[2 * n] = 1;
+		rows[2 * n++ + 1] = 0;
+	}
+	assert_int_equal(release_aggregate(&q, &f->d, rows, n, &r), CR_OK);
+	assert_int_equal(release_noise(&q, &c, &f->d, &rng, &r), CR_OK);
+	assert_int_equal(r.outcome, CR_OK);
+	for (i = 0; i < r.ncells; i++) {
+		sum_noisy += r.cells[i].noisy_count;
+		if (r.cells[i].suppressed) {
+			nsup++;
+			sum_sup += r.cells[i].noisy_count;
+			assert_true(r.cells[i].noisy_count < 50);
+		} else {
+			assert_true(r.cells[i].noisy_count >= 50);
+		}
+	}
+	assert_int_equal(nsup, 10);                 /* all of b and c */
+	assert_int_equal(r.nsuppressed, 10);
+	assert_int_equal(r.suppressed_count, sum_sup < 0 ? 0 : sum_sup);
+	assert_int_equal(r.noisy_total, sum_noisy);
+	r.release_id = 1;
+	assert_int_equal(release_json_build(&q, &c, &f->d, "00112233445566778899aabbccddeeff", &r), CR_OK);
+	j = json_loads(r.json, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "cells")), 5);
+	json_array_foreach(json_object_get(j, "cells"), i, cell) {
+		assert_string_equal(json_string_value(json_object_get(json_object_get(cell, "dimensions"), "segment")), "a");
+		assert_true(json_integer_value(json_object_get(cell, "count")) >= 50);
+	}
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "suppressed"), "cells")), 10);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "suppressed"), "count")),
+			 r.suppressed_count);
+	json_decref(j);
+	release_result_release(&r);
+	free(rows);
+}
+
+/* ------------------------------------------------- the whole, on an app */
+
+static cr_err rows_must_not_run(void *ctx, struct app *a, const int64_t **rows, size_t *n)
+{
+	(void)ctx;
+	(void)a;
+	(void)rows;
+	(void)n;
+	fail_msg("rows were produced for a query the budget could not pay for");
+	return CR_ERR_INTERNAL;
+}
+
+static cr_err rows_fail(void *ctx, struct app *a, const int64_t **rows, size_t *n)
+{
+	(void)ctx;
+	(void)a;
+	(void)rows;
+	(void)n;
+	return CR_ERR_STORE;
+}
+
+static int64_t count_rows(struct mfx *f, const char *table)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[96];
+	int64_t n;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	assert_int_equal(sqlite3_prepare_v2(f->a->store->db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void test_run_release_budget_and_refusals(void **state)
+{
+	struct mfx *f = *state;
+	struct mfx_rng seed = { .seed = { 2 } };
+	struct crypto_rng rng = { mfx_rng_fill, &seed };
+	struct release_ctx x = { "acme", "00112233445566778899aabbccddeeff", "partner", "partner-1", &rng };
+	struct collab c;
+	struct release_query q;
+	struct release_result r;
+	int64_t rows[400];
+	char why[128], *stored = NULL;
+	size_t releases = mfx_leaves(f, "match.release"), refusals = mfx_leaves(f, "match.refuse");
+	int64_t nrel = count_rows(f, "collab_releases"), ndeb = count_rows(f, "collab_ledger");
+	for (size_t i = 0; i < 400; i++)
+		rows[i] = (int64_t)(i % 3);
+	mfx_collab(f, &c, "segment", "count", 10, 500, 1000, 0);
+	assert_int_equal(release_query_parse(&c, &f->d, "segment", NULL, &q, why, sizeof(why)), CR_OK);
+
+	/* released: row, debit and leaf together, the stored JSON is the answer */
+	assert_int_equal(release_run(f->a, &x, &c, &f->d, &q, rows, 400, &r), CR_OK);
+	assert_int_equal(r.outcome, CR_OK);
+	assert_int_equal(r.budget_left_milli, 500);
+	assert_int_equal(mfx_spent(f, &c), 500);
+	assert_int_equal(count_rows(f, "collab_releases"), nrel + 1);
+	assert_int_equal(count_rows(f, "collab_ledger"), ndeb + 1);
+	assert_int_equal(mfx_leaves(f, "match.release"), releases + 1);
+	assert_int_equal(collab_release_get(f->a->store, r.release_id, &stored), CR_OK);
+	assert_string_equal(stored, r.json);
+	free(stored);
+	release_result_release(&r);
+
+	/* under k (nobody matched): refused, charged, only the refusal stored */
+	assert_int_equal(release_run(f->a, &x, &c, &f->d, &q, rows, 0, &r), CR_OK);
+	assert_int_equal(r.outcome, CR_ERR_RELEASE_BELOW_K);
+	assert_int_equal(r.epsilon_milli, 500);
+	assert_null(strstr(r.json, "\"cells\""));
+	assert_non_null(strstr(r.json, "\"reason\":\"below_k\""));
+	assert_int_equal(mfx_spent(f, &c), 1000);
+	assert_int_equal(mfx_leaves(f, "match.refuse"), refusals + 1);
+	release_result_release(&r);
+
+	/* budget gone: refused before the rows are produced, nothing charged */
+	assert_int_equal(release_run_rows(f->a, &x, &c, &f->d, &q, rows_must_not_run, NULL, &r),
+			 CR_ERR_BUDGET_EXHAUSTED);
+	assert_int_equal(r.epsilon_milli, 0);
+	assert_non_null(strstr(r.json, "\"charged\":false"));
+	assert_non_null(strstr(r.json, "\"budget_left\":\"0.000\""));
+	assert_int_equal(mfx_spent(f, &c), 1000);
+	assert_int_equal(count_rows(f, "collab_ledger"), ndeb + 2);
+	assert_int_equal(mfx_leaves(f, "match.refuse"), refusals + 2);
+	release_result_release(&r);
+}
+
+/* I5: a failure inside the transaction leaves no row, no debit and no leaf. */
+static void test_run_release_is_atomic(void **state)
+{
+	struct mfx *f = *state;
+	struct release_ctx x = { "acme", "00112233445566778899aabbccddeeff", "partner", "partner-1", NULL };
+	struct collab c;
+	struct release_query q;
+	struct release_result r;
+	char why[128];
+	int64_t nrel = count_rows(f, "collab_releases"), ndeb = count_rows(f, "collab_ledger");
+	size_t leaves = mfx_leaves(f, "match.release") + mfx_leaves(f, "match.refuse");
+	mfx_collab(f, &c, "segment", "count", 10, 0, 0, 0);
+	assert_int_equal(release_query_parse(&c, &f->d, "segment", NULL, &q, why, sizeof(why)), CR_OK);
+	assert_int_equal(release_run_rows(f->a, &x, &c, &f->d, &q, rows_fail, NULL, &r), CR_ERR_STORE);
+	assert_null(r.json);
+	assert_int_equal(count_rows(f, "collab_releases"), nrel);
+	assert_int_equal(count_rows(f, "collab_ledger"), ndeb);
+	assert_int_equal(mfx_leaves(f, "match.release") + mfx_leaves(f, "match.refuse"), leaves);
+	assert_int_equal(mfx_spent(f, &c), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_query_parse),
+		cmocka_unit_test(test_noise_params),
+		cmocka_unit_test(test_aggregate_exact_and_clamped),
+		cmocka_unit_test(test_suppression_and_summary),
+		cmocka_unit_test(test_run_release_budget_and_refusals),
+		cmocka_unit_test(test_run_release_is_atomic),
+	};
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
