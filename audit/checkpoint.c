@@ -61,7 +61,7 @@ cr_err audit_checkpoint_parse(const char *text, size_t len, struct audit_checkpo
 	if (audit_parse_decimal((const char *)size, size_len, INT64_MAX, &cp.size) != CR_OK)
 		goto out;
 	if (root_len != ROOT_B64_LEN ||
-	    cr_base64_decode((const char *)root, root_len, cp.root, sizeof(cp.root), &got) != CR_OK ||
+	    audit_base64_decode((const char *)root, root_len, cp.root, sizeof(cp.root), &got) != CR_OK ||
 	    got != sizeof(cp.root))
 		goto out;
 	/* Extension lines: opaque, but each must be non-empty text. */

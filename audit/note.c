@@ -173,7 +173,7 @@ cr_err audit_verifier_parse(const char *text, size_t len, struct audit_verifier 
 	}
 	if (cr_hex_decode_exact((const char *)hex, hex_len, id, sizeof(id)) != CR_OK)
 		goto out;
-	if (cr_base64_decode((const char *)c.p + c.pos, cr_cursor_remaining(&c), key,
+	if (audit_base64_decode((const char *)c.p + c.pos, cr_cursor_remaining(&c), key,
 			     sizeof(key), &key_len) != CR_OK ||
 	    key_len != sizeof(key) || key[0] != ALG_ED25519)
 		goto out;
@@ -301,7 +301,7 @@ static cr_err sig_line_parse(const uint8_t *line, size_t len, struct sig_line *o
 	if (cr_cursor_until(&c, ' ', &name, &name_len) != CR_OK ||
 	    audit_key_name_check((const char *)name, name_len) != CR_OK)
 		return CR_ERR_AUDIT_NOTE_MALFORMED;
-	if (cr_base64_decode((const char *)c.p + c.pos, cr_cursor_remaining(&c), blob,
+	if (audit_base64_decode((const char *)c.p + c.pos, cr_cursor_remaining(&c), blob,
 			     sizeof(blob), &blob_len) != CR_OK || blob_len < 5)
 		return CR_ERR_AUDIT_NOTE_MALFORMED;
 	out->name = (const char *)name;

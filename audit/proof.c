@@ -83,7 +83,7 @@ static cr_err parse_extra(struct audit_tlog_proof *p, const uint8_t *b64, size_t
 	if (len == 0 || len > cr_base64_encoded_len(AUDIT_LEAF_MAX))
 		return CR_ERR_AUDIT_TLOG_PROOF_MALFORMED;
 	p->extra = cr_xmalloc(len / 4 * 3 + 1);
-	if (cr_base64_decode((const char *)b64, len, p->extra, len / 4 * 3 + 1, &got) != CR_OK ||
+	if (audit_base64_decode((const char *)b64, len, p->extra, len / 4 * 3 + 1, &got) != CR_OK ||
 	    got == 0 || got > AUDIT_LEAF_MAX)
 		return CR_ERR_AUDIT_TLOG_PROOF_MALFORMED;
 	p->extra_len = got;
@@ -100,7 +100,7 @@ static cr_err parse_hashes(struct cr_cursor *c, struct audit_tlog_proof *p)
 		if (len == 0)
 			return CR_OK; /* the empty line before the checkpoint */
 		if (p->proof.n >= AUDIT_PROOF_MAX || len != HASH_B64_LEN ||
-		    cr_base64_decode((const char *)line, len, p->proof.hash[p->proof.n],
+		    audit_base64_decode((const char *)line, len, p->proof.hash[p->proof.n],
 				     AUDIT_HASH_BYTES, &got) != CR_OK ||
 		    got != AUDIT_HASH_BYTES)
 			return CR_ERR_AUDIT_TLOG_PROOF_MALFORMED;

@@ -73,6 +73,8 @@ static void test_parse_refusals(void **state)
 		"origin\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=AAAA\n",
 		"origin\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n",   /* empty extension */
 		"ori\tgin\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		/* bytes >= 0x80 that libsodium's decoder reads as '/' (fuzz_checkpoint) */
+		"origin\n13\ndMp5Wpn6wh8dnEZAsGlgKye\xb3\xb5\xca\x87xo0jrPqde5obC0Yk=\n",
 	};
 	struct audit_checkpoint cp;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
