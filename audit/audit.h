@@ -342,8 +342,9 @@ void audit_leaf_free(struct audit_leaf *leaf);
  *   audit_hashes(id, hash)     complete-subtree hashes, in the dense "stored
  *                              hash index" order of Go's sumdb/tlog
  *   audit_checkpoints(size, time_ms, note)   every signed checkpoint
- *   audit_salts(pseudonym, salt)             deletable (erasure)
- *   audit_subjects(pseudonym, idx)           subject index, deletable
+ *   audit_salts(id, pseudonym, salt)         one row per subject; deletable
+ *   audit_subjects(subject, idx)             subject index (subject = salt
+ *                                            row id), deletable
  */
 extern const char audit_schema_v1[];
 
@@ -368,10 +369,12 @@ struct audit_entry {
 
 /*
  * A handle on the log stored in `db` (borrowed; must outlive the handle).
- * The handle keeps no tree state between calls, only prepared statements:
- * every call re-reads what it needs (O(log n) rows), so when the caller's
- * transaction rolls back there is nothing to reload. Not thread-safe: use
- * it from the connection's one thread.
+ * The handle keeps no tree state between calls (only prepared statements
+ * and a pool of fresh random salts): every call re-reads what it needs
+ * (O(log n) rows), so when the caller's transaction rolls back there is
+ * nothing to reload. Reads that belong together (a proof, the start-up
+ * check) run in one read transaction when the caller has none open. Not
+ * thread-safe: use it from the connection's one thread.
  */
 struct audit_log;
 
@@ -403,8 +406,12 @@ cr_err audit_log_size(struct audit_log *log, uint64_t *size) CR_MUST_CHECK;
  * time, and for a subject the commitment SHA-256(salt || pseudonym), where
  * salt is the pseudonym's stored random 32-byte salt (created on first use);
  * writes the leaf, its subject index row and the 1 + (trailing one bits of
- * index) new subtree hashes. Runs in a savepoint: on failure nothing of the
- * entry is left. *index_out (may be NULL) is the new entry's index.
+ * index) new subtree hashes. Every field is checked before anything is
+ * written, so a refused entry (CR_ERR_AUDIT_FIELD, _LEAF_TOO_LARGE,
+ * _NO_TXN, _READ_ONLY, _FULL) leaves the transaction as it was. Any other
+ * error is a storage error after partial writes: roll the transaction back
+ * (I5 requires that anyway: the state change must not commit without its
+ * leaf). *index_out (may be NULL) is the new entry's index.
  */
 cr_err audit_log_append(struct audit_log *log, const struct audit_entry *e,
 			uint64_t *index_out) CR_MUST_CHECK;
@@ -515,7 +522,10 @@ struct audit_verify_report {
  * every checkpoint's root must equal the root recomputed from the leaves at
  * its size and be consistent with the next one (consistency proof); and
  * `saved` (a checkpoint note an officer kept; may be NULL) must verify with
- * `v` and be consistent with the current log. Returns CR_OK when all holds,
+ * `v` and be consistent with the current log. Everything is read in one
+ * read transaction (opened here if the caller has none), so a writer may
+ * keep appending meanwhile; leaf hashing and decoding use one worker thread
+ * beside the caller's. Returns CR_OK when all holds,
  * CR_ERR_AUDIT_VERIFY with the first failure in out->problem (for example
  * "leaf 17: stored hash does not match its content"), or a store error.
  */

@@ -63,6 +63,12 @@ uint64_t audit_hash_id(unsigned level, uint64_t index);
 /* The number of stored hashes of a tree of `size` leaves: 2n - popcount(n). */
 uint64_t audit_hash_count(uint64_t size);
 
+/* --------------------------------------------------------------- leaf */
+
+/* Checks every field rule of audit_leaf_encode without encoding; on
+ * success *size is the exact encoded length. */
+cr_err audit_leaf_check(const struct audit_leaf *leaf, size_t *size) CR_MUST_CHECK;
+
 /* --------------------------------------------------------------- text */
 
 /* Valid UTF-8 with no C0 control, no DEL, and no '\n' unless allowed. */
@@ -70,6 +76,10 @@ bool audit_text_ok(const uint8_t *s, size_t len, bool newline_ok);
 /* Writes a formatted one-line reason into why[0..cap) if why is non-NULL. */
 void audit_why(char *why, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* cr_base64_decode, refusing any text that is not the canonical encoding
+ * of what it decodes to (CR_ERR_ENCODING). */
+cr_err audit_base64_decode(const char *b64, size_t len, uint8_t *bin, size_t cap,
+			   size_t *out_len) CR_MUST_CHECK;
 /* Strict decimal u64: digits only, no leading zero (unless "0"), <= max. */
 cr_err audit_parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out) CR_MUST_CHECK;
 
@@ -88,9 +98,6 @@ enum log_stmt {
 	ST_CP_INSERT,
 	ST_SALT_DELETE,
 	ST_SUBJECT_DELETE,
-	ST_SAVEPOINT,
-	ST_RELEASE,
-	ST_ROLLBACK_TO,
 	ST_COUNT
 };
 
@@ -100,6 +107,10 @@ struct audit_log {
 	struct audit_verifier verifier;     /* the signer's, when there is one */
 	char origin[AUDIT_ORIGIN_MAX + 1];
 	sqlite3_stmt *st[ST_COUNT];         /* owned, prepared lazily */
+	/* Random salts drawn 64 at a time (one getrandom call, not one per new
+	 * subject); a salt handed out is wiped from here at once. */
+	uint8_t salt_pool[64][32];
+	size_t salt_left;
 };
 
 /* The prepared statement `which`, reset and with bindings cleared. */
@@ -112,6 +123,13 @@ cr_err log_hash_reader(void *ctx, unsigned level, uint64_t index,
 cr_err audit_note_text(const char *note, size_t len, size_t *text_len) CR_MUST_CHECK;
 /* Maps a SQLite result code to CR_ERR_AUDIT (or busy/nomem). */
 cr_err log_sqlite_err(int rc);
+/*
+ * Runs reads that belong together in one read transaction when the caller
+ * has none open: one consistent snapshot, and one lock acquisition instead
+ * of one per statement. *began says whether read_end must end it.
+ */
+cr_err log_read_begin(sqlite3 *db, bool *began) CR_MUST_CHECK;
+void log_read_end(sqlite3 *db, bool began);
 /* The latest stored checkpoint note (handed over) and its size; *note NULL
  * and *size 0 when there is none. */
 cr_err log_latest_checkpoint(struct audit_log *log, char **note, size_t *note_len,

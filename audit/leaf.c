@@ -93,8 +93,7 @@ static bool codes_ok(const char *const *codes, size_t n)
 	return true;
 }
 
-/* Checks every rule; on success *size is the exact encoded length. */
-static cr_err leaf_check(const struct audit_leaf *leaf, size_t *size)
+cr_err audit_leaf_check(const struct audit_leaf *leaf, size_t *size)
 {
 	size_t n = 1 + 8 + 8;
 	const char *detail = leaf->detail ? leaf->detail : "";
@@ -160,7 +159,7 @@ cr_err audit_leaf_encode(const struct audit_leaf *leaf, uint8_t **out, size_t *o
 	struct writer w = { .p = NULL, .pos = 0 };
 	const char *detail = leaf->detail ? leaf->detail : "";
 	size_t size = 0;
-	cr_err rc = leaf_check(leaf, &size);
+	cr_err rc = audit_leaf_check(leaf, &size);
 
 	if (rc != CR_OK)
 		return rc;

@@ -39,14 +39,18 @@ const char audit_schema_v1[] =
 	"  time_ms INTEGER NOT NULL,"
 	"  note    TEXT NOT NULL"          /* the signed note, verbatim */
 	") STRICT;"
+	/* Subjects: the salt is the only way to link a pseudonym to its
+	 * commitments; erasure deletes it. New subjects append (id order), so
+	 * only the pseudonym index takes a random insert. */
 	"CREATE TABLE audit_salts ("
-	"  pseudonym BLOB PRIMARY KEY,"
+	"  id        INTEGER PRIMARY KEY,"
+	"  pseudonym BLOB NOT NULL UNIQUE,"
 	"  salt      BLOB NOT NULL"
-	") STRICT, WITHOUT ROWID;"
+	") STRICT;"
 	"CREATE TABLE audit_subjects ("
-	"  pseudonym BLOB NOT NULL,"
-	"  idx       INTEGER NOT NULL,"
-	"  PRIMARY KEY (pseudonym, idx)"
+	"  subject INTEGER NOT NULL,"      /* audit_salts.id */
+	"  idx     INTEGER NOT NULL,"      /* a leaf about that subject */
+	"  PRIMARY KEY (subject, idx)"
 	") STRICT, WITHOUT ROWID;";
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -56,16 +60,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LEAF_GET] = "SELECT data FROM audit_leaves WHERE idx = ?1",
 	[ST_HASH_INSERT] = "INSERT INTO audit_hashes(id, hash) VALUES (?1, ?2)",
 	[ST_HASH_GET] = "SELECT hash FROM audit_hashes WHERE id = ?1",
-	[ST_SALT_GET] = "SELECT salt FROM audit_salts WHERE pseudonym = ?1",
+	[ST_SALT_GET] = "SELECT id, salt FROM audit_salts WHERE pseudonym = ?1",
 	[ST_SALT_INSERT] = "INSERT INTO audit_salts(pseudonym, salt) VALUES (?1, ?2)",
-	[ST_SUBJECT_INSERT] = "INSERT INTO audit_subjects(pseudonym, idx) VALUES (?1, ?2)",
+	[ST_SUBJECT_INSERT] = "INSERT INTO audit_subjects(subject, idx) VALUES (?1, ?2)",
 	[ST_CP_LATEST] = "SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1",
 	[ST_CP_INSERT] = "INSERT INTO audit_checkpoints(size, time_ms, note) VALUES (?1, ?2, ?3)",
-	[ST_SALT_DELETE] = "DELETE FROM audit_salts WHERE pseudonym = ?1",
-	[ST_SUBJECT_DELETE] = "DELETE FROM audit_subjects WHERE pseudonym = ?1",
-	[ST_SAVEPOINT] = "SAVEPOINT audit_append",
-	[ST_RELEASE] = "RELEASE audit_append",
-	[ST_ROLLBACK_TO] = "ROLLBACK TO audit_append",
+	[ST_SALT_DELETE] = "DELETE FROM audit_salts WHERE id = ?1",
+	[ST_SUBJECT_DELETE] = "DELETE FROM audit_subjects WHERE subject = ?1",
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -110,11 +111,23 @@ static cr_err step_done(sqlite3_stmt *st)
 	return rc == SQLITE_ROW ? CR_ERR_AUDIT : log_sqlite_err(rc);
 }
 
-static cr_err exec_stmt(struct audit_log *log, enum log_stmt which)
+cr_err log_read_begin(sqlite3 *db, bool *began)
 {
-	sqlite3_stmt *st = NULL;
-	cr_err rc = log_stmt(log, which, &st);
-	return rc == CR_OK ? step_done(st) : rc;
+	*began = false;
+	if (!sqlite3_get_autocommit(db))
+		return CR_OK;
+	int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return log_sqlite_err(rc);
+	*began = true;
+	return CR_OK;
+}
+
+void log_read_end(sqlite3 *db, bool began)
+{
+	/* A read transaction has nothing to keep: COMMIT and ROLLBACK are alike. */
+	if (began)
+		(void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 }
 
 cr_err log_hash_reader(void *ctx, unsigned level, uint64_t index,
@@ -231,6 +244,8 @@ static cr_err startup_check(struct audit_log *log, char *why, size_t cap)
 		goto out;
 	rc = log->signer ? audit_checkpoint_open(&log->verifier, note, note_len, log->origin, &cp)
 			 : checkpoint_unverified(note, note_len, &cp);
+	if (rc == CR_OK && strcmp(cp.origin, log->origin) != 0)
+		rc = CR_ERR_AUDIT_ORIGIN;
 	if (rc == CR_OK && cp.size != cp_size)
 		rc = CR_ERR_AUDIT_CHECKPOINT_MALFORMED;
 	if (rc != CR_OK) {
@@ -287,7 +302,11 @@ cr_err audit_log_open(sqlite3 *db, const char *origin, const struct audit_signer
 			goto out;
 		log->signer = signer;
 	}
-	rc = startup_check(log, why, why_cap);
+	bool began = false;
+	rc = log_read_begin(db, &began);
+	if (rc == CR_OK)
+		rc = startup_check(log, why, why_cap);
+	log_read_end(db, began);
 	if (rc != CR_OK)
 		goto out;
 	*out = log;
@@ -303,14 +322,15 @@ void audit_log_free(struct audit_log *log)
 		return;
 	for (size_t i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(log->st[i]);
+	sodium_memzero(log->salt_pool, sizeof(log->salt_pool));
 	free(log);
 }
 
 /* ------------------------------------------------------------- append */
 
-/* The pseudonym's salt, created (random) on first use. */
-static cr_err salt_get_or_create(struct audit_log *log, const uint8_t pseudonym[static 32],
-				 uint8_t salt[static 32])
+/* The subject's number and salt in this log; *found false if it has none. */
+static cr_err salt_get(struct audit_log *log, const uint8_t pseudonym[static 32],
+		       sqlite3_int64 *id, uint8_t salt[static 32], bool *found)
 {
 	sqlite3_stmt *st = NULL;
 	cr_err rc = log_stmt(log, ST_SALT_GET, &st);
@@ -319,24 +339,51 @@ static cr_err salt_get_or_create(struct audit_log *log, const uint8_t pseudonym[
 		return rc;
 	sqlite3_bind_blob(st, 1, pseudonym, 32, SQLITE_STATIC);
 	step = sqlite3_step(st);
+	*found = step == SQLITE_ROW;
 	if (step == SQLITE_ROW) {
-		if (sqlite3_column_bytes(st, 0) == 32)
-			memcpy(salt, sqlite3_column_blob(st, 0), 32);
+		*id = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == 32)
+			memcpy(salt, sqlite3_column_blob(st, 1), 32);
 		else
 			rc = CR_ERR_AUDIT_VERIFY;
-		sqlite3_reset(st);
-		return rc;
+	} else if (step != SQLITE_DONE) {
+		rc = log_sqlite_err(step);
 	}
 	sqlite3_reset(st);
-	if (step != SQLITE_DONE)
-		return log_sqlite_err(step);
-	randombytes_buf(salt, 32);
+	return rc;
+}
+
+/* A fresh random salt from the pool, refilled when empty. */
+static void salt_draw(struct audit_log *log, uint8_t salt[static 32])
+{
+	if (log->salt_left == 0) {
+		randombytes_buf(log->salt_pool, sizeof(log->salt_pool));
+		log->salt_left = sizeof(log->salt_pool) / sizeof(log->salt_pool[0]);
+	}
+	log->salt_left--;
+	memcpy(salt, log->salt_pool[log->salt_left], 32);
+	sodium_memzero(log->salt_pool[log->salt_left], 32);
+}
+
+/* The pseudonym's salt and subject number, created (random) on first use. */
+static cr_err salt_get_or_create(struct audit_log *log, const uint8_t pseudonym[static 32],
+				 sqlite3_int64 *id, uint8_t salt[static 32])
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+	cr_err rc = salt_get(log, pseudonym, id, salt, &found);
+	if (rc != CR_OK || found)
+		return rc;
+	salt_draw(log, salt);
 	rc = log_stmt(log, ST_SALT_INSERT, &st);
 	if (rc != CR_OK)
 		return rc;
 	sqlite3_bind_blob(st, 1, pseudonym, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, salt, 32, SQLITE_STATIC);
-	return step_done(st);
+	rc = step_done(st);
+	if (rc == CR_OK)
+		*id = sqlite3_last_insert_rowid(log->db);
+	return rc;
 }
 
 /* subject_commit = SHA-256(salt || pseudonym), and the subject index row. */
@@ -344,9 +391,10 @@ static cr_err subject_commit(struct audit_log *log, const uint8_t pseudonym[stat
 			     uint64_t index, uint8_t commit[static AUDIT_HASH_BYTES])
 {
 	uint8_t salt[32];
+	sqlite3_int64 id = 0;
 	sqlite3_stmt *st = NULL;
 	crypto_hash_sha256_state h;
-	cr_err rc = salt_get_or_create(log, pseudonym, salt);
+	cr_err rc = salt_get_or_create(log, pseudonym, &id, salt);
 	if (rc != CR_OK)
 		goto out;
 	crypto_hash_sha256_init(&h);
@@ -356,7 +404,7 @@ static cr_err subject_commit(struct audit_log *log, const uint8_t pseudonym[stat
 	rc = log_stmt(log, ST_SUBJECT_INSERT, &st);
 	if (rc != CR_OK)
 		goto out;
-	sqlite3_bind_blob(st, 1, pseudonym, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
 	rc = step_done(st);
 out:
@@ -381,9 +429,33 @@ static cr_err leaf_insert(struct audit_log *log, const struct audit_leaf *leaf,
 	return step_done(st);
 }
 
-/* The append proper, inside the savepoint. */
-static cr_err append_in_savepoint(struct audit_log *log, const struct audit_entry *e,
-				  uint64_t *index)
+/*
+ * Writes an already validated leaf: salt and subject row, the leaf, and
+ * its new subtree hashes. Only storage errors can happen here.
+ */
+static cr_err append_write(struct audit_log *log, struct audit_leaf *leaf,
+			   const uint8_t *subject)
+{
+	uint8_t h[AUDIT_HASH_BYTES];
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	cr_err rc = CR_OK;
+
+	if (subject != NULL)
+		rc = subject_commit(log, subject, leaf->sequence, leaf->subject_commit);
+	if (rc == CR_OK)
+		rc = audit_leaf_encode(leaf, &bytes, &len);
+	if (rc == CR_OK)
+		rc = leaf_insert(log, leaf, bytes, len);
+	if (rc == CR_OK) {
+		audit_hash_leaf(bytes, len, h);
+		rc = merkle_append(log_hash_reader, log, leaf->sequence, h, hash_writer, log);
+	}
+	free(bytes);
+	return rc;
+}
+
+cr_err audit_log_append(struct audit_log *log, const struct audit_entry *e, uint64_t *index_out)
 {
 	struct audit_leaf leaf = {
 		.time_ms = e->time_ms > 0 ? e->time_ms : cr_time_now(),
@@ -394,51 +466,24 @@ static cr_err append_in_savepoint(struct audit_log *log, const struct audit_entr
 		.recipients = e->recipients, .n_recipients = e->n_recipients,
 		.has_subject = e->subject != NULL, .detail = e->detail,
 	};
-	uint8_t h[AUDIT_HASH_BYTES];
-	uint8_t *bytes = NULL;
-	size_t len = 0;
-	cr_err rc = audit_log_size(log, &leaf.sequence);
-
-	if (rc == CR_OK && leaf.sequence >= AUDIT_SIZE_MAX)
-		rc = CR_ERR_AUDIT_FULL;
-	if (rc == CR_OK && e->subject != NULL)
-		rc = subject_commit(log, e->subject, leaf.sequence, leaf.subject_commit);
-	if (rc == CR_OK)
-		rc = audit_leaf_encode(&leaf, &bytes, &len);
-	if (rc == CR_OK)
-		rc = leaf_insert(log, &leaf, bytes, len);
-	if (rc == CR_OK) {
-		audit_hash_leaf(bytes, len, h);
-		rc = merkle_append(log_hash_reader, log, leaf.sequence, h, hash_writer, log);
-	}
-	if (rc == CR_OK)
-		*index = leaf.sequence;
-	free(bytes);
-	return rc;
-}
-
-cr_err audit_log_append(struct audit_log *log, const struct audit_entry *e, uint64_t *index_out)
-{
-	uint64_t index = 0;
+	size_t size = 0;
 	cr_err rc;
 
 	if (log->signer == NULL)
 		return CR_ERR_AUDIT_READ_ONLY;
 	if (sqlite3_get_autocommit(log->db))
 		return CR_ERR_AUDIT_NO_TXN;
-	rc = exec_stmt(log, ST_SAVEPOINT);
-	if (rc != CR_OK)
-		return rc;
-	rc = append_in_savepoint(log, e, &index);
-	if (rc != CR_OK) {
-		/* Undo this entry only; the caller's transaction stays open. */
-		(void)exec_stmt(log, ST_ROLLBACK_TO);
-		(void)exec_stmt(log, ST_RELEASE);
-		return rc;
-	}
-	rc = exec_stmt(log, ST_RELEASE);
+	/* Every field is checked before anything is written, so a refused
+	 * entry leaves the transaction as it was. */
+	rc = audit_leaf_check(&leaf, &size);
+	if (rc == CR_OK)
+		rc = audit_log_size(log, &leaf.sequence);
+	if (rc == CR_OK && leaf.sequence >= AUDIT_SIZE_MAX)
+		rc = CR_ERR_AUDIT_FULL;
+	if (rc == CR_OK)
+		rc = append_write(log, &leaf, e->subject);
 	if (rc == CR_OK && index_out)
-		*index_out = index;
+		*index_out = leaf.sequence;
 	return rc;
 }
 
@@ -557,26 +602,35 @@ cr_err audit_subject_erase(struct audit_log *log, const uint8_t pseudonym[static
 			   uint64_t *rows_out)
 {
 	sqlite3_stmt *st = NULL;
+	uint8_t salt[32];
+	sqlite3_int64 id = 0;
 	uint64_t rows = 0;
+	bool found = false;
 	cr_err rc = CR_ERR_AUDIT_NO_TXN;
 
 	if (sqlite3_get_autocommit(log->db))
-		return rc;
+		goto out;
+	rc = salt_get(log, pseudonym, &id, salt, &found);
+	if (rc != CR_OK || !found)
+		goto done;
 	rc = log_stmt(log, ST_SUBJECT_DELETE, &st);
 	if (rc != CR_OK)
-		return rc;
-	sqlite3_bind_blob(st, 1, pseudonym, 32, SQLITE_STATIC);
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
 	rc = step_done(st);
 	if (rc != CR_OK)
-		return rc;
+		goto out;
 	rows = (uint64_t)sqlite3_changes64(log->db);
 	rc = log_stmt(log, ST_SALT_DELETE, &st);
 	if (rc != CR_OK)
-		return rc;
-	sqlite3_bind_blob(st, 1, pseudonym, 32, SQLITE_STATIC);
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
 	rc = step_done(st);
+done:
 	if (rc == CR_OK && rows_out)
 		*rows_out = rows;
+out:
+	sodium_memzero(salt, sizeof(salt));
 	return rc;
 }
 
@@ -622,25 +676,44 @@ static cr_err check_size(struct audit_log *log, uint64_t size)
 
 cr_err audit_log_root(struct audit_log *log, uint64_t size, uint8_t root[static AUDIT_HASH_BYTES])
 {
-	cr_err rc = check_size(log, size);
-	return rc == CR_OK ? merkle_root(log_hash_reader, log, size, root) : rc;
+	bool began = false;
+	cr_err rc = log_read_begin(log->db, &began);
+	if (rc == CR_OK)
+		rc = check_size(log, size);
+	if (rc == CR_OK)
+		rc = merkle_root(log_hash_reader, log, size, root);
+	log_read_end(log->db, began);
+	return rc;
 }
 
 cr_err audit_log_prove_inclusion(struct audit_log *log, uint64_t index, uint64_t size,
 				 struct audit_proof *out)
 {
-	cr_err rc = check_size(log, size);
-	return rc == CR_OK ? merkle_inclusion(log_hash_reader, log, index, size, out) : rc;
+	bool began = false;
+	cr_err rc = log_read_begin(log->db, &began);
+	if (rc == CR_OK)
+		rc = check_size(log, size);
+	if (rc == CR_OK)
+		rc = merkle_inclusion(log_hash_reader, log, index, size, out);
+	log_read_end(log->db, began);
+	return rc;
 }
 
 cr_err audit_log_prove_consistency(struct audit_log *log, uint64_t size1, uint64_t size2,
 				   struct audit_proof *out)
 {
-	cr_err rc = check_size(log, size2);
-	return rc == CR_OK ? merkle_consistency(log_hash_reader, log, size1, size2, out) : rc;
+	bool began = false;
+	cr_err rc = log_read_begin(log->db, &began);
+	if (rc == CR_OK)
+		rc = check_size(log, size2);
+	if (rc == CR_OK)
+		rc = merkle_consistency(log_hash_reader, log, size1, size2, out);
+	log_read_end(log->db, began);
+	return rc;
 }
 
-cr_err audit_log_tlog_proof(struct audit_log *log, uint64_t index, char **out, size_t *out_len)
+/* The tlog-proof of `index`, with every read in one snapshot. */
+static cr_err tlog_proof_read(struct audit_log *log, uint64_t index, char **out, size_t *out_len)
 {
 	struct audit_tlog_proof p = { .index = index };
 	struct audit_checkpoint cp;
@@ -661,5 +734,15 @@ cr_err audit_log_tlog_proof(struct audit_log *log, uint64_t index, char **out, s
 		rc = audit_tlog_proof_format(&p, out, out_len);
 	free(p.extra);
 	free(p.checkpoint);
+	return rc;
+}
+
+cr_err audit_log_tlog_proof(struct audit_log *log, uint64_t index, char **out, size_t *out_len)
+{
+	bool began = false;
+	cr_err rc = log_read_begin(log->db, &began);
+	if (rc == CR_OK)
+		rc = tlog_proof_read(log, index, out, out_len);
+	log_read_end(log->db, began);
 	return rc;
 }

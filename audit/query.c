@@ -47,7 +47,8 @@ static cr_err query_prepare(sqlite3 *db, const struct audit_query *q, sqlite3_st
 	sql_add(sql, sizeof(sql), &n, "SELECT l.idx, l.data FROM audit_leaves l");
 	if (q->subject != NULL)
 		sql_add(sql, sizeof(sql), &n,
-			" JOIN audit_subjects s ON s.idx = l.idx AND s.pseudonym = ?1");
+			" JOIN audit_subjects s ON s.idx = l.idx AND s.subject ="
+			" (SELECT id FROM audit_salts WHERE pseudonym = ?1)");
 	sql_add(sql, sizeof(sql), &n, " WHERE 1");
 	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
 		if (where[i].on)

@@ -1,5 +1,5 @@
 /* Unit tests for audit/log.c: appends inside the caller's transaction
- * (DESIGN I5), rollback, the savepoint around a failed append, salts and
+ * (DESIGN I5), rollback, a refused append leaving nothing, salts and
  * commitments, erasure keeping every proof valid, proofs from stored hashes
  * against an in-memory tree, tlog-proof export checked offline, the
  * checkpoint guard (I6), the start-up check, and the crash test: a child
@@ -519,6 +519,7 @@ static void test_startup_check(void **state)
 	/* another key, another origin */
 	expect_startup_refusal(db, FX_ORIGIN, other, "does not verify");
 	expect_startup_refusal(db, "cleanroom.test/audit/2", s, "origin differs");
+	expect_startup_refusal(db, "cleanroom.test/audit/2", NULL, "origin differs");
 	/* a stored hash the root of 20 leaves is built from, (level 4, 0), changed */
 	char sql[128];
 	snprintf(sql, sizeof(sql), "UPDATE audit_hashes SET hash = zeroblob(32) WHERE id = %llu",

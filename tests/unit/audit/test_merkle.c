@@ -4,7 +4,12 @@
  * every tree size up to 2048: each inclusion and consistency proof equals a
  * naive reference computed here from the RFC's recursive definitions and
  * verifies, and single-bit changes of proof, root, index or size are
- * rejected (spec/audit-log.md "Targets"). */
+ * rejected (spec/audit-log.md "Targets"). The one exception is inherent to
+ * RFC 9162: a changed tree size that gives the proof the very same shape
+ * (index 0 in sizes 5 and 7: three right siblings either way) cannot be
+ * told apart from the proof and root alone; the test asserts that exactly
+ * those are accepted. A checkpoint binds size and root under one signature,
+ * so a verifier never takes a size apart from its root. */
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
