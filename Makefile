@@ -179,6 +179,14 @@ fuzz-smoke: deps $(FUZZ_BINS)
 	    || { echo "fuzz-smoke: $$n failed on its corpus"; exit 1; }; \
 	done; echo "fuzz-smoke: $(words $(FUZZ_NAMES)) targets replayed their corpus"
 
+# Long runs that do not belong in `make test`: the audit log's SIGKILL crash
+# test with SOAK_KILLS kills (default 1000; `make test` does 50).
+SOAK_KILLS ?= 1000
+soak: deps $(BUILD)/tests/unit/audit/test_log
+	@echo "== soak: audit crash test, $(SOAK_KILLS) kills"
+	@CMOCKA_TEST_ABORT=1 AUDIT_CRASH_ITERS=$(SOAK_KILLS) SHARED_DIR=$(CURDIR)/../shared \
+	  $(BUILD)/tests/unit/audit/test_log
+
 # The main job end to end on the embedded store, in ./demo-data.
 demo: all
 	@CLEANROOM=$(CURDIR)/$(PROGRAM) scripts/demo.sh
