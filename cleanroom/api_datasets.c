@@ -22,18 +22,8 @@ static const struct http_field dataset_fields[] = {
 /* A JSON array of codes as the comma-separated list dataset_codes_parse reads. */
 static cr_err codes_join(json_t *arr, char *buf, size_t cap)
 {
-	size_t i, n = 0;
-	json_t *v;
-	buf[0] = '\0';
-	json_array_foreach(arr, i, v) {
-		const char *s = json_string_value(v);
-		if (s == NULL)
-			return CR_ERR_JSON_TYPE;
-		if (strchr(s, ',') != NULL || strlen(s) + 2 > cap - n)
-			return CR_ERR_DATASET_PURPOSES;
-		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? "," : "", s);
-	}
-	return CR_OK;
+	cr_err rc = http_json_join(arr, buf, cap);
+	return rc == CR_ERR_PARSE ? CR_ERR_DATASET_PURPOSES : rc;
 }
 
 /* Fills *d from the body: the same rules as the CLI's options. */

@@ -226,6 +226,18 @@ cr_err app_commit(struct app *a)
 	return rc;
 }
 
+void app_store_lock(struct app *a)
+{
+	if (a->store_mutex != NULL && pthread_mutex_lock(a->store_mutex) != 0)
+		cr_die("app: store lock");
+}
+
+void app_store_unlock(struct app *a)
+{
+	if (a->store_mutex != NULL && pthread_mutex_unlock(a->store_mutex) != 0)
+		cr_die("app: store unlock");
+}
+
 void app_rollback(struct app *a)
 {
 	store_rollback(a->store);

@@ -10,6 +10,8 @@
 #ifndef CR_CLEANROOM_APP_H
 #define CR_CLEANROOM_APP_H
 
+#include <pthread.h>
+
 #include "common/common.h"
 #include "crypto/crypto.h"
 #include "audit/audit.h"
@@ -25,7 +27,19 @@ struct app {
 	struct audit_log *log;        /* owned */
 	struct consent_ctx *consent;  /* owned; its purge callback is registry_purge */
 	uint64_t purged_records;      /* records the current withdrawal purged */
+	pthread_mutex_t *store_mutex; /* borrowed; NULL: one thread only (the CLI) */
 };
+
+/*
+ * The store's connection is used by one thread at a time. A server that
+ * runs handlers on several threads sets store_mutex to a RECURSIVE mutex
+ * it holds around every handler that uses the store; code that does long
+ * work without the store (a match's group operations) runs unlocked and
+ * takes the lock only around its store calls, with these two. Both do
+ * nothing when store_mutex is NULL.
+ */
+void app_store_lock(struct app *a);
+void app_store_unlock(struct app *a);
 
 /* Paths inside a data directory; the caller frees the result. */
 char *app_path(const char *data_dir, const char *leaf);

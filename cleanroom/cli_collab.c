@@ -13,6 +13,7 @@
 
 #include "cleanroom/cli.h"
 #include "cleanroom/collab.h"
+#include "cleanroom/ops.h"
 #include "cleanroom/registry.h"
 
 static const struct registry_actor cli_brand_actor = { "brand", "cli" };
@@ -76,6 +77,8 @@ static int rule_numbers(const struct create_opts *o, struct collab *c)
 static int create_failed(cr_err err, const struct create_opts *o, const char *why)
 {
 	switch (err) {
+	case CR_ERR_DATASET_NOT_FOUND:
+		return cli_fail("collab create", "brand '%s' has no dataset '%s'", o->brand, o->dataset);
 	case CR_ERR_COLLAB_PARTNER:
 		return cli_fail("collab create", "partner '%s' is not a recipient that dataset '%s' shares with "
 				"and the brand's current notice declares; add it to a notice version and a "
@@ -111,7 +114,6 @@ static int collab_create_cmd(int argc, char **argv)
 	struct cli_args args;
 	struct app *a = NULL;
 	struct collab c;
-	struct dataset d;
 	int64_t brand = 0;
 	int rc;
 	cr_err err;
@@ -134,21 +136,16 @@ static int collab_create_cmd(int argc, char **argv)
 		rc = cli_brand("collab create", a, o.brand, &brand);
 	if (rc != CLI_OK)
 		goto out;
-	if (dataset_get(a->store, brand, o.dataset, &d) != CR_OK) {
-		rc = cli_fail("collab create", "brand '%s' has no dataset '%s'", o.brand, o.dataset);
-		goto out;
-	}
 	snprintf(c.partner, sizeof(c.partner), "%s", o.partner);
-	err = collab_rule_parse(&c, &d, o.dims, o.metrics, why, sizeof(why));
-	if (err == CR_OK)
-		err = collab_create(a, &cli_brand_actor, o.brand, &d, &c, why, sizeof(why));
+	err = ops_collab_create(a, &cli_brand_actor, o.brand, brand, o.dataset, o.dims, o.metrics, &c, why,
+				sizeof(why));
 	if (err != CR_OK)
 		rc = create_failed(err, &o, why);
 	else if (args.json)
-		cli_print_json(collab_json(&c, d.name));
+		cli_print_json(ops_collab_json(a, &c));
 	else
 		printf("created collaboration %lld: %s/%s with partner '%s'\n", (long long)c.id, o.brand,
-		       d.name, c.partner);
+		       o.dataset, c.partner);
 out:
 	free(args.pos);
 	app_close(a);
@@ -165,15 +162,7 @@ struct list_ctx {
 static void list_one(void *ctx, const struct collab *c)
 {
 	struct list_ctx *l = ctx;
-	struct dataset d;
-	uint64_t left = 0;
-	char left_s[COLLAB_MILLI_STRLEN];
-	json_t *o = collab_json(c, dataset_get_by_id(l->a->store, c->dataset_id, &d) == CR_OK ? d.name : "");
-	if (collab_budget_left(l->a->store, c, &left) != CR_OK)
-		left = 0;
-	collab_milli_format(left, left_s);
-	json_object_set_new(o, "budget_left", json_string(left_s));
-	json_array_append_new(l->arr, o);
+	json_array_append_new(l->arr, ops_collab_json(l->a, c));
 }
 
 static void print_collab_text(const json_t *o)
@@ -239,17 +228,6 @@ out:
 
 /* ---------------------------------------------------------------- budget */
 
-static void ledger_one(void *ctx, const struct collab_debit *d)
-{
-	char when[CR_TIME_STRLEN] = "", eps[COLLAB_MILLI_STRLEN];
-	if (cr_time_format(d->time, when) != CR_OK)
-		when[0] = '\0';
-	collab_milli_format(d->epsilon_milli, eps);
-	json_array_append_new(ctx, json_pack("{s:I, s:s, s:s, s:s, s:I, s:s}", "debit", (json_int_t)d->id,
-					     "time", when, "query", d->query, "epsilon", eps, "release",
-					     (json_int_t)d->release_id, "outcome", d->outcome));
-}
-
 static void print_ledger_text(const json_t *o)
 {
 	const json_t *v;
@@ -270,12 +248,11 @@ static void print_ledger_text(const json_t *o)
 static int collab_budget_cmd(int argc, char **argv)
 {
 	const struct cli_opt opts[] = { { NULL, NULL, NULL, NULL } };
-	char spent_s[COLLAB_MILLI_STRLEN], left_s[COLLAB_MILLI_STRLEN], budget_s[COLLAB_MILLI_STRLEN];
 	struct cli_args args;
 	struct app *a = NULL;
 	struct collab c;
-	uint64_t id = 0, spent = 0, left = 0;
-	json_t *debits = NULL, *o;
+	uint64_t id = 0;
+	json_t *o = NULL;
 	int rc;
 	cr_err err;
 
@@ -295,21 +272,12 @@ static int collab_budget_cmd(int argc, char **argv)
 		rc = cli_fail("collab budget", "no collaboration %llu", (unsigned long long)id);
 		goto out;
 	}
-	debits = json_array();
 	if (err == CR_OK)
-		err = collab_ledger_each(a->store, c.id, ledger_one, debits);
-	if (err == CR_OK)
-		err = collab_budget_spent(a->store, c.id, &spent);
+		err = ops_collab_ledger_json(a, &c, &o);
 	if (err != CR_OK) {
 		rc = cli_fail_rc("collab budget", err);
 		goto out;
 	}
-	left = spent >= c.budget_milli ? 0 : c.budget_milli - spent;
-	collab_milli_format(spent, spent_s);
-	collab_milli_format(left, left_s);
-	collab_milli_format(c.budget_milli, budget_s);
-	o = json_pack("{s:I, s:s, s:s, s:s, s:O}", "collaboration", (json_int_t)c.id, "budget", budget_s,
-		      "spent", spent_s, "left", left_s, "debits", debits);
 	if (args.json) {
 		cli_print_json(o);
 	} else {
@@ -317,7 +285,6 @@ static int collab_budget_cmd(int argc, char **argv)
 		json_decref(o);
 	}
 out:
-	json_decref(debits);
 	free(args.pos);
 	app_close(a);
 	return rc;

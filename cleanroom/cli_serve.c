@@ -7,6 +7,11 @@
  * so TLS works out of the box; clients then pass --cacert DATA/tls/cert.pem.
  * Plain HTTP needs an explicit --insecure-http and prints a warning.
  *
+ * While it serves, the main thread does the service's housekeeping: every
+ * MAINTAIN_S seconds it expires match sessions past their time (audited,
+ * wiped), and every --sweep-every seconds it sweeps records whose consent
+ * expired (sweep.h; withdrawals need no sweep, they purge at once).
+ *
  * Shutdown is graceful: the signal stops new connections, requests in
  * flight get up to SHUTDOWN_GRACE_MS to finish, then the database is closed
  * and the process exits 0. Log lines (start, stop, access log) are JSON on
@@ -26,16 +31,21 @@
 #include "cleanroom/app.h"
 #include "cleanroom/cli.h"
 #include "cleanroom/http.h"
+#include "cleanroom/psi_session.h"
+#include "cleanroom/sweep.h"
 #include "cleanroom/tls.h"
 
 #define VERB "serve"
 #define DEFAULT_LISTEN "127.0.0.1:8443"
 #define THREADS_MAX 256
 #define SHUTDOWN_GRACE_MS 10000
+#define MAINTAIN_S 5
+#define SWEEP_DEFAULT_S 600
 
 static const char usage[] =
 	"usage: cleanroom serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE]\n"
-	"                       [--insecure-http] [--threads N] [--rate-limit N[/BURST]]\n\n"
+	"                       [--insecure-http] [--threads N] [--rate-limit N[/BURST]]\n"
+	"                       [--sweep-every SECONDS]\n\n"
 	"Serves the HTTP API (HTTPS by default) until SIGTERM or SIGINT.\n"
 	"ADDR is an IPv4 address, [IPv6] or localhost; port 0 picks a free port.\n"
 	"Without --tls-cert/--tls-key, DATA/tls/{cert,key}.pem are used, and a\n"
@@ -157,19 +167,54 @@ out:
 	return ret;
 }
 
-/* Blocks until SIGTERM or SIGINT (blocked in every thread before the server starts). */
-static const char *signal_wait(const sigset_t *set)
+/* One sweep of expired consent over every brand, under the store lock. */
+static void consent_sweep(struct app *a)
 {
-	int sig = 0;
-	while (sigwait(set, &sig) != 0)
-		;
-	return sig == SIGTERM ? "SIGTERM" : "SIGINT";
+	struct sweep_report r = { 0, 0, 0 };
+	char counts[96];
+	cr_err rc;
+	app_store_lock(a);
+	rc = sweep_run(a, 0, cr_time_now(), &r);
+	app_store_unlock(a);
+	if (rc != CR_OK) {
+		log_line("error", "consent sweep failed", "error", cr_errname(rc));
+		return;
+	}
+	if (r.removed > 0) {
+		snprintf(counts, sizeof(counts), "%llu of %llu", (unsigned long long)r.removed,
+			 (unsigned long long)r.checked);
+		log_line("info", "consent sweep removed records", "removed", counts);
+	}
+}
+
+/*
+ * Blocks until SIGTERM or SIGINT (blocked in every thread before the server
+ * starts), doing the housekeeping meanwhile; sweep_s 0: no consent sweep.
+ */
+static const char *serve_wait(struct app *a, struct psi_sessions *t, const sigset_t *set, unsigned sweep_s)
+{
+	const struct timespec tick = { MAINTAIN_S, 0 };
+	int64_t next_sweep = cr_monotonic_ms() + (int64_t)sweep_s * 1000;
+	for (;;) {
+		int sig = sigtimedwait(set, NULL, &tick);
+		if (sig == SIGTERM)
+			return "SIGTERM";
+		if (sig == SIGINT)
+			return "SIGINT";
+		(void)psi_sessions_sweep(t, a, cr_time_now());
+		if (sweep_s > 0 && cr_monotonic_ms() >= next_sweep) {
+			consent_sweep(a);
+			next_sweep = cr_monotonic_ms() + (int64_t)sweep_s * 1000;
+		}
+	}
 }
 
 /* Runs the server on `a` until a signal; returns a CLI exit code. */
-static int serve_run(struct app *a, struct http_config *cfg, bool tls)
+static int serve_run(struct app *a, struct http_config *cfg, bool tls, unsigned sweep_s)
 {
 	struct http_server *srv = NULL;
+	struct psi_sessions *sessions = psi_sessions_new();
+	struct crypto_pool *pool = NULL;
 	sigset_t set;
 	char url[128];
 	char host[INET6_ADDRSTRLEN] = "";
@@ -180,9 +225,16 @@ static int serve_run(struct app *a, struct http_config *cfg, bool tls)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);  /* inherited by the server's threads */
 	signal(SIGPIPE, SIG_IGN);
-	rc = http_server_start(a, cfg, http_routes, http_route_count, &srv);
-	if (rc != CR_OK)
+	rc = crypto_pool_create(0, &pool);
+	cfg->sessions = sessions;
+	cfg->pool = pool;
+	if (rc == CR_OK)
+		rc = http_server_start(a, cfg, http_routes, http_route_count, &srv);
+	if (rc != CR_OK) {
+		psi_sessions_free(sessions);
+		crypto_pool_free(pool);
 		return cli_fail_rc(VERB, rc);
+	}
 	if (cfg->addr->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)cfg->addr)->sin6_addr,
 			  host, sizeof(host));
@@ -193,8 +245,10 @@ static int serve_run(struct app *a, struct http_config *cfg, bool tls)
 		 cfg->addr->sa_family == AF_INET6 ? "[" : "", host,
 		 cfg->addr->sa_family == AF_INET6 ? "]" : "", (unsigned)http_server_port(srv));
 	log_line("info", "listening", "url", url);
-	log_line("info", "stopping", "signal", signal_wait(&set));
+	log_line("info", "stopping", "signal", serve_wait(a, sessions, &set, sweep_s));
 	http_server_stop(srv, SHUTDOWN_GRACE_MS);
+	psi_sessions_free(sessions);  /* wiped; their secrets die with the process */
+	crypto_pool_free(pool);
 	return CLI_OK;
 }
 
@@ -207,7 +261,7 @@ static unsigned default_threads(void)
 
 /* What the command line asked for (strings borrowed from argv). */
 struct serve_opts {
-	const char *listen, *cert, *key, *threads, *rate;
+	const char *listen, *cert, *key, *threads, *rate, *sweep;
 	bool insecure;
 };
 
@@ -234,9 +288,9 @@ static cr_err rate_parse(const char *s, struct http_config *cfg)
 
 /* Checks the options together and fills cfg's address and threads; CLI_USAGE if wrong. */
 static int serve_opts_check(const struct serve_opts *o, const struct cli_args *args,
-			    struct sockaddr_storage *ss, struct http_config *cfg)
+			    struct sockaddr_storage *ss, struct http_config *cfg, unsigned *sweep_s)
 {
-	uint64_t threads = default_threads();
+	uint64_t threads = default_threads(), sweep = SWEEP_DEFAULT_S;
 	if (args->npos != 0)
 		return cli_usage_error(VERB, "unexpected argument '%s'", args->pos[0]);
 	if ((o->cert == NULL) != (o->key == NULL))
@@ -247,6 +301,9 @@ static int serve_opts_check(const struct serve_opts *o, const struct cli_args *a
 		return cli_usage_error(VERB, "'--threads' must be 1 to %d", THREADS_MAX);
 	if (o->rate && rate_parse(o->rate, cfg) != CR_OK)
 		return cli_usage_error(VERB, "'--rate-limit' must be N or N/BURST requests a second per token (0: off)");
+	if (o->sweep && cr_parse_u64(o->sweep, 0, 86400 * 7, &sweep) != CR_OK)
+		return cli_usage_error(VERB, "'--sweep-every' must be 0 (never) to 604800 seconds");
+	*sweep_s = (unsigned)sweep;
 	if (listen_parse(o->listen, ss, &cfg->addr_len) != CR_OK)
 		return cli_usage_error(VERB, "'--listen' must be ADDR:PORT, as in " DEFAULT_LISTEN);
 	cfg->addr = (const struct sockaddr *)ss;
@@ -265,6 +322,7 @@ int cmd_serve(int argc, char **argv)
 		{ "insecure-http", NULL, &o.insecure, "serve plain HTTP, without TLS (not for networks)" },
 		{ "threads", &o.threads, NULL, "N worker threads (default: one per core)" },
 		{ "rate-limit", &o.rate, NULL, "N[/BURST] requests a second per token (default 50/100; 0: off)" },
+		{ "sweep-every", &o.sweep, NULL, "SECONDS between sweeps of expired consent (default 600; 0: never)" },
 		{ NULL, NULL, NULL, NULL },
 	};
 	struct cli_args args;
@@ -272,13 +330,14 @@ int cmd_serve(int argc, char **argv)
 	struct http_config cfg;
 	struct serve_tls tls = { 0 };
 	struct app *a = NULL;
+	unsigned sweep_s = SWEEP_DEFAULT_S;
 	int ret = cli_parse(argc, argv, opts, usage, &args);
 	cr_err rc;
 
 	if (ret != CLI_OK)
 		return ret < 0 ? CLI_OK : ret;
 	http_config_defaults(&cfg);
-	ret = serve_opts_check(&o, &args, &ss, &cfg);
+	ret = serve_opts_check(&o, &args, &ss, &cfg, &sweep_s);
 	if (ret != CLI_OK)
 		goto out;
 	rc = app_open(cli_data_dir(&args), &a);
@@ -296,7 +355,7 @@ int cmd_serve(int argc, char **argv)
 		cfg.tls_cert_pem = tls.cert;
 		cfg.tls_key_pem = tls.key;
 	}
-	ret = serve_run(a, &cfg, !o.insecure);
+	ret = serve_run(a, &cfg, !o.insecure, sweep_s);
 	app_close(a); /* every request has finished: close the database */
 	a = NULL;
 	if (ret == CLI_OK)

@@ -413,8 +413,8 @@ cr_err collab_each(struct store *s, int64_t brand_id, void (*fn)(void *ctx, cons
 	struct collab c;
 	cr_err rc = CR_ERR_STORE;
 	int step;
-	if (sqlite3_prepare_v2(s->db, "SELECT " COLLAB_COLUMNS " FROM collaborations WHERE brand_id = ?1"
-			       " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT " COLLAB_COLUMNS " FROM collaborations"
+			       " WHERE ?1 <= 0 OR brand_id = ?1 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, brand_id);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {

@@ -122,7 +122,7 @@ cr_err collab_create(struct app *a, const struct registry_actor *who, const char
 
 /* Loads collaboration `id`; CR_ERR_COLLAB_NOT_FOUND if there is none. */
 cr_err collab_get(struct store *s, int64_t id, struct collab *out) CR_MUST_CHECK;
-/* Calls fn for each of the brand's collaborations, by id. */
+/* Calls fn for each of the brand's collaborations (every brand's when brand_id <= 0), by id. */
 cr_err collab_each(struct store *s, int64_t brand_id,
 		   void (*fn)(void *ctx, const struct collab *c), void *ctx) CR_MUST_CHECK;
 

@@ -48,6 +48,8 @@ struct http_server {
 	atomic_bool stopping;
 	atomic_uint in_flight;
 	struct http_ratelimit *rate;     /* NULL: no per-token limit */
+	struct psi_sessions *sessions;   /* borrowed (cfg) */
+	struct crypto_pool *pool;        /* borrowed (cfg) */
 };
 
 /* One request's state, from its headers to its completion. */
@@ -152,9 +154,9 @@ static cr_err authenticate(struct http_conn *c, struct MHD_Connection *mc)
 	cr_err rc = auth_bearer_parse(hdr, &token, &len);
 	if (rc != CR_OK)
 		return rc;
-	pthread_mutex_lock(&c->srv->store_lock);
+	app_store_lock(c->srv->app);
 	rc = auth_token_verify(c->srv->app->store, token, len, &c->who);
-	pthread_mutex_unlock(&c->srv->store_lock);
+	app_store_unlock(c->srv->app);
 	if (rc != CR_OK)
 		return rc;
 	c->authed = true;
@@ -273,7 +275,7 @@ static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct
 		return CR_ERR_IO;
 	if (!c->route->uses_store)
 		return c->route->handler(&req, rep);
-	pthread_mutex_lock(&srv->store_lock);
+	app_store_lock(srv->app);
 	rc = c->route->handler(&req, rep);
 	if (srv->app->store->in_txn) {
 		/* A handler that returns with a transaction open is a bug; the
@@ -282,7 +284,7 @@ static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct
 		if (rc == CR_OK)
 			rc = CR_ERR_INTERNAL;
 	}
-	pthread_mutex_unlock(&srv->store_lock);
+	app_store_unlock(srv->app);
 	return rc;
 }
 
@@ -480,6 +482,20 @@ static struct MHD_Daemon *daemon_start(struct http_server *srv, const struct htt
 				MHD_OPTION_ARRAY, o, MHD_OPTION_END);
 }
 
+/*
+ * Recursive, so that code called from a handler that holds it (a match
+ * round's store calls, through app_store_lock) may take it again.
+ */
+static void store_lock_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+	if (pthread_mutexattr_init(&attr) != 0 ||
+	    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) != 0 ||
+	    pthread_mutex_init(m, &attr) != 0)
+		cr_die("http: pthread_mutex_init");
+	pthread_mutexattr_destroy(&attr);
+}
+
 cr_err http_server_start(struct app *a, const struct http_config *cfg,
 			 const struct http_route *routes, size_t n_routes,
 			 struct http_server **out)
@@ -505,11 +521,14 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 		srv->rate = http_ratelimit_new(cfg->rate_per_s, cfg->rate_burst ? cfg->rate_burst : 1);
 	atomic_init(&srv->stopping, false);
 	atomic_init(&srv->in_flight, 0);
-	if (pthread_mutex_init(&srv->store_lock, NULL) != 0)
-		cr_die("http: pthread_mutex_init");
+	srv->sessions = cfg->sessions;
+	srv->pool = cfg->pool;
+	store_lock_init(&srv->store_lock);
+	a->store_mutex = &srv->store_lock;
 	srv->daemon = daemon_start(srv, cfg);
 	if (srv->daemon == NULL) {
 		/* libmicrohttpd has logged why (address in use, key refused, ...). */
+		a->store_mutex = NULL;
 		pthread_mutex_destroy(&srv->store_lock);
 		http_metrics_free(srv->metrics);
 		http_ratelimit_free(srv->rate);
@@ -525,6 +544,16 @@ uint16_t http_server_port(const struct http_server *srv)
 	const union MHD_DaemonInfo *info =
 		MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	return info ? info->port : 0;
+}
+
+struct psi_sessions *http_server_sessions(const struct http_server *srv)
+{
+	return srv->sessions;
+}
+
+struct crypto_pool *http_server_pool(const struct http_server *srv)
+{
+	return srv->pool;
 }
 
 char *http_server_metrics_render(const struct http_server *srv, size_t *len)
@@ -546,6 +575,7 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms)
 	MHD_stop_daemon(srv->daemon);
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
+	srv->app->store_mutex = NULL;
 	pthread_mutex_destroy(&srv->store_lock);
 	http_metrics_free(srv->metrics);
 	http_ratelimit_free(srv->rate);

@@ -47,6 +47,7 @@ struct http_params {
 };
 
 struct http_server;
+struct psi_sessions;
 struct http_route;
 
 /* A request as a handler sees it; everything is borrowed for the call. */
@@ -149,6 +150,13 @@ struct http_field {
 cr_err http_json_body(const struct http_request *req, const struct http_field *fields,
 		      json_t **out) CR_MUST_CHECK;
 
+/*
+ * Joins a JSON array of strings as "a,b,c" into buf[cap] (the form the
+ * CLI's list options take): CR_ERR_JSON_TYPE if an element is not a
+ * string, CR_ERR_PARSE if one holds a comma or the list does not fit.
+ */
+cr_err http_json_join(const json_t *arr, char *buf, size_t cap) CR_MUST_CHECK;
+
 /* True if Content-Type `ct` (may be NULL) is `want`, optionally with parameters (charset). */
 bool http_media_is(const char *ct, const char *want);
 
@@ -212,6 +220,8 @@ struct http_config {
 	FILE *log;                   /* access log (JSON lines); borrowed */
 	unsigned rate_per_s;         /* per-token requests per second; 0: no limit */
 	unsigned rate_burst;         /* per-token bucket size (>= 1 when rate_per_s) */
+	struct psi_sessions *sessions; /* match sessions (borrowed); NULL: match routes answer 503 */
+	struct crypto_pool *pool;    /* workers for the match rounds (borrowed) */
 };
 
 /* Sane limits for everything but addr, TLS and threads. */
@@ -230,6 +240,10 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 
 /* The port actually bound (useful when cfg->addr asked for port 0). */
 uint16_t http_server_port(const struct http_server *srv);
+
+/* What cfg gave the server for the match routes (borrowed; may be NULL). */
+struct psi_sessions *http_server_sessions(const struct http_server *srv);
+struct crypto_pool *http_server_pool(const struct http_server *srv);
 
 /* The server's metrics as Prometheus text (for the /metrics handler); see http_metrics_render. */
 char *http_server_metrics_render(const struct http_server *srv, size_t *len);
@@ -265,6 +279,14 @@ cr_err http_ratelimit_take(struct http_ratelimit *rl, int64_t token_id, uint64_t
  */
 cr_err api_brand_scope(const struct http_request *req, int64_t *id) CR_MUST_CHECK;
 
+/*
+ * Collaboration {id}, if the caller may see it: a partner token whose
+ * tenant is its partner, a brand or officer token whose tenant is its
+ * brand. Anything else, and an unknown id, is CR_ERR_COLLAB_NOT_FOUND.
+ */
+struct collab;
+cr_err api_collab_scope(const struct http_request *req, struct collab *out) CR_MUST_CHECK;
+
 /* The audit actor of the caller: role and "token:<id>" (written into buf). */
 void api_actor(const struct http_request *req, char *buf, size_t cap,
 	       const char **role, const char **id);
@@ -272,6 +294,17 @@ void api_actor(const struct http_request *req, char *buf, size_t cap,
 /* ============================================= handlers (api_<endpoint>.c) */
 
 cr_err api_healthz_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_collabs_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_collabs_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_partner_collabs_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_collab_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_collab_budget(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_collab_release(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_sessions_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_session_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_session_delete(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_session_blinded(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_session_answer(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_metrics_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_whoami_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_tokens_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;

@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -122,6 +123,24 @@ void http_reply_text(struct http_reply *rep, unsigned status, const char *conten
 	rep->content_type = content_type;
 	rep->body = body;
 	rep->len = len;
+}
+
+cr_err http_json_join(const json_t *arr, char *buf, size_t cap)
+{
+	size_t i, n = 0;
+	json_t *v;
+	if (cap == 0)
+		return CR_ERR_PARSE;
+	buf[0] = '\0';
+	json_array_foreach(arr, i, v) {
+		const char *s = json_string_value(v);
+		if (s == NULL)
+			return CR_ERR_JSON_TYPE;
+		if (strchr(s, ',') != NULL || strlen(s) + 2 > cap - n)
+			return CR_ERR_PARSE;
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? "," : "", s);
+	}
+	return CR_OK;
 }
 
 const char *http_error_code(cr_err e, char *buf, size_t cap)

@@ -14,6 +14,10 @@
 #define BRAND AUTH_ROLE_BRAND
 #define BRAND_READERS (AUTH_ROLE_BRAND | AUTH_ROLE_OFFICER)
 #define AUDIT_READERS (AUTH_ROLE_OFFICER | AUTH_ROLE_ADMIN)
+#define PARTNER AUTH_ROLE_PARTNER
+#define COLLAB_READERS (AUTH_ROLE_BRAND | AUTH_ROLE_OFFICER | AUTH_ROLE_PARTNER)
+/* A round's element list: up to 2^25 elements of 32 bytes (1 GiB), spooled. */
+#define ROUND_MAX ((size_t)32u << 25)
 
 const struct http_route http_routes[] = {
 	/* method  pattern                   roles            store  max body  handler  [spool] */
@@ -34,6 +38,18 @@ const struct http_route http_routes[] = {
 	{ "GET",  "/v1/brands/{brand}/datasets", BRAND_READERS, true, 0,       api_datasets_get, false },
 	{ "GET",  "/v1/brands/{brand}/datasets/{name}", BRAND_READERS, true, 0, api_dataset_get, false },
 	{ "POST", "/v1/brands/{brand}/datasets/{name}/ingest", BRAND, true, 1 * GiB, api_ingest_post, true },
+	{ "POST", "/v1/brands/{brand}/collaborations", BRAND,  true,  16 * KiB, api_collabs_post, false },
+	{ "GET",  "/v1/brands/{brand}/collaborations", BRAND_READERS, true, 0, api_collabs_get, false },
+	{ "GET",  "/v1/collaborations",      PARTNER,         true,  0,        api_partner_collabs_get, false },
+	{ "GET",  "/v1/collaborations/{id}", COLLAB_READERS,  true,  0,        api_collab_get, false },
+	{ "GET",  "/v1/collaborations/{id}/budget", COLLAB_READERS, true, 0,   api_collab_budget, false },
+	{ "GET",  "/v1/collaborations/{id}/releases/{release}", COLLAB_READERS, true, 0, api_collab_release, false },
+	/* Match rounds take the store lock only around their store calls (api_sessions.c). */
+	{ "POST", "/v1/collaborations/{id}/sessions", PARTNER, false, 4 * KiB, api_sessions_post, false },
+	{ "GET",  "/v1/sessions/{session}",  PARTNER,         false, 0,        api_session_get, false },
+	{ "DELETE", "/v1/sessions/{session}", PARTNER,        false, 0,        api_session_delete, false },
+	{ "POST", "/v1/sessions/{session}/blinded", PARTNER,  false, ROUND_MAX, api_session_blinded, true },
+	{ "POST", "/v1/sessions/{session}/answer", PARTNER,   false, ROUND_MAX, api_session_answer, true },
 	{ "GET",  "/v1/audit/log",           AUDIT_READERS,   true,  0,        api_audit_log, false },
 	{ "GET",  "/v1/audit/checkpoint",    AUTH_ROLES_ALL,  true,  0,        api_audit_checkpoint, false },
 	{ "GET",  "/v1/audit/proof/inclusion", AUTH_ROLES_ALL, true, 0,        api_audit_inclusion, false },

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "cleanroom/collab.h"
 #include "cleanroom/dataset.h"
 #include "cleanroom/ingest.h"
 #include "cleanroom/registry.h"
@@ -98,6 +99,25 @@ cr_err ops_consent_status(struct app *a, int64_t brand, const struct crypto_pseu
 cr_err ops_receipt_verify(const char *vkey, const char *json, size_t len,
 			  struct consent_receipt_info *info, bool *had_proof, char *why,
 			  size_t why_cap) CR_MUST_CHECK;
+
+/* -------------------------------------------------------- collaborations */
+
+/*
+ * Creates a collaboration on dataset `dataset` of brand `brand` (name) /
+ * `brand_id`: `c` carries the partner and the rule's numbers; `dims` and
+ * `metrics` (NULL: "count") are parsed against the dataset. The dataset is
+ * looked up first (CR_ERR_DATASET_NOT_FOUND), then collab_rule_parse and
+ * collab_create run, with the reason of a refusal in `why`.
+ */
+cr_err ops_collab_create(struct app *a, const struct registry_actor *who, const char *brand,
+			 int64_t brand_id, const char *dataset, const char *dims, const char *metrics,
+			 struct collab *c, char *why, size_t why_cap) CR_MUST_CHECK;
+
+/* The rule with its brand, dataset and budget left; new reference. */
+json_t *ops_collab_json(struct app *a, const struct collab *c);
+
+/* The budget ledger: budget, spent, left and every debit; *out a new reference. */
+cr_err ops_collab_ledger_json(struct app *a, const struct collab *c, json_t **out) CR_MUST_CHECK;
 
 /* ----------------------------------------------------------------- audit */
 

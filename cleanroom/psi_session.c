@@ -215,6 +215,16 @@ const char *psi_session_partner(const struct psi_session *s)
 	return s->c.partner;
 }
 
+const char *psi_session_actor(const struct psi_session *s)
+{
+	return s->actor_id;
+}
+
+cr_time_ms psi_session_expires(const struct psi_session *s)
+{
+	return s->expires;
+}
+
 const struct release_result *psi_session_result(const struct psi_session *s)
 {
 	return s->result.json ? &s->result : NULL;
@@ -251,10 +261,13 @@ static cr_err session_audit(struct psi_session *s, struct app *a, const char *ty
 				 .n_recipients = 1, .detail = detail };
 	cr_err rc;
 	snprintf(id, sizeof(id), "%lld", (long long)s->c.id);
+	app_store_lock(a);
 	rc = app_begin(a);
 	if (rc == CR_OK)
 		rc = app_audit(a, &e, NULL);
-	return app_end(a, rc);
+	rc = app_end(a, rc);
+	app_store_unlock(a);
+	return rc;
 }
 
 /* Ends a live session as refused: the leaf names the reason; then wipes. */
@@ -340,6 +353,7 @@ static cr_err reader_open(struct app *a, struct reader *r)
 	r->app.store = r->store;
 	r->app.consent = r->consent;
 	r->app.log = NULL;
+	r->app.store_mutex = NULL;  /* its own connection: never the shared lock */
 	registry_ingest_gate(&r->gstate, &r->app, &r->gate);
 	/* one read snapshot for the whole shard, and no per-statement locking */
 	return store_exec(r->store, "BEGIN");
@@ -575,8 +589,11 @@ static cr_err load_eligible(struct psi_session *s, struct app *a, struct crypto_
 	struct load_job job = { .s = s, .rs = &rs, .at = at };
 	cr_err rc = readers_open(&rs, a, pool);
 	job.nshards = rs.n;
-	if (rc == CR_OK)
+	if (rc == CR_OK) {
+		app_store_lock(a);
 		rc = plan_shards(s, a, &job);
+		app_store_unlock(a);
+	}
 	if (rc == CR_OK)
 		rc = crypto_pool_run(pool, job.nshards, load_shards, &job);
 	if (rc == CR_OK)
@@ -625,11 +642,13 @@ static cr_err session_init(struct psi_session *s, struct app *a, const struct ps
 	s->created = o && o->now ? o->now : cr_time_now();
 	s->expires = s->created + (o && o->ttl_ms > 0 ? o->ttl_ms : PSI_SESSION_TTL_MS);
 	s->noise_rng = o ? o->noise_rng : NULL;
+	app_store_lock(a);
 	rc = collab_get(a->store, req->collab_id, &s->c);
 	if (rc == CR_OK)
 		rc = dataset_get_by_id(a->store, s->c.dataset_id, &s->d);
 	if (rc == CR_OK)
 		rc = consent_brand_name(a->consent, s->c.brand_id, s->brand);
+	app_store_unlock(a);
 	snprintf(s->actor_role, sizeof(s->actor_role), "%s", o && o->actor_role ? o->actor_role : "partner");
 	snprintf(s->actor_id, sizeof(s->actor_id), "%s", o && o->actor_id ? o->actor_id : s->c.partner);
 	return rc;
@@ -647,7 +666,9 @@ static cr_err admission(struct psi_session *s, struct app *a, const struct psi_o
 		return refuse(s, a, rc, NULL);
 	if (!dataset_has_recipient(&s->d, s->c.partner))
 		return refuse(s, a, CR_ERR_COLLAB_PARTNER, NULL);
+	app_store_lock(a);
 	rc = collab_budget_left(a->store, &s->c, &left);
+	app_store_unlock(a);
 	if (rc != CR_OK)
 		return rc;
 	if (s->c.epsilon_milli > left) {
@@ -875,7 +896,10 @@ static cr_err recheck(struct psi_session *s, struct app *a, struct crypto_pool *
 {
 	struct readers rs;
 	struct recheck_job job = { s, &rs, matched, at };
-	cr_err rc = write_mark(a->store, version);
+	cr_err rc;
+	app_store_lock(a);
+	rc = write_mark(a->store, version);
+	app_store_unlock(a);
 	if (rc != CR_OK)
 		return rc;
 	rc = readers_open(&rs, a, pool);
@@ -945,7 +969,10 @@ static cr_err release(struct psi_session *s, struct app *a, const uint8_t *match
 	size_t ncols = release_query_ncols(&s->q);
 	struct rows_ctx x = { s, matched, version, cr_xmalloc(count && ncols ? count * ncols * sizeof(int64_t) : 1), 0 };
 	struct release_ctx rc_ctx = { s->brand, s->id, s->actor_role, s->actor_id, s->noise_rng };
-	cr_err rc = release_run_rows(a, &rc_ctx, &s->c, &s->d, &s->q, rows_in_txn, &x, &s->result);
+	cr_err rc;
+	app_store_lock(a);
+	rc = release_run_rows(a, &rc_ctx, &s->c, &s->d, &s->q, rows_in_txn, &x, &s->result);
+	app_store_unlock(a);
 	wipe_free(x.rows, count && ncols ? count * ncols * sizeof(int64_t) : 1);
 	if (rc == CR_OK || rc == CR_ERR_BUDGET_EXHAUSTED) {
 		s->state = rc == CR_OK && s->result.outcome == CR_OK ? PSI_RELEASED : PSI_REFUSED;
@@ -1055,6 +1082,17 @@ void psi_sessions_release(struct psi_sessions *t, struct psi_session *s)
 	pthread_mutex_lock(&t->lock);
 	s->busy = false;
 	pthread_mutex_unlock(&t->lock);
+}
+
+size_t psi_sessions_live(struct psi_sessions *t, int64_t collab)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->n; i++)
+		if (live(t->s[i]) && (collab <= 0 || t->s[i]->c.id == collab))
+			n++;
+	pthread_mutex_unlock(&t->lock);
+	return n;
 }
 
 void psi_sessions_remove(struct psi_sessions *t, const char *id)

@@ -131,6 +131,9 @@ const char *psi_session_id(const struct psi_session *s);
 /* The collaboration it belongs to and its partner (for a transport's checks). */
 int64_t psi_session_collab(const struct psi_session *s);
 const char *psi_session_partner(const struct psi_session *s);
+/* Who opened it (opts.actor_id; a transport binds later rounds to it). */
+const char *psi_session_actor(const struct psi_session *s);
+cr_time_ms psi_session_expires(const struct psi_session *s);
 /*
  * Bytes of secret or per-record state still held (a, a·k, π, C, records,
  * buffers): non-zero while live, 0 once the session ended.
@@ -167,6 +170,8 @@ void psi_sessions_add(struct psi_sessions *t, struct psi_session *s);
  */
 struct psi_session *psi_sessions_acquire(struct psi_sessions *t, const char *id);
 void psi_sessions_release(struct psi_sessions *t, struct psi_session *s);
+/* Live sessions of collaboration `collab` (every collaboration when <= 0). */
+size_t psi_sessions_live(struct psi_sessions *t, int64_t collab);
 /* Removes and frees the session with id `id`, if any and not busy. */
 void psi_sessions_remove(struct psi_sessions *t, const char *id);
 /*
