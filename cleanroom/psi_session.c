@@ -820,6 +820,30 @@ cr_err psi_session_blinded(struct psi_session *s, struct app *a, struct crypto_p
 
 /* ------------------------------------------------------------ rounds 5-6 */
 
+/*
+ * Refuses an A' with a repeated element (CR_ERR_PSI_DUPLICATE, position in
+ * extra). An honest A' = b·A holds distinct elements; a forged one that
+ * repeats an element could count one partner item against many records.
+ * The check looks at A' alone, so its outcome says nothing about the
+ * brand's data; with A' distinct, each element of C matches at most one
+ * record and the count never exceeds |B|.
+ */
+static cr_err distinct_answer(const struct psi_session *s, const uint8_t *a_prime, char *extra,
+			      size_t extra_cap)
+{
+	struct prefix_set seen;
+	cr_err rc = CR_OK;
+	pset_init(&seen, s->padded);
+	for (size_t i = 0; i < s->padded; i++)
+		if (!pset_add(&seen, a_prime + i * CRYPTO_PSI_ELEMENT_BYTES)) {
+			snprintf(extra, extra_cap, "element=%zu", i);
+			rc = CR_ERR_PSI_DUPLICATE;
+			break;
+		}
+	pset_wipe(&seen);
+	return rc;
+}
+
 /* Marks matched records; wipes C and π afterwards. */
 static size_t match(struct psi_session *s, const uint8_t *a_prime, uint8_t *matched)
 {
@@ -986,6 +1010,7 @@ cr_err psi_session_answer(struct psi_session *s, struct app *a, struct crypto_po
 			  char **release_json)
 {
 	uint8_t *matched = NULL;
+	char extra[64] = "";
 	size_t count, n;
 	struct write_mark version = { 0, 0 };
 	cr_err rc = enter(s, a, now, PSI_A_SENT);
@@ -995,6 +1020,9 @@ cr_err psi_session_answer(struct psi_session *s, struct app *a, struct crypto_po
 	s->state = PSI_A_PRIME_RECEIVED;
 	if (announced != s->padded || len != s->padded * CRYPTO_PSI_ELEMENT_BYTES)
 		return refuse(s, a, CR_ERR_PSI_ANSWER_LENGTH, NULL);
+	rc = distinct_answer(s, a_prime, extra, sizeof(extra));
+	if (rc != CR_OK)
+		return refuse(s, a, rc, extra);
 	n = s->n;
 	matched = cr_xcalloc(n ? n : 1, 1);
 	count = match(s, a_prime, matched);

@@ -76,7 +76,8 @@ struct psi_session;
 
 /*
  * Round 1. Opens a session for `req` on app `a`: refuses an unknown
- * collaboration (CR_ERR_COLLAB_NOT_FOUND), a query the rule does not allow
+ * collaboration (CR_ERR_COLLAB_NOT_FOUND, with no audit leaf: there is no
+ * collaboration to record it under), then a query the rule does not allow
  * (release_query_parse's codes) and a query the budget cannot pay for
  * (CR_ERR_BUDGET_EXHAUSTED), each with an audit leaf "match.refuse" and the
  * reason (and, for the budget, what is left) in `why`. Then loads the
@@ -102,7 +103,8 @@ cr_err psi_session_blinded(struct psi_session *s, struct app *a, struct crypto_p
 
 /*
  * Rounds 5-6. Takes A' (`len` bytes, announced as `announced` elements;
- * both must equal |A|, else CR_ERR_PSI_ANSWER_LENGTH, audited), matches,
+ * both must equal |A|, else CR_ERR_PSI_ANSWER_LENGTH; a repeated element is
+ * CR_ERR_PSI_DUPLICATE; both audited, nothing charged), matches,
  * re-checks consent (on `pool`, as at open) and runs the release. On CR_OK *release_json (handed
  * over, free()) is the stored answer: released, or refused under k
  * (charged). CR_ERR_BUDGET_EXHAUSTED also hands over the stored refusal

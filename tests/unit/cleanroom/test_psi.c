@@ -339,6 +339,41 @@ static void test_refused_wrong_length_answer(void **state)
 	assert_int_equal(mfx_spent(f, &c), 0);
 }
 
+/* A forged round 5 that repeats elements: refused (audited, nothing
+ * charged, nothing released) whether or not the repeated element matches. */
+static void refuse_repeat_case(struct mfx *f, const struct collab *c, bool all_same)
+{
+	struct run r;
+	size_t refusals = mfx_leaves(f, "match.refuse"), releases = mfx_leaves(f, "match.release");
+	char *rel = (char *)"untouched";
+	assert_int_equal(run_open(f, c, "segment", NULL, NULL, &r), CR_OK);
+	run_blind(f, &r);
+	assert_int_equal(run_service_b(f, &r), CR_OK);
+	assert_int_equal(psi_partner_answer(r.p, f->pool, r.a.bytes, r.a.count * 32, &r.ap), CR_OK);
+	assert_true(r.ap.count > 2);
+	for (size_t i = 1; i < (all_same ? r.ap.count : 2); i++)
+		memcpy(r.ap.bytes + i * 32, r.ap.bytes, 32);
+	assert_int_equal(psi_session_answer(r.s, f->a, f->pool, r.ap.bytes, r.ap.count * 32, r.ap.count,
+					    cr_time_now(), &rel),
+			 CR_ERR_PSI_DUPLICATE);
+	assert_null(rel);
+	assert_int_equal(psi_session_state(r.s), PSI_REFUSED);
+	assert_int_equal(psi_session_held_bytes(r.s), 0);
+	assert_int_equal(mfx_leaves(f, "match.refuse"), refusals + 1);
+	assert_int_equal(mfx_leaves(f, "match.release"), releases);
+	run_free(&r);
+}
+
+static void test_refused_repeated_answer(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	mfx_collab(f, &c, "segment", "count", 10, 0, 0, 10);
+	refuse_repeat_case(f, &c, false);
+	refuse_repeat_case(f, &c, true);
+	assert_int_equal(mfx_spent(f, &c), 0);
+}
+
 static void test_refused_queries_and_order(void **state)
 {
 	struct mfx *f = *state;
@@ -732,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_budget_spent_between_open_and_release),
 		cmocka_unit_test(test_refused_partner_sets),
 		cmocka_unit_test(test_refused_wrong_length_answer),
+		cmocka_unit_test(test_refused_repeated_answer),
 		cmocka_unit_test(test_refused_queries_and_order),
 		cmocka_unit_test(test_expiry_wipes_and_frees),
 		cmocka_unit_test(test_i4_partner_receives_only_released_aggregates),
