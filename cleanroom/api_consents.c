@@ -75,7 +75,7 @@ static void batch_refused(void *ctx, uint64_t line, cr_err code, const char *why
 	if (json_array_size(list) >= BATCH_REFUSED_LISTED)
 		return;
 	json_array_append_new(list, json_pack("{s:I,s:s,s:s}", "line", (json_int_t)line, "code",
-					      http_error_code(code, name, sizeof(name)), "reason",
+					      cr_errcode(code, name, sizeof(name)), "reason",
 					      why[0] ? why : cr_strerror(code)));
 }
 

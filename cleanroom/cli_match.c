@@ -1,12 +1,11 @@
 /*
- * cli_match.c: `cleanroom match --collab C --ids FILE` in local mode: both
- * roles of spec/psi-protocol.md in one process, through the same code and
- * checks a remote match uses. The two roles meet only through struct
- * match_wire, the messages a transport carries: the round-1 request and
- * offer travel as JSON text, the element lists as byte buffers, the release
- * as JSON text. The partner role (psi_partner.c) reads only the --ids file
- * and those messages, and what is printed comes from the release the
- * partner received, so a remote client (issue 7) prints the same.
+ * cli_match.c: `cleanroom match --collab C --ids FILE [--server URL]`: the
+ * partner's side of spec/psi-protocol.md, driving the service through a
+ * match_link (match_link.h): in local mode the service role runs in this
+ * process on the data directory; with --server it is a remote clean room
+ * reached over HTTPS. The partner role (psi_partner.c) reads only the --ids
+ * file and the messages it receives, and what is printed comes from the
+ * release the partner received, so both modes print the same.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,41 +15,18 @@
 
 #include "cleanroom/app.h"
 #include "cleanroom/cli.h"
-#include "cleanroom/collab.h"
+#include "cleanroom/match_link.h"
 #include "cleanroom/psi_partner.h"
-#include "cleanroom/psi_session.h"
 
 static const char *const VERB = "match";
 
-/* The messages of one match, exactly as a transport carries them. */
-struct match_wire {
-	char *open_json;            /* round 1 request (JSON text) */
-	char *offer_json;           /* round 1 reply (JSON text) */
-	struct psi_elements b;      /* round 2 */
-	struct psi_elements a;      /* round 4 */
-	struct psi_elements a_prime;/* round 5 */
-	char *release;              /* round 6 (JSON text) */
-	uint64_t to_service, from_service;  /* bytes carried each way */
-};
-
-static void wire_release(struct match_wire *w)
-{
-	free(w->open_json);
-	free(w->offer_json);
-	psi_elements_release(&w->b);
-	psi_elements_release(&w->a);
-	psi_elements_release(&w->a_prime);
-	free(w->release);
-	memset(w, 0, sizeof(*w));
-}
-
-/* Everything one local match holds. */
+/* Everything one match holds, on the partner's side of the link. */
 struct match_run {
-	struct app *app;
+	struct match_link *link;        /* the service: local or remote */
 	struct crypto_pool *pool;
-	struct psi_session *session;    /* service role */
 	struct psi_partner *partner;    /* partner role */
-	struct match_wire wire;
+	struct psi_elements b, a, a_prime;
+	char *release_text;             /* round 6, as it arrived */
 	struct psi_partner_report list;
 	uint64_t min_set, max_set;      /* the offer's partner-set limits */
 	json_t *release;                /* as the partner parsed it */
@@ -61,45 +37,22 @@ struct match_run {
 enum { T_OPEN, T_LOAD, T_BLIND, T_SERVICE_B, T_ANSWER, T_RELEASE };
 static const char *const phase_names[] = { "open", "load_list", "blind", "service_b", "answer", "release" };
 
-/* ------------------------------------------------------- the two roles */
-
-static char *json_text(json_t *j)
+static void run_release(struct match_run *m)
 {
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	return s;
+	json_decref(m->release);
+	psi_elements_release(&m->b);
+	psi_elements_release(&m->a);
+	psi_elements_release(&m->a_prime);
+	free(m->release_text);
+	psi_partner_free(m->partner);
+	match_link_free(m->link);
+	crypto_pool_free(m->pool);
 }
 
-/* Round 1 on the service side: the request arrives as JSON text. */
-static cr_err service_open(struct match_run *m)
+/* The partner gives up on the open session after `rc`; the service records it. */
+static cr_err give_up(struct match_run *m, cr_err rc)
 {
-	struct psi_open_request req;
-	struct psi_session_offer offer;
-	json_t *j = json_loads(m->wire.open_json, 0, NULL);
-	cr_err rc = j ? psi_open_request_from_json(j, &req) : CR_ERR_PSI_MESSAGE;
-	json_decref(j);
-	m->wire.to_service += strlen(m->wire.open_json);
-	if (rc == CR_OK)
-		rc = psi_session_open(m->app, m->pool, &req, NULL, &m->session, &offer, m->why, sizeof(m->why));
-	if (rc == CR_OK) {
-		m->wire.offer_json = json_text(psi_offer_to_json(&offer));
-		rc = m->wire.offer_json ? CR_OK : CR_ERR_NOMEM;
-	}
-	if (rc == CR_OK)
-		m->wire.from_service += strlen(m->wire.offer_json);
-	return rc;
-}
-
-/* Round 1 on the partner side: the offer arrives as JSON text. */
-static cr_err partner_start(struct match_run *m)
-{
-	struct psi_session_offer offer;
-	json_t *j = json_loads(m->wire.offer_json, 0, NULL);
-	cr_err rc = j ? psi_offer_from_json(j, &offer) : CR_ERR_PSI_MESSAGE;
-	json_decref(j);
-	m->min_set = offer.min_set;
-	m->max_set = offer.max_set;
-	return rc == CR_OK ? psi_partner_new(&offer, &m->partner) : rc;
+	return m->link->ops->abort(m->link, rc) == CR_OK ? rc : CR_ERR_STORE;
 }
 
 static cr_err partner_load(struct match_run *m, const char *path, const struct crypto_id_opts *id_opts)
@@ -125,42 +78,34 @@ static int64_t tick(struct match_run *m, int phase, int64_t t0)
 	return now;
 }
 
-/* Rounds 2 to 6, alternating roles over the wire. */
+/* Rounds 2 to 6, the partner's steps alternating with the service's over the link. */
 static cr_err exchange(struct match_run *m, int64_t t)
 {
-	struct match_wire *w = &m->wire;
-	cr_err rc = psi_partner_blind(m->partner, m->pool, &w->b);
+	const struct match_link_ops *ops = m->link->ops;
+	cr_err rc = psi_partner_blind(m->partner, m->pool, &m->b);
 	t = tick(m, T_BLIND, t);
 	if (rc != CR_OK) {
 		snprintf(m->why, sizeof(m->why), "%llu distinct identifiers, the rule accepts %llu to %llu",
 			 (unsigned long long)m->list.distinct, (unsigned long long)m->min_set,
 			 (unsigned long long)m->max_set);
-		/* the partner gives up before sending: the service ends the session */
-		return psi_session_abort(m->session, m->app, rc) == CR_OK ? rc : CR_ERR_STORE;
+		return give_up(m, rc);  /* nothing was sent */
 	}
-	w->to_service += (uint64_t)w->b.count * CRYPTO_PSI_ELEMENT_BYTES;
-	rc = psi_session_blinded(m->session, m->app, m->pool, w->b.bytes,
-				 w->b.count * CRYPTO_PSI_ELEMENT_BYTES, w->b.count, cr_time_now(), &w->a);
-	psi_elements_release(&w->b);
+	rc = ops->blinded(m->link, &m->b, &m->a);
+	psi_elements_release(&m->b);
 	t = tick(m, T_SERVICE_B, t);
 	if (rc != CR_OK)
 		return rc;
-	w->from_service += (uint64_t)w->a.count * CRYPTO_PSI_ELEMENT_BYTES;
-	rc = psi_partner_answer(m->partner, m->pool, w->a.bytes, w->a.count * CRYPTO_PSI_ELEMENT_BYTES,
-				&w->a_prime);
-	psi_elements_release(&w->a);
+	rc = psi_partner_answer(m->partner, m->pool, m->a.bytes, m->a.count * CRYPTO_PSI_ELEMENT_BYTES,
+				&m->a_prime);
+	psi_elements_release(&m->a);
 	t = tick(m, T_ANSWER, t);
 	if (rc != CR_OK)
-		return psi_session_abort(m->session, m->app, rc) == CR_OK ? rc : CR_ERR_STORE;
-	w->to_service += (uint64_t)w->a_prime.count * CRYPTO_PSI_ELEMENT_BYTES;
-	rc = psi_session_answer(m->session, m->app, m->pool, w->a_prime.bytes,
-				w->a_prime.count * CRYPTO_PSI_ELEMENT_BYTES, w->a_prime.count, cr_time_now(),
-				&w->release);
-	psi_elements_release(&w->a_prime);
-	if (w->release) {
-		cr_err prc;
-		w->from_service += strlen(w->release);
-		prc = psi_partner_release(m->partner, w->release, strlen(w->release), &m->release);
+		return give_up(m, rc);
+	rc = ops->answer(m->link, &m->a_prime, &m->release_text);
+	psi_elements_release(&m->a_prime);
+	if (m->release_text) {
+		cr_err prc = psi_partner_release(m->partner, m->release_text, strlen(m->release_text),
+						 &m->release);
 		if (prc != CR_OK)
 			rc = prc;
 	}
@@ -172,23 +117,28 @@ static cr_err run_match(struct match_run *m, int64_t collab, const char *group_b
 			const char *ids, const struct crypto_id_opts *id_opts)
 {
 	struct psi_open_request req;
+	struct psi_session_offer offer;
 	int64_t t = cr_monotonic_ms();
 	cr_err rc;
 	memset(&req, 0, sizeof(req));
 	req.collab_id = collab;
 	snprintf(req.group_by, sizeof(req.group_by), "%s", group_by ? group_by : "");
 	snprintf(req.metrics, sizeof(req.metrics), "%s", metrics ? metrics : "");
-	m->wire.open_json = json_text(psi_open_request_to_json(&req));
-	rc = m->wire.open_json ? service_open(m) : CR_ERR_NOMEM;
-	if (rc == CR_OK)
-		rc = partner_start(m);
+	rc = m->link->ops->open(m->link, &req, &offer, m->why, sizeof(m->why));
+	if (rc == CR_OK) {
+		m->min_set = offer.min_set;
+		m->max_set = offer.max_set;
+		rc = psi_partner_new(&offer, &m->partner);
+		if (rc != CR_OK)
+			rc = give_up(m, rc);
+	}
 	t = tick(m, T_OPEN, t);
 	if (rc != CR_OK)
 		return rc;
 	rc = partner_load(m, ids, id_opts);
 	t = tick(m, T_LOAD, t);
 	if (rc != CR_OK)
-		return psi_session_abort(m->session, m->app, rc) == CR_OK ? rc : CR_ERR_STORE;
+		return give_up(m, rc);
 	return exchange(m, t);
 }
 
@@ -254,28 +204,33 @@ static json_t *run_json(const struct match_run *m)
 	return json_pack("{s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:o, s:O}",
 			 "partner_list", "rows", (json_int_t)m->list.rows, "distinct", (json_int_t)m->list.distinct,
 			 "duplicates", (json_int_t)m->list.duplicates, "invalid", (json_int_t)m->list.invalid,
-			 "traffic", "to_service", (json_int_t)m->wire.to_service,
-			 "from_service", (json_int_t)m->wire.from_service, "timings_ms", t, "release", m->release);
+			 "traffic", "to_service", (json_int_t)m->link->to_service,
+			 "from_service", (json_int_t)m->link->from_service, "timings_ms", t, "release", m->release);
 }
 
-/* The budget line of a refusal: what is left (the service's ledger). */
-static void budget_note(struct match_run *m, int64_t collab, char *buf, size_t cap)
+/* A failure that is not a decision of the service: the transport or the token. */
+static bool is_transport_failure(cr_err rc)
 {
-	struct collab c;
-	uint64_t left = 0;
-	char left_s[COLLAB_MILLI_STRLEN], budget_s[COLLAB_MILLI_STRLEN];
-	buf[0] = '\0';
-	if (collab_get(m->app->store, collab, &c) != CR_OK || collab_budget_left(m->app->store, &c, &left) != CR_OK)
-		return;
-	collab_milli_format(left, left_s);
-	collab_milli_format(c.budget_milli, budget_s);
-	snprintf(buf, cap, "budget left %s of %s", left_s, budget_s);
+	switch (rc) {
+	case CR_ERR_REMOTE:
+	case CR_ERR_REMOTE_TLS:
+	case CR_ERR_AUTH_MISSING:
+	case CR_ERR_AUTH_INVALID:
+	case CR_ERR_AUTH_FORBIDDEN:
+	case CR_ERR_RATE_LIMITED:
+	case CR_ERR_HTTP_UNAVAILABLE:
+	case CR_ERR_PSI_SESSIONS_FULL:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* A refusal or failure as one line (and the release as JSON if one came back). */
 static int report_failure(struct match_run *m, cr_err rc, int64_t collab, bool json)
 {
-	char budget[96];
+	const char *detail = m->link ? m->link->ops->detail(m->link) : "";
+	char budget[96] = "";
 	if (m->release) {
 		if (json)
 			cli_print_json(run_json(m));
@@ -284,21 +239,74 @@ static int report_failure(struct match_run *m, cr_err rc, int64_t collab, bool j
 				json_is_true(json_object_get(m->release, "charged")) ? str_of(m->release, "epsilon_charged") : "nothing",
 				str_of(m->release, "budget_left"), str_of(m->release, "budget"));
 	}
+	if (m->link == NULL)
+		return cli_fail(VERB, "%s", cr_strerror(rc));
+	if (is_transport_failure(rc))
+		return detail[0] ? cli_fail(VERB, "%s (%s)", cr_strerror(rc), detail)
+				 : cli_fail(VERB, "%s", cr_strerror(rc));
 	if (rc == CR_ERR_COLLAB_NOT_FOUND)
-		return cli_fail(VERB, "no collaboration %lld (see 'cleanroom collab list')", (long long)collab);
+		return cli_fail(VERB, "no collaboration %lld for you (see 'cleanroom collab list', "
+				"or GET /v1/collaborations with a partner token)", (long long)collab);
+	m->link->ops->budget_note(m->link, collab, budget, sizeof(budget));
 	if (rc == CR_ERR_BUDGET_EXHAUSTED)
-		return cli_fail(VERB, "refused: %s: %s; nothing computed, nothing charged", cr_strerror(rc), m->why);
-	budget_note(m, collab, budget, sizeof(budget));
+		return cli_fail(VERB, "refused: %s: %s; nothing computed, nothing charged", cr_strerror(rc),
+				m->why[0] ? m->why : budget);
 	return cli_fail(VERB, "refused: %s%s%s; nothing released, nothing charged%s%s", cr_strerror(rc),
 			m->why[0] ? ": " : "", m->why, budget[0] ? "; " : "", budget);
 }
 
 /* ------------------------------------------------------------------ verb */
 
+/* The link to the service: the data directory's store, or --server over HTTPS. */
+struct link_args {
+	const char *server, *token, *cacert;
+	bool insecure;
+};
+
+static int open_link(const struct cli_args *args, const struct link_args *la, struct app **app,
+		     struct match_run *m)
+{
+	struct psi_client_opts o = { la->server, la->token, la->cacert, la->insecure, 0, 0 };
+	struct psi_client *client = NULL;
+	int rc;
+	if (la->server == NULL) {
+		rc = cli_open_app(VERB, args, app);
+		if (rc == CLI_OK)
+			m->link = match_link_local(*app, m->pool);
+		return rc;
+	}
+	if (la->insecure)
+		fprintf(stderr, "cleanroom: match: warning: --insecure-http: the token and the blinded "
+				"lists travel unencrypted\n");
+	if (psi_client_new(&o, &client) != CR_OK)
+		return cli_usage_error(VERB, "--server must be an https:// URL (http:// only with "
+				       "--insecure-http) and the token must be printable");
+	m->link = match_link_remote(client);
+	return CLI_OK;
+}
+
+/* Checks --server, --token / $CLEANROOM_TOKEN, --cacert against each other and --data. */
+static int check_link_args(const struct cli_args *args, struct link_args *la)
+{
+	if (la->server == NULL) {
+		if (la->token || la->cacert || la->insecure)
+			return cli_usage_error(VERB, "--token, --cacert and --insecure-http need --server URL");
+		return CLI_OK;
+	}
+	if (la->token == NULL)
+		la->token = getenv("CLEANROOM_TOKEN");
+	if (args->data != NULL)
+		return cli_usage_error(VERB, "--server matches against a remote service: --data does not apply");
+	if (la->token == NULL || la->token[0] == '\0')
+		return cli_usage_error(VERB, "--server needs a partner token: --token T or $CLEANROOM_TOKEN");
+	return CLI_OK;
+}
+
 int cmd_match(int argc, char **argv)
 {
 	const char *collab_s = NULL, *ids = NULL, *group_by = NULL, *metrics = NULL;
 	const char *country = NULL, *threads_s = NULL;
+	struct link_args la = { NULL, NULL, NULL, false };
 	const struct cli_opt opts[] = {
 		{ "collab", &collab_s, NULL, "the collaboration to match against" },
 		{ "ids", &ids, NULL, "the partner's identifier list (CSV or NDJSON)" },
@@ -306,9 +314,14 @@ int cmd_match(int argc, char **argv)
 		{ "metrics", &metrics, NULL, "count[,sum:COLUMN] (count is always released)" },
 		{ "default-country", &country, NULL, "country for phones without '+' (CN, US, ...)" },
 		{ "threads", &threads_s, NULL, "worker threads for the group operations (default: cores)" },
+		{ "server", &la.server, NULL, "match against the service at URL (https://host:port)" },
+		{ "token", &la.token, NULL, "the partner token for --server (or $CLEANROOM_TOKEN)" },
+		{ "cacert", &la.cacert, NULL, "PEM file of the CA to trust for --server (self-signed)" },
+		{ "insecure-http", NULL, &la.insecure, "allow an http:// --server (token in clear)" },
 		{ NULL, NULL, NULL, NULL },
 	};
 	struct crypto_id_opts id_opts = { NULL, NULL };
+	struct app *app = NULL;
 	struct match_run m;
 	struct cli_args args;
 	uint64_t collab = 0, threads = 0;
@@ -317,11 +330,15 @@ int cmd_match(int argc, char **argv)
 
 	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
 			    "usage: cleanroom match --collab C --ids FILE [--group-by D1[,D2]]\n"
-			    "         [--metrics count[,sum:COLUMN]] [--default-country CC] [--json]\n\n"
+			    "         [--metrics count[,sum:COLUMN]] [--default-country CC] [--json]\n"
+			    "         [--server URL [--token T] [--cacert FILE] [--insecure-http]]\n\n"
 			    "Runs a private set intersection of FILE (email/phone or email_sha256/phone_sha256\n"
-			    "column) against collaboration C in local mode (both roles in this process) and\n"
-			    "prints the released aggregates: noisy counts per cell, suppressed cells summarized,\n"
-			    "the epsilon spent and the budget left.");
+			    "column) against collaboration C and prints the released aggregates: noisy counts\n"
+			    "per cell, suppressed cells summarized, the epsilon spent and the budget left.\n"
+			    "Without --server both roles run in this process on the data directory (local\n"
+			    "mode); with --server this process is the partner only and talks to the service\n"
+			    "over HTTPS, verifying its certificate (--cacert for a self-signed one). Prefer\n"
+			    "$CLEANROOM_TOKEN to --token: a command line is visible to other users.");
 	memset(&m, 0, sizeof(m));
 	if (collab_s == NULL || ids == NULL || cr_parse_u64(collab_s, 1, INT64_MAX, &collab) != CR_OK) {
 		free(args.pos);
@@ -331,13 +348,21 @@ int cmd_match(int argc, char **argv)
 		free(args.pos);
 		return cli_usage_error(VERB, "--threads must be 1 to 256");
 	}
+	rc = check_link_args(&args, &la);
+	if (rc != CLI_OK) {
+		free(args.pos);
+		return rc;
+	}
 	id_opts.default_country = country;
-	rc = cli_open_app(VERB, &args, &m.app);
+	err = crypto_pool_create((unsigned)threads, &m.pool);
+	if (err != CR_OK) {
+		rc = cli_fail_rc(VERB, err);
+		goto out;
+	}
+	rc = open_link(&args, &la, &app, &m);
 	if (rc != CLI_OK)
 		goto out;
-	err = crypto_pool_create((unsigned)threads, &m.pool);
-	if (err == CR_OK)
-		err = run_match(&m, (int64_t)collab, group_by, metrics, ids, &id_opts);
+	err = run_match(&m, (int64_t)collab, group_by, metrics, ids, &id_opts);
 	if (err != CR_OK || m.release == NULL ||
 	    strcmp(str_of(m.release, "outcome"), "released") != 0)
 		rc = report_failure(&m, err == CR_OK ? CR_ERR_INTERNAL : err, (int64_t)collab, args.json);
@@ -346,12 +371,8 @@ int cmd_match(int argc, char **argv)
 	else
 		print_text(&m);
 out:
-	json_decref(m.release);
-	wire_release(&m.wire);
-	psi_partner_free(m.partner);
-	psi_session_free(m.session);
-	crypto_pool_free(m.pool);
+	run_release(&m);
 	free(args.pos);
-	app_close(m.app);
+	app_close(app);
 	return rc;
 }

@@ -168,12 +168,6 @@ void http_reply_text(struct http_reply *rep, unsigned status, const char *conten
 /* Fills `rep` with the JSON error for `e` (status from cr_err_http_status). */
 void http_reply_error(struct http_reply *rep, cr_err e);
 
-/*
- * The stable error code string for `e`: its symbolic name without "CR_ERR_",
- * lowercased ("auth_missing"). Writes into buf[cap] and returns buf.
- */
-const char *http_error_code(cr_err e, char *buf, size_t cap);
-
 /* A JSON string of a time in ms ("2025-01-01T00:00:00.000Z"); new reference. */
 json_t *http_json_time(cr_time_ms t);
 

@@ -7,7 +7,6 @@
  * fixed message, never anything taken from the request, so an error cannot
  * echo an identifier, a token or an internal detail back to the client.
  */
-#include <ctype.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,20 +142,6 @@ cr_err http_json_join(const json_t *arr, char *buf, size_t cap)
 	return CR_OK;
 }
 
-const char *http_error_code(cr_err e, char *buf, size_t cap)
-{
-	static const char prefix[] = "CR_ERR_";
-	const char *name = cr_errname(e);
-	size_t i = 0;
-	if (strncmp(name, prefix, sizeof(prefix) - 1) == 0)
-		name += sizeof(prefix) - 1;
-	for (; cap > 0 && name[i] != '\0' && i + 1 < cap; i++)
-		buf[i] = (char)tolower((unsigned char)name[i]);
-	if (cap > 0)
-		buf[i] = '\0';
-	return buf;
-}
-
 void http_reply_error(struct http_reply *rep, cr_err e)
 {
 	char code[64];
@@ -165,7 +150,7 @@ void http_reply_error(struct http_reply *rep, cr_err e)
 
 	if (e == CR_OK)
 		e = CR_ERR_INTERNAL;
-	body = json_pack("{s:{s:s,s:s}}", "error", "code", http_error_code(e, code, sizeof(code)),
+	body = json_pack("{s:{s:s,s:s}}", "error", "code", cr_errcode(e, code, sizeof(code)),
 			 "message", cr_strerror(e));
 	s = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);

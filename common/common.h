@@ -45,6 +45,13 @@ int cr_err_http_status(cr_err e);
  * true, or returns false when i is past the end. Used by tests and docs.
  */
 bool cr_err_at(size_t i, cr_err *out);
+/*
+ * The stable code string an API answer carries for `e`: its symbolic name
+ * without "CR_ERR_", lowercased ("auth_missing"). Writes buf[cap], returns buf.
+ */
+const char *cr_errcode(cr_err e, char *buf, size_t cap);
+/* The error whose cr_errcode is `code` (never CR_OK): true and *out, or false. */
+bool cr_errcode_parse(const char *code, cr_err *out) CR_MUST_CHECK;
 
 /* ----------------------------------------------------------- hex, base64 */
 

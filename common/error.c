@@ -3,6 +3,9 @@
  * The table is generated from common/errors/<folder>.def, so a code cannot
  * exist without its message and status.
  */
+#include <ctype.h>
+#include <string.h>
+
 #include "common/common.h"
 
 struct err_entry {
@@ -57,4 +60,29 @@ bool cr_err_at(size_t i, cr_err *out)
 		return false;
 	*out = err_table[i].code;
 	return true;
+}
+
+const char *cr_errcode(cr_err e, char *buf, size_t cap)
+{
+	static const char prefix[] = "CR_ERR_";
+	const char *name = cr_errname(e);
+	size_t i = 0;
+	if (strncmp(name, prefix, sizeof(prefix) - 1) == 0)
+		name += sizeof(prefix) - 1;
+	for (; cap > 0 && name[i] != '\0' && i + 1 < cap; i++)
+		buf[i] = (char)tolower((unsigned char)name[i]);
+	if (cap > 0)
+		buf[i] = '\0';
+	return buf;
+}
+
+bool cr_errcode_parse(const char *code, cr_err *out)
+{
+	char buf[64];
+	for (size_t i = 1; code != NULL && i < ERR_COUNT; i++)
+		if (strcmp(cr_errcode(err_table[i].code, buf, sizeof(buf)), code) == 0) {
+			*out = err_table[i].code;
+			return true;
+		}
+	return false;
 }

@@ -181,9 +181,9 @@ static void test_error_code_and_body(void **state)
 	char code[64];
 	struct http_reply rep = { 0 };
 	json_t *j;
-	assert_string_equal(http_error_code(CR_ERR_AUTH_MISSING, code, sizeof(code)), "auth_missing");
-	assert_string_equal(http_error_code(CR_ERR_TOO_LARGE, code, sizeof(code)), "too_large");
-	assert_string_equal(http_error_code(CR_ERR_JSON_UNKNOWN_FIELD, code, 5), "json");
+	assert_string_equal(cr_errcode(CR_ERR_AUTH_MISSING, code, sizeof(code)), "auth_missing");
+	assert_string_equal(cr_errcode(CR_ERR_TOO_LARGE, code, sizeof(code)), "too_large");
+	assert_string_equal(cr_errcode(CR_ERR_JSON_UNKNOWN_FIELD, code, 5), "json");
 	http_reply_error(&rep, CR_ERR_AUTH_FORBIDDEN);
 	assert_int_equal(rep.status, 403);
 	assert_string_equal(rep.content_type, "application/json");

@@ -56,6 +56,23 @@ static void test_unknown_code(void **state)
 	assert_int_equal(cr_err_http_status(CR_ERR_NOT_FOUND), 404);
 }
 
+/* The code strings an API answer carries map back to the same error (the remote client relies on it). */
+static void test_code_strings_round_trip(void **state)
+{
+	(void)state;
+	char buf[64];
+	cr_err e, back;
+	for (size_t i = 1; cr_err_at(i, &e); i++) {
+		assert_true(cr_errcode_parse(cr_errcode(e, buf, sizeof(buf)), &back));
+		assert_int_equal(back, e);
+	}
+	assert_string_equal(cr_errcode(CR_ERR_BUDGET_EXHAUSTED, buf, sizeof(buf)), "budget_exhausted");
+	assert_false(cr_errcode_parse("ok", &back));
+	assert_false(cr_errcode_parse("no_such_code", &back));
+	assert_false(cr_errcode_parse(NULL, &back));
+	assert_false(cr_errcode_parse("BUDGET_EXHAUSTED", &back));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -63,6 +80,7 @@ int main(void)
 		cmocka_unit_test(test_codes_are_unique),
 		cmocka_unit_test(test_codes_stay_at_their_values),
 		cmocka_unit_test(test_unknown_code),
+		cmocka_unit_test(test_code_strings_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
