@@ -62,7 +62,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all deps test unit e2e check lint bench fuzz fuzz-smoke soak demo clean
+.PHONY: all deps test unit e2e check lint bench fuzz fuzz-smoke soak load demo clean
 
 all: deps $(PROGRAM)
 
@@ -186,6 +186,13 @@ soak: deps $(BUILD)/tests/unit/audit/test_log
 	@echo "== soak: audit crash test, $(SOAK_KILLS) kills"
 	@CMOCKA_TEST_ABORT=1 AUDIT_CRASH_ITERS=$(SOAK_KILLS) SHARED_DIR=$(CURDIR)/../shared \
 	  $(BUILD)/tests/unit/audit/test_log
+
+# HTTP load (tests/load/run.sh): wrk against a fresh server on loopback,
+# LOAD_SECONDS per phase (default 20). Installs wrk if it is missing.
+LOAD_SECONDS ?= 20
+load: all
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@CLEANROOM=$(CURDIR)/$(PROGRAM) LOAD_SECONDS=$(LOAD_SECONDS) tests/load/run.sh
 
 # The main job end to end on the embedded store, in ./demo-data.
 demo: all

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# `make load`: wrk against a fresh `cleanroom serve` over HTTPS on loopback,
+# bounded in time (LOAD_SECONDS per phase, default 20). Phases:
+#   single  one consent event per request, 64 connections (goal p99 <= 20 ms)
+#   batch   NDJSON batches of LOAD_BATCH events (default 1000), 4 connections
+#           (goal >= 5,000 durable events/s)
+#   status  subject status by digest, 64 connections
+# Durability is checked, not assumed: after the run the database must hold at
+# least as many consent events as the requests wrk saw answered with 2xx.
+# The server's RSS is sampled every second; the report compares the first
+# and last fifth of each phase. Synthetic subjects only (name@load.example).
+set -euo pipefail
+CR=${CLEANROOM:?}
+SECS=${LOAD_SECONDS:-20}
+BATCH=${LOAD_BATCH:-1000}
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+d=$work/data
+pid=; sampler=
+cleanup() {
+  [ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true
+  [ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$CR" init --data "$d" >/dev/null 2>&1
+export CLEANROOM_DATA=$d
+"$CR" synth --customers 10 --seed 1 --out "$work/s" >/dev/null 2>&1
+"$CR" brand create acme >/dev/null 2>&1
+"$CR" notice publish --brand acme --published-at 2026-01-01T00:00:00Z "$work/s/notice.json" >/dev/null 2>&1
+export LOAD_TOKEN
+LOAD_TOKEN=$("$CR" token issue --role brand --tenant acme --name load 2>/dev/null)
+python3 -c "
+import hashlib
+for i in range(10000):
+    print(hashlib.sha256(f'status-{i}@load.example'.encode()).hexdigest())" > "$work/digests"
+
+threads=$(nproc)
+"$CR" serve --listen 127.0.0.1:0 --threads "$threads" --rate-limit 0 2>"$work/serve.log" &
+pid=$!
+for _ in $(seq 1 100); do grep -q '"message":"listening"' "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
+url=$(grep -o '"url":"[^"]*"' "$work/serve.log" | head -1 | cut -d'"' -f4)
+[ -n "$url" ] || { echo "load: the server did not start"; cat "$work/serve.log"; exit 1; }
+
+# RSS of the server once a second, tagged with the phase running.
+echo idle > "$work/phase"
+( while kill -0 "$pid" 2>/dev/null; do
+    printf '%s %s\n' "$(cat "$work/phase")" "$(awk '/VmRSS/ {print $2}' /proc/$pid/status 2>/dev/null)"
+    sleep 1
+  done ) > "$work/rss" &
+sampler=$!
+
+echo "== load on $(nproc) cores: server --threads $threads, wrk -t2, $SECS s per phase, $url"
+phase() { # phase NAME CONNS SCRIPT
+  echo "$1" > "$work/phase"
+  LOAD_PREFIX=$1 LOAD_BATCH=$BATCH LOAD_DIGESTS=$work/digests \
+    wrk -t2 -c"$2" -d"${SECS}s" --timeout 10s -s "$here/$3" "$url" > "$work/$1.out" 2>&1 || true
+  grep '^LOAD ' "$work/$1.out" | sed 's/^LOAD //' > "$work/$1.json" \
+    || { echo "load: wrk gave no figures for $1:"; cat "$work/$1.out"; exit 1; }
+}
+phase single 64 single.lua
+phase batch 4 batch.lua
+phase status 64 status.lua
+echo done > "$work/phase"
+
+kill -TERM "$pid"; wait "$pid" || true; pid=
+stored=$(sqlite3 "$d/cleanroom.db" "select count(*) from consent_events")
+
+python3 - "$work" "$stored" <<'PY'
+import json, sys
+work, stored = sys.argv[1], int(sys.argv[2])
+r = {p: json.load(open(f"{work}/{p}.json")) for p in ("single", "batch", "status")}
+rss = {}
+for line in open(f"{work}/rss"):
+    parts = line.split()
+    if len(parts) == 2 and parts[1].isdigit():
+        rss.setdefault(parts[0], []).append(int(parts[1]))
+ok = True
+def check(cond, what):
+    global ok
+    print(("  ok   " if cond else "  MISS ") + what)
+    ok = ok and cond
+for p, x in r.items():
+    secs = x["duration_us"] / 1e6
+    rate = x["requests"] / secs
+    extra = f", {rate * x['batch']:.0f} events/s" if p == "batch" else ""
+    print(f"{p:7s} {x['requests']} requests in {secs:.1f} s: {rate:.0f} req/s{extra}; "
+          f"p50 {x['p50_us'] / 1000:.2f} ms, p99 {x['p99_us'] / 1000:.2f} ms, max {x['max_us'] / 1000:.1f} ms; "
+          f"errors {x['errors']}, non-2xx {x['non2xx']}")
+    s = rss.get(p, [])
+    if len(s) >= 5:
+        n = max(1, len(s) // 5)
+        first, last = sum(s[:n]) / n, sum(s[-n:]) / n
+        print(f"        server RSS: first fifth {first / 1024:.1f} MiB, last fifth {last / 1024:.1f} MiB, peak {max(s) / 1024:.1f} MiB")
+        check(last <= first * 1.25 + 8 * 1024, f"{p}: memory flat (last fifth within 25% + 8 MiB of the first)")
+    check(x["errors"] == 0 and x["non2xx"] == 0, f"{p}: no errors")
+single, batch = r["single"], r["batch"]
+answered = single["requests"] + batch["requests"] * batch["batch"]
+print(f"durable: {stored} consent events in the database after the run; wrk counted {answered} (requests in flight at the end are counted by wrk but may be cut off)")
+check(stored >= (single["requests"] - 64) + (batch["requests"] - 4) * batch["batch"], "every answered event is in the database")
+check(batch["requests"] * batch["batch"] / (batch["duration_us"] / 1e6) >= 5000, "batched: >= 5,000 durable events/s")
+check(single["p99_us"] <= 20000, "single events: p99 <= 20 ms at 64 connections")
+sys.exit(0 if ok else 1)
+PY
