@@ -1,0 +1,1 @@
+/* audit.js: the audit console (not built yet). */
