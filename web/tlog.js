@@ -145,7 +145,9 @@
 
 	/* "<name>+<hex key id>+<base64(0x01 || public key)>", key id checked. */
 	async function parseVerifierKey(text) {
-		var parts = text.trim().split("+");
+		/* The name holds no '+'; the base64 may. */
+		var t = text.trim(), i = t.indexOf("+"), j = t.indexOf("+", i + 1);
+		var parts = i > 0 && j > i ? [t.slice(0, i), t.slice(i + 1, j), t.slice(j + 1)] : [];
 		if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1]))
 			fail("not a verifier key (name+keyid+base64)");
 		var raw = b64decode(parts[2]);
