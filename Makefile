@@ -212,3 +212,15 @@ $(BUILD)/obj/gen/web_assets.o: $(WEB_GEN) cleanroom/web_assets.h | deps
 $(call lib_of,cleanroom): $(BUILD)/obj/gen/web_assets.o
 FUZZ_LIB_SRCS += $(WEB_GEN)
 $(FUZZ_BINS): $(WEB_GEN)
+
+# Real-browser tests of the web pages (tests/browser/): headless Debian
+# chromium driven by playwright-core under node's test runner. setup.sh
+# installs chromium, nodejs, npm and the pinned playwright-core if missing.
+# Screenshots and the downloaded receipt go to build/browser-artifacts/.
+.PHONY: test-browser
+test-browser: deps $(PROGRAM)
+	@tests/browser/setup.sh
+	@rm -rf build/browser-artifacts
+	@cd tests/browser && CLEANROOM=$(CURDIR)/$(PROGRAM) SHARED_DIR=$(CURDIR)/../shared \
+	  BROWSER_ARTIFACTS=$(CURDIR)/build/browser-artifacts \
+	  node --test --test-concurrency=1 --test-reporter=spec .
