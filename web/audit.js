@@ -16,18 +16,7 @@
 	var TOKEN_KEY = "cr.audit.token";
 	var token = null, vkeyText = null, nextBefore = null, lastQuery = null;
 
-	function $(id) { return document.getElementById(id); }
-	function el(tag, attrs, text) {
-		var e = document.createElement(tag);
-		Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-		if (text !== undefined && text !== null)
-			e.textContent = text;
-		return e;
-	}
-	function showError(text) {
-		$("failure").textContent = text || "";
-		$("failure").hidden = !text;
-	}
+	var $ = window.crDom.$, el = window.crDom.el, showError = window.crDom.showError;
 
 	/* A call with the officer's token; resolves with the Response, rejects with the error code. */
 	function api(path, opts) {

@@ -93,15 +93,8 @@
 	var TOKEN_KEY = "cr.consent.link";
 	var lang = "en", view = null, token = null, receiptUrl = null;
 
-	function $(id) { return document.getElementById(id); }
+	var $ = window.crDom.$, el = window.crDom.el, showError = window.crDom.showError;
 	function t(key) { return (T[lang] && T[lang][key]) || T.en[key] || key; }
-	function el(tag, attrs, text) {
-		var e = document.createElement(tag);
-		Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-		if (text !== undefined && text !== null)
-			e.textContent = text;
-		return e;
-	}
 
 	function setLang(l) {
 		lang = T[l] ? l : "en";
@@ -116,11 +109,6 @@
 			renderView();
 	}
 
-	function showError(text) {
-		var f = $("failure");
-		f.textContent = text;
-		f.hidden = !text;
-	}
 
 	function errorText(code) {
 		if (code === "link_invalid") return t("err_link_invalid");

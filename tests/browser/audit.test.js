@@ -9,24 +9,16 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { Service, browser, screenshot, unlabelled } = require("./harness");
+const { useService, screenshot, unlabelled } = require("./harness");
 
 let svc, b, who;
-test.before(async () => {
-	svc = await new Service().start();
-	await svc.seed();
-	who = await svc.consentedCustomer(0);
+const ctx = useService(test, async (service) => {
+	who = await service.consentedCustomer(0);
 	/* a withdrawal to find in the log */
-	const link = await svc.expect(201, "POST", `/v1/brands/acme/subjects/${who.digest}/link?id_type=email`, { token: svc.brand });
-	await svc.expect(201, "POST", "/web/v1/link/withdraw", { json: { token: link.json.url.split("#")[1] } });
-	b = await browser();
+	const link = await service.expect(201, "POST", `/v1/brands/acme/subjects/${who.digest}/link?id_type=email`, { token: service.brand });
+	await service.expect(201, "POST", "/web/v1/link/withdraw", { json: { token: link.json.url.split("#")[1] } });
 });
-test.after(async () => {
-	if (b)
-		await b.browser.close();
-	if (svc)
-		svc.stop();
-});
+test.beforeEach(() => { svc = ctx.svc; b = ctx.b; });
 
 /* Clicks "Verify" and waits for the page's verdict. */
 async function verify(page) {

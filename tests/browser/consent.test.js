@@ -13,20 +13,11 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
-const { Service, browser, screenshot, unlabelled, digestOf, strangerEmail, cr, SHARED, ARTIFACTS } = require("./harness");
+const { useService, screenshot, unlabelled, digestOf, strangerEmail, cr, SHARED, ARTIFACTS } = require("./harness");
 
+const ctx = useService(test);
 let svc, b;
-test.before(async () => {
-	svc = await new Service().start();
-	await svc.seed();
-	b = await browser();
-});
-test.after(async () => {
-	if (b)
-		await b.browser.close();
-	if (svc)
-		svc.stop();
-});
+test.beforeEach(() => { svc = ctx.svc; b = ctx.b; });
 
 test("consent link: view, withdraw one purpose, receipt verifies (R17, I3, R27)", async () => {
 	const page = b.page, who = await svc.consentedCustomer(0);

@@ -169,4 +169,27 @@ async function unlabelled(page) {
 		.map((e) => e.id || e.name));
 }
 
-module.exports = { Service, browser, screenshot, unlabelled, digestOf, strangerEmail, cr, CR, SHARED, ARTIFACTS };
+/*
+ * Registers node:test hooks that start a seeded service and a browser
+ * before a file's tests (then `prepare(svc)`, if given) and stop both after.
+ * The returned object gets .svc and .b once the hook has run.
+ */
+function useService(test, prepare) {
+	const ctx = {};
+	test.before(async () => {
+		ctx.svc = await new Service().start();
+		await ctx.svc.seed();
+		if (prepare)
+			await prepare(ctx.svc, ctx);
+		ctx.b = await browser();
+	});
+	test.after(async () => {
+		if (ctx.b)
+			await ctx.b.browser.close();
+		if (ctx.svc)
+			ctx.svc.stop();
+	});
+	return ctx;
+}
+
+module.exports = { useService, Service, browser, screenshot, unlabelled, digestOf, strangerEmail, cr, CR, SHARED, ARTIFACTS };

@@ -410,7 +410,7 @@ static void test_web_assets_embedded(void **state)
 {
 	(void)state;
 	static const char *const want[] = { "index.html", "consent.html", "audit.html", "consent.js",
-					    "audit.js", "app.css", "ident.js", "tlog.js" };
+					    "audit.js", "app.css", "ident.js", "tlog.js", "dom.js" };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		bool found = false;
 		for (size_t k = 0; k < web_asset_count; k++)
