@@ -202,3 +202,32 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Web pages: web/ is embedded into the binary at build time (one generated C
+# file in the cleanroom archive), so the single binary serves its pages
+# wherever it runs. The fuzz targets compile every module source directly,
+# so they get the generated file too.
+WEB_FILES := $(sort $(wildcard web/*))
+WEB_GEN := $(BUILD)/gen/web_assets.c
+$(WEB_GEN): $(WEB_FILES) scripts/embed-web.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  EMBED   $@")
+	$(Q)scripts/embed-web.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/gen/web_assets.o: $(WEB_GEN) cleanroom/web_assets.h | deps
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+$(call lib_of,cleanroom): $(BUILD)/obj/gen/web_assets.o
+FUZZ_LIB_SRCS += $(WEB_GEN)
+$(FUZZ_BINS): $(WEB_GEN)
+
+# Real-browser tests of the web pages (tests/browser/): headless Debian
+# chromium driven by playwright-core under node's test runner. setup.sh
+# installs chromium, nodejs, npm and the pinned playwright-core if missing.
+# Screenshots and the downloaded receipt go to build/browser-artifacts/.
+.PHONY: test-browser
+test-browser: deps $(PROGRAM)
+	@tests/browser/setup.sh
+	@rm -rf build/browser-artifacts
+	@cd tests/browser && CLEANROOM=$(CURDIR)/$(PROGRAM) SHARED_DIR=$(CURDIR)/../shared \
+	  BROWSER_ARTIFACTS=$(CURDIR)/build/browser-artifacts \
+	  node --test --test-concurrency=1 --test-reporter=spec .

@@ -500,6 +500,18 @@ cr_err audit_log_query(struct audit_log *log, const struct audit_query *q,
 		       struct audit_page *out) CR_MUST_CHECK;
 void audit_page_release(struct audit_page *p);
 
+/*
+ * The stored signed checkpoints, newest (largest size) first: at most
+ * `limit` (1..1000) of them, only those of size < `before` when `before`
+ * is not 0. `fn` sees each one's size, signing time and note (borrowed for
+ * the call); *more says whether older ones remain. CR_ERR_AUDIT_QUERY for
+ * a bad limit. For the audit console's checkpoint history.
+ */
+typedef void (*audit_checkpoint_fn)(void *ctx, uint64_t size, cr_time_ms time_ms,
+				    const char *note, size_t len);
+cr_err audit_log_checkpoints(struct audit_log *log, uint64_t before, size_t limit,
+			     audit_checkpoint_fn fn, void *ctx, bool *more) CR_MUST_CHECK;
+
 /* ======================================================= verification */
 
 struct audit_verify_report {

@@ -143,3 +143,49 @@ void audit_page_release(struct audit_page *p)
 	p->records = NULL;
 	p->n = 0;
 }
+
+/* ------------------------------------------------- checkpoint history */
+
+cr_err audit_log_checkpoints(struct audit_log *log, uint64_t before, size_t limit,
+			     audit_checkpoint_fn fn, void *ctx, bool *more)
+{
+	sqlite3_stmt *st = NULL;
+	bool began = false;
+	size_t n = 0;
+	int step;
+	cr_err rc;
+	if (limit < 1 || limit > QUERY_LIMIT_MAX || before > INT64_MAX)
+		return CR_ERR_AUDIT_QUERY;
+	rc = log_read_begin(log->db, &began);
+	if (rc != CR_OK)
+		return rc;
+	/* One row more than asked says whether another page exists. */
+	step = sqlite3_prepare_v2(log->db,
+				  "SELECT size, time_ms, note FROM audit_checkpoints"
+				  " WHERE ?1 = 0 OR size < ?1 ORDER BY size DESC LIMIT ?2",
+				  -1, &st, NULL);
+	if (step != SQLITE_OK) {
+		rc = log_sqlite_err(step);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)before);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit + 1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < limit) {
+		const char *note = (const char *)sqlite3_column_text(st, 2);
+		if (note == NULL) {
+			rc = CR_ERR_AUDIT;
+			goto out;
+		}
+		fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), note,
+		   (size_t)sqlite3_column_bytes(st, 2));
+		n++;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = log_sqlite_err(step);
+	else
+		*more = step == SQLITE_ROW;
+out:
+	sqlite3_finalize(st);
+	log_read_end(log->db, began);
+	return rc;
+}

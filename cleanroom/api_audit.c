@@ -65,11 +65,16 @@ static cr_err log_query(const struct http_request *req, struct audit_query *q)
 cr_err api_audit_log(const struct http_request *req, struct http_reply *rep)
 {
 	struct audit_query q = { .limit = 50 };
+	cr_err rc = log_query(req, &q);
+	return rc == CR_OK ? api_audit_page_reply(req, &q, rep) : rc;
+}
+
+cr_err api_audit_page_reply(const struct http_request *req, const struct audit_query *q,
+			    struct http_reply *rep)
+{
 	struct audit_page page = { 0 };
 	json_t *arr, *o;
-	cr_err rc = log_query(req, &q);
-	if (rc == CR_OK)
-		rc = audit_log_query(req->app->log, &q, &page);
+	cr_err rc = audit_log_query(req->app->log, q, &page);
 	if (rc != CR_OK)
 		return rc == CR_ERR_AUDIT_QUERY ? CR_ERR_HTTP_QUERY : rc;
 	arr = json_array();

@@ -14,9 +14,8 @@
 
 #define EXPORT_MAX (16u << 20)
 
-/* The brand and the subject's pseudonyms (current first, then older key versions). */
-static cr_err subject_scope(const struct http_request *req, int64_t *brand,
-			    struct crypto_pseudonym p[1 + CONSENT_KEY_VERSIONS_MAX], size_t *n)
+cr_err api_subject_scope(const struct http_request *req, int64_t *brand,
+			 struct crypto_pseudonym p[1 + CONSENT_KEY_VERSIONS_MAX], size_t *n)
 {
 	const char *digest = http_param(req, "digest");
 	const char *id_type = http_query(req, "id_type");
@@ -42,7 +41,7 @@ cr_err api_subject_status(const struct http_request *req, struct http_reply *rep
 	json_t *list;
 	int64_t brand = 0;
 	size_t n = 0;
-	cr_err rc = subject_scope(req, &brand, p, &n);
+	cr_err rc = api_subject_scope(req, &brand, p, &n);
 	if (rc != CR_OK)
 		return rc;
 	list = json_array();
@@ -88,7 +87,7 @@ cr_err api_subject_export(const struct http_request *req, struct http_reply *rep
 	struct export_buf b = { NULL, 0, 0 };
 	int64_t brand = 0;
 	size_t n = 0;
-	cr_err rc = subject_scope(req, &brand, p, &n);
+	cr_err rc = api_subject_scope(req, &brand, p, &n);
 	if (rc == CR_OK)
 		rc = consent_export_subject(req->app->consent, brand, p, n, cr_time_now(), export_write, &b);
 	if (rc != CR_OK) {

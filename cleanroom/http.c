@@ -48,6 +48,8 @@ struct http_server {
 	atomic_bool stopping;
 	atomic_uint in_flight;
 	struct http_ratelimit *rate;     /* NULL: no per-token limit */
+	struct http_ratelimit *web_rate; /* public web routes, per client address */
+	uint8_t client_key[crypto_shorthash_KEYBYTES]; /* keys client addresses for web_rate */
 	struct psi_sessions *sessions;   /* borrowed (cfg) */
 	struct crypto_pool *pool;        /* borrowed (cfg) */
 };
@@ -99,6 +101,13 @@ static void reply_headers(struct http_conn *c, struct MHD_Response *r, const str
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	/* The pages load only their own files and run no inline script. */
+	MHD_add_response_header(r, "Content-Security-Policy",
+				"default-src 'self'; script-src 'self'; style-src 'self'; "
+				"img-src 'self'; connect-src 'self'; object-src 'none'; "
+				"base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	if (rep->status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 	if (rep->status == MHD_HTTP_TOO_MANY_REQUESTS) {
@@ -421,6 +430,8 @@ void http_config_defaults(struct http_config *cfg)
 	cfg->log = stderr;
 	cfg->rate_per_s = 50;
 	cfg->rate_burst = 100;
+	cfg->web_rate_per_s = 1;
+	cfg->web_rate_burst = 30;
 }
 
 /* Misuse aborts: a /v1 route without roles would be open to anyone. */
@@ -519,6 +530,9 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 	srv->metrics = http_metrics_new(n_routes);
 	if (cfg->rate_per_s > 0)
 		srv->rate = http_ratelimit_new(cfg->rate_per_s, cfg->rate_burst ? cfg->rate_burst : 1);
+	srv->web_rate = http_ratelimit_new(cfg->web_rate_per_s ? cfg->web_rate_per_s : 1,
+					   cfg->web_rate_burst ? cfg->web_rate_burst : 1);
+	crypto_shorthash_keygen(srv->client_key);
 	atomic_init(&srv->stopping, false);
 	atomic_init(&srv->in_flight, 0);
 	srv->sessions = cfg->sessions;
@@ -532,6 +546,8 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 		pthread_mutex_destroy(&srv->store_lock);
 		http_metrics_free(srv->metrics);
 		http_ratelimit_free(srv->rate);
+		http_ratelimit_free(srv->web_rate);
+		sodium_memzero(srv->client_key, sizeof(srv->client_key));
 		free(srv);
 		return CR_ERR_HTTP_LISTEN;
 	}
@@ -579,6 +595,8 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms)
 	pthread_mutex_destroy(&srv->store_lock);
 	http_metrics_free(srv->metrics);
 	http_ratelimit_free(srv->rate);
+	http_ratelimit_free(srv->web_rate);
+	sodium_memzero(srv->client_key, sizeof(srv->client_key));
 	free(srv);
 }
 
@@ -587,4 +605,57 @@ const char *http_query(const struct http_request *req, const char *name)
 	if (req->conn == NULL)
 		return NULL;
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+	if (req->conn == NULL)
+		return NULL;
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+bool http_request_is_tls(const struct http_request *req)
+{
+	const union MHD_ConnectionInfo *info;
+	if (req->conn == NULL)
+		return false;
+	info = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	return info != NULL && info->tls_session != NULL;
+}
+
+/*
+ * The client's address as a rate-limit key: a keyed short hash (random key
+ * per server, never stored), so the table holds no address in clear. IPv4
+ * and IPv6 hash their address bytes only, not the port.
+ */
+static int64_t client_key(const struct http_server *srv, const struct sockaddr *sa)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	const uint8_t *p = NULL;
+	size_t n = 0;
+	uint64_t v = 0;
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		p = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+		n = 4;
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		p = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		n = 16;
+	}
+	crypto_shorthash(h, p ? p : (const uint8_t *)"", n, srv->client_key);
+	for (size_t i = 0; i < sizeof(h); i++)
+		v = v << 8 | h[i];
+	v &= (uint64_t)INT64_MAX;
+	return v ? (int64_t)v : 1;
+}
+
+cr_err http_client_rate_take(const struct http_request *req)
+{
+	const union MHD_ConnectionInfo *info;
+	unsigned retry = 0;
+	if (req->conn == NULL || req->server == NULL)
+		return CR_OK;
+	info = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	return http_ratelimit_take(req->server->web_rate,
+				   client_key(req->server, info ? info->client_addr : NULL),
+				   monotonic_us(), &retry);
 }

@@ -216,6 +216,8 @@ struct http_config {
 	unsigned rate_burst;         /* per-token bucket size (>= 1 when rate_per_s) */
 	struct psi_sessions *sessions; /* match sessions (borrowed); NULL: match routes answer 503 */
 	struct crypto_pool *pool;    /* workers for the match rounds (borrowed) */
+	unsigned web_rate_per_s;     /* public web routes: requests a second per client address */
+	unsigned web_rate_burst;     /* and the bucket size */
 };
 
 /* Sane limits for everything but addr, TLS and threads. */
@@ -321,5 +323,43 @@ cr_err api_audit_inclusion(const struct http_request *req, struct http_reply *re
 cr_err api_audit_consistency(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_audit_key(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_receipts_verify(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+
+/* ================================================= web pages (api_web*.c) */
+
+/* Request header `name` (borrowed from the request), or NULL. */
+const char *http_header(const struct http_request *req, const char *name);
+/* True if the request came over TLS. */
+bool http_request_is_tls(const struct http_request *req);
+
+/*
+ * Takes one request from the client address's bucket of the public web
+ * routes (cfg web_rate_*): CR_ERR_RATE_LIMITED when it is empty. Public
+ * routes carry no token to limit by; the address is keyed and hashed, never
+ * kept or logged in clear.
+ */
+cr_err http_client_rate_take(const struct http_request *req) CR_MUST_CHECK;
+
+/*
+ * The brand {brand} (scoped as api_brand_scope) and the pseudonyms of
+ * subject {digest} with ?id_type=email|phone: current key version first,
+ * then older ones; *n counts them (api_subjects.c).
+ */
+cr_err api_subject_scope(const struct http_request *req, int64_t *brand,
+			 struct crypto_pseudonym p[1 + CONSENT_KEY_VERSIONS_MAX],
+			 size_t *n) CR_MUST_CHECK;
+
+/* Answers an audit search page as GET /v1/audit/log does (api_audit.c). */
+struct audit_query;
+cr_err api_audit_page_reply(const struct http_request *req, const struct audit_query *q,
+			    struct http_reply *rep) CR_MUST_CHECK;
+
+cr_err api_web_page(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_web_static(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_link_issue(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_link_view(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_link_withdraw(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_web_withdraw(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_audit_search(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_audit_checkpoints(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 
 #endif

@@ -56,6 +56,18 @@ const struct http_route http_routes[] = {
 	{ "GET",  "/v1/audit/proof/consistency", AUTH_ROLES_ALL, true, 0,      api_audit_consistency, false },
 	{ "GET",  "/v1/audit/key",           AUTH_ROLES_ALL,  true,  0,        api_audit_key, false },
 	{ "POST", "/v1/receipts/verify",     AUTH_ROLES_ALL,  true,  128 * KiB, api_receipts_verify, false },
+	/* Web pages (web/, embedded) and the consent center's public calls (api_web*.c, api_links.c). */
+	{ "GET",  "/",                       HTTP_PUBLIC,     false, 0,        api_web_page, false },
+	{ "GET",  "/consent",                HTTP_PUBLIC,     false, 0,        api_web_page, false },
+	{ "GET",  "/audit",                  HTTP_PUBLIC,     false, 0,        api_web_page, false },
+	{ "GET",  "/static/{file}",          HTTP_PUBLIC,     false, 0,        api_web_static, false },
+	{ "POST", "/v1/brands/{brand}/subjects/{digest}/link", BRAND, true, 1 * KiB, api_link_issue, false },
+	{ "POST", "/web/v1/link",            HTTP_PUBLIC,     true,  1 * KiB,  api_link_view, false },
+	{ "POST", "/web/v1/link/withdraw",   HTTP_PUBLIC,     true,  1 * KiB,  api_link_withdraw, false },
+	/* Takes the store lock itself, then pads its answer outside it (api_web_withdraw.c). */
+	{ "POST", "/web/v1/withdraw",        HTTP_PUBLIC,     false, 1 * KiB,  api_web_withdraw, false },
+	{ "POST", "/v1/audit/search",        AUDIT_READERS,   true,  4 * KiB,  api_audit_search, false },
+	{ "GET",  "/v1/audit/checkpoints",   AUDIT_READERS,   true,  0,        api_audit_checkpoints, false },
 };
 
 const size_t http_route_count = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -1,0 +1,160 @@
+/*
+ * consent.test.js: the consent center in a real browser (headless Debian
+ * chromium). A brand issues a personal link; the person opens it, sees the
+ * notice they were shown (zh-CN) and their choices, withdraws one purpose
+ * with the keyboard (R17: one act); the API then shows the purpose withdrawn
+ * and the record purged (I3), and the downloaded receipt verifies (R27)
+ * both over the API and with the CLI. Then the anonymous form: the page
+ * hashes in the browser and sends only the digest, and a known and an
+ * unknown person get the same answer. Data is synthetic, made at test time.
+ */
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const path = require("node:path");
+const { useService, screenshot, unlabelled, digestOf, strangerEmail, cr, SHARED, ARTIFACTS } = require("./harness");
+
+const ctx = useService(test);
+let svc, b;
+test.beforeEach(() => { svc = ctx.svc; b = ctx.b; });
+
+test("consent link: view, withdraw one purpose, receipt verifies (R17, I3, R27)", async () => {
+	const page = b.page, who = await svc.consentedCustomer(0);
+	const link = await svc.expect(201, "POST", `/v1/brands/acme/subjects/${who.digest}/link?id_type=email`, { token: svc.brand, json: { ttl_hours: 2 } });
+	assert.match(link.json.url, /^https:\/\/127\.0\.0\.1:\d+\/consent#crl1\.[A-Za-z0-9_-]+$/);
+	const token = link.json.url.split("#")[1];
+	assert.ok(!token.includes(who.digest), "the token carries no digest");
+	const before = await svc.records();
+
+	await page.goto(link.json.url);
+	await page.waitForSelector("#scopes tr");
+	assert.equal(await page.evaluate(() => location.hash), "", "the token leaves the address bar");
+	assert.equal(await page.evaluate(() => document.documentElement.lang), "zh-CN", "the page speaks the notice's language");
+	assert.equal(await page.textContent("#brand-heading"), "acme");
+	assert.match(await page.textContent("#notices"), /1/);
+	assert.deepEqual(await unlabelled(page), []);
+	await screenshot(page, "consent-link-view");
+
+	/* one purpose, by keyboard: focus its button and press Enter */
+	const row = page.locator('#scopes tr[data-purpose="ads_measurement"][data-recipient=""]');
+	await row.locator("button").focus();
+	await page.keyboard.press("Enter");
+	await page.waitForSelector("#receipt-view:not([hidden])");
+	assert.equal(await row.locator('[data-role="status"]').getAttribute("class"), "status-no");
+	await screenshot(page, "consent-link-withdrawn");
+
+	/* through the API: withdrawn now, the rest untouched, the record purged */
+	const st = await svc.status(who.digest);
+	const ads = st.find((x) => x.purpose === "ads_measurement" && !x.recipient);
+	assert.equal(ads.allowed, false);
+	assert.equal(ads.reason, "WITHDRAWN");
+	assert.ok(st.some((x) => x.purpose === "audience_insights" && x.allowed));
+	assert.equal(await svc.records(), before - 1);
+
+	/* the receipt as a download, verified by the service and offline by the CLI */
+	const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#receipt-download")]);
+	const file = path.join(ARTIFACTS, "consent-receipt.json");
+	fs.mkdirSync(ARTIFACTS, { recursive: true });
+	await dl.saveAs(file);
+	const v = await svc.expect(200, "POST", "/v1/receipts/verify", { token: svc.brand, body: fs.readFileSync(file, "utf8"), type: "application/json" });
+	assert.equal(v.json.valid, true);
+	assert.equal(v.json.type, "withdraw");
+	assert.equal(v.json.audit_proof_verified, true);
+	const vkey = (await svc.expect(200, "GET", "/v1/audit/key", { token: svc.officer })).text.trim();
+	assert.match(cr(["receipt", "verify", file, "--key", vkey]), /proven in the signed log/);
+
+	/* the token reached no log line */
+	assert.ok(!svc.accessLog().includes(token.slice(5, 40)));
+	assert.deepEqual(b.problems, [], "no script or CSP errors");
+});
+
+test("consent link: a tampered link is refused, the page falls back to the form", async () => {
+	const page = b.page, who = await svc.consentedCustomer(1);
+	const link = await svc.expect(201, "POST", `/v1/brands/acme/subjects/${who.digest}/link?id_type=email`, { token: svc.brand });
+	const at = link.json.url.indexOf("#crl1.") + 20;
+	const bad = link.json.url.slice(0, at) + (link.json.url[at] === "A" ? "B" : "A") + link.json.url.slice(at + 1);
+	await page.evaluate(() => sessionStorage.clear());
+	await page.goto("about:blank");
+	await page.goto(bad);
+	await page.waitForSelector("#failure:not([hidden])");
+	assert.match(await page.textContent("#failure"), /无效|not valid/);
+	assert.ok(await page.isVisible("#anon-form"));
+	b.problems.length = 0; /* the refused call logs a 403 in the console, as it should */
+});
+
+/* The known answers of spec/identifiers.md, read from the shared spec at test time. */
+function identifierVectors() {
+	const md = fs.readFileSync(path.join(SHARED, "spec/identifiers.md"), "utf8");
+	const rows = [];
+	for (const line of md.split("\n")) {
+		const m = /^\| `([^`]*)`( with default country ([A-Z]{2}))? \| ([^ |]+) \| ([0-9a-f]{64}) \|$/.exec(line);
+		if (m)
+			rows.push({ raw: m[1], country: m[3] || null, normalized: m[4], digest: m[5] });
+	}
+	return rows;
+}
+
+test("anonymous form: normalization and hashing in the browser match spec/identifiers.md", async () => {
+	const page = b.page, vectors = identifierVectors();
+	assert.ok(vectors.length >= 7, "the spec's table was read");
+	await page.evaluate(() => sessionStorage.clear());
+	await page.goto(svc.url + "/consent");
+	await page.waitForSelector("#anon-form");
+	const got = await page.evaluate(async (vs) => Promise.all(vs.map(async (v) => {
+		const type = v.raw.includes("@") ? "email" : "phone";
+		const n = window.crIdent.normalize(type, v.raw, v.country);
+		return { normalized: n, digest: await window.crIdent.digest(n) };
+	})), vectors);
+	vectors.forEach((v, i) => assert.deepEqual(got[i], { normalized: v.normalized, digest: v.digest }, v.raw));
+	const refused = await page.evaluate(() => ["", "   ", "no-at-sign", "a@b"].map((r) => {
+		try { window.crIdent.normalize("email", r); return "accepted"; } catch (e) { return e.code; }
+	}));
+	assert.deepEqual(refused, ["id_empty", "id_empty", "id_email_malformed", "id_email_malformed"]);
+});
+
+/* Submits the form for `email`; returns what was sent and what came back. */
+async function submitForm(page, email) {
+	await page.goto(svc.url + "/consent?brand=acme");
+	await page.waitForSelector("#anon-form");
+	await page.fill("#anon-id", email);
+	const [req] = await Promise.all([
+		page.waitForRequest((r) => r.url().endsWith("/web/v1/withdraw")),
+		page.click("#anon-submit"),
+	]);
+	const res = await req.response();
+	await page.waitForFunction(() => /acme/.test(document.getElementById("anon-result").textContent));
+	const timing = req.timing();
+	return { sent: req.postDataJSON(), url: req.url(), status: res.status(), body: await res.json(),
+		 message: await page.textContent("#anon-result"), ms: timing.responseEnd };
+}
+
+function shape(o) {
+	return Object.keys(o).sort().map((k) => (o[k] && typeof o[k] === "object" && !Array.isArray(o[k]) ? k + "{" + shape(o[k]) + "}" : k)).join(",");
+}
+
+test("anonymous form: the same answer for a known and an unknown person (R17)", async () => {
+	const page = b.page, who = await svc.consentedCustomer(2);
+	await page.evaluate(() => sessionStorage.clear());
+	/* a case and whitespace variant of the known address: one person, one digest (edge case 11) */
+	const variant = "  " + who.email.trim().toUpperCase() + " ";
+	const known = await submitForm(page, variant);
+	await screenshot(page, "consent-form-known");
+	const stranger = await submitForm(page, strangerEmail());
+	await screenshot(page, "consent-form-unknown");
+
+	/* only the digest left the page */
+	assert.deepEqual(Object.keys(known.sent).sort(), ["brand", "digest", "id_type"]);
+	assert.equal(known.sent.digest, who.digest);
+	assert.ok(!JSON.stringify(known.sent).includes("@") && !known.url.includes("@"));
+	/* same status, same body shape, same words */
+	assert.equal(known.status, 202);
+	assert.equal(stranger.status, 202);
+	assert.equal(shape(known.body), shape(stranger.body));
+	assert.equal(known.message, stranger.message);
+	assert.ok(known.ms >= 250 && stranger.ms >= 250, `both padded: ${known.ms} ms, ${stranger.ms} ms`);
+	/* and it did withdraw the known person */
+	assert.ok((await svc.status(who.digest)).every((x) => !x.allowed));
+	fs.writeFileSync(path.join(ARTIFACTS, "consent-form-timing.json"), JSON.stringify({ known_ms: known.ms, unknown_ms: stranger.ms }) + "\n");
+	assert.deepEqual(b.problems, []);
+});

@@ -1,0 +1,56 @@
+/*
+ * tlog.test.js: the audit console's verifier (web/tlog.js) against the
+ * published vectors, before any browser is involved: every inclusion and
+ * consistency case of shared/testdata/merkle (each wantErr case must be
+ * rejected) and the signed-note known answer of shared/testdata/signed-note.
+ */
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const path = require("node:path");
+const { SHARED } = require("./harness");
+const t = require("../../web/tlog.js");
+
+function cases(kind) {
+	const walk = (d) => fs.readdirSync(d, { withFileTypes: true })
+		.flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+	return walk(path.join(SHARED, "testdata/merkle", kind)).filter((f) => f.endsWith(".json"));
+}
+
+async function outcome(fn) {
+	try { await fn(); return "accepted"; } catch (e) { return "rejected"; }
+}
+
+test("RFC 9162 inclusion proofs: shared/testdata/merkle/inclusion", async () => {
+	const files = cases("inclusion");
+	assert.ok(files.length > 20);
+	for (const f of files) {
+		const c = JSON.parse(fs.readFileSync(f, "utf8"));
+		const got = await outcome(() => t.verifyInclusion(c.leafIdx, c.treeSize, t.b64decode(c.leafHash),
+			(c.proof || []).map(t.b64decode), t.b64decode(c.root)));
+		assert.equal(got, c.wantErr ? "rejected" : "accepted", f);
+	}
+});
+
+test("RFC 9162 consistency proofs: shared/testdata/merkle/consistency", async () => {
+	const files = cases("consistency");
+	assert.ok(files.length > 20);
+	for (const f of files) {
+		const c = JSON.parse(fs.readFileSync(f, "utf8"));
+		const got = await outcome(() => t.verifyConsistency(c.size1, c.size2, (c.proof || []).map(t.b64decode),
+			t.b64decode(c.root1), t.b64decode(c.root2)));
+		assert.equal(got, c.wantErr ? "rejected" : "accepted", f);
+	}
+});
+
+test("C2SP signed note: the Go reference known answer verifies, a changed byte does not", async () => {
+	const readme = fs.readFileSync(path.join(SHARED, "testdata/signed-note/README.md"), "utf8");
+	const vkey = /verifier: (PeterNeumann\+\S+)/.exec(readme)[1];
+	const sig = /(\u2014 PeterNeumann \S+)/.exec(readme)[1];
+	const text = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+	const k = await t.parseVerifierKey(vkey);
+	assert.equal(await t.verifyNote(k, text + "\n" + sig + "\n"), text);
+	assert.equal(await outcome(() => t.verifyNote(k, text.replace("answer", "Answer") + "\n" + sig + "\n")), "rejected");
+	assert.equal(await outcome(() => t.parseVerifierKey(vkey.replace("c74f20a3", "c74f20a4"))), "rejected");
+});

@@ -1,0 +1,322 @@
+/*
+ * consent.js: the consent center (consent.html).
+ *
+ * With a personal link the token arrives in the URL fragment (/consent#crl1...),
+ * which browsers never send to a server. The page moves it to sessionStorage
+ * and drops it from the address bar, then asks POST /web/v1/link what to
+ * show: the brand, the notice versions the person was shown (in the
+ * notice's language, zh-CN or en) and each purpose and recipient with its
+ * status. One button withdraws one purpose or recipient, one withdraws
+ * everything: one click each, as the grant was one act (R17). The answer
+ * carries the signed receipt, shown and offered as a download.
+ *
+ * Without a link the page offers the anonymous form: the email or phone is
+ * normalized and hashed here (ident.js) and only the digest is sent; the
+ * service answers the same whoever the person is.
+ */
+(function () {
+	"use strict";
+
+	var T = {
+		en: {
+			title: "Consent center", skip: "Skip to content", lang_other: "中文",
+			notices: "Privacy notices you were shown", choices: "Your choices",
+			choices_caption: "Each purpose, and each recipient your data may be shared with",
+			col_scope: "Purpose or recipient", col_status: "Status", col_action: "Action",
+			withdraw_all: "Withdraw all consent", withdraw: "Withdraw",
+			receipt_heading: "Your withdrawal receipt", download: "Download the receipt",
+			receipt_show: "Show the signed receipt",
+			anon_heading: "Withdraw without a link",
+			anon_intro: "Type the email or phone number the brand knows you by. It is normalized and hashed on this page; only the hash is sent.",
+			brand: "Brand", id_type: "I am known by my", email: "email", phone: "phone number",
+			identifier: "Email or phone number", identifier_help: "A phone number without + needs its country.",
+			country: "Country for a phone number without +", none: "none", anon_submit: "Withdraw all consent",
+			given: "Consent given", not_given: "No consent", recipient: "Sharing with",
+			version: "Version", served: "shown on", language: "language", controller: "from",
+			expires: "This link is valid until", loading: "Loading…",
+			withdrawn: "Withdrawn. It took effect at once; {n} stored record(s) about you were deleted.",
+			withdrawn_dup: "This was already withdrawn.",
+			anon_done: "Received. If {brand} holds data about you, your consent is withdrawn and that data deleted, effective now.",
+			bad_input: "Please check what you typed: ", sending: "Sending…",
+			err_link_invalid: "This link is not valid. Ask the brand for a new one.",
+			err_link_expired: "This link has expired. Ask the brand for a new one.",
+			err_rate: "Too many attempts. Please wait a moment and try again.",
+			err_brand: "There is no such brand on this service.",
+			err_other: "Something went wrong: ",
+			reason_NOT_GIVEN: "No consent", reason_WITHDRAWN: "Withdrawn", reason_REFUSED: "Refused",
+			reason_EXPIRED: "Expired", reason_OBJECTED: "Objected", reason_SUPPRESSED: "Withdrawn",
+			reason_MATERIAL_CHANGE: "Needs your consent again (the notice changed)",
+			reason_NO_NOTICE_SERVED: "No consent", reason_NOTICE_NOT_CURRENT: "Needs your consent again",
+			reason_GUARDIAN_REQUIRED: "Needs a guardian's consent", reason_OK: "Consent given",
+			id_empty: "it is empty", id_email_malformed: "this is not an email address",
+			id_phone_malformed: "a phone number has digits, spaces, dashes, dots and brackets only",
+			id_phone_length: "a phone number has 8 to 15 digits with its country code",
+			id_phone_no_country: "choose the country or start with +", id_phone_prefix: "start with + instead of 00",
+			id_country: "unknown country", too_large: "it is too long"
+		},
+		"zh-CN": {
+			title: "同意中心", skip: "跳到正文", lang_other: "English",
+			notices: "您看过的隐私政策", choices: "您的选择",
+			choices_caption: "每个处理目的，以及可能向其提供您信息的每个接收方",
+			col_scope: "目的或接收方", col_status: "状态", col_action: "操作",
+			withdraw_all: "撤回全部同意", withdraw: "撤回",
+			receipt_heading: "您的撤回回执", download: "下载回执", receipt_show: "查看签名回执",
+			anon_heading: "没有链接时撤回",
+			anon_intro: "请输入品牌方掌握的您的电子邮箱或手机号码。它会在本页面内规范化并计算哈希，只发送哈希值。",
+			brand: "品牌", id_type: "品牌方通过以下信息识别我", email: "电子邮箱", phone: "手机号码",
+			identifier: "电子邮箱或手机号码", identifier_help: "不带 + 的手机号码需要选择国家或地区。",
+			country: "不带 + 的手机号码所属国家或地区", none: "无", anon_submit: "撤回全部同意",
+			given: "已同意", not_given: "未同意", recipient: "提供给",
+			version: "版本", served: "展示于", language: "语言", controller: "处理者",
+			expires: "此链接有效期至", loading: "正在加载…",
+			withdrawn: "已撤回，立即生效；已删除关于您的 {n} 条存储记录。",
+			withdrawn_dup: "此项此前已撤回。",
+			anon_done: "已收到。如果 {brand} 持有您的信息，您的同意已撤回、相关信息已删除，立即生效。",
+			bad_input: "请检查输入：", sending: "正在发送…",
+			err_link_invalid: "此链接无效，请向品牌方索取新链接。",
+			err_link_expired: "此链接已过期，请向品牌方索取新链接。",
+			err_rate: "尝试次数过多，请稍后再试。",
+			err_brand: "本服务上没有这个品牌。",
+			err_other: "出现错误：",
+			reason_NOT_GIVEN: "未同意", reason_WITHDRAWN: "已撤回", reason_REFUSED: "已拒绝",
+			reason_EXPIRED: "已过期", reason_OBJECTED: "已反对", reason_SUPPRESSED: "已撤回",
+			reason_MATERIAL_CHANGE: "政策已变更，需要您重新同意",
+			reason_NO_NOTICE_SERVED: "未同意", reason_NOTICE_NOT_CURRENT: "需要您重新同意",
+			reason_GUARDIAN_REQUIRED: "需要监护人同意", reason_OK: "已同意",
+			id_empty: "内容为空", id_email_malformed: "这不是有效的电子邮箱",
+			id_phone_malformed: "手机号码只能包含数字、空格、短横线、点和括号",
+			id_phone_length: "手机号码连同国家代码应为 8 到 15 位数字",
+			id_phone_no_country: "请选择国家或地区，或以 + 开头", id_phone_prefix: "请用 + 代替 00",
+			id_country: "未知的国家或地区", too_large: "内容太长"
+		}
+	};
+	var TOKEN_KEY = "cr.consent.link";
+	var lang = "en", view = null, token = null, receiptUrl = null;
+
+	var $ = window.crDom.$, el = window.crDom.el, showError = window.crDom.showError;
+	function t(key) { return (T[lang] && T[lang][key]) || T.en[key] || key; }
+
+	function setLang(l) {
+		lang = T[l] ? l : "en";
+		document.documentElement.lang = lang;
+		document.title = t("title");
+		Array.prototype.forEach.call(document.querySelectorAll("[data-t]"), function (e) {
+			e.textContent = t(e.getAttribute("data-t"));
+		});
+		$("lang").textContent = t("lang_other");
+		$("lang").setAttribute("aria-label", lang === "en" ? "切换到中文" : "Switch to English");
+		if (view)
+			renderView();
+	}
+
+
+	function errorText(code) {
+		if (code === "link_invalid") return t("err_link_invalid");
+		if (code === "link_expired") return t("err_link_expired");
+		if (code === "rate_limited") return t("err_rate");
+		if (code === "consent_brand_not_found") return t("err_brand");
+		return t("err_other") + code;
+	}
+
+	/* POST JSON; resolves with the parsed answer or rejects with its error code. */
+	function post(path, body) {
+		return fetch(path, {
+			method: "POST", headers: { "Content-Type": "application/json" },
+			body: JSON.stringify(body), credentials: "omit", cache: "no-store"
+		}).then(function (r) {
+			return r.json().catch(function () { return {}; }).then(function (j) {
+				if (!r.ok)
+					throw new Error((j.error && j.error.code) || ("http_" + r.status));
+				return { status: r.status, body: j };
+			});
+		});
+	}
+
+	/* --------------------------------------------------------- link view */
+
+	function latestNotice() {
+		var seen = (view && view.notices_seen) || [];
+		return seen.length ? seen[seen.length - 1].notice : view && view.current_notice;
+	}
+
+	function describe(s) {
+		var notice = view.current_notice || latestNotice() || {}, purposes = notice.purposes || [];
+		var name = s.purpose, r;
+		purposes.forEach(function (p) { if (p.code === s.purpose && p.description) name = p.description; });
+		if (s.recipient === null)
+			return name;
+		r = (notice.recipients || []).filter(function (x) { return x.id === s.recipient; })[0];
+		return t("recipient") + " " + (r ? r.name + " (" + r.country + ")" : s.recipient) + ": " + name;
+	}
+
+	function renderNotices() {
+		var ul = $("notices");
+		ul.textContent = "";
+		(view.notices_seen || []).forEach(function (n) {
+			var li = el("li"), d = el("details"), served = (n.served || []).map(function (x) {
+				return new Date(x).toLocaleString(lang);
+			}).join(", ");
+			li.appendChild(el("span", {}, t("version") + " " + n.version + " — " + t("controller") + " " +
+				(n.notice.controller ? n.notice.controller.name : "") + " — " + t("language") + " " +
+				n.notice.language + (served ? " — " + t("served") + " " + served : "")));
+			d.appendChild(el("summary", {}, "SHA-256 " + n.hash));
+			d.appendChild(el("p", { lang: n.notice.language, "class": "pre-line" }, n.notice.text));
+			li.appendChild(d);
+			ul.appendChild(li);
+		});
+	}
+
+	function renderScopes() {
+		var tb = $("scopes");
+		tb.textContent = "";
+		(view.status || []).forEach(function (s) {
+			var tr = el("tr"), label = describe(s), td = el("td"), b;
+			tr.setAttribute("data-purpose", s.purpose);
+			tr.setAttribute("data-recipient", s.recipient || "");
+			tr.appendChild(el("th", { scope: "row" }, label));
+			tr.appendChild(el("td", { "class": s.allowed ? "status-ok" : "status-no", "data-role": "status" },
+				s.allowed ? t("given") : t("reason_" + s.reason)));
+			if (s.allowed) {
+				b = el("button", { type: "button", "class": "secondary", "aria-label": t("withdraw") + ": " + label },
+					t("withdraw"));
+				b.addEventListener("click", function () { withdraw(s.purpose, s.recipient); });
+				td.appendChild(b);
+			}
+			tr.appendChild(td);
+			tb.appendChild(tr);
+		});
+		$("withdraw-all").disabled = !(view.status || []).some(function (s) { return s.allowed; });
+	}
+
+	function renderView() {
+		$("brand-heading").textContent = view.brand;
+		$("link-expiry").textContent = t("expires") + " " + new Date(view.link_expires).toLocaleString(lang);
+		renderNotices();
+		renderScopes();
+		$("link-view").hidden = false;
+	}
+
+	function loadView(first) {
+		return post("/web/v1/link", { token: token }).then(function (r) {
+			view = r.body;
+			if (first) {
+				var n = latestNotice();
+				setLang(n && n.language === "zh-CN" ? "zh-CN" : "en");
+			}
+			renderView();
+		});
+	}
+
+	/* Shows the signed receipt and offers it as a file. */
+	function showReceipt(receipt, summary) {
+		var text = JSON.stringify(receipt, null, 2) + "\n", a = $("receipt-download");
+		if (receiptUrl)
+			URL.revokeObjectURL(receiptUrl);
+		receiptUrl = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+		a.href = receiptUrl;
+		a.download = "consent-receipt-" + (receipt.payload && receipt.payload.event ? receipt.payload.event.id : "0") + ".json";
+		$("receipt-json").textContent = text;
+		$("receipt-summary").textContent = summary;
+		$("receipt-view").hidden = false;
+		$("receipt-heading").focus();
+	}
+
+	function withdraw(purpose, recipient) {
+		var body = { token: token };
+		if (purpose)
+			body.purpose = purpose;
+		if (recipient)
+			body.recipient = recipient;
+		showError("");
+		Array.prototype.forEach.call(document.querySelectorAll("#link-view button"), function (b) { b.disabled = true; });
+		return post("/web/v1/link/withdraw", body).then(function (r) {
+			var summary = r.body.duplicate ? t("withdrawn_dup") : t("withdrawn").replace("{n}", r.body.purged_records);
+			$("message").textContent = summary;
+			return loadView(false).then(function () {
+				if (r.body.receipt)
+					showReceipt(r.body.receipt, summary);
+			});
+		}).catch(function (e) {
+			showError(errorText(e.message));
+			if (view)
+				renderScopes();
+		});
+	}
+
+	/* ---------------------------------------------------- anonymous form */
+
+	function anonSubmit(ev) {
+		var f = ev.target, brand = f.brand.value.trim(), idType = f.id_type.value, normalized;
+		ev.preventDefault();
+		showError("");
+		$("anon-result").textContent = "";
+		try {
+			normalized = window.crIdent.normalize(idType, f.identifier.value, f.country.value || null);
+		} catch (e) {
+			showError(t("bad_input") + t(e.code || "id_empty"));
+			f.identifier.focus();
+			return;
+		}
+		if (!brand) {
+			showError(t("bad_input") + t("brand"));
+			f.brand.focus();
+			return;
+		}
+		$("anon-submit").disabled = true;
+		$("anon-result").textContent = t("sending");
+		window.crIdent.digest(normalized).then(function (digest) {
+			normalized = null;
+			return post("/web/v1/withdraw", { brand: brand, id_type: idType, digest: digest });
+		}).then(function (r) {
+			var text = t("anon_done").replace("{brand}", brand);
+			$("anon-result").textContent = text;
+			f.identifier.value = "";
+			if (r.body.receipt)
+				showReceipt(r.body.receipt, text);
+		}).catch(function (e) {
+			$("anon-result").textContent = "";
+			showError(errorText(e.message));
+		}).then(function () {
+			$("anon-submit").disabled = false;
+		});
+	}
+
+	function initAnon() {
+		var sel = $("anon-country"), params = new URLSearchParams(location.search);
+		window.crIdent.countries.forEach(function (c) { sel.appendChild(el("option", { value: c }, c)); });
+		if (params.get("brand"))
+			$("anon-brand").value = params.get("brand");
+		$("anon-form").addEventListener("submit", anonSubmit);
+		$("anon-view").hidden = false;
+	}
+
+	/* ------------------------------------------------------------- start */
+
+	function start() {
+		var frag = location.hash.replace(/^#/, "");
+		$("lang").addEventListener("click", function () { setLang(lang === "en" ? "zh-CN" : "en"); });
+		$("withdraw-all").addEventListener("click", function () { withdraw(null, null); });
+		setLang((navigator.language || "").indexOf("zh") === 0 ? "zh-CN" : "en");
+		if (frag.indexOf("crl1.") === 0) {
+			sessionStorage.setItem(TOKEN_KEY, frag);
+			/* The token leaves the address bar (and so any copied URL or screenshot). */
+			history.replaceState(null, "", location.pathname);
+		}
+		token = sessionStorage.getItem(TOKEN_KEY);
+		if (!token) {
+			initAnon();
+			return;
+		}
+		$("message").textContent = t("loading");
+		loadView(true).then(function () {
+			$("message").textContent = "";
+		}).catch(function (e) {
+			$("message").textContent = "";
+			showError(errorText(e.message));
+			sessionStorage.removeItem(TOKEN_KEY);
+			initAnon();
+		});
+	}
+
+	document.addEventListener("DOMContentLoaded", start);
+})();
