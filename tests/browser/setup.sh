@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # setup.sh: installs what the browser tests need, skipping what is there:
-# Debian's chromium, nodejs and npm (apt-get, as root or with sudo), then
+# Debian's chromium, nodejs, npm and a CJK font (apt-get, as root or with sudo), then
 # playwright-core from package-lock.json into tests/browser/node_modules.
 # Playwright's own browser download is skipped: the tests drive
 # /usr/bin/chromium.
@@ -11,6 +11,8 @@ missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
+# A CJK font, so the zh-CN pages' screenshots show text rather than boxes.
+dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || missing="$missing fonts-wqy-microhei"
 if [ -n "$missing" ]; then
   echo "test-browser: installing$missing"
   $SUDO apt-get update -qq

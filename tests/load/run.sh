@@ -54,7 +54,7 @@ sampler=$!
 echo "== load on $(nproc) cores: server --threads $threads, wrk -t2, $SECS s per phase, $url"
 phase() { # phase NAME CONNS SCRIPT
   echo "$1" > "$work/phase"
-  LOAD_PREFIX=$1 LOAD_BATCH=$BATCH LOAD_DIGESTS=$work/digests \
+  LOAD_DIR=$here LOAD_PREFIX=$1 LOAD_BATCH=$BATCH LOAD_DIGESTS=$work/digests \
     wrk -t2 -c"$2" -d"${SECS}s" --timeout 10s -s "$here/$3" "$url" > "$work/$1.out" 2>&1 || true
   grep '^LOAD ' "$work/$1.out" | sed 's/^LOAD //' > "$work/$1.json" \
     || { echo "load: wrk gave no figures for $1:"; cat "$work/$1.out"; exit 1; }
@@ -67,10 +67,11 @@ echo done > "$work/phase"
 kill -TERM "$pid"; wait "$pid" || true; pid=
 stored=$(sqlite3 "$d/cleanroom.db" "select count(*) from consent_events")
 
-python3 - "$work" "$stored" <<'PY'
+python3 - "$work" "$stored" "$BATCH" <<'PY'
 import json, sys
 work, stored = sys.argv[1], int(sys.argv[2])
 r = {p: json.load(open(f"{work}/{p}.json")) for p in ("single", "batch", "status")}
+r["batch"]["batch"] = int(sys.argv[3])
 rss = {}
 for line in open(f"{work}/rss"):
     parts = line.split()
