@@ -26,11 +26,10 @@ static cr_err event_parse(const struct http_request *req, int64_t brand, struct 
 		return CR_ERR_HTTP_MEDIA_TYPE;
 	if (req->body_len == 0)
 		return CR_ERR_JSON_MALFORMED;
-	rc = consent_importer_new(req->app->consent, req->app->keys, brand, NULL, &imp);
+	rc = app_importer(req->app, brand, &imp);
 	if (rc == CR_OK)
 		rc = consent_event_parse(imp, (const char *)req->body, req->body_len, cr_time_now(), ev,
 					 why, sizeof(why));
-	consent_importer_free(imp);
 	return rc;
 }
 

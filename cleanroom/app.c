@@ -195,10 +195,39 @@ cr_err app_open(const char *data_dir, struct app **out)
 	return app_open_inner(data_dir, true, out);
 }
 
+cr_err app_importer(struct app *a, int64_t brand, struct consent_importer **out)
+{
+	struct app_importer_slot *slot;
+	uint32_t kv = 0;
+	cr_err rc = consent_brand_key_version(a->consent, brand, &kv);
+
+	if (rc != CR_OK)
+		return rc;
+	for (size_t i = 0; i < APP_IMPORTERS; i++) {
+		slot = &a->importers[i];
+		if (slot->imp != NULL && slot->brand == brand && slot->key_version == kv) {
+			*out = slot->imp;
+			return CR_OK;
+		}
+	}
+	slot = &a->importers[a->importer_next++ % APP_IMPORTERS];
+	consent_importer_free(slot->imp);
+	slot->imp = NULL;
+	rc = consent_importer_new(a->consent, a->keys, brand, NULL, &slot->imp);
+	if (rc != CR_OK)
+		return rc;
+	slot->brand = brand;
+	slot->key_version = kv;
+	*out = slot->imp;
+	return CR_OK;
+}
+
 void app_close(struct app *a)
 {
 	if (a == NULL)
 		return;
+	for (size_t i = 0; i < APP_IMPORTERS; i++)
+		consent_importer_free(a->importers[i].imp);
 	consent_ctx_free(a->consent);
 	audit_log_free(a->log);
 	store_close(a->store);

@@ -18,6 +18,9 @@
 #include "consent/consent.h"
 #include "cleanroom/store.h"
 
+/* Brands whose importers app_importer keeps (a service's busy brands). */
+#define APP_IMPORTERS 8
+
 struct app {
 	char *data_dir;               /* owned */
 	struct store *store;          /* owned */
@@ -28,6 +31,12 @@ struct app {
 	struct consent_ctx *consent;  /* owned; its purge callback is registry_purge */
 	uint64_t purged_records;      /* records the current withdrawal purged */
 	pthread_mutex_t *store_mutex; /* borrowed; NULL: one thread only (the CLI) */
+	struct app_importer_slot {    /* app_importer's cache; owned */
+		int64_t brand;
+		uint32_t key_version;
+		struct consent_importer *imp;
+	} importers[APP_IMPORTERS];
+	unsigned importer_next;       /* the slot a miss fills next */
 };
 
 /*
@@ -40,6 +49,16 @@ struct app {
  */
 void app_store_lock(struct app *a);
 void app_store_unlock(struct app *a);
+
+/*
+ * The brand's consent importer (default profile), borrowed from a cache in
+ * `a` so that a request does not derive the brand's keys again into fresh
+ * secure memory. Each call checks the brand's key version and rebuilds a
+ * stale entry, so a rotation (or its rollback) is seen at once. The
+ * importer stays valid until the next app_importer call or app_close; use
+ * it under the store lock and do not keep it across calls.
+ */
+cr_err app_importer(struct app *a, int64_t brand, struct consent_importer **out) CR_MUST_CHECK;
 
 /* Paths inside a data directory; the caller frees the result. */
 char *app_path(const char *data_dir, const char *leaf);

@@ -184,10 +184,9 @@ cr_err registry_subject(struct app *a, int64_t brand, const char *subject,
 			size_t *n_aliases)
 {
 	struct consent_importer *imp = NULL;
-	cr_err rc = consent_importer_new(a->consent, a->keys, brand, NULL, &imp);
+	cr_err rc = app_importer(a, brand, &imp);
 	if (rc == CR_OK)
 		rc = consent_importer_subject(imp, subject, strlen(subject), id_type, out, aliases, n_aliases);
-	consent_importer_free(imp);
 	return rc;
 }
 
