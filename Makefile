@@ -8,6 +8,7 @@
 # Variables worth knowing:
 #   BUILD=dir   where objects and binaries go (default build/release)
 #   SAN=1       AddressSanitizer + UndefinedBehaviorSanitizer build
+#   SAN=thread  ThreadSanitizer build (make check-threads)
 #   V=1         echo full compiler command lines
 
 BUILD ?= build/release
@@ -28,6 +29,9 @@ ifeq ($(SAN),1)
 OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
        -fno-sanitize-recover=undefined
 SANLD := -fsanitize=address,undefined
+else ifeq ($(SAN),thread)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+SANLD := -fsanitize=thread
 else
 OPT := -O2 -g -D_FORTIFY_SOURCE=2
 SANLD :=
@@ -62,7 +66,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all deps test unit e2e check lint bench fuzz fuzz-smoke soak load demo clean
+.PHONY: all deps test unit e2e check check-threads lint bench fuzz fuzz-smoke soak load demo clean
 
 all: deps $(PROGRAM)
 
@@ -135,6 +139,11 @@ test: lint unit e2e fuzz-smoke
 # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
 check: deps
 	$(MAKE) BUILD=build/san SAN=1 unit e2e
+
+# The service's threaded code (server, commit groups, match pool) under
+# ThreadSanitizer: the cleanroom/ unit tests, which run real servers.
+check-threads: deps
+	$(MAKE) BUILD=build/tsan SAN=thread unit-cleanroom
 
 # Refuses the functions STYLE.md bans.
 lint:

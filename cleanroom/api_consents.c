@@ -33,14 +33,49 @@ static cr_err event_parse(const struct http_request *req, int64_t brand, struct 
 	return rc;
 }
 
-/* POST /v1/brands/{brand}/consents (brand): 201 {"event_id","type","duplicate","purged_records","receipt"}. */
+/* What api_consents_post needs once its event is committed. */
+struct post_done {
+	int64_t brand;
+	struct consent_change change;
+	uint64_t index;
+	uint64_t purged;
+};
+
+/* After the commit: the receipt (with its inclusion proof) and the reply. */
+static cr_err consents_post_finish(struct app *a, cr_err rc, void *ctx, struct http_reply *rep)
+{
+	struct post_done *d = ctx;
+	char *receipt = NULL;
+	json_t *out, *rj = NULL;
+	if (rc == CR_OK)
+		rc = registry_receipt(a, d->brand, &d->change, d->index, &receipt);
+	if (rc == CR_OK && receipt != NULL) {
+		rj = json_loads(receipt, 0, NULL);
+		free(receipt);
+		if (rj == NULL)
+			rc = CR_ERR_INTERNAL;
+	}
+	if (rc == CR_OK) {
+		out = json_pack("{s:I,s:s,s:b,s:I,s:o}", "event_id", (json_int_t)d->change.event_id,
+				"type", consent_event_type_name(d->change.type), "duplicate",
+				d->change.duplicate, "purged_records", (json_int_t)d->purged,
+				"receipt", rj ? rj : json_null());
+		rc = http_reply_json(rep, d->change.duplicate ? 200 : 201, out);
+	}
+	free(d);
+	return rc;
+}
+
+/*
+ * POST /v1/brands/{brand}/consents (brand): 201 {"event_id","type","duplicate","purged_records","receipt"}.
+ * The event may join a commit group; the reply is made once it is durable.
+ */
 cr_err api_consents_post(const struct http_request *req, struct http_reply *rep)
 {
 	struct registry_actor who;
 	struct consent_event ev;
-	struct consent_change ch;
-	char actor[32], why[CONSENT_WHY_MAX] = "", *receipt = NULL;
-	json_t *out, *rj = NULL;
+	struct post_done *d;
+	char actor[32], why[CONSENT_WHY_MAX] = "";
 	int64_t id = 0;
 	cr_err rc = api_brand_scope(req, &id);
 	if (rc == CR_OK)
@@ -48,22 +83,18 @@ cr_err api_consents_post(const struct http_request *req, struct http_reply *rep)
 	if (rc != CR_OK)
 		return rc;
 	api_actor(req, actor, sizeof(actor), &who.role, &who.id);
+	d = cr_xcalloc(1, sizeof(*d));
+	d->brand = id;
+	rc = registry_record(req->app, &who, id, &ev, &d->change, &d->index, why, sizeof(why));
+	d->purged = req->app->purged_records;
 	req->app->purged_records = 0;
-	rc = registry_event(req->app, &who, id, &ev, &ch, &receipt, why, sizeof(why));
-	if (rc != CR_OK)
+	if (rc != CR_OK) {
+		free(d);
 		return rc;
-	if (receipt != NULL) {
-		rj = json_loads(receipt, 0, NULL);
-		free(receipt);
-		if (rj == NULL)
-			return CR_ERR_INTERNAL;
 	}
-	out = json_pack("{s:I,s:s,s:b,s:I,s:o}", "event_id", (json_int_t)ch.event_id,
-			"type", consent_event_type_name(ev.type), "duplicate", ch.duplicate,
-			"purged_records", (json_int_t)req->app->purged_records,
-			"receipt", rj ? rj : json_null());
-	req->app->purged_records = 0;
-	return http_reply_json(rep, ch.duplicate ? 200 : 201, out);
+	rep->finish = consents_post_finish;
+	rep->finish_ctx = d;
+	return CR_OK;
 }
 
 /* Lists the first refused lines: number, error code and reason (names a field). */

@@ -239,6 +239,9 @@ void app_close(struct app *a)
 
 cr_err app_begin(struct app *a)
 {
+	cr_err rc;
+	if (app_group_begin(a, &rc))
+		return rc;
 	return store_begin(a->store);
 }
 
@@ -249,7 +252,10 @@ cr_err app_audit(struct app *a, const struct audit_entry *e, uint64_t *index_out
 
 cr_err app_commit(struct app *a)
 {
-	cr_err rc = audit_log_checkpoint(a->log, NULL);
+	cr_err rc;
+	if (app_group_commit(a, &rc))
+		return rc;
+	rc = audit_log_checkpoint(a->log, NULL);
 	if (rc == CR_OK)
 		rc = store_commit(a->store);
 	return rc;
@@ -259,6 +265,7 @@ void app_store_lock(struct app *a)
 {
 	if (a->store_mutex != NULL && pthread_mutex_lock(a->store_mutex) != 0)
 		cr_die("app: store lock");
+	app_group_flush_foreign(a);
 }
 
 void app_store_unlock(struct app *a)
@@ -269,6 +276,8 @@ void app_store_unlock(struct app *a)
 
 void app_rollback(struct app *a)
 {
+	if (app_group_rollback(a))
+		return;
 	store_rollback(a->store);
 }
 

@@ -11,12 +11,14 @@
 #define CR_CLEANROOM_APP_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "common/common.h"
 #include "crypto/crypto.h"
 #include "audit/audit.h"
 #include "consent/consent.h"
 #include "cleanroom/store.h"
+#include "cleanroom/group.h"
 
 /* Brands whose importers app_importer keeps (a service's busy brands). */
 #define APP_IMPORTERS 8
@@ -37,6 +39,9 @@ struct app {
 		struct consent_importer *imp;
 	} importers[APP_IMPORTERS];
 	unsigned importer_next;       /* the slot a miss fills next */
+	struct app_group *group;      /* owned; NULL: every commit on its own (group.h) */
+	_Atomic uint64_t commit_groups;  /* group commits made, and the members they held */
+	_Atomic uint64_t commit_members;
 };
 
 /*
@@ -88,7 +93,8 @@ void app_close(struct app *a);
  * leaves and commits both together. Any failure before app_commit()
  * returns must be followed by app_rollback(), which discards the change
  * and its leaves. An index written by app_audit() is acknowledged only once
- * app_commit() has returned CR_OK.
+ * app_commit() has returned CR_OK, or, for a member of a commit group
+ * (group.h), once the group has committed.
  */
 cr_err app_begin(struct app *a) CR_MUST_CHECK;
 cr_err app_audit(struct app *a, const struct audit_entry *e, uint64_t *index_out) CR_MUST_CHECK;

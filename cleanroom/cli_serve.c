@@ -45,7 +45,7 @@
 static const char usage[] =
 	"usage: cleanroom serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE]\n"
 	"                       [--insecure-http] [--threads N] [--rate-limit N[/BURST]]\n"
-	"                       [--sweep-every SECONDS]\n\n"
+	"                       [--sweep-every SECONDS] [--commit-window US]\n\n"
 	"Serves the HTTP API (HTTPS by default) until SIGTERM or SIGINT.\n"
 	"ADDR is an IPv4 address, [IPv6] or localhost; port 0 picks a free port.\n"
 	"Without --tls-cert/--tls-key, DATA/tls/{cert,key}.pem are used, and a\n"
@@ -261,7 +261,7 @@ static unsigned default_threads(void)
 
 /* What the command line asked for (strings borrowed from argv). */
 struct serve_opts {
-	const char *listen, *cert, *key, *threads, *rate, *sweep;
+	const char *listen, *cert, *key, *threads, *rate, *sweep, *window;
 	bool insecure;
 };
 
@@ -290,7 +290,7 @@ static cr_err rate_parse(const char *s, struct http_config *cfg)
 static int serve_opts_check(const struct serve_opts *o, const struct cli_args *args,
 			    struct sockaddr_storage *ss, struct http_config *cfg, unsigned *sweep_s)
 {
-	uint64_t threads = default_threads(), sweep = SWEEP_DEFAULT_S;
+	uint64_t threads = default_threads(), sweep = SWEEP_DEFAULT_S, window = cfg->commit_window_us;
 	if (args->npos != 0)
 		return cli_usage_error(VERB, "unexpected argument '%s'", args->pos[0]);
 	if ((o->cert == NULL) != (o->key == NULL))
@@ -303,6 +303,9 @@ static int serve_opts_check(const struct serve_opts *o, const struct cli_args *a
 		return cli_usage_error(VERB, "'--rate-limit' must be N or N/BURST requests a second per token (0: off)");
 	if (o->sweep && cr_parse_u64(o->sweep, 0, 86400 * 7, &sweep) != CR_OK)
 		return cli_usage_error(VERB, "'--sweep-every' must be 0 (never) to 604800 seconds");
+	if (o->window && cr_parse_u64(o->window, 0, 100000, &window) != CR_OK)
+		return cli_usage_error(VERB, "'--commit-window' must be 0 (off) to 100000 microseconds");
+	cfg->commit_window_us = (unsigned)window;
 	*sweep_s = (unsigned)sweep;
 	if (listen_parse(o->listen, ss, &cfg->addr_len) != CR_OK)
 		return cli_usage_error(VERB, "'--listen' must be ADDR:PORT, as in " DEFAULT_LISTEN);
@@ -323,6 +326,8 @@ int cmd_serve(int argc, char **argv)
 		{ "threads", &o.threads, NULL, "N worker threads (default: one per core)" },
 		{ "rate-limit", &o.rate, NULL, "N[/BURST] requests a second per token (default 50/100; 0: off)" },
 		{ "sweep-every", &o.sweep, NULL, "SECONDS between sweeps of expired consent (default 600; 0: never)" },
+		{ "commit-window", &o.window, NULL,
+		  "US: single consent events arriving within this many microseconds share one commit (default 1000; 0: each commits alone)" },
 		{ NULL, NULL, NULL, NULL },
 	};
 	struct cli_args args;

@@ -71,6 +71,10 @@ struct http_conn {
 	bool replied;
 	unsigned status;
 	uint64_t start_us;
+	struct app_member member;        /* a group route's place in its commit group */
+	bool parked;                     /* suspended until its group commits */
+	struct http_reply parked_rep;    /* the handler's reply meanwhile */
+	cr_err parked_rc;
 };
 
 /* Microseconds on the monotonic clock, for durations. */
@@ -153,19 +157,36 @@ static enum MHD_Result reply_error(struct http_conn *c, struct MHD_Connection *m
 
 /* ------------------------------------------------------- request: begin */
 
+/*
+ * The store lock for a read of what commit groups never write (tokens) or a
+ * post-commit step: taken as a member that commits nothing, so an open
+ * group is not committed early. Never write between these two.
+ */
+static void store_enter_reading(struct app *a, struct app_member *none)
+{
+	(void)app_group_join(a, none);
+}
+
+static void store_leave_reading(struct app *a)
+{
+	(void)app_group_leave(a);
+	app_store_unlock(a);
+}
+
 /* 401 without or with a bad token, 403 for a role the route does not admit. */
 static cr_err authenticate(struct http_conn *c, struct MHD_Connection *mc)
 {
 	const char *hdr = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
 						      MHD_HTTP_HEADER_AUTHORIZATION);
+	struct app_member none = { 0 };
 	const char *token = NULL;
 	size_t len = 0;
 	cr_err rc = auth_bearer_parse(hdr, &token, &len);
 	if (rc != CR_OK)
 		return rc;
-	app_store_lock(c->srv->app);
+	store_enter_reading(c->srv->app, &none);
 	rc = auth_token_verify(c->srv->app->store, token, len, &c->who);
-	app_store_unlock(c->srv->app);
+	store_leave_reading(c->srv->app);
 	if (rc != CR_OK)
 		return rc;
 	c->authed = true;
@@ -262,12 +283,41 @@ static enum MHD_Result body_append(struct http_conn *c, const char *data, size_t
 
 /* ------------------------------------------------------ request: finish */
 
-/* Calls the route's handler, under the store lock if it uses the store. */
-static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct http_reply *rep)
+/* A parked request's group has committed: libmicrohttpd calls on_access again. */
+static void conn_wake(void *mc)
+{
+	MHD_resume_connection(mc);
+}
+
+/* Runs the reply's post-commit step, if any, under the store lock; `rc` is the commit's outcome. */
+static cr_err reply_finish(struct app *a, cr_err rc, struct http_reply *rep, bool locked)
+{
+	struct app_member none = { 0 };
+	if (rep->finish == NULL)
+		return rc;
+	if (!locked)
+		store_enter_reading(a, &none);
+	rc = rep->finish(a, rc, rep->finish_ctx, rep);
+	rep->finish = NULL;
+	if (!locked)
+		store_leave_reading(a);
+	return rc;
+}
+
+/*
+ * Calls the route's handler, under the store lock if it uses the store. A
+ * group route whose change waits for its group to commit is parked
+ * (*parked: the reply is kept, the connection suspended before the lock is
+ * released, so the commit cannot wake it first) and answered in
+ * request_resume.
+ */
+static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct http_reply *rep,
+			  bool *parked)
 {
 	struct http_server *srv = c->srv;
+	struct app *a = srv->app;
 	struct http_request req = {
-		.app = srv->app,
+		.app = a,
 		.server = srv,
 		.route = c->route,
 		.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
@@ -279,36 +329,80 @@ static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct
 		.upload = c->upload,
 		.conn = mc,
 	};
+	bool joined = false;
 	cr_err rc;
+	*parked = false;
 	if (c->upload != NULL && spool_rewind(c->upload) != 0)
 		return CR_ERR_IO;
 	if (!c->route->uses_store)
 		return c->route->handler(&req, rep);
-	app_store_lock(srv->app);
+	if (c->route->group)
+		joined = app_group_join(a, &c->member);
+	else
+		app_store_lock(a);
 	rc = c->route->handler(&req, rep);
-	if (srv->app->store->in_txn) {
+	if (joined && app_group_leave(a)) {
+		c->member.wake = conn_wake;
+		c->member.wake_ctx = mc;
+		c->parked_rep = *rep;
+		c->parked_rc = rc;
+		memset(rep, 0, sizeof(*rep));
+		c->parked = *parked = true;
+		MHD_suspend_connection(mc);
+		app_store_unlock(a);
+		return CR_OK;
+	}
+	if (!joined && a->store->in_txn) {
 		/* A handler that returns with a transaction open is a bug; the
 		 * request must not leave half its changes behind. */
-		store_rollback(srv->app->store);
+		store_rollback(a->store);
 		if (rc == CR_OK)
 			rc = CR_ERR_INTERNAL;
 	}
-	app_store_unlock(srv->app);
+	if (rc == CR_OK && c->member.registered)
+		rc = c->member.rc; /* its group committed before it left */
+	if (rep->finish != NULL)
+		rc = reply_finish(a, rc, rep, true);
+	app_store_unlock(a);
 	return rc;
+}
+
+/* Queues `rep`, or the error `rc` (freeing what `rep` held). */
+static enum MHD_Result reply_or_error(struct http_conn *c, struct MHD_Connection *mc,
+				      struct http_reply *rep, cr_err rc)
+{
+	if (rc == CR_OK && rep->status == 0)
+		rc = CR_ERR_INTERNAL;
+	if (rc != CR_OK) {
+		http_secure_free(rep->body);
+		memset(rep, 0, sizeof(*rep));
+		http_reply_error(rep, rc);
+	}
+	return reply_queue(c, mc, rep, NULL);
 }
 
 /* Body complete: runs the handler and queues its reply or its error. */
 static enum MHD_Result request_finish(struct http_conn *c, struct MHD_Connection *mc)
 {
 	struct http_reply rep = { 0 };
+	bool parked = false;
 	cr_err rc = c->too_large ? CR_ERR_TOO_LARGE
 		  : c->io_error ? CR_ERR_IO
-				: handler_run(c, mc, &rep);
-	if (rc == CR_OK && rep.status == 0)
-		rc = CR_ERR_INTERNAL;
-	if (rc != CR_OK)
-		http_reply_error(&rep, rc);
-	return reply_queue(c, mc, &rep, NULL);
+				: handler_run(c, mc, &rep, &parked);
+	if (parked)
+		return MHD_YES;
+	return reply_or_error(c, mc, &rep, rc);
+}
+
+/* A parked request's group has committed (or failed): answers it now. */
+static enum MHD_Result request_resume(struct http_conn *c, struct MHD_Connection *mc)
+{
+	struct http_reply rep = c->parked_rep;
+	cr_err rc = c->parked_rc == CR_OK ? c->member.rc : c->parked_rc;
+	c->parked = false;
+	memset(&c->parked_rep, 0, sizeof(c->parked_rep));
+	rc = reply_finish(c->srv->app, rc, &rep, false);
+	return reply_or_error(c, mc, &rep, rc);
 }
 
 /* ---------------------------------------------------- libmicrohttpd glue */
@@ -339,6 +433,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
 		*upload_data_size = 0;
 		return body_append(c, upload_data, n);
 	}
+	if (c->parked)
+		return request_resume(c, mc);
 	if (c->replied)
 		return MHD_YES;
 	return request_finish(c, mc);
@@ -432,6 +528,7 @@ void http_config_defaults(struct http_config *cfg)
 	cfg->rate_burst = 100;
 	cfg->web_rate_per_s = 1;
 	cfg->web_rate_burst = 30;
+	cfg->commit_window_us = 1000;
 }
 
 /* Misuse aborts: a /v1 route without roles would be open to anyone. */
@@ -448,7 +545,8 @@ static void routes_check(const struct http_route *routes, size_t n)
 /* Internal thread(s) on epoll where available, TLS and IPv6 as configured. */
 static unsigned daemon_flags(const struct http_config *cfg)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
 		flags |= MHD_USE_EPOLL;
 	else if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
@@ -539,9 +637,12 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 	srv->pool = cfg->pool;
 	store_lock_init(&srv->store_lock);
 	a->store_mutex = &srv->store_lock;
+	if (cfg->commit_window_us > 0 && app_group_start(a, cfg->commit_window_us, APP_GROUP_MAX) != CR_OK)
+		cr_die("http: cannot start the committer");
 	srv->daemon = daemon_start(srv, cfg);
 	if (srv->daemon == NULL) {
 		/* libmicrohttpd has logged why (address in use, key refused, ...). */
+		app_group_stop(a);
 		a->store_mutex = NULL;
 		pthread_mutex_destroy(&srv->store_lock);
 		http_metrics_free(srv->metrics);
@@ -574,7 +675,25 @@ struct crypto_pool *http_server_pool(const struct http_server *srv)
 
 char *http_server_metrics_render(const struct http_server *srv, size_t *len)
 {
-	return http_metrics_render(srv->metrics, srv->routes, srv->n_routes, len);
+	size_t n = 0, size = 0;
+	char *routes = http_metrics_render(srv->metrics, srv->routes, srv->n_routes, &n), *buf = NULL;
+	FILE *f = open_memstream(&buf, &size);
+	if (f == NULL)
+		cr_die("http: open_memstream");
+	fwrite(routes, 1, n, f);
+	free(routes);
+	fprintf(f, "# HELP cleanroom_commit_groups_total Group commits of single writes (serve --commit-window).\n"
+		   "# TYPE cleanroom_commit_groups_total counter\n"
+		   "cleanroom_commit_groups_total %llu\n"
+		   "# HELP cleanroom_commit_group_members_total Requests those group commits made durable.\n"
+		   "# TYPE cleanroom_commit_group_members_total counter\n"
+		   "cleanroom_commit_group_members_total %llu\n",
+		(unsigned long long)atomic_load(&srv->app->commit_groups),
+		(unsigned long long)atomic_load(&srv->app->commit_members));
+	if (fclose(f) != 0 || buf == NULL)
+		cr_die("http: rendering metrics");
+	*len = size;
+	return buf;
 }
 
 void http_server_stop(struct http_server *srv, unsigned grace_ms)
@@ -588,6 +707,7 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms)
 	deadline = monotonic_us() + (uint64_t)grace_ms * 1000u;
 	while (atomic_load(&srv->in_flight) > 0 && monotonic_us() < deadline)
 		usleep(10 * 1000);
+	app_group_stop(srv->app); /* commits and wakes what is parked; the daemon must not stop with it suspended */
 	MHD_stop_daemon(srv->daemon);
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);

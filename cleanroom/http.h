@@ -70,6 +70,15 @@ struct http_reply {
 	char *body;
 	size_t len;
 	const char *content_type;         /* static string */
+	/*
+	 * A step to run once the request's changes are durable (a commit
+	 * group's member is answered only after the group commits): called
+	 * under the store lock with the commit's outcome `rc`; fills the reply
+	 * when rc is CR_OK, always frees `ctx`, and returns the result. NULL:
+	 * the reply is complete as it is.
+	 */
+	cr_err (*finish)(struct app *a, cr_err rc, void *ctx, struct http_reply *rep);
+	void *finish_ctx;
 };
 
 /* Fills `rep` and returns CR_OK, or returns the error to answer with. */
@@ -83,6 +92,7 @@ struct http_route {
 	size_t max_body;        /* bytes; a larger body is refused with 413 */
 	http_handler_fn handler;
 	bool spool;             /* the body goes to an unnamed 0600 file (req->upload), not memory */
+	bool group;             /* its commits may join a commit group (group.h) */
 };
 
 /* The service's routes (http_routes.c). Every /v1 route has roles != HTTP_PUBLIC. */
@@ -218,6 +228,7 @@ struct http_config {
 	struct crypto_pool *pool;    /* workers for the match rounds (borrowed) */
 	unsigned web_rate_per_s;     /* public web routes: requests a second per client address */
 	unsigned web_rate_burst;     /* and the bucket size */
+	unsigned commit_window_us;   /* group commit: at most this long a group stays open; 0: off */
 };
 
 /* Sane limits for everything but addr, TLS and threads. */

@@ -143,39 +143,55 @@ static cr_err attach_audit_proof(struct app *a, uint64_t index, char **receipt)
 	return rc;
 }
 
-cr_err registry_event(struct app *a, const struct registry_actor *who, int64_t brand,
-		      const struct consent_event *ev, struct consent_change *change,
-		      char **receipt_out, char *why, size_t why_cap)
+cr_err registry_record(struct app *a, const struct registry_actor *who, int64_t brand,
+		       const struct consent_event *ev, struct consent_change *change,
+		       uint64_t *index_out, char *why, size_t why_cap)
 {
-	struct consent_change c;
-	struct consent_signer signer;
-	uint64_t index = 0;
 	cr_err rc = app_begin(a);
 	if (rc != CR_OK)
 		return rc;
 	a->purged_records = 0;
 	if (ev->type == CONSENT_EV_WITHDRAW)
-		rc = consent_withdraw(a->consent, brand, ev, &c, why, why_cap);
+		rc = consent_withdraw(a->consent, brand, ev, change, why, why_cap);
 	else
-		rc = consent_record(a->consent, brand, ev, &c, why, why_cap);
-	if (rc == CR_OK && !c.duplicate)
-		rc = registry_audit_change(a, who, &c, &index);
-	rc = app_end(a, rc);
+		rc = consent_record(a->consent, brand, ev, change, why, why_cap);
+	if (rc == CR_OK && !change->duplicate)
+		rc = registry_audit_change(a, who, change, index_out);
+	return app_end(a, rc);
+}
+
+cr_err registry_receipt(struct app *a, int64_t brand, const struct consent_change *c,
+			uint64_t index, char **receipt_out)
+{
+	struct consent_signer signer;
+	cr_err rc;
+	*receipt_out = NULL;
+	if (c->duplicate || (c->type != CONSENT_EV_GRANT && c->type != CONSENT_EV_WITHDRAW))
+		return CR_OK;
+	consent_signer_from_keyring(a->keys, &signer);
+	rc = consent_receipt_create(a->consent, brand, c->event_id, index, cr_time_now(), &signer,
+				    receipt_out);
+	if (rc == CR_OK)
+		rc = attach_audit_proof(a, index, receipt_out);
+	if (rc != CR_OK) {
+		free(*receipt_out);
+		*receipt_out = NULL;
+	}
+	return rc;
+}
+
+cr_err registry_event(struct app *a, const struct registry_actor *who, int64_t brand,
+		      const struct consent_event *ev, struct consent_change *change,
+		      char **receipt_out, char *why, size_t why_cap)
+{
+	struct consent_change c;
+	uint64_t index = 0;
+	cr_err rc = registry_record(a, who, brand, ev, &c, &index, why, why_cap);
 	if (rc != CR_OK)
 		return rc;
 	if (change)
 		*change = c;
-	if (receipt_out) {
-		*receipt_out = NULL;
-		if (!c.duplicate && (c.type == CONSENT_EV_GRANT || c.type == CONSENT_EV_WITHDRAW)) {
-			consent_signer_from_keyring(a->keys, &signer);
-			rc = consent_receipt_create(a->consent, brand, c.event_id, index, cr_time_now(),
-						    &signer, receipt_out);
-			if (rc == CR_OK)
-				rc = attach_audit_proof(a, index, receipt_out);
-		}
-	}
-	return rc;
+	return receipt_out ? registry_receipt(a, brand, &c, index, receipt_out) : CR_OK;
 }
 
 cr_err registry_subject(struct app *a, int64_t brand, const char *subject,

@@ -1,12 +1,21 @@
 /* Unit tests for cleanroom/app.c's importer cache (app_importer): a brand's
  * importer is reused, a key-version change is seen at once, more brands
  * than slots evict without mixing keys up, and every cached importer gives
- * the same pseudonyms as a freshly built one. Subjects are made up. */
+ * the same pseudonyms as a freshly built one. And for group commit
+ * (cleanroom/group.c): a member's event and its audit leaf are invisible to
+ * other connections until the group commits, then durable together under
+ * one checkpoint (I5); a failed member leaves nothing and does not harm the
+ * others; a full group commits at once; a member is woken exactly once.
+ * Subjects are made up. */
+#include <unistd.h>
+
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "test_util.h"
 #include "cleanroom/app.h"
 #include "cleanroom/registry.h"
+#include "cleanroom/synth.h"
 
 #define BRANDS (APP_IMPORTERS + 3)
 
@@ -15,6 +24,7 @@ struct fx {
 	struct app *a;
 	int64_t brand[BRANDS];
 	char subject[65]; /* a made-up SHA-256 digest in hex */
+	pthread_mutex_t lock;
 };
 
 static int fx_setup(void **state)
@@ -22,7 +32,7 @@ static int fx_setup(void **state)
 	static const struct registry_actor admin = { "admin", "test" };
 	struct fx *f = calloc(1, sizeof(*f));
 	uint8_t d[32];
-	char data[96], name[16];
+	char data[96], name[24];
 	assert_non_null(f);
 	assert_true(sodium_init() >= 0);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/cr-app-XXXXXX");
@@ -37,6 +47,43 @@ static int fx_setup(void **state)
 	sodium_bin2hex(f->subject, sizeof(f->subject), d, sizeof(d));
 	*state = f;
 	return 0;
+}
+
+static int fx_teardown(void **state);
+
+/* As the server runs: a recursive store lock, the first brand's notice published. */
+static int fx_group_setup(void **state)
+{
+	static const struct registry_actor who = { "brand", "test" };
+	pthread_mutexattr_t at;
+	struct fx *f;
+	char *buf = NULL, why[256] = "";
+	size_t len = 0;
+	FILE *m;
+	fx_setup(state);
+	f = *state;
+	pthread_mutexattr_init(&at);
+	pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&f->lock, &at);
+	pthread_mutexattr_destroy(&at);
+	f->a->store_mutex = &f->lock;
+	m = open_memstream(&buf, &len);
+	assert_non_null(m);
+	assert_int_equal(synth_notice_write(m), CR_OK);
+	fclose(m);
+	assert_int_equal(registry_notice_publish(f->a, &who, f->brand[0], buf, len,
+						 cr_time_now() - 3600 * 1000, NULL, why, sizeof(why)), CR_OK);
+	free(buf);
+	return 0;
+}
+
+static int fx_group_teardown(void **state)
+{
+	struct fx *f = *state;
+	app_group_stop(f->a);
+	f->a->store_mutex = NULL;
+	pthread_mutex_destroy(&f->lock);
+	return fx_teardown(state);
 }
 
 static int fx_teardown(void **state)
@@ -115,12 +162,191 @@ static void test_importer_eviction_keeps_brands_apart(void **state)
 			assert_same_as_fresh(f, f->brand[i]);
 }
 
+/* ------------------------------------------------------------ group commit */
+
+/* A served-notice event for a fresh made-up subject, under notice `version`. */
+static void served_event(struct fx *f, unsigned version, struct consent_event *ev)
+{
+	struct consent_importer *imp = NULL;
+	char line[512], when[CR_TIME_STRLEN], hex[65], why[CONSENT_WHY_MAX];
+	uint8_t d[32];
+	randombytes_buf(d, sizeof(d));
+	sodium_bin2hex(hex, sizeof(hex), d, sizeof(d));
+	assert_int_equal(cr_time_format(cr_time_now() - 60 * 1000, when), CR_OK);
+	snprintf(line, sizeof(line),
+		 "{\"type\":\"served\",\"subject\":\"%s\",\"id_type\":\"email\",\"notice_version\":%u,"
+		 "\"time\":\"%s\",\"channel\":\"web\"}", hex, version, when);
+	assert_int_equal(app_importer(f->a, f->brand[0], &imp), CR_OK);
+	assert_int_equal(consent_event_parse(imp, line, strlen(line), cr_time_now(), ev, why, sizeof(why)), CR_OK);
+}
+
+/* One request's turn as a member: records `ev`; returns whether it waits for the group. */
+static bool member_turn(struct fx *f, struct app_member *m, const struct consent_event *ev, cr_err *rc)
+{
+	static const struct registry_actor who = { "brand", "test" };
+	struct consent_change ch;
+	uint64_t index = 0;
+	char why[CONSENT_WHY_MAX];
+	bool waits;
+	assert_true(app_group_join(f->a, m));
+	*rc = registry_record(f->a, &who, f->brand[0], ev, &ch, &index, why, sizeof(why));
+	waits = app_group_leave(f->a);
+	app_store_unlock(f->a);
+	return waits;
+}
+
+/* A count seen through a second connection to the database (committed rows only). */
+static long long other_count(struct fx *f, const char *table)
+{
+	char path[128], sql[96];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+	snprintf(path, sizeof(path), "%s/data/cleanroom.db", f->dir);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void count_wake(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+static void test_group_members_wait_for_one_commit(void **state)
+{
+	struct fx *f = *state;
+	struct app_member m1 = { 0 }, m2 = { 0 };
+	struct consent_event e1, e2;
+	long long ev0 = other_count(f, "consent_events"), lv0 = other_count(f, "audit_leaves"),
+		  cp0 = other_count(f, "audit_checkpoints");
+	int woken = 0;
+	cr_err rc;
+	assert_int_equal(app_group_start(f->a, 0, APP_GROUP_MAX), CR_OK);
+	served_event(f, 1, &e1);
+	served_event(f, 1, &e2);
+	assert_true(member_turn(f, &m1, &e1, &rc));
+	assert_int_equal(rc, CR_OK);
+	m1.wake = count_wake;
+	m1.wake_ctx = &woken;
+	assert_true(member_turn(f, &m2, &e2, &rc));
+	assert_int_equal(rc, CR_OK);
+	assert_false(m1.done);
+	assert_false(m2.done);
+	/* not acknowledged, and not visible: nothing committed yet */
+	assert_int_equal(other_count(f, "consent_events"), ev0);
+	assert_int_equal(other_count(f, "audit_leaves"), lv0);
+	/* anyone else taking the lock commits the group first */
+	app_store_lock(f->a);
+	app_store_unlock(f->a);
+	assert_true(m1.done);
+	assert_true(m2.done);
+	assert_int_equal(m1.rc, CR_OK);
+	assert_int_equal(m2.rc, CR_OK);
+	assert_int_equal(woken, 1);
+	assert_int_equal(other_count(f, "consent_events"), ev0 + 2);
+	assert_int_equal(other_count(f, "audit_leaves"), lv0 + 2);
+	assert_int_equal(other_count(f, "audit_checkpoints"), cp0 + 1); /* one checkpoint for both */
+	assert_int_equal(atomic_load(&f->a->commit_groups), 1);
+	assert_int_equal(atomic_load(&f->a->commit_members), 2);
+	/* a second commit has nothing to do */
+	app_store_lock(f->a);
+	app_store_unlock(f->a);
+	assert_int_equal(woken, 1);
+	assert_int_equal(other_count(f, "audit_checkpoints"), cp0 + 1);
+}
+
+static void test_group_failed_member_leaves_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct app_member ok = { 0 }, bad = { 0 }, alone = { 0 };
+	struct consent_event good, wrong;
+	long long ev0 = other_count(f, "consent_events"), lv0 = other_count(f, "audit_leaves");
+	uint64_t size0 = 0, size1 = 0;
+	cr_err rc;
+	assert_int_equal(app_group_start(f->a, 0, APP_GROUP_MAX), CR_OK);
+	assert_int_equal(audit_log_size(f->a->log, &size0), CR_OK);
+	/* a refused event first, alone: the group ends with nothing in it */
+	served_event(f, 99, &wrong);
+	assert_false(member_turn(f, &alone, &wrong, &rc));
+	assert_int_not_equal(rc, CR_OK);
+	assert_false(alone.registered);
+	assert_false(app_group_open(f->a));
+	/* then a good one and a refused one in the same group */
+	served_event(f, 1, &good);
+	assert_true(member_turn(f, &ok, &good, &rc));
+	assert_int_equal(rc, CR_OK);
+	assert_false(member_turn(f, &bad, &wrong, &rc));
+	assert_int_not_equal(rc, CR_OK);
+	assert_false(bad.registered);
+	app_store_lock(f->a);
+	app_store_unlock(f->a);
+	assert_true(ok.done);
+	assert_int_equal(ok.rc, CR_OK);
+	assert_int_equal(audit_log_size(f->a->log, &size1), CR_OK);
+	assert_int_equal(size1, size0 + 1);
+	assert_int_equal(other_count(f, "consent_events"), ev0 + 1);
+	assert_int_equal(other_count(f, "audit_leaves"), lv0 + 1);
+}
+
+static void test_group_full_commits_at_once(void **state)
+{
+	struct fx *f = *state;
+	struct app_member m1 = { 0 }, m2 = { 0 };
+	struct consent_event e1, e2;
+	long long ev0 = other_count(f, "consent_events");
+	cr_err rc;
+	assert_int_equal(app_group_start(f->a, 0, 2), CR_OK);
+	served_event(f, 1, &e1);
+	served_event(f, 1, &e2);
+	assert_true(member_turn(f, &m1, &e1, &rc));
+	/* the second member fills the group: it commits before that member leaves */
+	assert_false(member_turn(f, &m2, &e2, &rc));
+	assert_true(m1.done && m2.done);
+	assert_int_equal(m1.rc, CR_OK);
+	assert_int_equal(m2.rc, CR_OK);
+	assert_int_equal(other_count(f, "consent_events"), ev0 + 2);
+}
+
+/* The committer thread commits an open group by itself within its window. */
+static void test_group_committer_thread(void **state)
+{
+	struct fx *f = *state;
+	struct app_member m = { 0 };
+	struct consent_event e;
+	bool done = false;
+	cr_err rc;
+	assert_int_equal(app_group_start(f->a, 2000, APP_GROUP_MAX), CR_OK);
+	served_event(f, 1, &e);
+	(void)member_turn(f, &m, &e, &rc);
+	assert_int_equal(rc, CR_OK);
+	for (int i = 0; i < 500 && !done; i++) { /* up to 5 s on a loaded machine */
+		app_group_join(f->a, &(struct app_member){ 0 }); /* looks without committing */
+		done = m.done;
+		(void)app_group_leave(f->a);
+		app_store_unlock(f->a);
+		if (!done)
+			usleep(10 * 1000);
+	}
+	assert_true(done);
+	assert_int_equal(m.rc, CR_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_importer_reused_per_brand, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_importer_follows_key_version, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_importer_eviction_keeps_brands_apart, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_group_members_wait_for_one_commit, fx_group_setup, fx_group_teardown),
+		cmocka_unit_test_setup_teardown(test_group_failed_member_leaves_nothing, fx_group_setup, fx_group_teardown),
+		cmocka_unit_test_setup_teardown(test_group_full_commits_at_once, fx_group_setup, fx_group_teardown),
+		cmocka_unit_test_setup_teardown(test_group_committer_thread, fx_group_setup, fx_group_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
