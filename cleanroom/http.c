@@ -35,6 +35,8 @@
 
 /* A client that keeps sending past its route's maximum is cut off after this. */
 #define DISCARD_MAX (1u << 20)
+/* How often the service checkpoints the WAL, off the writer (store_wal.c). */
+#define WAL_CHECKPOINT_MS 1000
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct http_server {
@@ -44,6 +46,7 @@ struct http_server {
 	size_t n_routes;
 	struct http_metrics *metrics;
 	pthread_mutex_t store_lock;
+	struct store_checkpointer *wal;  /* owned: WAL checkpoints off the writer */
 	FILE *log;                       /* borrowed */
 	atomic_bool stopping;
 	atomic_uint in_flight;
@@ -639,10 +642,13 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 	a->store_mutex = &srv->store_lock;
 	if (cfg->commit_window_us > 0 && app_group_start(a, cfg->commit_window_us, APP_GROUP_MAX) != CR_OK)
 		cr_die("http: cannot start the committer");
+	if (store_checkpointer_start(a->store, WAL_CHECKPOINT_MS, &srv->wal) != CR_OK)
+		srv->wal = NULL; /* the writer keeps checkpointing itself: slower, still correct */
 	srv->daemon = daemon_start(srv, cfg);
 	if (srv->daemon == NULL) {
 		/* libmicrohttpd has logged why (address in use, key refused, ...). */
 		app_group_stop(a);
+		store_checkpointer_stop(srv->wal);
 		a->store_mutex = NULL;
 		pthread_mutex_destroy(&srv->store_lock);
 		http_metrics_free(srv->metrics);
@@ -711,6 +717,7 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms)
 	MHD_stop_daemon(srv->daemon);
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
+	store_checkpointer_stop(srv->wal);
 	srv->app->store_mutex = NULL;
 	pthread_mutex_destroy(&srv->store_lock);
 	http_metrics_free(srv->metrics);

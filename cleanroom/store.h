@@ -39,6 +39,21 @@ cr_err store_commit(struct store *s) CR_MUST_CHECK;
 /* Rolls back if a transaction is open; safe to call on any path. */
 void store_rollback(struct store *s);
 
+/*
+ * A thread with its own connection that runs a PASSIVE WAL checkpoint
+ * every `interval_ms`, so the writer's COMMITs never stop to copy the WAL
+ * into the database (store_wal.c). Start and stop it while no other thread
+ * uses `s` (they set the writer's own checkpoint threshold). For the
+ * service; the CLI checkpoints as it writes.
+ */
+struct store_checkpointer;
+cr_err store_checkpointer_start(struct store *s, unsigned interval_ms,
+				struct store_checkpointer **out) CR_MUST_CHECK;
+/* Checkpoints it has run (for tests). */
+uint64_t store_checkpointer_runs(struct store_checkpointer *c);
+/* Stops the thread and closes its connection; accepts NULL. */
+void store_checkpointer_stop(struct store_checkpointer *c);
+
 /* Runs SQL with no result rows. */
 cr_err store_exec(struct store *s, const char *sql) CR_MUST_CHECK;
 

@@ -1,6 +1,9 @@
 /* Unit tests for cleanroom/store.c: the pragmas DESIGN.md requires,
  * migrations by user_version, refusal of a newer schema, transactions and
- * settings. */
+ * settings; and cleanroom/store_wal.c: the service's checkpoint thread
+ * copies committed WAL pages into the database file while the writer does
+ * not checkpoint itself. */
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -94,6 +97,44 @@ static void test_rollback_discards_and_settings_roundtrip(void **state)
 	store_close(NULL);
 }
 
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static void test_checkpointer_moves_wal_into_database(void **state)
+{
+	(void)state;
+	struct store *s = NULL;
+	struct store_checkpointer *c = NULL;
+	char key[32], value[2048];
+	off_t before;
+	uint64_t runs;
+	memset(value, 'x', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	assert_int_equal(store_open(dbpath, true, &s), CR_OK);
+	assert_int_equal(store_checkpointer_start(s, 20, &c), CR_OK);
+	assert_int_equal(pragma_int(s, "PRAGMA wal_autocheckpoint"), 100000); /* the writer no longer does it */
+	before = file_size(dbpath);
+	for (int i = 0; i < 200; i++) {
+		snprintf(key, sizeof(key), "ckpt-test-%d", i);
+		assert_int_equal(store_begin(s), CR_OK);
+		assert_int_equal(store_setting_set(s, key, value), CR_OK);
+		assert_int_equal(store_commit(s), CR_OK);
+	}
+	runs = store_checkpointer_runs(c);
+	for (int i = 0; i < 500 && store_checkpointer_runs(c) < runs + 2; i++)
+		usleep(10 * 1000);
+	assert_true(store_checkpointer_runs(c) >= runs + 2);
+	assert_true(file_size(dbpath) > before + 200 * 2048);
+	store_checkpointer_stop(c);
+	assert_int_equal(pragma_int(s, "PRAGMA wal_autocheckpoint"), 10000);
+	store_checkpointer_stop(NULL);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -101,6 +142,7 @@ int main(void)
 		cmocka_unit_test(test_open_missing_without_create_fails),
 		cmocka_unit_test(test_newer_schema_is_refused),
 		cmocka_unit_test(test_rollback_discards_and_settings_roundtrip),
+		cmocka_unit_test(test_checkpointer_moves_wal_into_database),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
