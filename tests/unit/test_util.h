@@ -49,6 +49,17 @@ static inline char *test_read_file(const char *path, size_t *len_out)
 	return buf;
 }
 
+/* Removes a test's temporary directory tree (made with mkdtemp: no quotes in it). */
+#define test_rm_rf(dir) test_rm_rf_at((dir), __FILE__, __LINE__)
+
+static inline void test_rm_rf_at(const char *dir, const char *file, int line)
+{
+	char cmd[320];
+	if (strchr(dir, '\'') != NULL || (size_t)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir) >= sizeof(cmd) ||
+	    system(cmd) != 0)
+		_fail(file, line);
+}
+
 /* Fails the test with a hex dump of both buffers if they differ. */
 #define assert_bytes_equal(got, want, n) \
 	test_assert_bytes_equal((const uint8_t *)(got), (const uint8_t *)(want), (n), __FILE__, __LINE__)

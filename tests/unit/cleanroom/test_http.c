@@ -397,12 +397,10 @@ static int live_setup(void **state)
 static int live_teardown(void **state)
 {
 	struct live *l = *state;
-	char cmd[160];
 	http_server_stop(l->srv, 1000);
 	app_close(l->ap);
 	fclose(l->log);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", l->dir);
-	assert_int_equal(system(cmd), 0);
+	test_rm_rf(l->dir);
 	free(l);
 	return 0;
 }
