@@ -201,7 +201,7 @@ static cr_err authenticate(struct http_conn *c, struct MHD_Connection *mc)
 }
 
 /* CR_ERR_TOO_LARGE if the announced Content-Length exceeds the route's maximum. */
-static cr_err length_check(const struct http_conn *c, struct MHD_Connection *mc)
+static cr_err length_check(struct http_conn *c, struct MHD_Connection *mc)
 {
 	const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -210,13 +210,23 @@ static cr_err length_check(const struct http_conn *c, struct MHD_Connection *mc)
 		return CR_OK;
 	if (cr_parse_u64(cl, 0, UINT64_MAX, &n) != CR_OK)
 		return CR_ERR_PARSE;
-	return n > c->route->max_body ? CR_ERR_TOO_LARGE : CR_OK;
+	if (n <= c->route->max_body)
+		return CR_OK;
+	if (n - c->route->max_body <= DISCARD_MAX) {
+		/* A little too large: read and drop the body, then answer 413, so
+		 * a client still sending does not see the connection reset
+		 * before it can read the answer. */
+		c->too_large = true;
+		return CR_OK;
+	}
+	return CR_ERR_TOO_LARGE;
 }
 
 /*
  * Headers received: route, token and announced length are checked before any
  * body byte is read; a refusal is queued at once (libmicrohttpd then skips
- * the body and closes the connection).
+ * the body and closes the connection), except a body at most DISCARD_MAX
+ * over the route's limit, which is drained and then answered 413.
  */
 static enum MHD_Result request_begin(struct http_conn *c, struct MHD_Connection *mc,
 				     const char *url, const char *method)
