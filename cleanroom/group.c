@@ -56,8 +56,10 @@ static void group_commit(struct app *a)
 	if (rc != CR_OK)
 		store_rollback(a->store);
 	g->open = false;
-	atomic_fetch_add(&a->commit_groups, 1);
-	atomic_fetch_add(&a->commit_members, g->n);
+	if (rc == CR_OK) {
+		atomic_fetch_add(&a->commit_groups, 1);
+		atomic_fetch_add(&a->commit_members, g->n);
+	}
 	members_end(g, rc);
 }
 
@@ -148,8 +150,11 @@ bool app_group_leave(struct app *a)
 	struct app_member *m = g ? g->joined : NULL;
 	if (m == NULL)
 		return false;
-	if (g->savepoint)
-		(void)app_group_rollback(a); /* a handler that left its change half done */
+	if (g->savepoint) {
+		/* A handler that left its change half done: a bug, undone here. */
+		m->left_open = true;
+		(void)app_group_rollback(a);
+	}
 	g->joined = NULL;
 	if (g->n >= g->max)
 		group_commit(a);

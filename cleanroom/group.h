@@ -34,6 +34,7 @@ struct app_group;
 struct app_member {
 	bool registered;        /* its change is in the open group */
 	bool done;              /* the group committed (or failed): rc is final */
+	bool left_open;         /* its handler returned with its savepoint open (a bug) */
 	cr_err rc;
 	void (*wake)(void *ctx); /* set by a caller that parked; called under the store lock */
 	void *wake_ctx;
@@ -64,7 +65,7 @@ bool app_group_join(struct app *a, struct app_member *m);
 
 /*
  * Ends the member's turn, still under the lock: rolls back a savepoint the
- * handler left open, commits the group if it is full. Returns true when
+ * handler left open (and sets m->left_open), commits the group if it is full. Returns true when
  * the member is in a group that has not committed yet: the caller must set
  * m->wake before it unlocks, and answer only once woken (m->done, m->rc).
  */

@@ -342,7 +342,7 @@ static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct
 		.upload = c->upload,
 		.conn = mc,
 	};
-	bool joined = false;
+	bool joined = false, waits;
 	cr_err rc;
 	*parked = false;
 	if (c->upload != NULL && spool_rewind(c->upload) != 0)
@@ -354,7 +354,10 @@ static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct
 	else
 		app_store_lock(a);
 	rc = c->route->handler(&req, rep);
-	if (joined && app_group_leave(a)) {
+	waits = joined && app_group_leave(a);
+	if (c->member.left_open && rc == CR_OK)
+		rc = CR_ERR_INTERNAL; /* as for a transaction left open below */
+	if (waits) {
 		c->member.wake = conn_wake;
 		c->member.wake_ctx = mc;
 		c->parked_rep = *rep;

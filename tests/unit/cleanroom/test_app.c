@@ -5,7 +5,7 @@
  * (cleanroom/group.c): a member's event and its audit leaf are invisible to
  * other connections until the group commits, then durable together under
  * one checkpoint (I5); a failed member leaves nothing and does not harm the
- * others; a full group commits at once; a member is woken exactly once.
+ * others; a member that leaves its savepoint open is flagged and undone; a full group commits at once; a member is woken exactly once.
  * Subjects are made up. */
 #include <unistd.h>
 
@@ -292,6 +292,24 @@ static void test_group_failed_member_leaves_nothing(void **state)
 	assert_int_equal(other_count(f, "audit_leaves"), lv0 + 1);
 }
 
+/* A member that returns with its savepoint open is flagged, and what it wrote is undone. */
+static void test_group_savepoint_left_open_is_undone(void **state)
+{
+	struct fx *f = *state;
+	struct app_member m = { 0 };
+	char *v = NULL;
+	assert_int_equal(app_group_start(f->a, 0, APP_GROUP_MAX), CR_OK);
+	assert_true(app_group_join(f->a, &m));
+	assert_int_equal(app_begin(f->a), CR_OK);
+	assert_int_equal(store_setting_set(f->a->store, "left-open", "x"), CR_OK);
+	assert_false(app_group_leave(f->a)); /* nothing registered: nothing to wait for */
+	app_store_unlock(f->a);
+	assert_true(m.left_open);
+	assert_false(m.registered);
+	assert_false(app_group_open(f->a));
+	assert_int_equal(store_setting_get(f->a->store, "left-open", &v), CR_ERR_NOT_FOUND);
+}
+
 static void test_group_full_commits_at_once(void **state)
 {
 	struct fx *f = *state;
@@ -343,6 +361,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_importer_eviction_keeps_brands_apart, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_group_members_wait_for_one_commit, fx_group_setup, fx_group_teardown),
 		cmocka_unit_test_setup_teardown(test_group_failed_member_leaves_nothing, fx_group_setup, fx_group_teardown),
+		cmocka_unit_test_setup_teardown(test_group_savepoint_left_open_is_undone, fx_group_setup, fx_group_teardown),
 		cmocka_unit_test_setup_teardown(test_group_full_commits_at_once, fx_group_setup, fx_group_teardown),
 		cmocka_unit_test_setup_teardown(test_group_committer_thread, fx_group_setup, fx_group_teardown),
 	};
