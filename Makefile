@@ -123,15 +123,15 @@ $(BUILD)/tests/bench/%: tests/bench/%.c $(call libs_for,cleanroom)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(call libs_for,cleanroom) $(LDLIBS)
 
 unit: deps $(UNIT_BINS)
-	@SHARED_DIR=$(CURDIR)/../shared BUILD=$(BUILD) tests/run-unit.sh $(UNIT_BINS)
+	@VECTORS_DIR=$(CURDIR)/tests/vectors BUILD=$(BUILD) tests/run-unit.sh $(UNIT_BINS)
 
 e2e: deps $(PROGRAM)
-	@SHARED_DIR=$(CURDIR)/../shared CLEANROOM=$(CURDIR)/$(PROGRAM) tests/run-e2e.sh
+	@VECTORS_DIR=$(CURDIR)/tests/vectors CLEANROOM=$(CURDIR)/$(PROGRAM) tests/run-e2e.sh
 
 # One folder's unit tests only: make unit-crypto, make unit-audit, ...
 unit-%: deps
 	@$(MAKE) --no-print-directory $(filter $(BUILD)/tests/unit/$*/%,$(UNIT_BINS))
-	@SHARED_DIR=$(CURDIR)/../shared BUILD=$(BUILD) tests/run-unit.sh $(filter $(BUILD)/tests/unit/$*/%,$(UNIT_BINS))
+	@VECTORS_DIR=$(CURDIR)/tests/vectors BUILD=$(BUILD) tests/run-unit.sh $(filter $(BUILD)/tests/unit/$*/%,$(UNIT_BINS))
 
 # The whole suite: unit tests, then end-to-end tests against the real binary.
 test: lint unit e2e fuzz-smoke
@@ -145,7 +145,7 @@ check: deps
 check-threads: deps
 	$(MAKE) BUILD=build/tsan SAN=thread unit-cleanroom
 
-# Refuses the functions STYLE.md bans.
+# Refuses the functions docs/style.md bans and references outside the repository.
 lint:
 	@tests/lint.sh
 
@@ -193,7 +193,7 @@ fuzz-smoke: deps $(FUZZ_BINS)
 SOAK_KILLS ?= 1000
 soak: deps $(BUILD)/tests/unit/audit/test_log
 	@echo "== soak: audit crash test, $(SOAK_KILLS) kills"
-	@CMOCKA_TEST_ABORT=1 AUDIT_CRASH_ITERS=$(SOAK_KILLS) SHARED_DIR=$(CURDIR)/../shared \
+	@CMOCKA_TEST_ABORT=1 AUDIT_CRASH_ITERS=$(SOAK_KILLS) VECTORS_DIR=$(CURDIR)/tests/vectors \
 	  $(BUILD)/tests/unit/audit/test_log
 
 # HTTP load (tests/load/run.sh): wrk against a fresh server on loopback,
@@ -237,6 +237,6 @@ $(FUZZ_BINS): $(WEB_GEN)
 test-browser: deps $(PROGRAM)
 	@tests/browser/setup.sh
 	@rm -rf build/browser-artifacts
-	@cd tests/browser && CLEANROOM=$(CURDIR)/$(PROGRAM) SHARED_DIR=$(CURDIR)/../shared \
+	@cd tests/browser && CLEANROOM=$(CURDIR)/$(PROGRAM) VECTORS_DIR=$(CURDIR)/tests/vectors \
 	  BROWSER_ARTIFACTS=$(CURDIR)/build/browser-artifacts \
 	  node --test --test-concurrency=1 --test-reporter=spec .

@@ -1,5 +1,5 @@
 /*
- * audit.h: the tamper-evident audit log (spec/audit-log.md).
+ * audit.h: the tamper-evident audit log (docs/spec/audit-log.md).
  *
  * An RFC 6962 / RFC 9162 Merkle tree of canonical, versioned leaves, kept in
  * the project's SQLite database, with C2SP signed-note checkpoints
@@ -296,7 +296,7 @@ cr_err audit_tlog_proof_verify(const char *vkey, size_t vkey_len,
  * 0-255 bytes of UTF-8 with no control character; codes are 1-64 such bytes,
  * at most 32 per list, strictly increasing (sorted, no duplicates); detail is
  * 0-4096 such bytes. No personal data goes in a leaf: subjects appear only
- * as the salted commitment (DESIGN I5).
+ * as the salted commitment (I5, docs/spec/invariants.md).
  * Strings are NUL-terminated; NULL reads as "" when encoding.
  */
 struct audit_leaf {
@@ -401,7 +401,7 @@ cr_err audit_log_size(struct audit_log *log, uint64_t *size) CR_MUST_CHECK;
 /*
  * Appends one entry. Must run inside a transaction the caller opened
  * (CR_ERR_AUDIT_NO_TXN otherwise), the same one that holds the state change
- * the entry records (DESIGN I5); the index is acknowledged to anyone only
+ * the entry records (I5, docs/spec/invariants.md); the index is acknowledged to anyone only
  * after the caller's COMMIT returns. Encodes the leaf with sequence = index,
  * time, and for a subject the commitment SHA-256(salt || pseudonym), where
  * salt is the pseudonym's stored random 32-byte salt (created on first use);

@@ -1,6 +1,6 @@
 /*
  * api_consents.c: consent events of a brand. POST .../consents takes one
- * event (the NDJSON line format of docs/formats.md, as one JSON body),
+ * event (the NDJSON line format of docs/spec/formats.md, as one JSON body),
  * parsed by the same parser as the import and stored by the same
  * orchestrator call as `cleanroom consent grant|withdraw|...`, and answers
  * with the change and, for grants and withdrawals, the signed receipt.

@@ -1,6 +1,6 @@
 /*
  * api_notices.c: a brand's privacy notices. POST publishes a version (the
- * body is the notice JSON, docs/formats.md; R04 checked by the registry),
+ * body is the notice JSON, docs/spec/formats.md; R04 checked by the registry),
  * GET returns one published version in its canonical, hashed form.
  */
 #include <stdlib.h>

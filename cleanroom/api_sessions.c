@@ -1,6 +1,6 @@
 /*
  * api_sessions.c: the match protocol's rounds over HTTP
- * (spec/psi-protocol.md), the service role of psi_session.h behind a
+ * (docs/spec/psi-protocol.md), the service role of psi_session.h behind a
  * partner token.
  *
  *   POST   /v1/collaborations/{id}/sessions           round 1: JSON query -> offer

@@ -1,7 +1,7 @@
 /*
  * api_web_withdraw.c: POST /web/v1/withdraw, the consent center's form for
  * a person without a link. The page normalizes and hashes the email or
- * phone in the browser (spec/identifiers.md, WebCrypto SHA-256) and sends
+ * phone in the browser (docs/spec/identifiers.md, WebCrypto SHA-256) and sends
  * only {"brand","id_type","digest"}; the service withdraws everything for
  * that subject (R17: an email was all the grant needed, so it is all the
  * withdrawal needs).
@@ -62,7 +62,7 @@ static cr_err withdraw_all(struct app *a, int64_t brand, const char *digest, con
 	return rc;
 }
 
-/* The body's fields, each checked for shape only (the digest as spec/identifiers.md writes it). */
+/* The body's fields, each checked for shape only (the digest as docs/spec/identifiers.md writes it). */
 static cr_err form_parse(const struct http_request *req, json_t **out)
 {
 	static const struct http_field fields[] = {

@@ -87,7 +87,7 @@ cr_err app_open(const char *data_dir, struct app **out) CR_MUST_CHECK;
 void app_close(struct app *a);
 
 /*
- * Orchestration of a state change (DESIGN I5). app_begin() opens the write
+ * Orchestration of a state change (I5, docs/spec/invariants.md). app_begin() opens the write
  * transaction; the caller makes its change and records it with one or more
  * app_audit() calls; app_commit() signs a checkpoint covering the new
  * leaves and commits both together. Any failure before app_commit()

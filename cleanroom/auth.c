@@ -170,7 +170,7 @@ out:
 }
 
 /*
- * The audit leaf of a token issue or revoke (DESIGN I5), appended inside the
+ * The audit leaf of a token issue or revoke (I5, docs/spec/invariants.md), appended inside the
  * transaction that changes api_tokens so the leaf and the change commit
  * together or not at all. It carries the token's id, role and tenant, never
  * the token or its hash.

@@ -8,7 +8,7 @@
  * and handlers scope what they read and write to the token's tenant.
  *
  * Issuing and revoking are state changes: each runs in one store transaction
- * together with its audit leaf (DESIGN I5), so either both are stored or
+ * together with its audit leaf (I5, docs/spec/invariants.md), so either both are stored or
  * neither is.
  */
 #ifndef CR_CLEANROOM_AUTH_H

@@ -1,6 +1,6 @@
 /*
  * cli_collab.c: `cleanroom collab create|list|budget`. A collaboration
- * fixes what a partner may learn from a brand dataset (spec/privacy.md):
+ * fixes what a partner may learn from a brand dataset (docs/spec/privacy.md):
  * the dimensions and metrics a query may use, the threshold k, epsilon per
  * query and the total budget, and the partner set's size limits. The
  * budget ledger is readable by both sides.
@@ -84,7 +84,7 @@ static int create_failed(cr_err err, const struct create_opts *o, const char *wh
 				"and the brand's current notice declares; add it to a notice version and a "
 				"dataset first", o->partner, o->dataset);
 	case CR_ERR_COLLAB_K:
-		return cli_fail("collab create", "--k %s is below the minimum of %d (privacy.md)", o->k,
+		return cli_fail("collab create", "--k %s is below the minimum of %d (docs/spec/privacy.md)", o->k,
 				COLLAB_K_MIN);
 	case CR_ERR_CONSENT_NOTICE_NOT_FOUND:
 		return cli_fail("collab create", "the brand has no published notice; publish one first");

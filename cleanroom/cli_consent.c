@@ -95,7 +95,7 @@ static int consent_import(int argc, char **argv)
 
 	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 1,
 			    "usage: cleanroom consent import --brand B FILE.ndjson [--json]\n\n"
-			    "Imports consent events, one JSON object per line (docs/formats.md; '-' reads\n"
+			    "Imports consent events, one JSON object per line (docs/spec/formats.md; '-' reads\n"
 			    "stdin). Refused lines are reported with their line number and reason and not\n"
 			    "stored; valid lines are stored. Exit 1 if any line was refused.");
 	c.json = args.json;

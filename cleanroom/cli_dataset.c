@@ -36,7 +36,7 @@ static int dataset_from_opts(struct dataset *d, const char *name, const char *pu
 	if (crypto_id_type_parse(id_type, &d->id_type) != CR_OK)
 		return cli_usage_error("dataset create", "--id-type must be email or phone");
 	if (profile && strcmp(profile, "default") != 0)
-		return cli_usage_error("dataset create", "--profile: only 'default' exists (spec/identifiers.md)");
+		return cli_usage_error("dataset create", "--profile: only 'default' exists (docs/spec/identifiers.md)");
 	snprintf(d->profile, sizeof(d->profile), "default");
 	if (columns_parse(columns, &d->columns, err, sizeof(err)) != CR_OK)
 		return cli_usage_error("dataset create", "--columns: %s", err);

@@ -1,6 +1,6 @@
 /*
  * cli_match.c: `cleanroom match --collab C --ids FILE [--server URL]`: the
- * partner's side of spec/psi-protocol.md, driving the service through a
+ * partner's side of docs/spec/psi-protocol.md, driving the service through a
  * match_link (match_link.h): in local mode the service role runs in this
  * process on the data directory; with --server it is a remote clean room
  * reached over HTTPS. The partner role (psi_partner.c) reads only the --ids

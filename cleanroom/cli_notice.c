@@ -34,7 +34,7 @@ static int notice_publish(int argc, char **argv)
 
 	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 1,
 			    "usage: cleanroom notice publish --brand B FILE.json [--published-at TIME] [--json]\n\n"
-			    "Publishes a privacy notice version (format: docs/formats.md).");
+			    "Publishes a privacy notice version (format: docs/spec/formats.md).");
 	if (at_s && cr_time_parse(at_s, strlen(at_s), &at) != CR_OK) {
 		free(args.pos);
 		return cli_usage_error("notice publish", "--published-at must be an RFC 3339 time with offset");

@@ -61,7 +61,7 @@ static const char *usage_text(void)
 		"  notice.json     a privacy notice (version 1, zh-CN, partner-1 as recipient)\n"
 		"  customers.csv   email,phone,segment,region,age_band,spend with messy raw\n"
 		"                  identifiers (case, spaces, gmail dots, +86 layouts)\n"
-		"  consent.ndjson  the customers' consent events (formats.md)\n"
+		"  consent.ndjson  the customers' consent events (docs/spec/formats.md)\n"
 		"  partner.csv     email; round(F*M) rows are customers written differently,\n"
 		"                  the rest new people, in shuffled order\n"
 		"The same seed gives byte-identical files. Consent mix per 10,000 customers:");

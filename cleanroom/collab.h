@@ -1,6 +1,6 @@
 /*
  * collab.h: collaborations, their analysis rules and privacy-budget ledgers
- * (internal to cleanroom/; spec/privacy.md).
+ * (internal to cleanroom/; docs/spec/privacy.md).
  *
  * A collaboration binds one brand dataset to one partner (a recipient the
  * dataset shares with, declared by the brand's current notice) under an
@@ -21,7 +21,7 @@
  *
  * Functions taking a struct store run inside the caller's transaction;
  * collab_create runs its own (the row and its "collab.create" audit leaf
- * together, DESIGN I5).
+ * together, I5).
  */
 #ifndef CR_CLEANROOM_COLLAB_H
 #define CR_CLEANROOM_COLLAB_H
@@ -40,7 +40,7 @@ extern const char collab_schema_v1[];
 
 #define COLLAB_SUMS_MAX 4              /* sum metrics per rule (and per query) */
 #define COLLAB_DIMS_MAX COLUMNS_MAX
-#define COLLAB_K_MIN 10                /* privacy.md: the brand may not go below */
+#define COLLAB_K_MIN 10                /* docs/spec/privacy.md: the brand may not go below */
 #define COLLAB_K_DEFAULT 50
 #define COLLAB_EPSILON_DEFAULT 500     /* 0.5, in thousandths */
 #define COLLAB_BUDGET_DEFAULT 5000     /* 5.0 */

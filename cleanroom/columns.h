@@ -5,7 +5,7 @@
  *     segment:enum(a|b|c),region:enum(north|south),spend:int(0..10000)
  * Enums have a declared value set (so every group-by cell is known in
  * advance and nothing free-form can leak through a dimension); integers have
- * a closed range (so a clamped sum has a known sensitivity, privacy.md).
+ * a closed range (so a clamped sum has a known sensitivity, docs/spec/privacy.md).
  * Values are stored as one int64 each: an enum's value index, or the integer.
  */
 #ifndef CR_CLEANROOM_COLUMNS_H

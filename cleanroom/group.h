@@ -7,7 +7,7 @@
  * the open group transaction in a savepoint of its own, its changes and
  * leaves are released into the group (or rolled back alone on failure),
  * and one COMMIT with one checkpoint makes the whole group durable. No
- * member is answered before that COMMIT returns (DESIGN I5 holds per
+ * member is answered before that COMMIT returns (I5 holds per
  * member: its change and its leaf are in the same savepoint, so in the same
  * transaction), and a failed COMMIT fails every member.
  *

@@ -1,6 +1,6 @@
 /*
  * psi_partner.h: the partner's role in a match, and the messages of the
- * protocol (internal to cleanroom/; spec/psi-protocol.md).
+ * protocol (internal to cleanroom/; docs/spec/psi-protocol.md).
  *
  * The partner role reads only its own identifier list and the messages it
  * receives; it never links against the store and never sees the brand's

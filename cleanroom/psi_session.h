@@ -1,6 +1,6 @@
 /*
  * psi_session.h: the service's role in a match, as a state machine
- * (internal to cleanroom/; spec/psi-protocol.md, spec/privacy.md).
+ * (internal to cleanroom/; docs/spec/psi-protocol.md, docs/spec/privacy.md).
  *
  *   open --B--> B received --> C set --> A sent --A'--> A' received
  *        --> released | refused           (and from any live state: expired)

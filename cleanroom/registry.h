@@ -1,7 +1,7 @@
 /*
  * registry.h: the orchestrator's side of the consent registry (internal to
  * cleanroom/). Every function here runs one state change of consent/ and
- * its audit leaf in one transaction (DESIGN I5), and for withdrawals also
+ * its audit leaf in one transaction (I5, docs/spec/invariants.md), and for withdrawals also
  * the purge of the subject's records (I3), which consent/ triggers through
  * the callback this file registers.
  */

@@ -1,5 +1,5 @@
 /*
- * release.c: the release procedure of spec/privacy.md (see release.h).
+ * release.c: the release procedure of docs/spec/privacy.md (see release.h).
  *
  * Everything that reaches the partner is computed from noisy values only:
  * suppressed totals and the overall total are sums of noisy cell values

@@ -1,6 +1,6 @@
 /*
  * release.h: what a partner may learn from a match, and nothing more
- * (internal to cleanroom/; spec/privacy.md, DESIGN I4).
+ * (internal to cleanroom/; docs/spec/privacy.md, I4).
  *
  * The release procedure, per query, after the PSI:
  *   1. cells: every combination of the requested dimensions' declared

@@ -1,12 +1,12 @@
 /*
  * store.h: the embedded SQLite store (internal to cleanroom/).
  *
- * Opens DATA/cleanroom.db with the settings DESIGN.md requires (WAL,
+ * Opens DATA/cleanroom.db with the settings docs/architecture.md requires (WAL,
  * synchronous=FULL, foreign keys, secure_delete), applies the versioned
  * migrations (PRAGMA user_version) that carry the schemas of audit/, consent/
  * and cleanroom/, and wraps transactions. Every state change the service
  * makes runs inside store_begin()/store_commit() together with its audit leaf
- * (DESIGN I5); a failure anywhere rolls both back.
+ * (I5, docs/spec/invariants.md); a failure anywhere rolls both back.
  */
 #ifndef CR_CLEANROOM_STORE_H
 #define CR_CLEANROOM_STORE_H

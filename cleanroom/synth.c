@@ -1,6 +1,6 @@
 /*
  * synth.c: the deterministic synthetic data generator (see synth.h for the
- * model). It writes what brands and partners would bring (formats.md): a
+ * model). It writes what brands and partners would bring (docs/spec/formats.md): a
  * privacy notice, a messy customer list, the customers' consent events and a
  * partner list that overlaps the customers by a chosen fraction.
  *
@@ -539,7 +539,7 @@ static void put_int(struct synth_buf *b, const char *key, int v)
 	buf_put_u64(b, (uint64_t)v);
 }
 
-/* One NDJSON line, keys in the order of formats.md's examples. */
+/* One NDJSON line, keys in the order of docs/spec/formats.md's examples. */
 static void event_render(struct synth_buf *b, const struct event *e, struct synth_counts *c)
 {
 	buf_puts(b, "{\"type\":");

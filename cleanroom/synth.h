@@ -14,7 +14,7 @@
  * gets an email whose local part ends in tag(pid) = (a*pid + b) mod 10^8, a
  * bijection chosen by the seed. No name part contains a digit, so the
  * trailing digits are exactly the tag and every person's normalized email
- * (spec/identifiers.md) is unique; the +86 mobile number carries the same tag.
+ * (docs/spec/identifiers.md) is unique; the +86 mobile number carries the same tag.
  *
  * The consent mix (per 10,000 customers, see synth_kind_info()):
  *   7900 full       served, grant per purpose, separate grant for partner-1

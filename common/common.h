@@ -146,7 +146,7 @@ bool cr_utf8_valid(const uint8_t *s, size_t len);
 
 /* Aborts the process with a message; for allocation failure and misuse. */
 _Noreturn void cr_die(const char *what);
-/* malloc/calloc/realloc/strdup that abort on failure (fail fast, STYLE.md). */
+/* malloc/calloc/realloc/strdup that abort on failure (fail fast, docs/style.md). */
 void *cr_xmalloc(size_t n);
 void *cr_xcalloc(size_t n, size_t size);
 void *cr_xrealloc(void *p, size_t n);

@@ -1,7 +1,7 @@
 /*
  * time.c: UTC time. Input is RFC 3339 with a mandatory offset; storage is
  * integer milliseconds since the epoch, so comparisons across time zones are
- * exact (consent-rules.md edge case 5). Civil-date arithmetic is done by hand
+ * exact (docs/spec/consent-rules.md edge case 5). Civil-date arithmetic is done by hand
  * (days-from-civil) to avoid timegm()'s dependence on the process time zone.
  */
 #include <time.h>

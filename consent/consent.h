@@ -1,5 +1,5 @@
 /*
- * consent.h: the consent registry (spec/consent-rules.md, spec/formats.md).
+ * consent.h: the consent registry (docs/spec/consent-rules.md, docs/spec/formats.md).
  *
  * Brands publish immutable, content-hashed privacy notices; consent events
  * (served, grant, refuse, withdraw, object, expire) are appended, never
@@ -31,7 +31,7 @@
  * caller's transaction stays open (the caller then rolls back or goes on).
  * The caller appends the audit leaf from the struct the function fills
  * (struct consent_change, struct consent_notice_published) in the same
- * transaction (DESIGN I5). Nothing here includes audit/ or cleanroom/.
+ * transaction (I5, docs/spec/invariants.md). Nothing here includes audit/ or cleanroom/.
  *
  * Speed: run decisions and imports inside a transaction. Outside one, each
  * call also re-reads the brand's catalog generation (another connection may
@@ -170,7 +170,7 @@ cr_err consent_brand_set_child_age(struct consent_ctx *ctx, int64_t brand,
 /* =============================================================== notices */
 
 /*
- * Notice JSON is spec/formats.md's, plus these optional per-purpose fields
+ * Notice JSON is docs/spec/formats.md's, plus these optional per-purpose fields
  * (compatible extensions):
  *   "shares_data": bool  the purpose hands data to recipients (default: true
  *                        if a recipient names the purpose); a purpose that
@@ -283,7 +283,7 @@ const char *consent_actor_name(enum consent_actor a);
 /*
  * One consent event (R24). Strings are NUL-terminated in fixed buffers;
  * "" means absent. Which fields a type requires or accepts is the table in
- * event.c (formats.md); consent_record checks them again, so events built
+ * event.c (docs/spec/formats.md); consent_record checks them again, so events built
  * by hand (CLI single events, the consent page) get the same checks.
  *
  * Times: `time` is when the act happened; `received` when the service got
@@ -464,7 +464,7 @@ cr_err consent_suppressed_at(struct consent_ctx *ctx, int64_t brand,
 /* ================================================================ import */
 
 /*
- * An importer turns NDJSON lines (formats.md) into events for one brand:
+ * An importer turns NDJSON lines (docs/spec/formats.md) into events for one brand:
  * it holds the brand's pseudonym keys for every key version (derived once,
  * wiped by consent_importer_free).
  */

@@ -1,6 +1,6 @@
 /*
  * consent_internal.h: declarations shared by the files of consent/ and by no
- * one else (STYLE.md: private declarations stay inside the folder).
+ * one else (docs/style.md: private declarations stay inside the folder).
  *
  * It holds the context's layout (prepared statements, cached notice
  * catalogs, the last subject's history), the catalog types, savepoints,
@@ -218,7 +218,7 @@ enum consent_field {
 
 /*
  * What each event type requires and accepts beyond type, subject, time,
- * received and evidence (formats.md), and whether it takes effect at its
+ * received and evidence (docs/spec/formats.md), and whether it takes effect at its
  * receipt time (R18) rather than its event time. One table serves the
  * NDJSON parser and consent_record.
  */
@@ -226,7 +226,7 @@ struct consent_type_rule {
 	unsigned required;
 	unsigned allowed;      /* includes required */
 	bool at_receipt;
-	bool importable;       /* accepted in NDJSON (formats.md lists five types) */
+	bool importable;       /* accepted in NDJSON (docs/spec/formats.md lists five types) */
 };
 /* NULL outside the enum. */
 const struct consent_type_rule *consent_type_rule(enum consent_event_type t);

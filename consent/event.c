@@ -1,5 +1,5 @@
 /*
- * event.c: one NDJSON consent-event line (formats.md) -> struct
+ * event.c: one NDJSON consent-event line (docs/spec/formats.md) -> struct
  * consent_event. The parser is strict because a silently dropped field
  * changes meaning: duplicate keys, unknown fields, fields the type does not
  * take, wrong JSON types and lists where one value belongs (R09 bundling)
@@ -8,7 +8,7 @@
  * keyed (crypto_subject_digest, then the brand's pseudonym keys); the
  * digest is wiped at once and nothing but the pseudonym leaves this file.
  *
- * Field handlers are a table, one entry per JSON name (STYLE.md: tables
+ * Field handlers are a table, one entry per JSON name (docs/style.md: tables
  * over switch ladders). The per-type required/accepted sets are the table
  * in registry.c, shared with consent_record.
  */

@@ -82,7 +82,7 @@ cr_err consent_importer_subject(const struct consent_importer *imp, const char *
 	if (id_type != NULL)
 		rc = crypto_id_type_parse(id_type, &t);
 	else if (consent_is_hex64(subject, len))
-		rc = CR_ERR_ID_TYPE; /* formats.md: a digest needs its id_type */
+		rc = CR_ERR_ID_TYPE; /* docs/spec/formats.md: a digest needs its id_type */
 	else
 		t = crypto_id_type_guess(subject, len);
 	if (rc == CR_OK)

@@ -391,7 +391,7 @@ static void check_jurisdictions(struct problems *pb, struct notice *n)
 	size_t i;
 
 	if (arr == NULL)
-		return; /* formats.md: default, the brand's */
+		return; /* docs/spec/formats.md: default, the brand's */
 	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
 	    json_array_size(arr) > CAT_JUR_MAX) {
 		invalid(pb, "jurisdictions", "must be a list of 1-32 codes");

@@ -3,11 +3,11 @@
  *
  *  - keys: the master key file, the service's Ed25519 signing key, and
  *    subkeys derived per (brand, use, version) that are never stored;
- *  - identifiers: normalization and SHA-256 digests (spec/identifiers.md);
+ *  - identifiers: normalization and SHA-256 digests (docs/spec/identifiers.md);
  *  - keyed pseudonyms: HMAC-SHA-256, domain-separated, versioned;
  *  - the PSI group (suite r255-sha512): hash-to-group, scalars, batch scalar
- *    multiplication on a worker pool (spec/psi-protocol.md);
- *  - exact discrete Laplace noise with integer arithmetic (spec/privacy.md).
+ *    multiplication on a worker pool (docs/spec/psi-protocol.md);
+ *  - exact discrete Laplace noise with integer arithmetic (docs/spec/privacy.md).
  *
  * Names: libsodium owns the crypto_<primitive>_* namespace (crypto_sign,
  * crypto_kdf, ...); ours never reuse one of its primitive names, hence
@@ -118,7 +118,7 @@ struct crypto_id_opts {
 };
 
 /*
- * Normalizes a raw email or phone (spec/identifiers.md) into `out`
+ * Normalizes a raw email or phone (docs/spec/identifiers.md) into `out`
  * (NUL-terminated, at most CRYPTO_NORMALIZED_MAX bytes + NUL). (raw, raw_len)
  * is borrowed and need not be NUL-terminated; `opts` may be NULL (defaults).
  * Refusals carry the reason: CR_ERR_ID_EMPTY, CR_ERR_ID_EMAIL_MALFORMED,
@@ -172,7 +172,7 @@ struct crypto_pseudonym {
 
 /*
  * pseudonym = HMAC-SHA-256(K, "cr-pseudonym-v1" 0x00 id_type 0x00 digest)
- * with K = subkey(brand, CRYPTO_USE_PSEUDONYM, version) (spec/identifiers.md),
+ * with K = subkey(brand, CRYPTO_USE_PSEUDONYM, version) (docs/spec/identifiers.md),
  * id_type the type's name ("email"/"phone"). CR_ERR_ID_TYPE for a `t`
  * outside the enum. *out is written only on success; K is wiped.
  */

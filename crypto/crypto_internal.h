@@ -1,6 +1,6 @@
 /*
  * crypto_internal.h: declarations shared by the files of crypto/ and by no
- * one else (STYLE.md: private declarations stay inside the folder). Nothing
+ * one else (docs/style.md: private declarations stay inside the folder). Nothing
  * outside crypto/ includes this header.
  */
 #ifndef CR_CRYPTO_INTERNAL_H

@@ -1,6 +1,6 @@
 /*
  * email.c: normalization of email addresses, profile "default"
- * (spec/identifiers.md, after Google Customer Match's upload rules).
+ * (docs/spec/identifiers.md, after Google Customer Match's upload rules).
  *
  * The value arrives trimmed of ASCII whitespace. Then:
  *  - every byte must be printable ASCII other than space (0x21..0x7e);

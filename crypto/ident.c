@@ -1,6 +1,6 @@
 /*
  * ident.c: turning what users write into the 32-byte digests the clean room
- * works with (spec/identifiers.md). It names the identifier types, checks
+ * works with (docs/spec/identifiers.md). It names the identifier types, checks
  * the normalization options, bounds and trims the raw value, hands it to the
  * email or phone normalizer (email.c, phone.c), and hashes the result with
  * SHA-256. It also accepts digests written as 64 hex characters. Normalized

@@ -1,6 +1,6 @@
 /*
  * noise.c: exact discrete Laplace noise for released aggregates
- * (spec/privacy.md). Floating-point Laplace noise leaks through the gaps
+ * (docs/spec/privacy.md). Floating-point Laplace noise leaks through the gaps
  * and rounding of doubles (Mironov, CCS 2012), so this sampler uses only
  * integers and uniform random integers, following Canonne, Kamath and
  * Steinke, "The Discrete Gaussian for Differential Privacy" (NeurIPS 2020),

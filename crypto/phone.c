@@ -1,6 +1,6 @@
 /*
  * phone.c: normalization of phone numbers to E.164 ("+", country code,
- * national number, digits only), profile "default" (spec/identifiers.md).
+ * national number, digits only), profile "default" (docs/spec/identifiers.md).
  *
  * The value arrives trimmed of ASCII whitespace. Then:
  *  - spaces, '-', '(', ')' and '.' are separators and dropped; '+' is allowed

@@ -1,5 +1,5 @@
 /*
- * pseudonym.c: keyed pseudonyms of data subjects (spec/identifiers.md, R30,
+ * pseudonym.c: keyed pseudonyms of data subjects (docs/spec/identifiers.md, R30,
  * R32, R33). A pseudonym is HMAC-SHA-256 under a per-(brand, version) key of
  * a domain-separated message built from the identifier type and digest, so
  * it cannot be reversed by guessing emails without the key, and two brands'

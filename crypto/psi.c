@@ -1,5 +1,5 @@
 /*
- * psi.c: the PSI group of suite r255-sha512 (spec/psi-protocol.md): hashing
+ * psi.c: the PSI group of suite r255-sha512 (docs/spec/psi-protocol.md): hashing
  * (type, digest) into ristretto255, the scalars (a fresh random one per
  * session, a long-term one per brand and key version), and the one checked
  * scalar multiplication every round of the protocol is built from. All of it

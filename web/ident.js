@@ -1,10 +1,11 @@
 /*
  * ident.js: identifier normalization and hashing in the browser, exactly
- * as spec/identifiers.md and crypto/email.c, crypto/phone.c do it on the
+ * as docs/spec/identifiers.md and crypto/email.c, crypto/phone.c do it on the
  * server (profile "default"), so a person can withdraw by email or phone
  * without the raw value ever leaving the page: only SHA-256 of the
- * normalized string is sent. Plain script (no build step); also loads
- * under node for the known-answer tests (tests/browser/ident.test.js).
+ * normalized string is sent. Plain script (no build step); the browser
+ * tests check it against tests/vectors/identifiers
+ * (tests/browser/consent.test.js).
  */
 (function (root) {
 	"use strict";

@@ -5,7 +5,7 @@
  * algorithms of RFC 9162 §2.1.3.2 and §2.1.4.2, in the shape of
  * transparency-dev/merkle's verifier), C2SP signed-note verification with
  * WebCrypto Ed25519, C2SP tlog-checkpoint parsing, and the
- * c2sp.org/tlog-proof@v1 text the service exports (spec/audit-log.md).
+ * c2sp.org/tlog-proof@v1 text the service exports (docs/spec/audit-log.md).
  * Sizes and indices are BigInt, so bit arithmetic is exact past 2^32.
  * Every check throws an Error whose message says what failed. Plain
  * script; also loads under node for the known-answer tests.

@@ -1,5 +1,5 @@
 /*
- * bench_audit.c: the audit log's performance budgets (DESIGN.md), measured
+ * bench_audit.c: the audit log's performance goals (docs/architecture.md), measured
  * on a real database file with journal_mode=WAL and synchronous=FULL:
  *
  *  - appends per second with group commit at batch sizes 1, 64 and 256

@@ -10,7 +10,7 @@
  * batch scalar multiplication, the operation PSI spends its time in, against
  * the goal of 1.8x. The load average is printed first: on a shared machine
  * another busy process takes a core from the N-thread runs. These are the floors docs/ and the PSI benchmark compare
- * against (DESIGN.md, "Performance budgets").
+ * against (docs/architecture.md, "Performance goals").
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * (default 1,000,000; half of the partner rows are customers), run by the
  * real binary: its whole-process wall time and peak RSS, the bytes each
  * way, the per-segment output, and the ratio of the time to the protocol's
- * floor measured in the same run (spec/psi-protocol.md, "Cost"):
+ * floor measured in the same run (docs/spec/psi-protocol.md, "Cost"):
  *     |Y| hash-to-group + 2 (|X| + |Y|) scalar multiplications
  * (partner |Y| + |X|, service |X| + |Y|), each costed by a batch on a pool
  * of the same thread count right after the match, so both see the same

@@ -13,7 +13,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
-const { useService, screenshot, unlabelled, digestOf, strangerEmail, cr, SHARED, ARTIFACTS } = require("./harness");
+const { useService, screenshot, unlabelled, digestOf, strangerEmail, cr, VECTORS, ARTIFACTS } = require("./harness");
 
 const ctx = useService(test);
 let svc, b;
@@ -83,33 +83,30 @@ test("consent link: a tampered link is refused, the page falls back to the form"
 	b.problems.length = 0; /* the refused call logs a 403 in the console, as it should */
 });
 
-/* The known answers of spec/identifiers.md, read from the shared spec at test time. */
+/* The known answers of docs/spec/identifiers.md (tests/vectors/identifiers). */
 function identifierVectors() {
-	const md = fs.readFileSync(path.join(SHARED, "spec/identifiers.md"), "utf8");
-	const rows = [];
-	for (const line of md.split("\n")) {
-		const m = /^\| `([^`]*)`( with default country ([A-Z]{2}))? \| ([^ |]+) \| ([0-9a-f]{64}) \|$/.exec(line);
-		if (m)
-			rows.push({ raw: m[1], country: m[3] || null, normalized: m[4], digest: m[5] });
-	}
-	return rows;
+	const v = JSON.parse(fs.readFileSync(path.join(VECTORS, "identifiers/known-answers.json"), "utf8"));
+	return {
+		answers: v.answers.map((a) => ({ type: a.type, raw: a.input, country: a.default_country || null,
+						 normalized: a.normalized, digest: a.sha256 })),
+		refused: v.refused.map((r) => r.input),
+	};
 }
 
-test("anonymous form: normalization and hashing in the browser match spec/identifiers.md", async () => {
-	const page = b.page, vectors = identifierVectors();
-	assert.ok(vectors.length >= 7, "the spec's table was read");
+test("anonymous form: normalization and hashing in the browser match docs/spec/identifiers.md", async () => {
+	const page = b.page, { answers: vectors, refused: refusedInputs } = identifierVectors();
+	assert.ok(vectors.length >= 7 && refusedInputs.length >= 4, "the vector file was read");
 	await page.evaluate(() => sessionStorage.clear());
 	await page.goto(svc.url + "/consent");
 	await page.waitForSelector("#anon-form");
 	const got = await page.evaluate(async (vs) => Promise.all(vs.map(async (v) => {
-		const type = v.raw.includes("@") ? "email" : "phone";
-		const n = window.crIdent.normalize(type, v.raw, v.country);
+		const n = window.crIdent.normalize(v.type, v.raw, v.country);
 		return { normalized: n, digest: await window.crIdent.digest(n) };
 	})), vectors);
 	vectors.forEach((v, i) => assert.deepEqual(got[i], { normalized: v.normalized, digest: v.digest }, v.raw));
-	const refused = await page.evaluate(() => ["", "   ", "no-at-sign", "a@b"].map((r) => {
+	const refused = await page.evaluate((rs) => rs.map((r) => {
 		try { window.crIdent.normalize("email", r); return "accepted"; } catch (e) { return e.code; }
-	}));
+	}), refusedInputs);
 	assert.deepEqual(refused, ["id_empty", "id_empty", "id_email_malformed", "id_email_malformed"]);
 });
 

@@ -15,7 +15,7 @@ const path = require("node:path");
 
 const ROOT = path.resolve(__dirname, "../..");
 const CR = process.env.CLEANROOM || path.join(ROOT, "build/release/cleanroom");
-const SHARED = process.env.SHARED_DIR || path.join(ROOT, "../shared");
+const VECTORS = process.env.VECTORS_DIR || path.join(ROOT, "tests/vectors");
 const ARTIFACTS = process.env.BROWSER_ARTIFACTS || path.join(ROOT, "build/browser-artifacts");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
@@ -23,7 +23,7 @@ function cr(args) {
 	return execFileSync(CR, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 }
 
-/* The digest of an identifier as spec/identifiers.md defines it, computed with the page's own code. */
+/* The digest of an identifier as docs/spec/identifiers.md defines it, computed with the page's own code. */
 const ident = require(path.join(ROOT, "web/ident.js"));
 function digestOf(idType, raw, country) {
 	return crypto.createHash("sha256").update(ident.normalize(idType, raw, country)).digest("hex");
@@ -192,4 +192,4 @@ function useService(test, prepare) {
 	return ctx;
 }
 
-module.exports = { useService, Service, browser, screenshot, unlabelled, digestOf, strangerEmail, cr, CR, SHARED, ARTIFACTS };
+module.exports = { useService, Service, browser, screenshot, unlabelled, digestOf, strangerEmail, cr, CR, VECTORS, ARTIFACTS };

@@ -1,28 +1,28 @@
 /*
  * tlog.test.js: the audit console's verifier (web/tlog.js) against the
  * published vectors, before any browser is involved: every inclusion and
- * consistency case of shared/testdata/merkle (each wantErr case must be
- * rejected) and the signed-note known answer of shared/testdata/signed-note.
+ * consistency case of tests/vectors/merkle (each wantErr case must be
+ * rejected) and the signed-note known answer of tests/vectors/signed-note.
  */
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
-const { SHARED } = require("./harness");
+const { VECTORS } = require("./harness");
 const t = require("../../web/tlog.js");
 
 function cases(kind) {
 	const walk = (d) => fs.readdirSync(d, { withFileTypes: true })
 		.flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
-	return walk(path.join(SHARED, "testdata/merkle", kind)).filter((f) => f.endsWith(".json"));
+	return walk(path.join(VECTORS, "merkle", kind)).filter((f) => f.endsWith(".json"));
 }
 
 async function outcome(fn) {
 	try { await fn(); return "accepted"; } catch (e) { return "rejected"; }
 }
 
-test("RFC 9162 inclusion proofs: shared/testdata/merkle/inclusion", async () => {
+test("RFC 9162 inclusion proofs: tests/vectors/merkle/inclusion", async () => {
 	const files = cases("inclusion");
 	assert.ok(files.length > 20);
 	for (const f of files) {
@@ -33,7 +33,7 @@ test("RFC 9162 inclusion proofs: shared/testdata/merkle/inclusion", async () => 
 	}
 });
 
-test("RFC 9162 consistency proofs: shared/testdata/merkle/consistency", async () => {
+test("RFC 9162 consistency proofs: tests/vectors/merkle/consistency", async () => {
 	const files = cases("consistency");
 	assert.ok(files.length > 20);
 	for (const f of files) {
@@ -45,7 +45,7 @@ test("RFC 9162 consistency proofs: shared/testdata/merkle/consistency", async ()
 });
 
 test("C2SP signed note: the Go reference known answer verifies, a changed byte does not", async () => {
-	const readme = fs.readFileSync(path.join(SHARED, "testdata/signed-note/README.md"), "utf8");
+	const readme = fs.readFileSync(path.join(VECTORS, "signed-note/known-answers.md"), "utf8");
 	const vkey = /verifier: (PeterNeumann\+\S+)/.exec(readme)[1];
 	const sig = /(\u2014 PeterNeumann \S+)/.exec(readme)[1];
 	const text = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # e2e: collaborations and local-mode matching through the real binary.
-# Checks the analysis rule's refusals (privacy.md: k >= 10, the partner a
+# Checks the analysis rule's refusals (docs/spec/privacy.md: k >= 10, the partner a
 # dataset recipient, enum dimensions), a released match (noisy cells >= k,
 # epsilon charged, budget left), refusals that charge nothing (too many
 # dimensions, a partner set under the minimum, a malformed list, an

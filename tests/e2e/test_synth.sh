@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e: `cleanroom synth` writes the four files deterministically (same seed,
-# same bytes; another seed, other data), in the formats of spec/formats.md,
-# with messy identifiers that normalize (spec/identifiers.md) to unique
+# same bytes; another seed, other data), in the formats of docs/spec/formats.md,
+# with messy identifiers that normalize (docs/spec/identifiers.md) to unique
 # customers, a partner list overlapping in exactly round(F*M) people, and
 # clean refusals: usage errors exit 2, existing files exit 1 untouched (I7).
 set -euo pipefail
@@ -42,7 +42,7 @@ import csv, json, math, re, sys
 from datetime import datetime
 d, n, m, f = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 
-def norm(e):  # spec/identifiers.md, profile default
+def norm(e):  # docs/spec/identifiers.md, profile default
     e = e.strip().lower()
     assert e.count("@") == 1, e
     local, dom = e.split("@")
@@ -54,7 +54,7 @@ def norm(e):  # spec/identifiers.md, profile default
 def fail(msg):
     sys.exit("synth check: " + msg)
 
-# notice.json: formats.md, every required field.
+# notice.json: docs/spec/formats.md, every required field.
 nt = json.load(open(f"{d}/notice.json"))
 for k in ("version", "language", "material", "controller", "purposes", "recipients", "methods",
           "categories", "retention", "rights", "jurisdictions", "text"):
@@ -105,7 +105,7 @@ for e in prow:
 if len(prow) != m or overlap != math.floor(f * m + 0.5):
     fail(f"partner rows {len(prow)} overlap {overlap}, want {m} and {math.floor(f * m + 0.5)}")
 
-# consent.ndjson: formats.md fields only; subjects are customers; times increase per subject.
+# consent.ndjson: docs/spec/formats.md fields only; subjects are customers; times increase per subject.
 common = {"type", "subject", "time", "id_type", "received", "evidence"}
 allowed = {
     "served": common | {"notice_version", "channel"},

@@ -1,6 +1,6 @@
 /*
- * test_util.h: shared helpers for the cmocka unit tests: where the shared
- * test vectors live, reading a file whole, and a hex diff for byte arrays so
+ * test_util.h: shared helpers for the cmocka unit tests: where the published
+ * test vectors live (tests/vectors/), reading a file whole, and a hex diff for byte arrays so
  * a failing known-answer test shows exactly which bytes differ.
  */
 #ifndef CR_TEST_UTIL_H
@@ -15,11 +15,12 @@
 #include <string.h>
 #include <cmocka.h>
 
-/* The shared/ folder (vectors): $SHARED_DIR, else ../shared. */
-static inline const char *test_shared_dir(void)
+/* The repository's tests/vectors folder: $VECTORS_DIR (the Makefile sets it),
+ * else tests/vectors relative to the working directory (the repository root). */
+static inline const char *test_vectors_dir(void)
 {
-	const char *d = getenv("SHARED_DIR");
-	return d && *d ? d : "../shared";
+	const char *d = getenv("VECTORS_DIR");
+	return d && *d ? d : "tests/vectors";
 }
 
 /* Reads a whole file into a NUL-terminated heap buffer; NULL if unreadable. */

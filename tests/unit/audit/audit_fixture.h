@@ -19,7 +19,7 @@
 #define FX_TIME0 INT64_C(1700000000000)
 
 /* Opens `path` (NULL: a private in-memory database) and creates the schema
- * unless it exists. Files get the store's pragmas (DESIGN.md, Storage). */
+ * unless it exists. Files get the store's pragmas (docs/architecture.md, Store). */
 static inline sqlite3 *fx_db_open(const char *path)
 {
 	sqlite3 *db = NULL;

@@ -1,5 +1,5 @@
 /* Unit tests for audit/log.c: appends inside the caller's transaction
- * (DESIGN I5), rollback, a refused append leaving nothing, salts and
+ * (I5, docs/spec/invariants.md), rollback, a refused append leaving nothing, salts and
  * commitments, erasure keeping every proof valid, proofs from stored hashes
  * against an in-memory tree, tlog-proof export checked offline, the
  * checkpoint guard (I6), the start-up check, and the crash test: a child

@@ -1,10 +1,10 @@
-/* Unit tests for audit/merkle.c: every case of shared/testdata/merkle (happy
+/* Unit tests for audit/merkle.c: every case of tests/vectors/merkle (happy
  * paths verify, wantErr cases are rejected), the RFC 9162 roots of the
  * standard test tree, the dense stored-hash order, and property tests for
  * every tree size up to 2048: each inclusion and consistency proof equals a
  * naive reference computed here from the RFC's recursive definitions and
  * verifies, and single-bit changes of proof, root, index or size are
- * rejected (spec/audit-log.md "Targets"). The one exception is inherent to
+ * rejected (docs/spec/audit-log.md). The one exception is inherent to
  * RFC 9162: a changed tree size that gives the proof the very same shape
  * (index 0 in sizes 5 and 7: three right siblings either way) cannot be
  * told apart from the proof and root alone; the test asserts that exactly
@@ -274,7 +274,7 @@ static void test_inclusion_vectors(void **state)
 	char dir[512];
 	struct vec_stats st = { 0, 0, 0 };
 	std_tree_build();
-	snprintf(dir, sizeof(dir), "%s/testdata/merkle/inclusion", test_shared_dir());
+	snprintf(dir, sizeof(dir), "%s/merkle/inclusion", test_vectors_dir());
 	walk(dir, run_inclusion_case, &st);
 	assert_int_equal(st.files, st.happy + st.rejected);
 	assert_true(st.files >= 90);
@@ -287,7 +287,7 @@ static void test_consistency_vectors(void **state)
 	char dir[512];
 	struct vec_stats st = { 0, 0, 0 };
 	std_tree_build();
-	snprintf(dir, sizeof(dir), "%s/testdata/merkle/consistency", test_shared_dir());
+	snprintf(dir, sizeof(dir), "%s/merkle/consistency", test_vectors_dir());
 	walk(dir, run_consistency_case, &st);
 	assert_true(st.files >= 95);
 	assert_true(st.happy >= 6);

@@ -1,5 +1,5 @@
 /* Unit tests for audit/note.c: the signed-note known answers of
- * shared/testdata/signed-note/README.md reproduced byte for byte, verifier
+ * tests/vectors/signed-note/known-answers.md reproduced byte for byte, verifier
  * key text and key ids, the signer made from a seed, and every refusal of
  * the note and key formats with its exact error. */
 #include <sodium.h>
@@ -23,6 +23,33 @@ static const char c2sp_note[] =
 	"This is an example message.\n"
 	"\n"
 	"\xe2\x80\x94 example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
+
+/* The literals above are the vector file's, character for character: each
+ * key text and signature line appears in tests/vectors/signed-note. */
+static void test_literals_are_the_vector_files(void **state)
+{
+	(void)state;
+	char path[512];
+	char *md;
+	const char *sig_lines[2];
+
+	snprintf(path, sizeof(path), "%s/signed-note/known-answers.md", test_vectors_dir());
+	md = test_read_file(path, NULL);
+	assert_non_null(md);
+	sig_lines[0] = strstr(peter_note, "\xe2\x80\x94");
+	sig_lines[1] = strstr(c2sp_note, "\xe2\x80\x94");
+	assert_non_null(strstr(md, peter_signer_b64));
+	assert_non_null(strstr(md, peter_vkey));
+	assert_non_null(strstr(md, "If you think cryptography is the answer to your problem,\n"));
+	assert_non_null(strstr(md, "then you don't know what your problem is.\n"));
+	assert_non_null(strstr(md, c2sp_vkey));
+	assert_non_null(strstr(md, "This is an example message.\n"));
+	for (size_t i = 0; i < 2; i++) {
+		assert_non_null(sig_lines[i]);
+		assert_non_null(strstr(md, sig_lines[i]));
+	}
+	free(md);
+}
 
 static struct audit_signer *peter_signer(void)
 {
@@ -297,6 +324,7 @@ static void test_sign_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_literals_are_the_vector_files),
 		cmocka_unit_test(test_known_answer_sign),
 		cmocka_unit_test(test_known_answer_verify),
 		cmocka_unit_test(test_key_id_definition),

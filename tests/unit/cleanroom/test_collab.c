@@ -1,5 +1,5 @@
 /* Unit tests for cleanroom/collab.c: exact epsilon decimals, the analysis
- * rule's checks (privacy.md: k >= 10, epsilon <= budget, enum dimensions,
+ * rule's checks (docs/spec/privacy.md: k >= 10, epsilon <= budget, enum dimensions,
  * int sums, drawable noise), creation with its audit leaf (I5), the partner
  * check, listing, and the budget ledger (append-only; left = budget -
  * debits). */

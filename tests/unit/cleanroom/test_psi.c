@@ -158,7 +158,7 @@ static void test_exact_join_then_bounded_noise(void **state)
 	run_free(&r);
 }
 
-/* privacy.md step 5: a noisy total under k releases only the refusal, charged. */
+/* docs/spec/privacy.md step 5: a noisy total under k releases only the refusal, charged. */
 static void test_total_under_k_is_refused_and_charged(void **state)
 {
 	struct mfx *f = *state;
@@ -178,7 +178,7 @@ static void test_total_under_k_is_refused_and_charged(void **state)
 	run_free(&r);
 }
 
-/* privacy.md step 2: refused before anything is computed, charged nothing. */
+/* docs/spec/privacy.md step 2: refused before anything is computed, charged nothing. */
 static void test_budget_exhausted_before_computing(void **state)
 {
 	struct mfx *f = *state;

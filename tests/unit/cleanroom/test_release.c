@@ -1,5 +1,5 @@
 /* Unit tests for cleanroom/release.c, the release procedure of
- * spec/privacy.md: query checks against the rule, exact aggregation with
+ * docs/spec/privacy.md: query checks against the rule, exact aggregation with
  * clamped sums, the sampler's parameters (rounded only towards more noise),
  * threshold suppression with its summary, the refusal under k (charged),
  * budget exhaustion (refused before the rows are even produced, charged

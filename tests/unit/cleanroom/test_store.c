@@ -1,4 +1,4 @@
-/* Unit tests for cleanroom/store.c: the pragmas DESIGN.md requires,
+/* Unit tests for cleanroom/store.c: the pragmas docs/architecture.md requires,
  * migrations by user_version, refusal of a newer schema, transactions and
  * settings; and cleanroom/store_wal.c: the service's checkpoint thread
  * copies committed WAL pages into the database file while the writer does

@@ -1,7 +1,7 @@
 /* Unit tests for cleanroom/synth.c: the seeded streams, unique identities,
- * messy variants that normalize back to one person (spec/identifiers.md,
+ * messy variants that normalize back to one person (docs/spec/identifiers.md,
  * consent edge case 11), CSV quoting, time formatting, the consent events'
- * shape (formats.md), the consent mix, the partner overlap and the notice. */
+ * shape (docs/spec/formats.md), the consent mix, the partner overlap and the notice. */
 #include "test_util.h"
 
 #include <math.h>
@@ -18,7 +18,7 @@ static int setup(void **state)
 	return sodium_init() < 0 ? -1 : 0;
 }
 
-/* spec/identifiers.md, profile default, for the ASCII the generator writes. */
+/* docs/spec/identifiers.md, profile default, for the ASCII the generator writes. */
 static void normalize(const char *raw, char *out, size_t cap)
 {
 	size_t b = 0, e = strlen(raw), n = 0, at = 0;
@@ -182,7 +182,7 @@ static void test_time_format(void **state)
 	assert_string_equal(s, "2000-12-31T12:00:00+08:00");
 }
 
-/* formats.md: the fields each event type may carry (unknown fields are refused). */
+/* docs/spec/formats.md: the fields each event type may carry (unknown fields are refused). */
 static bool field_allowed(const char *type, const char *key)
 {
 	static const char *const common[] = { "type", "subject", "time", NULL };

@@ -1,5 +1,5 @@
 /* Unit tests for common/time.c: RFC 3339 with offsets to UTC milliseconds
- * (consent-rules.md edge case 5), formatting, and refusals. */
+ * (docs/spec/consent-rules.md edge case 5), formatting, and refusals. */
 #include "test_util.h"
 #include "common/common.h"
 

@@ -52,7 +52,7 @@ static inline struct crypto_pseudonym P(unsigned n, uint32_t kv)
 	return p;
 }
 
-/* The base notice (version 1, formats.md / synth): a JSON object to edit. */
+/* The base notice (version 1, docs/spec/formats.md / synth): a JSON object to edit. */
 static inline json_t *notice_base(int version, bool material)
 {
 	json_t *n = json_pack(

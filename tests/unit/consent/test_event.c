@@ -1,5 +1,5 @@
 /* Unit tests for consent/event.c and the importer's subject handling:
- * NDJSON consent events (formats.md) with their refusals (unknown fields,
+ * NDJSON consent events (docs/spec/formats.md) with their refusals (unknown fields,
  * garbage, oversized lines, pre-ticked methods, bundles, bad times), UTC
  * times (edge case 5), and keyed pseudonyms (R30, R32, R33, edge case 11). */
 #include "consent_fixture.h"
@@ -58,7 +58,7 @@ static void refused(struct efx *e, const char *line, cr_err want, const char *wa
 		assert_string_equal(why, want_why);
 }
 
-/* ------------------------------------------------------------ formats.md */
+/* ------------------------------------------------------------ docs/spec/formats.md */
 
 static void test_formats_md_examples_parse(void **state)
 {
@@ -313,7 +313,7 @@ static void test_subject_refusals_never_echo_the_value(void **state)
 	assert_null(strstr(why, "138"));
 	refused(e, "{\"type\":\"object\",\"time\":\"2026-03-01T00:00:00Z\"}",
 		CR_ERR_CONSENT_EVENT_FIELD, "subject: missing");
-	/* formats.md: a digest needs id_type */
+	/* docs/spec/formats.md: a digest needs id_type */
 	refused(e, "{\"type\":\"object\",\"subject\":\"7dcd3a39ad3a8d2145645ec612ed4f6fa3f297b47bdcf7"
 		   "e0aeb76040f5e24e89\",\"time\":\"2026-03-01T00:00:00Z\"}",
 		CR_ERR_CONSENT_EVENT_FIELD, "id_type: missing (required when subject is a digest)");

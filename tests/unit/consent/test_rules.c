@@ -1,6 +1,6 @@
 /* Unit tests for consent/rules.c: consent_valid_at against the core rules
  * (R01, R02, R05, R06, R09, R14, R15, R18, R21, R33) and the edge cases of
- * consent-rules.md, each asserting the exact decision and reason. */
+ * docs/spec/consent-rules.md, each asserting the exact decision and reason. */
 #include "consent_fixture.h"
 
 #define AM "ads_measurement"

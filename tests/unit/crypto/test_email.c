@@ -1,4 +1,4 @@
-/* Unit tests for crypto/email.c: the email rules of spec/identifiers.md and
+/* Unit tests for crypto/email.c: the email rules of docs/spec/identifiers.md and
  * the choices email.c documents where the spec is silent (domain labels,
  * control characters, non-ASCII, length). */
 #include "test_util.h"

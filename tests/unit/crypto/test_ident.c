@@ -1,63 +1,102 @@
 /* Unit tests for crypto/ident.c: every known answer and refusal of
- * spec/identifiers.md (byte for byte, inputs with their spaces), identifier
+ * docs/spec/identifiers.md (tests/vectors/identifiers) (byte for byte, inputs with their spaces), identifier
  * types, option checks, size bounds, and digests given as 64 hex. */
 #include "test_util.h"
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "crypto/crypto.h"
 
 static const struct crypto_id_opts us = { .profile = NULL, .default_country = "US" };
 
-/* The known-answer table of spec/identifiers.md, profile default. */
-struct known {
-	enum crypto_id_type type;
-	const char *input;
-	const struct crypto_id_opts *opts;
-	const char *normalized;
-	const char *sha256_hex;
-};
+/* The known answers of docs/spec/identifiers.md, profile default, read from
+ * tests/vectors/identifiers/known-answers.json (the same file the browser
+ * test reads), so the C code and the consent center are held to one table. */
+static json_t *load_vectors(void)
+{
+	char path[512];
+	json_error_t err;
+	json_t *doc;
 
-static const struct known known[] = {
-	{ CRYPTO_ID_EMAIL, "  Alice.Smith@Example.COM ", NULL, "alice.smith@example.com",
-	  "7dcd3a39ad3a8d2145645ec612ed4f6fa3f297b47bdcf7e0aeb76040f5e24e89" },
-	{ CRYPTO_ID_EMAIL, "john.doe@gmail.com", NULL, "johndoe@gmail.com",
-	  "06a240d11cc201676da976f7b49341181fd180da37cbe40a77432c0a366c80c3" },
-	{ CRYPTO_ID_EMAIL, "John.Doe+ads@GoogleMail.com", NULL, "johndoe+ads@googlemail.com",
-	  "6a4573fd5805e7f182e3bfc5229b5eafffaf32176ff28c58efe5090aabe50e23" },
-	{ CRYPTO_ID_EMAIL, "zhang.wei@qq.com", NULL, "zhang.wei@qq.com",
-	  "7bbb3a9611203b8228558f02fe00a3f6c608e05b6988e3f3b51b30dcda4d8e6d" },
-	{ CRYPTO_ID_PHONE, "+86 138 0013 8000", NULL, "+8613800138000",
-	  "ec61f3c620a98bdead8c1f1f0ae747abd1b62a0c2dba4fd4bc22cf0d1d8653e5" },
-	{ CRYPTO_ID_PHONE, "(650) 253-1234", &us, "+16502531234",
-	  "e101d1333c2310c83a1f96c4e0c12aa18b151ee0baaa2db3998ee3797d74b685" },
-	{ CRYPTO_ID_PHONE, "+44 20 7946 0958", NULL, "+442079460958",
-	  "f0bf0228144d9fe2bdf1da2d8ca698f17bf1410ee688b075c27062e47b6f0b6d" },
-};
+	snprintf(path, sizeof(path), "%s/identifiers/known-answers.json", test_vectors_dir());
+	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+	if (doc == NULL)
+		print_error("%s: %s (line %d)\n", path, err.text, err.line);
+	assert_non_null(doc);
+	return doc;
+}
+
+static enum crypto_id_type vector_type(const json_t *entry)
+{
+	enum crypto_id_type t = CRYPTO_ID_EMAIL;
+	assert_int_equal(crypto_id_type_parse(json_string_value(json_object_get(entry, "type")), &t),
+			 CR_OK);
+	return t;
+}
 
 static void test_known_answers(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		const struct known *k = &known[i];
+	json_t *doc = load_vectors();
+	json_t *answers = json_object_get(doc, "answers");
+	size_t i;
+	json_t *k;
+
+	assert_true(json_array_size(answers) >= 7);
+	json_array_foreach(answers, i, k) {
+		const char *input = json_string_value(json_object_get(k, "input"));
+		const char *country = json_string_value(json_object_get(k, "default_country"));
+		const char *normalized = json_string_value(json_object_get(k, "normalized"));
+		const char *hex = json_string_value(json_object_get(k, "sha256"));
+		const struct crypto_id_opts opts = { .profile = NULL, .default_country = country };
+		enum crypto_id_type type = vector_type(k);
 		char norm[CRYPTO_NORMALIZED_MAX + 1];
 		uint8_t want[32], got[32];
 
-		assert_int_equal(cr_hex_decode_exact(k->sha256_hex, 64, want, 32), CR_OK);
-		assert_int_equal(crypto_id_normalize(k->type, k->input, strlen(k->input), k->opts,
-						     norm), CR_OK);
-		assert_string_equal(norm, k->normalized);
-		assert_int_equal(crypto_id_digest(k->type, k->input, strlen(k->input), k->opts, got),
-				 CR_OK);
+		assert_non_null(input);
+		assert_non_null(normalized);
+		assert_non_null(hex);
+		assert_int_equal(cr_hex_decode_exact(hex, 64, want, 32), CR_OK);
+		assert_int_equal(crypto_id_normalize(type, input, strlen(input), &opts, norm), CR_OK);
+		assert_string_equal(norm, normalized);
+		assert_int_equal(crypto_id_digest(type, input, strlen(input), &opts, got), CR_OK);
 		assert_bytes_equal(got, want, 32);
 		memset(got, 0, sizeof(got));
-		assert_int_equal(crypto_subject_digest(k->type, k->input, strlen(k->input), k->opts,
-						       got), CR_OK);
+		assert_int_equal(crypto_subject_digest(type, input, strlen(input), &opts, got), CR_OK);
 		assert_bytes_equal(got, want, 32);
 	}
+	json_decref(doc);
 }
 
-/* The refusal row of the table: "", "   ", "no-at-sign", "a@b". */
+/* Every refusal of the vector file is refused and never hashed. */
+static void test_vector_refusals(void **state)
+{
+	(void)state;
+	json_t *doc = load_vectors();
+	json_t *refused = json_object_get(doc, "refused");
+	const uint8_t zero[32] = { 0 };
+	size_t i;
+	json_t *k;
+
+	assert_true(json_array_size(refused) >= 4);
+	json_array_foreach(refused, i, k) {
+		const char *input = json_string_value(json_object_get(k, "input"));
+		char norm[CRYPTO_NORMALIZED_MAX + 1] = "untouched";
+		uint8_t digest[32] = { 0 };
+
+		assert_non_null(input);
+		assert_int_not_equal(crypto_id_normalize(vector_type(k), input, strlen(input), NULL,
+							 norm), CR_OK);
+		assert_string_equal(norm, "untouched");
+		assert_int_not_equal(crypto_id_digest(vector_type(k), input, strlen(input), NULL,
+						      digest), CR_OK);
+		assert_bytes_equal(digest, zero, 32);
+	}
+	json_decref(doc);
+}
+
+/* The refusal row of the table with its exact errors: "", "   ", "no-at-sign", "a@b". */
 static void test_known_refusals(void **state)
 {
 	(void)state;
@@ -188,7 +227,7 @@ static void test_digest_parse_hex(void **state)
 	assert_bytes_equal(b, untouched, 32);
 }
 
-/* 64 hex is a digest already (identifiers.md, "Digest"); anything else is a
+/* 64 hex is a digest already (docs/spec/identifiers.md, "Digest"); anything else is a
  * raw identifier. */
 static void test_subject_digest(void **state)
 {
@@ -217,6 +256,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_answers),
 		cmocka_unit_test(test_known_refusals),
+		cmocka_unit_test(test_vector_refusals),
 		cmocka_unit_test(test_type_parse_name_guess),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_size_bounds),

@@ -2,7 +2,7 @@
  * and never overwritten (I8), loading refuses unsafe, missing and corrupt
  * files with the exact code, subkeys are separated per brand, use and
  * version (R32, R33) by the documented derivation, and sign.key reproduces
- * the Go signed-note known answers (shared/testdata/signed-note). */
+ * the Go signed-note known answers (tests/vectors/signed-note). */
 #include "test_util.h"
 
 #include <fcntl.h>
@@ -311,7 +311,7 @@ static void test_open_refuses_corrupt_master(void **state)
 	crypto_keyring_free(kr);
 }
 
-/* The Go reference signer key from shared/testdata/signed-note/README.md. */
+/* The Go reference signer key from tests/vectors/signed-note/known-answers.md. */
 #define GO_SIGNER "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
 #define GO_VERIFIER_B64 "ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 #define GO_TEXT "If you think cryptography is the answer to your problem,\n" \

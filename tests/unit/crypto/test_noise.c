@@ -1,5 +1,5 @@
 /* Unit tests for crypto/noise.c: the exact discrete Laplace sampler
- * (spec/privacy.md, release step 3). Parameters out of range are refused;
+ * (docs/spec/privacy.md, release step 3). Parameters out of range are refused;
  * with a seeded ChaCha20 stream the sampler is deterministic; and its output
  * fits the exact pmf P(x) = (1-q)/(1+q) q^|x|, q = exp(-num/den), by a
  * chi-square goodness-of-fit test at significance 1e-6 for three scales

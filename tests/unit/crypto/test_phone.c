@@ -1,4 +1,4 @@
-/* Unit tests for crypto/phone.c: E.164 normalization (spec/identifiers.md),
+/* Unit tests for crypto/phone.c: E.164 normalization (docs/spec/identifiers.md),
  * the default-country table, the one documented trunk-prefix rule, and
  * every refusal with its exact code. */
 #include "test_util.h"

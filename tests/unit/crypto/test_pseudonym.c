@@ -1,5 +1,5 @@
 /* Unit tests for crypto/pseudonym.c: HMAC-SHA-256 against all RFC 4231 test
- * cases, the pseudonym message layout of spec/identifiers.md checked against
+ * cases, the pseudonym message layout of docs/spec/identifiers.md checked against
  * an HMAC written here from its RFC 2104 definition (two SHA-256 passes) and
  * against pinned values computed outside this code base, key separation per
  * brand and version (R32, R33), and one pseudonym for the case, whitespace
@@ -241,7 +241,7 @@ static void test_pseudonym_with_keyring(void **state)
 	assert_memory_equal(&b, &saved, sizeof(b));
 }
 
-/* consent-rules.md edge case 11: case, whitespace and format variants of one
+/* docs/spec/consent-rules.md edge case 11: case, whitespace and format variants of one
  * email or phone give one pseudonym. */
 static void test_variants_give_one_pseudonym(void **state)
 {

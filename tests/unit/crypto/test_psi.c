@@ -1,5 +1,5 @@
 /* Unit tests for crypto/psi.c: the group of suite r255-sha512
- * (spec/psi-protocol.md). libsodium's ristretto255 is checked against the
+ * (docs/spec/psi-protocol.md). libsodium's ristretto255 is checked against the
  * published vectors of RFC 9496 / ristretto.group (small multiples of the
  * base point, hash-to-point, and every bad encoding); our hash-to-group is
  * checked against its SHA-512 input built by hand and against pinned values;
@@ -143,7 +143,7 @@ static void digest_of(const char *normalized, uint8_t d[32])
 	crypto_hash_sha256(d, (const uint8_t *)normalized, strlen(normalized));
 }
 
-/* H(t, d) rebuilt from psi-protocol.md's text with one flat buffer. */
+/* H(t, d) rebuilt from docs/spec/psi-protocol.md's text with one flat buffer. */
 static void hash_by_definition(const char *type, const uint8_t d[32], uint8_t out[32])
 {
 	uint8_t msg[128], h[64];

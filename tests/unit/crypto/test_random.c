@@ -122,7 +122,7 @@ static void test_uniform_default_rng(void **state)
 		assert_true(hits[i] > 700 && hits[i] < 1300);
 }
 
-/* n == 0 is misuse and aborts (libsodium's habit, STYLE.md). */
+/* n == 0 is misuse and aborts (docs/style.md: misuse aborts). */
 static void test_uniform_zero_aborts(void **state)
 {
 	(void)state;
