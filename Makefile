@@ -66,7 +66,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all deps test unit e2e check check-threads lint bench fuzz fuzz-smoke soak load demo clean
+.PHONY: all deps test unit e2e check check-threads lint bench fuzz fuzz-smoke soak load demo clean mutate
 
 all: deps $(PROGRAM)
 
@@ -195,6 +195,13 @@ soak: deps $(BUILD)/tests/unit/audit/test_log
 	@echo "== soak: audit crash test, $(SOAK_KILLS) kills"
 	@CMOCKA_TEST_ABORT=1 AUDIT_CRASH_ITERS=$(SOAK_KILLS) VECTORS_DIR=$(CURDIR)/tests/vectors \
 	  $(BUILD)/tests/unit/audit/test_log
+
+# Mutation testing (tests/mutate.py): every mutant of tests/mutants.ini,
+# applied one at a time to a scratch copy of the tree (build/mutate/tree),
+# must make `make unit e2e` (or the browser tests it names) fail.
+# MUTANTS=id,id runs only those. The report goes to build/mutate/report.txt.
+mutate: deps
+	@python3 tests/mutate.py $(if $(MUTANTS),--only $(MUTANTS))
 
 # HTTP load (tests/load/run.sh): wrk against a fresh server on loopback,
 # LOAD_SECONDS per phase (default 20). Installs wrk if it is missing.

@@ -5,6 +5,7 @@
  * the dataset with its audit leaf in one transaction (I5).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cleanroom/ops.h"
@@ -43,7 +44,14 @@ static cr_err check_declared(struct app *a, const struct dataset *d, char *why, 
 	return CR_OK;
 }
 
-/* Stores the dataset and its "dataset.create" leaf together. */
+static int code_cmp(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Stores the dataset and its "dataset.create" leaf together. The leaf lists
+ * purposes and recipients sorted (its canonical form), whatever order the
+ * brand gave them in. */
 static cr_err store_dataset(struct app *a, const struct registry_actor *who, struct dataset *d,
 			    const char *brand)
 {
@@ -58,6 +66,8 @@ static cr_err store_dataset(struct app *a, const struct registry_actor *who, str
 		p[i] = d->purposes[i];
 	for (size_t i = 0; i < d->nrecipients; i++)
 		r[i] = d->recipients[i];
+	qsort(p, d->npurposes, sizeof(p[0]), code_cmp);
+	qsort(r, d->nrecipients, sizeof(r[0]), code_cmp);
 	e.purposes = p;
 	e.n_purposes = d->npurposes;
 	e.recipients = r;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every unit-test binary given as an argument; prints each failing
 # binary's output and closes with one "unit: N passed, N failed" line.
+# STOP_ON_FAIL=1 stops at the first failing binary (make mutate uses it).
 set -u
 pass=0; fail=0; failed=()
 for bin in "$@"; do
@@ -11,6 +12,7 @@ for bin in "$@"; do
   if [ $rc -ne 0 ]; then
     [ -z "${n_bad:-}" ] && fail=$((fail + 1))
     failed+=("$bin"); printf '%s\n' "$out"
+    [ "${STOP_ON_FAIL:-0}" = 1 ] && break
   else
     printf 'ok   %s (%s tests)\n' "${bin##*/tests/unit/}" "${n_ok:-0}"
   fi

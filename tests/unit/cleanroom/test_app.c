@@ -6,6 +6,7 @@
  * other connections until the group commits, then durable together under
  * one checkpoint (I5); a failed member leaves nothing and does not harm the
  * others; a member that leaves its savepoint open is flagged and undone; a full group commits at once; a member is woken exactly once.
+ * And I5 for every verb: each appends exactly its leaf, a refusal none.
  * Subjects are made up. */
 #include <unistd.h>
 
@@ -14,6 +15,9 @@
 
 #include "test_util.h"
 #include "cleanroom/app.h"
+#include "cleanroom/auth.h"
+#include "cleanroom/collab.h"
+#include "cleanroom/ops.h"
 #include "cleanroom/registry.h"
 #include "cleanroom/synth.h"
 
@@ -353,6 +357,125 @@ static void test_group_committer_thread(void **state)
 	assert_int_equal(m.rc, CR_OK);
 }
 
+/* ------------------------------------------------------------------ I5 */
+
+/* The log's size and its newest leaf's event type. */
+static uint64_t newest_leaf(struct fx *f, char *type, size_t cap)
+{
+	struct audit_query q = { .limit = 1 };
+	struct audit_page page;
+	uint64_t size = 0;
+	assert_int_equal(audit_log_size(f->a->log, &size), CR_OK);
+	assert_int_equal(audit_log_query(f->a->log, &q, &page), CR_OK);
+	assert_int_equal(page.n, 1);
+	assert_int_equal(page.records[0].index, size - 1);
+	snprintf(type, cap, "%s", page.records[0].leaf->event_type);
+	audit_page_release(&page);
+	return size;
+}
+
+/* Asserts that the last call appended exactly one leaf, of type `want`. */
+#define EXPECT_LEAF(f, size, want)                                     \
+	do {                                                           \
+		char got_[64];                                         \
+		uint64_t n_ = newest_leaf((f), got_, sizeof(got_));    \
+		assert_int_equal(n_, (size) + 1);                      \
+		assert_string_equal(got_, (want));                     \
+		(size) = n_;                                           \
+	} while (0)
+
+static void consent_act(struct fx *f, int64_t brand, enum consent_event_type type, const char *purpose)
+{
+	static const struct registry_actor who = { "brand", "test" };
+	struct consent_event ev;
+	char why[256] = "";
+	consent_event_init(&ev, type);
+	assert_int_equal(registry_subject(f->a, brand, f->subject, "email", &ev.subject, ev.aliases,
+					  &ev.n_aliases), CR_OK);
+	ev.time = cr_time_now() - 1000;
+	ev.received = ev.time;
+	memcpy(ev.channel, "web", 4);
+	if (type != CONSENT_EV_WITHDRAW)
+		ev.notice_version = 1;
+	if (type == CONSENT_EV_GRANT) {
+		ev.actor = CONSENT_ACTOR_SUBJECT;
+		snprintf(ev.purpose, sizeof(ev.purpose), "%s", purpose);
+		memcpy(ev.method, "checkbox", 9);
+	}
+	assert_int_equal(registry_event(f->a, &who, brand, &ev, NULL, NULL, why, sizeof(why)), CR_OK);
+}
+
+/* I5: every state-changing verb appends exactly its leaf, through the real
+ * code each command and route calls; a refused verb appends nothing. */
+static void test_i5_every_verb_appends_its_leaf(void **state)
+{
+	static const struct registry_actor who = { "brand", "test" };
+	struct fx *f = *state;
+	struct dataset d;
+	struct collab c;
+	struct auth_token_info tok;
+	char type[64], why[COLLAB_WHY_MAX] = "", token[AUTH_TOKEN_STRLEN];
+	int64_t brand = 0, dup = 0;
+	uint64_t size = newest_leaf(f, type, sizeof(type));
+	char *notice = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	assert_int_equal(registry_brand_create(f->a, &who, "i5brand", &brand), CR_OK);
+	EXPECT_LEAF(f, size, "brand.create");
+	assert_int_not_equal(registry_brand_create(f->a, &who, "i5brand", &dup), CR_OK);
+	assert_int_equal(newest_leaf(f, type, sizeof(type)), size);
+
+	m = open_memstream(&notice, &len);
+	assert_non_null(m);
+	assert_int_equal(synth_notice_write(m), CR_OK);
+	fclose(m);
+	assert_int_equal(registry_notice_publish(f->a, &who, brand, notice, len, cr_time_now() - 3600 * 1000,
+						 NULL, why, sizeof(why)), CR_OK);
+	free(notice);
+	EXPECT_LEAF(f, size, "notice.publish");
+
+	consent_act(f, brand, CONSENT_EV_SERVED, NULL);
+	EXPECT_LEAF(f, size, "consent.served");
+	consent_act(f, brand, CONSENT_EV_GRANT, "audience_insights");
+	EXPECT_LEAF(f, size, "consent.grant");
+
+	/* purposes given out of order: the leaf lists them sorted */
+	memset(&d, 0, sizeof(d));
+	d.brand_id = brand;
+	snprintf(d.name, sizeof(d.name), "crm");
+	d.id_type = CRYPTO_ID_EMAIL;
+	snprintf(d.profile, sizeof(d.profile), "default");
+	assert_int_equal(dataset_codes_parse("audience_insights,ads_measurement", false, d.purposes,
+					     &d.npurposes), CR_OK);
+	assert_int_equal(dataset_codes_parse("partner-1", true, d.recipients, &d.nrecipients), CR_OK);
+	assert_int_equal(columns_parse("segment:enum(a|b|c)", &d.columns, NULL, 0), CR_OK);
+	assert_int_equal(ops_dataset_create(f->a, &who, "i5brand", &d, why, sizeof(why)), CR_OK);
+	EXPECT_LEAF(f, size, "dataset.create");
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.partner, sizeof(c.partner), "partner-1");
+	assert_int_equal(collab_rule_parse(&c, &d, "segment", "count", why, sizeof(why)), CR_OK);
+	c.k = COLLAB_K_DEFAULT;
+	c.max_dims = COLLAB_MAX_DIMS_DEFAULT;
+	c.epsilon_milli = COLLAB_EPSILON_DEFAULT;
+	c.budget_milli = COLLAB_BUDGET_DEFAULT;
+	c.min_partner_set = 10;
+	c.max_partner_set = COLLAB_MAX_SET_DEFAULT;
+	assert_int_equal(collab_create(f->a, &who, "i5brand", &d, &c, why, sizeof(why)), CR_OK);
+	EXPECT_LEAF(f, size, "collab.create");
+
+	assert_int_equal(auth_token_issue(f->a, AUTH_ROLE_PARTNER, "partner-1", "i5", token, &tok), CR_OK);
+	EXPECT_LEAF(f, size, "token.issue");
+	assert_int_equal(auth_token_revoke(f->a, tok.id, &tok), CR_OK);
+	EXPECT_LEAF(f, size, "token.revoke");
+	assert_int_not_equal(auth_token_revoke(f->a, tok.id, &tok), CR_OK);
+	assert_int_equal(newest_leaf(f, type, sizeof(type)), size);
+
+	consent_act(f, brand, CONSENT_EV_WITHDRAW, NULL);
+	EXPECT_LEAF(f, size, "consent.withdraw");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +487,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_savepoint_left_open_is_undone, fx_group_setup, fx_group_teardown),
 		cmocka_unit_test_setup_teardown(test_group_full_commits_at_once, fx_group_setup, fx_group_teardown),
 		cmocka_unit_test_setup_teardown(test_group_committer_thread, fx_group_setup, fx_group_teardown),
+		cmocka_unit_test_setup_teardown(test_i5_every_verb_appends_its_leaf, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
