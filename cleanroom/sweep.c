@@ -100,6 +100,7 @@ static cr_err brand_ids(struct app *a, int64_t brand, int64_t **ids, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	cr_err rc = CR_OK;
+	int step;
 	*n = 0;
 	*ids = NULL;
 	if (brand > 0) {
@@ -110,9 +111,17 @@ static cr_err brand_ids(struct app *a, int64_t brand, int64_t **ids, size_t *n)
 	if (sqlite3_prepare_v2(a->store->db, "SELECT DISTINCT brand_id FROM datasets ORDER BY brand_id",
 			       -1, &st, NULL) != SQLITE_OK)
 		return CR_ERR_STORE;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		*ids = cr_xrealloc(*ids, (*n + 1) * sizeof(int64_t));
 		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	/* A failed step is an error, not the end of the list: otherwise a
+	 * store failure would pass for a clean sweep that removed nothing. */
+	if (step != SQLITE_DONE) {
+		rc = store_err(step);
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
 	}
 	sqlite3_finalize(st);
 	return rc;

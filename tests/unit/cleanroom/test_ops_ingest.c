@@ -1,0 +1,222 @@
+/* Unit tests for cleanroom/ops_ingest.c, the ingestion `cleanroom ingest`
+ * and POST .../ingest run: every committed batch appends exactly one
+ * "dataset.ingest" leaf in its own transaction (I5), with the counts, the
+ * line range and the commitment to the batch's pseudonyms; a file refused
+ * for its structure appends none (I7). Goes through the real gate and the
+ * real batch hook (registry_fixture.h). Subjects are made-up example.com
+ * addresses. */
+#include <sodium.h>
+
+#include "registry_fixture.h"
+
+#define BATCH 4096 /* ingest.c's batch when the caller sets none, as ops_ingest does */
+
+static int setup(void **state)
+{
+	struct rfx *f = rfx_new();
+	cr_time_ms t = f->t0 - 2 * RFX_HOUR;
+	rfx_served(f, f->acme, "first@example.com", t);
+	rfx_grant(f, f->acme, "first@example.com", "ads_measurement", NULL, t + 1000, 0);
+	rfx_served(f, f->acme, "last@example.com", t);
+	rfx_grant(f, f->acme, "last@example.com", "ads_measurement", NULL, t + 1000, 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	rfx_free(*state);
+	return 0;
+}
+
+/* rows lines of made-up, never-consented subjects, but `first` on line 2 and `last` on line last_line. */
+static char *list_csv(size_t rows, uint64_t last_line)
+{
+	size_t cap = 32 + rows * 32, len = 0;
+	char *csv = malloc(cap);
+	assert_non_null(csv);
+	len += (size_t)snprintf(csv + len, cap - len, "email,segment\n");
+	for (size_t i = 0; i < rows; i++) {
+		uint64_t line = i + 2;
+		if (line == 2)
+			len += (size_t)snprintf(csv + len, cap - len, "first@example.com,a\n");
+		else if (line == last_line)
+			len += (size_t)snprintf(csv + len, cap - len, "last@example.com,b\n");
+		else
+			len += (size_t)snprintf(csv + len, cap - len, "u%06zu@example.com,a\n", i);
+	}
+	return csv;
+}
+
+/* Counts seen through a second connection: only what is committed. */
+struct committed {
+	struct rfx *f;
+	size_t calls;
+	long long leaves[4], records[4];
+};
+
+static long long committed_count(struct rfx *f, const char *sql)
+{
+	char path[128];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+	snprintf(path, sizeof(path), "%s/data/cleanroom.db", f->dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* The progress hook runs between batches, after each batch's COMMIT. */
+static void after_batch(void *ctx, uint64_t rows, uint64_t bytes)
+{
+	struct committed *c = ctx;
+	(void)rows;
+	(void)bytes;
+	assert_true(c->calls < 4);
+	c->leaves[c->calls] = committed_count(c->f, "SELECT count(*) FROM audit_leaves");
+	c->records[c->calls] = committed_count(c->f, "SELECT count(*) FROM records");
+	c->calls++;
+}
+
+/* The detail the leaf of a batch must carry, its commitment over the one stored pseudonym. */
+static void want_detail(struct rfx *f, const char *email, const char *counts, char *out, size_t cap)
+{
+	struct crypto_pseudonym p = rfx_pseudonym(f, f->acme, email);
+	uint8_t h[32];
+	char hex[65];
+	crypto_hash_sha256(h, p.bytes, CRYPTO_PSEUDONYM_BYTES);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(out, cap, "%s pseudonyms_sha256=%s", counts, hex);
+}
+
+static void assert_leaf(const struct audit_record *r, const char *detail)
+{
+	assert_string_equal(r->leaf->event_type, "dataset.ingest");
+	assert_string_equal(r->leaf->tenant, "acme");
+	assert_string_equal(r->leaf->dataset, "crm");
+	assert_string_equal(r->leaf->actor_role, "brand");
+	assert_string_equal(r->leaf->actor_id, "test");
+	assert_false(r->leaf->has_subject);
+	assert_string_equal(r->leaf->detail, detail);
+}
+
+/*
+ * I5: BATCH + 4 rows are two batches, so exactly ceil(N / BATCH) = 2
+ * "dataset.ingest" leaves, each with its batch's counts, lines and
+ * commitment, and each committed together with its batch's records (the
+ * second connection sees leaf and records appear together, batch by batch).
+ */
+static void test_i5_one_ingest_leaf_per_committed_batch(void **state)
+{
+	struct rfx *f = *state;
+	struct committed c = { .f = f };
+	struct ingest_report rep;
+	struct audit_page page;
+	struct dataset d;
+	char want[256];
+	size_t rows = BATCH + 4;
+	char *csv = list_csv(rows, BATCH + 3);
+	long long leaves0, records0;
+	uint64_t size0;
+	rfx_dataset(f, f->acme, "acme", "crm", "ads_measurement", NULL, &d);
+	leaves0 = committed_count(f, "SELECT count(*) FROM audit_leaves");
+	records0 = committed_count(f, "SELECT count(*) FROM records");
+	size0 = rfx_log_size(f);
+	assert_int_equal(rfx_ingest_progress(f, "acme", &d, csv, after_batch, &c, &rep), CR_OK);
+	free(csv);
+	assert_int_equal(rep.read, rows);
+	assert_int_equal(rep.accepted, 2);
+	assert_int_equal(rep.rejected[INGEST_NO_CONSENT].count, rows - 2);
+	assert_int_equal(rep.batches, 2);
+	assert_int_equal(rfx_count(f, &d), 2);
+
+	/* exactly the two leaves, nothing else appended */
+	assert_int_equal(rfx_log_size(f), size0 + 2);
+	rfx_leaves(f, "acme", "dataset.ingest", &page);
+	assert_int_equal(page.n, 2);
+	want_detail(f, "last@example.com", "rows=4 accepted=1 replaced=0 rejected=3 lines=4098-4101", want,
+		    sizeof(want));
+	assert_leaf(&page.records[0], want);
+	want_detail(f, "first@example.com", "rows=4096 accepted=1 replaced=0 rejected=4095 lines=2-4097", want,
+		    sizeof(want));
+	assert_leaf(&page.records[1], want);
+	assert_int_equal(page.records[1].index, size0);
+	assert_int_equal(page.records[0].index, size0 + 1);
+	audit_page_release(&page);
+
+	/* each batch's leaf was committed with its records, not before, not after */
+	assert_int_equal(c.calls, 2);
+	assert_int_equal(c.leaves[0], leaves0 + 1);
+	assert_int_equal(c.records[0], records0 + 1);
+	assert_int_equal(c.leaves[1], leaves0 + 2);
+	assert_int_equal(c.records[1], records0 + 2);
+}
+
+/*
+ * A batch is audited whatever the gate said: a list no row of which is
+ * admitted still appends its one leaf (accepted=0, I5: refusals are
+ * audited), and a second upload of the same subjects counts replacements.
+ */
+static void test_i5_refused_rows_and_replacements_are_audited(void **state)
+{
+	struct rfx *f = *state;
+	struct ingest_report rep;
+	struct audit_page page;
+	struct dataset d;
+	char want[256];
+	uint64_t size0;
+	rfx_dataset(f, f->acme, "acme", "crm", "ads_measurement", NULL, &d);
+	size0 = rfx_log_size(f);
+	rfx_ingest(f, "acme", &d, "email,segment\nnobody@example.com,a\nnot-an-email,a\n", &rep);
+	assert_int_equal(rep.accepted, 0);
+	assert_int_equal(rfx_log_size(f), size0 + 1);
+	rfx_leaves(f, "acme", "dataset.ingest", &page);
+	assert_int_equal(page.n, 1);
+	assert_string_equal(page.records[0].leaf->detail,
+			    "rows=2 accepted=0 replaced=0 rejected=2 lines=2-3 pseudonyms_sha256="
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"); /* SHA-256 of nothing */
+	audit_page_release(&page);
+
+	rfx_ingest(f, "acme", &d, "email,segment\nfirst@example.com,a\n", &rep);
+	rfx_ingest(f, "acme", &d, "email,segment\nFirst@Example.com,b\n", &rep);
+	assert_int_equal(rep.replaced, 1);
+	assert_int_equal(rfx_log_size(f), size0 + 3);
+	rfx_leaves(f, "acme", "dataset.ingest", &page);
+	assert_int_equal(page.n, 3);
+	want_detail(f, "first@example.com", "rows=1 accepted=1 replaced=1 rejected=0 lines=2-2", want, sizeof(want));
+	assert_leaf(&page.records[0], want);
+	audit_page_release(&page);
+}
+
+/* I5, I7: a file refused for its structure stores nothing and appends no leaf. */
+static void test_i5_refused_file_appends_no_leaf(void **state)
+{
+	struct rfx *f = *state;
+	struct ingest_report rep;
+	struct dataset d;
+	uint64_t size0;
+	rfx_dataset(f, f->acme, "acme", "crm", "ads_measurement", NULL, &d);
+	size0 = rfx_log_size(f);
+	assert_int_equal(rfx_ingest_progress(f, "acme", &d, "email,segment\nfirst@example.com,a\nlast@example.com\n",
+					     NULL, NULL, &rep), CR_ERR_FILE_COLUMNS);
+	assert_int_equal(rfx_ingest_progress(f, "acme", &d, "email,region\nfirst@example.com,a\n", NULL, NULL, &rep),
+			 CR_ERR_INGEST_MISSING_COLUMN);
+	assert_int_equal(rfx_log_size(f), size0);
+	assert_int_equal(rfx_leaf_count(f, "acme", "dataset.ingest"), 0);
+	assert_int_equal(rfx_count(f, &d), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_i5_one_ingest_leaf_per_committed_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_i5_refused_rows_and_replacements_are_audited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_i5_refused_file_appends_no_leaf, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,429 @@
+/* Unit tests for cleanroom/registry.c through the real code: the ingest
+ * gate's per-recipient sharing consent (PIPL 23, R09, I2) and the purge a
+ * withdrawal runs (registry_purge, R19, I3, R33). Consent events go through
+ * registry_event, datasets through ops_dataset_create and lists through
+ * ops_ingest, as the CLI and the service run them (registry_fixture.h); no
+ * stand-in gate or purge callback. Subjects are made-up example.com
+ * addresses. */
+#include "registry_fixture.h"
+
+/* ================================================================ the gate */
+
+static const char *const gate_people[] = {
+	"purpose-only@example.com",  /* line 2: (a) purpose grants only */
+	"other-partner@example.com", /* line 3: (b) + sharing with partner-2 */
+	"shared@example.com",        /* line 4: (c) + sharing with partner-1 */
+	"no-ads@example.com",        /* line 5: (d) sharing with partner-1, no ads_measurement */
+	"no-insights@example.com",   /* line 6: (d) sharing with partner-1, no audience_insights */
+	"unshared@example.com",      /* line 7: (e) withdrew only the partner-1 sharing */
+};
+
+static int gate_setup(void **state)
+{
+	struct rfx *f = rfx_new();
+	cr_time_ms t = f->t0 - 2 * RFX_HOUR, g = t + 1000;
+	for (size_t i = 0; i < 6; i++)
+		rfx_served(f, f->acme, gate_people[i], t);
+	rfx_grant(f, f->acme, gate_people[0], "ads_measurement", NULL, g, 0);
+	rfx_grant(f, f->acme, gate_people[0], "audience_insights", NULL, g, 0);
+	rfx_grant(f, f->acme, gate_people[1], "ads_measurement", NULL, g, 0);
+	rfx_grant(f, f->acme, gate_people[1], "audience_insights", NULL, g, 0);
+	rfx_grant(f, f->acme, gate_people[1], "audience_insights", "partner-2", g, 0);
+	rfx_grant(f, f->acme, gate_people[2], "ads_measurement", NULL, g, 0);
+	rfx_grant(f, f->acme, gate_people[2], "audience_insights", NULL, g, 0);
+	rfx_grant(f, f->acme, gate_people[2], "audience_insights", "partner-1", g, 0);
+	rfx_grant(f, f->acme, gate_people[3], "audience_insights", NULL, g, 0);
+	rfx_grant(f, f->acme, gate_people[3], "audience_insights", "partner-1", g, 0);
+	rfx_grant(f, f->acme, gate_people[4], "ads_measurement", NULL, g, 0);
+	rfx_grant(f, f->acme, gate_people[4], "audience_insights", "partner-1", g, 0);
+	rfx_grant(f, f->acme, gate_people[5], "ads_measurement", NULL, g, 0);
+	rfx_grant(f, f->acme, gate_people[5], "audience_insights", NULL, g, 0);
+	rfx_grant(f, f->acme, gate_people[5], "audience_insights", "partner-1", g, 0);
+	rfx_withdraw(f, f->acme, gate_people[5], "audience_insights", "partner-1", NULL);
+	*state = f;
+	return 0;
+}
+
+static int rfx_teardown(void **state)
+{
+	rfx_free(*state);
+	return 0;
+}
+
+static const char gate_csv[] =
+	"email,segment\n"
+	"purpose-only@example.com,a\n"
+	"other-partner@example.com,a\n"
+	"shared@example.com,a\n"
+	"no-ads@example.com,a\n"
+	"no-insights@example.com,a\n"
+	"unshared@example.com,a\n";
+
+static uint64_t reason_count(const struct ingest_report *rep, const char *name)
+{
+	for (size_t i = 0; i < rep->nreasons; i++)
+		if (strcmp(rep->reasons[i].name, name) == 0)
+			return rep->reasons[i].count;
+	return 0;
+}
+
+/*
+ * PIPL 23, R09, I2: a dataset shared with partner-1 admits only a subject
+ * with every purpose granted AND the separate sharing consent naming
+ * partner-1; a sharing grant for partner-2, a missing purpose, or a
+ * withdrawn partner-1 sharing each keep the record out, with its reason.
+ */
+static void test_r09_i2_gate_needs_sharing_consent_for_the_datasets_recipient(void **state)
+{
+	struct rfx *f = *state;
+	struct dataset d;
+	struct ingest_report rep;
+	char reason[40];
+	rfx_dataset(f, f->acme, "acme", "shared", "ads_measurement,audience_insights", "partner-1", &d);
+	rfx_ingest(f, "acme", &d, gate_csv, &rep);
+	assert_int_equal(rep.read, 6);
+	assert_int_equal(rep.accepted, 1);
+	assert_int_equal(rep.replaced, 0);
+	assert_int_equal(rfx_count(f, &d), 1);
+	assert_true(rfx_has(f, &d, "shared@example.com"));
+	/* (a), (b), (d), (d): no consent, each for a scope never granted */
+	assert_int_equal(rep.rejected[INGEST_NO_CONSENT].count, 4);
+	assert_int_equal(rep.rejected[INGEST_NO_CONSENT].nlines, 4);
+	assert_int_equal(rep.rejected[INGEST_NO_CONSENT].lines[0], 2);
+	assert_int_equal(rep.rejected[INGEST_NO_CONSENT].lines[1], 3);
+	assert_int_equal(rep.rejected[INGEST_NO_CONSENT].lines[2], 5);
+	assert_int_equal(rep.rejected[INGEST_NO_CONSENT].lines[3], 6);
+	assert_int_equal(rep.nreasons, 1);
+	assert_int_equal(reason_count(&rep, "NOT_GIVEN"), 4);
+	/* (e): the withdrawn sharing put it on the suppression list (R33) */
+	assert_int_equal(rep.rejected[INGEST_SUPPRESSED].count, 1);
+	assert_int_equal(rep.rejected[INGEST_SUPPRESSED].lines[0], 7);
+	assert_int_equal(rep.rejected[INGEST_INVALID_IDENTIFIER].count, 0);
+	assert_int_equal(rep.rejected[INGEST_INVALID_ATTRIBUTE].count, 0);
+
+	/* the same answers from the gate itself, subject by subject */
+	assert_int_equal(rfx_gate(f, &d, gate_people[0], reason), INGEST_DENY);
+	assert_string_equal(reason, "NOT_GIVEN");
+	assert_int_equal(rfx_gate(f, &d, gate_people[1], reason), INGEST_DENY);
+	assert_string_equal(reason, "NOT_GIVEN");
+	assert_int_equal(rfx_gate(f, &d, gate_people[2], reason), INGEST_ALLOW);
+	assert_int_equal(rfx_gate(f, &d, gate_people[3], reason), INGEST_DENY);
+	assert_string_equal(reason, "NOT_GIVEN");
+	assert_int_equal(rfx_gate(f, &d, gate_people[4], reason), INGEST_DENY);
+	assert_string_equal(reason, "NOT_GIVEN");
+	assert_int_equal(rfx_gate(f, &d, gate_people[5], reason), INGEST_DENY_SUPPRESSED);
+	assert_string_equal(reason, "SUPPRESSED");
+}
+
+/*
+ * The sharing requirement comes from the dataset's recipients: the same
+ * list into a dataset with the same purposes and no recipient admits every
+ * subject whose purposes are granted, (e) included (its withdrawal named
+ * only the sharing), and still refuses the two with a purpose missing.
+ */
+static void test_r09_i2_dataset_without_recipient_needs_only_the_purposes(void **state)
+{
+	struct rfx *f = *state;
+	struct dataset d;
+	struct ingest_report rep;
+	rfx_dataset(f, f->acme, "acme", "inhouse", "ads_measurement,audience_insights", NULL, &d);
+	rfx_ingest(f, "acme", &d, gate_csv, &rep);
+	assert_int_equal(rep.accepted, 4);
+	assert_int_equal(rfx_count(f, &d), 4);
+	assert_true(rfx_has(f, &d, "unshared@example.com"));
+	assert_int_equal(rep.rejected[INGEST_NO_CONSENT].count, 2);
+	assert_int_equal(rep.rejected[INGEST_NO_CONSENT].lines[0], 5);
+	assert_int_equal(rep.rejected[INGEST_NO_CONSENT].lines[1], 6);
+	assert_int_equal(reason_count(&rep, "NOT_GIVEN"), 2);
+	assert_int_equal(rep.rejected[INGEST_SUPPRESSED].count, 0);
+}
+
+/* ================================================================ the purge */
+
+static const char *const people[] = {
+	"alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com",
+};
+#define NPEOPLE 4
+
+/* Every acme dataset shape a withdrawal can touch, and two of brand "other". */
+struct pfx {
+	struct rfx *f;
+	struct dataset ads;      /* ads_measurement */
+	struct dataset insights; /* audience_insights */
+	struct dataset both;     /* ads_measurement, audience_insights */
+	struct dataset p1;       /* audience_insights, shared with partner-1 */
+	struct dataset p2;       /* audience_insights, shared with partner-2 */
+	struct dataset o_ads, o_p1;
+};
+
+static const char people_csv[] =
+	"email,segment\n"
+	"alice@example.com,a\n"
+	"bob@example.com,b\n"
+	"carol@example.com,a\n"
+	"dave@example.com,b\n";
+
+static void ingest_people(struct rfx *f, const char *brand, const struct dataset *d)
+{
+	struct ingest_report rep;
+	rfx_ingest(f, brand, d, people_csv, &rep);
+	assert_int_equal(rep.accepted, NPEOPLE);
+	assert_int_equal(rfx_count(f, d), NPEOPLE);
+}
+
+/* Everyone granted everything two hours ago, in both brands; every dataset holds all four. */
+static int purge_setup(void **state)
+{
+	struct pfx *p = calloc(1, sizeof(*p));
+	struct rfx *f = rfx_new();
+	assert_non_null(p);
+	p->f = f;
+	for (size_t i = 0; i < NPEOPLE; i++) {
+		rfx_grant_all(f, f->acme, people[i], f->t0 - 2 * RFX_HOUR, 0);
+		rfx_grant_all(f, f->other, people[i], f->t0 - 2 * RFX_HOUR, 0);
+	}
+	rfx_dataset(f, f->acme, "acme", "ads", "ads_measurement", NULL, &p->ads);
+	rfx_dataset(f, f->acme, "acme", "insights", "audience_insights", NULL, &p->insights);
+	rfx_dataset(f, f->acme, "acme", "both", "ads_measurement,audience_insights", NULL, &p->both);
+	rfx_dataset(f, f->acme, "acme", "p1", "audience_insights", "partner-1", &p->p1);
+	rfx_dataset(f, f->acme, "acme", "p2", "audience_insights", "partner-2", &p->p2);
+	rfx_dataset(f, f->other, "other", "ads", "ads_measurement", NULL, &p->o_ads);
+	rfx_dataset(f, f->other, "other", "p1", "audience_insights", "partner-1", &p->o_p1);
+	ingest_people(f, "acme", &p->ads);
+	ingest_people(f, "acme", &p->insights);
+	ingest_people(f, "acme", &p->both);
+	ingest_people(f, "acme", &p->p1);
+	ingest_people(f, "acme", &p->p2);
+	ingest_people(f, "other", &p->o_ads);
+	ingest_people(f, "other", &p->o_p1);
+	*state = p;
+	return 0;
+}
+
+static int purge_teardown(void **state)
+{
+	struct pfx *p = *state;
+	rfx_free(p->f);
+	free(p);
+	return 0;
+}
+
+/* Exact record counts of the five acme datasets; the other brand's stay whole. */
+static void assert_counts(struct pfx *p, uint64_t ads, uint64_t insights, uint64_t both, uint64_t p1, uint64_t p2)
+{
+	assert_int_equal(rfx_count(p->f, &p->ads), ads);
+	assert_int_equal(rfx_count(p->f, &p->insights), insights);
+	assert_int_equal(rfx_count(p->f, &p->both), both);
+	assert_int_equal(rfx_count(p->f, &p->p1), p1);
+	assert_int_equal(rfx_count(p->f, &p->p2), p2);
+	assert_int_equal(rfx_count(p->f, &p->o_ads), NPEOPLE);
+	assert_int_equal(rfx_count(p->f, &p->o_p1), NPEOPLE);
+	for (size_t i = 0; i < NPEOPLE; i++) {
+		assert_true(rfx_has(p->f, &p->o_ads, people[i]));
+		assert_true(rfx_has(p->f, &p->o_p1, people[i]));
+	}
+}
+
+/* Only the withdrawing subject's records may go: everyone else is in every acme dataset. */
+static void assert_others_kept(struct pfx *p, const char *who)
+{
+	const struct dataset *all[] = { &p->ads, &p->insights, &p->both, &p->p1, &p->p2 };
+	for (size_t k = 0; k < 5; k++)
+		for (size_t i = 0; i < NPEOPLE; i++)
+			if (strcmp(people[i], who) != 0 && !rfx_has(p->f, all[k], people[i]))
+				fail_msg("%s lost %s's record", all[k]->name, people[i]);
+}
+
+/* I5: the withdrawal's leaf (the newest consent.withdraw of acme) reports what the purge did. */
+static void assert_withdraw_leaf(struct pfx *p, const struct consent_change *c, uint64_t purged)
+{
+	struct audit_page page;
+	char want[128];
+	rfx_leaves(p->f, "acme", "consent.withdraw", &page);
+	assert_true(page.n >= 1);
+	snprintf(want, sizeof(want), "event=%lld suppressed=%u purged_records=%llu", (long long)c->event_id,
+		 c->suppressed, (unsigned long long)purged);
+	assert_string_equal(page.records[0].leaf->detail, want);
+	assert_true(page.records[0].leaf->has_subject);
+	audit_page_release(&page);
+}
+
+/* A re-upload of `who` (written differently) and of bob: who is refused as suppressed (R33), bob replaced. */
+static void assert_reupload_suppressed(struct pfx *p, const struct dataset *d, const char *upper)
+{
+	struct ingest_report rep;
+	char csv[160];
+	uint64_t before = rfx_count(p->f, d);
+	snprintf(csv, sizeof(csv), "email,segment\n %s ,b\nbob@example.com,b\n", upper);
+	rfx_ingest(p->f, "acme", d, csv, &rep);
+	assert_int_equal(rep.read, 2);
+	assert_int_equal(rep.accepted, 1);
+	assert_int_equal(rep.replaced, 1);
+	assert_int_equal(rep.rejected[INGEST_SUPPRESSED].count, 1);
+	assert_int_equal(rep.rejected[INGEST_SUPPRESSED].lines[0], 2);
+	assert_int_equal(rep.rejected[INGEST_NO_CONSENT].count, 0);
+	assert_int_equal(rfx_count(p->f, d), before);
+}
+
+/*
+ * R19, I3: a withdrawal of everything deletes the subject's record in
+ * every dataset of the brand, and only that subject's; the other brand is
+ * untouched; the leaf reports 5 purged records; from then on the gate
+ * denies and a re-upload is refused as suppressed (R33).
+ */
+static void test_r19_i3_full_withdrawal_purges_every_dataset_of_the_brand(void **state)
+{
+	struct pfx *p = *state;
+	const struct dataset *all[] = { &p->ads, &p->insights, &p->both, &p->p1, &p->p2 };
+	struct consent_change c;
+	char reason[40];
+	uint64_t purged = rfx_withdraw(p->f, p->f->acme, "alice@example.com", NULL, NULL, &c);
+	assert_false(c.duplicate);
+	assert_int_equal(c.suppressed, 1);
+	assert_int_equal(purged, 5);
+	assert_counts(p, 3, 3, 3, 3, 3);
+	assert_others_kept(p, "alice@example.com");
+	assert_withdraw_leaf(p, &c, 5);
+	for (size_t k = 0; k < 5; k++) {
+		assert_false(rfx_has(p->f, all[k], "alice@example.com"));
+		assert_int_equal(rfx_gate(p->f, all[k], "alice@example.com", reason), INGEST_DENY_SUPPRESSED);
+		assert_string_equal(reason, "SUPPRESSED");
+	}
+	/* another brand's consent is its own (R32): alice stays admitted there */
+	assert_int_equal(rfx_gate(p->f, &p->o_p1, "alice@example.com", reason), INGEST_ALLOW);
+	assert_reupload_suppressed(p, &p->ads, "ALICE@Example.com");
+	assert_reupload_suppressed(p, &p->p1, "Alice@EXAMPLE.com");
+	/* another withdrawal of the same scope is stored and purges again, finding nothing (§5.2) */
+	{
+		struct consent_change again;
+		assert_int_equal(rfx_withdraw(p->f, p->f->acme, "alice@example.com", NULL, NULL, &again), 0);
+		assert_false(again.duplicate);
+		assert_withdraw_leaf(p, &again, 0);
+		assert_counts(p, 3, 3, 3, 3, 3);
+	}
+}
+
+/*
+ * R19 edge case 4: withdrawing ads_measurement deletes the record from
+ * every dataset that needs it ("both" too, though its other purpose is
+ * still granted) and keeps it in the datasets that need only
+ * audience_insights, which stays valid.
+ */
+static void test_r19_partial_withdrawal_keeps_datasets_of_other_purposes(void **state)
+{
+	struct pfx *p = *state;
+	struct consent_change c;
+	char reason[40];
+	uint64_t purged = rfx_withdraw(p->f, p->f->acme, "alice@example.com", "ads_measurement", NULL, &c);
+	assert_int_equal(purged, 2);
+	assert_counts(p, 3, 4, 3, 4, 4);
+	assert_false(rfx_has(p->f, &p->ads, "alice@example.com"));
+	assert_false(rfx_has(p->f, &p->both, "alice@example.com"));
+	assert_true(rfx_has(p->f, &p->insights, "alice@example.com"));
+	assert_true(rfx_has(p->f, &p->p1, "alice@example.com"));
+	assert_true(rfx_has(p->f, &p->p2, "alice@example.com"));
+	assert_others_kept(p, "alice@example.com");
+	assert_withdraw_leaf(p, &c, 2);
+	assert_int_equal(rfx_gate(p->f, &p->ads, "alice@example.com", reason), INGEST_DENY_SUPPRESSED);
+	assert_int_equal(rfx_gate(p->f, &p->both, "alice@example.com", reason), INGEST_DENY_SUPPRESSED);
+	assert_int_equal(rfx_gate(p->f, &p->insights, "alice@example.com", reason), INGEST_ALLOW);
+	assert_reupload_suppressed(p, &p->ads, "ALICE@example.com");
+}
+
+/*
+ * R19, R09: withdrawing only the sharing of audience_insights with
+ * partner-2 deletes the record from the dataset shared with partner-2 and
+ * keeps it everywhere else, including the datasets that need
+ * audience_insights, which the withdrawal also reaches (the purge re-checks
+ * them and finds them still covered).
+ */
+static void test_r19_r09_withdrawing_one_sharing_keeps_the_purpose(void **state)
+{
+	struct pfx *p = *state;
+	struct consent_change c;
+	char reason[40];
+	uint64_t purged = rfx_withdraw(p->f, p->f->acme, "alice@example.com", "audience_insights", "partner-2", &c);
+	assert_int_equal(purged, 1);
+	assert_counts(p, 4, 4, 4, 4, 3);
+	assert_false(rfx_has(p->f, &p->p2, "alice@example.com"));
+	assert_true(rfx_has(p->f, &p->p1, "alice@example.com"));
+	assert_true(rfx_has(p->f, &p->insights, "alice@example.com"));
+	assert_true(rfx_has(p->f, &p->both, "alice@example.com"));
+	assert_others_kept(p, "alice@example.com");
+	assert_withdraw_leaf(p, &c, 1);
+	assert_int_equal(rfx_gate(p->f, &p->p2, "alice@example.com", reason), INGEST_DENY_SUPPRESSED);
+	assert_int_equal(rfx_gate(p->f, &p->p1, "alice@example.com", reason), INGEST_ALLOW);
+	assert_reupload_suppressed(p, &p->p2, "ALICE@example.com");
+}
+
+/*
+ * R19 (§5.1): a withdrawal naming only a recipient ends the sharing with
+ * partner-1 under every purpose: the dataset shared with partner-1 loses
+ * the record; the one shared with partner-2 and the unshared ones keep it;
+ * the other brand's partner-1 dataset is untouched.
+ */
+static void test_r19_recipient_only_withdrawal_purges_datasets_shared_with_it(void **state)
+{
+	struct pfx *p = *state;
+	struct consent_change c;
+	char reason[40];
+	uint64_t purged = rfx_withdraw(p->f, p->f->acme, "alice@example.com", NULL, "partner-1", &c);
+	assert_int_equal(purged, 1);
+	assert_counts(p, 4, 4, 4, 3, 4);
+	assert_false(rfx_has(p->f, &p->p1, "alice@example.com"));
+	assert_true(rfx_has(p->f, &p->p2, "alice@example.com"));
+	assert_others_kept(p, "alice@example.com");
+	assert_withdraw_leaf(p, &c, 1);
+	assert_int_equal(rfx_gate(p->f, &p->p1, "alice@example.com", reason), INGEST_DENY_SUPPRESSED);
+	assert_int_equal(rfx_gate(p->f, &p->p2, "alice@example.com", reason), INGEST_ALLOW);
+	assert_reupload_suppressed(p, &p->p1, "ALICE@example.com");
+}
+
+/*
+ * §5.3, R21: the purge takes only the datasets the withdrawal can affect.
+ * dave objected (the gate now denies him everywhere, but an objection
+ * purges nothing); his later withdrawal of the partner-1 sharing purges
+ * the partner-1 dataset only and its leaf counts only that; the records
+ * the objection made unusable are the sweep's, which removes them.
+ */
+static void test_r19_partial_withdrawal_leaves_other_datasets_to_the_sweep(void **state)
+{
+	struct pfx *p = *state;
+	struct consent_change c;
+	struct sweep_report rep;
+	char reason[40];
+	uint64_t purged;
+	rfx_object(p->f, p->f->acme, "dave@example.com");
+	assert_counts(p, 4, 4, 4, 4, 4);
+	assert_int_equal(rfx_gate(p->f, &p->insights, "dave@example.com", reason), INGEST_DENY);
+	assert_string_equal(reason, "OBJECTED");
+	purged = rfx_withdraw(p->f, p->f->acme, "dave@example.com", NULL, "partner-1", &c);
+	assert_int_equal(purged, 1);
+	assert_counts(p, 4, 4, 4, 3, 4);
+	assert_withdraw_leaf(p, &c, 1);
+	assert_int_equal(sweep_run(p->f->a, p->f->acme, cr_time_now(), &rep), CR_OK);
+	assert_int_equal(rep.removed, 4);
+	assert_counts(p, 3, 3, 3, 3, 3);
+	assert_others_kept(p, "dave@example.com");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_r09_i2_gate_needs_sharing_consent_for_the_datasets_recipient,
+						gate_setup, rfx_teardown),
+		cmocka_unit_test_setup_teardown(test_r09_i2_dataset_without_recipient_needs_only_the_purposes,
+						gate_setup, rfx_teardown),
+		cmocka_unit_test_setup_teardown(test_r19_i3_full_withdrawal_purges_every_dataset_of_the_brand,
+						purge_setup, purge_teardown),
+		cmocka_unit_test_setup_teardown(test_r19_partial_withdrawal_keeps_datasets_of_other_purposes,
+						purge_setup, purge_teardown),
+		cmocka_unit_test_setup_teardown(test_r19_r09_withdrawing_one_sharing_keeps_the_purpose,
+						purge_setup, purge_teardown),
+		cmocka_unit_test_setup_teardown(test_r19_recipient_only_withdrawal_purges_datasets_shared_with_it,
+						purge_setup, purge_teardown),
+		cmocka_unit_test_setup_teardown(test_r19_partial_withdrawal_leaves_other_datasets_to_the_sweep,
+						purge_setup, purge_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
