@@ -442,11 +442,31 @@ static void test_checkpoint_guard(void **state)
 	fx_exec(db, "BEGIN");
 	assert_int_equal(audit_log_checkpoint(log, NULL), CR_OK);
 	fx_exec(db, "ROLLBACK");
-	/* (level 3, index 0), under the signed root, changed: never sign over it */
+	/* A new tree head that does not extend the signed one: the stored hash
+	 * of leaves 0-15 (written by the append of leaf 15) is not the hash of
+	 * its children, while every hash under the signed root of 12 is intact.
+	 * Only the consistency proof tells; never sign a fork. */
 	char sql[128];
+	fx_exec(db, "BEGIN");
+	for (uint64_t i = 12; i < 16; i++) {
+		fx_entry_make(i, &f);
+		assert_int_equal(audit_log_append(log, &f.e, NULL), CR_OK);
+	}
+	snprintf(sql, sizeof(sql), "UPDATE audit_hashes SET hash = zeroblob(32) WHERE id = %llu",
+		 (unsigned long long)audit_hash_id(4, 0));
+	fx_exec(db, sql);
+	assert_int_equal(audit_log_checkpoint(log, &c), CR_ERR_AUDIT_INCONSISTENT);
+	assert_null(c);
+	fx_exec(db, "ROLLBACK");
+	/* (level 3, index 0), under the signed root, changed: never sign over it */
 	snprintf(sql, sizeof(sql), "UPDATE audit_hashes SET hash = zeroblob(32) WHERE id = %llu",
 		 (unsigned long long)audit_hash_id(3, 0));
 	fx_exec(db, sql);
+	/* nothing appended since: still refused, not answered with the old note */
+	fx_exec(db, "BEGIN");
+	assert_int_equal(audit_log_checkpoint(log, &c), CR_ERR_AUDIT_INCONSISTENT);
+	assert_null(c);
+	fx_exec(db, "ROLLBACK");
 	fx_exec(db, "BEGIN");
 	fx_entry_make(12, &f);
 	assert_int_equal(audit_log_append(log, &f.e, NULL), CR_OK);
