@@ -99,9 +99,10 @@ $(PROGRAM): $(BUILD)/obj/cleanroom/main.o $(call libs_for,cleanroom)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# A unit test in tests/unit/<module>/ links that module's archives.
+# A unit test in tests/unit/<module>/ links that module's archives; it is
+# rebuilt when a fixture header of its folder (match_fixture.h, ...) changes.
 define unit_rule
-$(BUILD)/tests/unit/$(1)/%: tests/unit/$(1)/%.c tests/unit/test_util.h $(call libs_for,$(1))
+$(BUILD)/tests/unit/$(1)/%: tests/unit/$(1)/%.c tests/unit/test_util.h $(wildcard tests/unit/$(1)/*.h) $(call libs_for,$(1))
 	@mkdir -p $$(dir $$@)
 	@$(if $(Q),echo "  TEST-LD $$@")
 	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $$@ $$< $(call libs_for,$(1)) -lcmocka $(LDLIBS)

@@ -276,12 +276,14 @@ struct mfx_rng {
 	uint64_t counter;
 };
 
+/* Each call's bytes come from the seed with the call's number in its last 8
+ * bytes (tests set the first ones, so different seeds give different streams). */
 static inline void mfx_rng_fill(void *ctx, uint8_t *buf, size_t len)
 {
 	struct mfx_rng *r = ctx;
 	uint8_t s[randombytes_SEEDBYTES];
 	memcpy(s, r->seed, sizeof(s));
-	memcpy(s, &r->counter, sizeof(r->counter));
+	memcpy(s + sizeof(s) - sizeof(r->counter), &r->counter, sizeof(r->counter));
 	r->counter++;
 	randombytes_buf_deterministic(buf, len, s);
 }

@@ -2,14 +2,15 @@
  * api_web_withdraw.c, api_web.c): consent-link tokens sealed and opened,
  * refused when tampered, truncated, extended, under another key or expired,
  * carrying no personal data; the link page's view and one-click withdrawal
- * (R17, I3, R27); and the anonymous form's neutral answer, the same for a
- * known and an unknown person. Subjects are made up at run time. */
+ * (R17, I3, R27); the anonymous form's neutral answer, the same for a
+ * known and an unknown person; and, over a live server (live_fixture.h),
+ * the per-address rate limit of the public routes. Subjects are made up at
+ * run time. */
 #include <time.h>
 
 #include <sodium.h>
 
-#include "test_util.h"
-#include "cleanroom/http.h"
+#include "live_fixture.h"
 #include "cleanroom/link.h"
 #include "cleanroom/ops.h"
 #include "cleanroom/synth.h"
@@ -403,6 +404,168 @@ static void test_anonymous_withdraw_is_neutral(void **state)
 	assert_int_equal(anon(f, "acme", "ABC", &st1, &a, &ms1), CR_ERR_JSON_TYPE);
 }
 
+/* ------------------------- the public routes' limit, over a live server */
+
+/*
+ * The public web routes carry no token, so http_client_rate_take limits
+ * them per client address: one bucket per (keyed, hashed) address shared
+ * by every route that takes it (the anonymous form and both link routes),
+ * with the configuration's web_rate_burst and web_rate_per_s (the server
+ * defaults here: 30, and 1 a second). Past it: 429 rate_limited with
+ * Retry-After. Handlers called directly (above) have no connection, so
+ * only a live server shows the limit. Two clients are two loopback
+ * addresses.
+ */
+#define CLIENT_A "127.0.0.1"
+#define CLIENT_B "127.0.0.2"
+
+/* The documented 429: {"error":{"code":"rate_limited","message"}} and Retry-After in seconds. */
+static void assert_rate_limited(const struct resp *r)
+{
+	json_t *j = json_loadb(r->body, r->len, 0, NULL), *e;
+	assert_int_equal(r->status, 429);
+	if (j == NULL)
+		fail_msg("429 without a JSON body: %s", r->body);
+	e = json_object_get(j, "error");
+	assert_int_equal(json_object_size(j), 1);
+	assert_int_equal(json_object_size(e), 2);
+	assert_string_equal(json_string_value(json_object_get(e, "code")), "rate_limited");
+	assert_string_equal(json_string_value(json_object_get(e, "message")), cr_strerror(CR_ERR_RATE_LIMITED));
+	json_decref(j);
+	/* at 1 a second the next token is at most a second away */
+	assert_non_null(strcasestr(r->headers, "\r\nRetry-After: 1\r\n"));
+}
+
+/*
+ * Posts `body` to `path` from `src` until the first 429, every earlier
+ * answer `want`, and checks the 429. `used` requests had already been
+ * taken from src's bucket since `t0` (cr_monotonic_ms, the server's clock).
+ * The bucket starts full and refills one a second, so the requests
+ * answered must number at least the burst and at most the burst plus one
+ * per whole second elapsed (exactly the burst when the flood is quick).
+ */
+static void web_flood(struct live *l, const char *src, const char *path, const char *body, long want,
+		      size_t used, int64_t t0)
+{
+	struct http_config cfg;
+	struct resp r;
+	size_t n = used;
+	int64_t secs;
+	http_config_defaults(&cfg);
+	for (;;) {
+		long st = call_from(l, src, "POST", path, NULL, "application/json", body, strlen(body), &r);
+		if (st == 429)
+			break;
+		if (st != want)
+			fail_msg("POST %s #%zu: %ld, want %ld: %s", path, n + 1, st, want, r.body);
+		if (++n > cfg.web_rate_burst + 10)
+			fail_msg("POST %s: %zu requests from one address and no 429", path, n);
+	}
+	assert_rate_limited(&r);
+	secs = (cr_monotonic_ms() - t0 + 1) / 1000; /* + 1: both ends are rounded down to the ms */
+	if (n < cfg.web_rate_burst || n > cfg.web_rate_burst + (size_t)secs)
+		fail_msg("POST %s: %zu answered before the 429 in %llds, burst %u", path, n, (long long)secs,
+			 cfg.web_rate_burst);
+}
+
+/* After `src` was limited on one route: every limited public route refuses it too,
+ * the rest of the service still answers it. */
+static void assert_group_limited(struct live *l, const char *src, const char *link_body)
+{
+	static const char form[] = "{\"brand\":\"acme\",\"id_type\":\"email\",\"digest\":\"00\"}";
+	struct resp r;
+	call_from(l, src, "POST", "/web/v1/withdraw", NULL, "application/json", form, strlen(form), &r);
+	assert_rate_limited(&r);
+	call_from(l, src, "POST", "/web/v1/link", NULL, "application/json", link_body, strlen(link_body), &r);
+	assert_rate_limited(&r);
+	call_from(l, src, "POST", "/web/v1/link/withdraw", NULL, "application/json", link_body,
+		  strlen(link_body), &r);
+	assert_rate_limited(&r);
+	assert_int_equal(call_from(l, src, "GET", "/healthz", NULL, NULL, NULL, 0, &r), 200);
+	assert_int_equal(call_from(l, src, "GET", "/consent", NULL, NULL, NULL, 0, &r), 200);
+	/* a token's own bucket, not the address's */
+	assert_int_equal(call_from(l, src, "GET", "/v1/whoami", l->brand, NULL, NULL, 0, &r), 200);
+}
+
+/* Brand acme over the API, and a consent link for a made-up subject: {"token":"..."} in body. */
+static void live_link(struct live *l, char body[static LINK_TOKEN_MAX + 16])
+{
+	char digest[65], path[160];
+	struct resp r;
+	json_t *j;
+	const char *p;
+	assert_int_equal(call(l, "POST", "/v1/brands", l->admin, "application/json", "{\"name\":\"acme\"}", 15,
+			      &r), 201);
+	made_up_digest(digest);
+	snprintf(path, sizeof(path), "/v1/brands/acme/subjects/%s/link?id_type=email", digest);
+	assert_int_equal(call(l, "POST", path, l->brand, NULL, NULL, 0, &r), 201);
+	j = json_loadb(r.body, r.len, 0, NULL);
+	assert_non_null(j);
+	p = strchr(json_string_value(json_object_get(j, "path")), '#');
+	assert_non_null(p);
+	snprintf(body, LINK_TOKEN_MAX + 16, "{\"token\":\"%s\"}", p + 1);
+	json_decref(j);
+}
+
+/* R17, I9: the anonymous form is limited per address: past the burst a
+ * flood is refused, the address is refused on every limited route, and
+ * another address is still served. */
+static void test_r17_web_withdraw_rate_limited_per_address(void **state)
+{
+	static const char bad[] = "{\"brand\":\"acme\",\"id_type\":\"email\",\"digest\":\"not-a-digest\"}";
+	struct live *l = *state;
+	char form[160], digest[65], link[LINK_TOKEN_MAX + 16];
+	int64_t t0;
+	struct resp r;
+	live_link(l, link);
+	made_up_digest(digest);
+	snprintf(form, sizeof(form), "{\"brand\":\"acme\",\"id_type\":\"email\",\"digest\":\"%s\"}", digest);
+	t0 = cr_monotonic_ms();
+	/* a real withdrawal, then malformed forms (answered at once, not padded) */
+	assert_int_equal(call_from(l, CLIENT_A, "POST", "/web/v1/withdraw", NULL, "application/json", form,
+				   strlen(form), &r), 202);
+	assert_non_null(strstr(r.body, "\"status\":\"received\""));
+	web_flood(l, CLIENT_A, "/web/v1/withdraw", bad, 400, 1, t0);
+	assert_group_limited(l, CLIENT_A, link);
+	/* another address has its own bucket */
+	assert_int_equal(call_from(l, CLIENT_B, "POST", "/web/v1/withdraw", NULL, "application/json", form,
+				   strlen(form), &r), 202);
+	assert_int_equal(call_from(l, CLIENT_B, "POST", "/web/v1/link", NULL, "application/json", link,
+				   strlen(link), &r), 200);
+}
+
+/* R17, I9: the link page's view is limited per address. */
+static void test_r17_web_link_view_rate_limited_per_address(void **state)
+{
+	struct live *l = *state;
+	char link[LINK_TOKEN_MAX + 16];
+	struct resp r;
+	live_link(l, link);
+	web_flood(l, CLIENT_A, "/web/v1/link", link, 200, 0, cr_monotonic_ms());
+	assert_group_limited(l, CLIENT_A, link);
+	assert_int_equal(call_from(l, CLIENT_B, "POST", "/web/v1/link", NULL, "application/json", link,
+				   strlen(link), &r), 200);
+	assert_non_null(strstr(r.body, "\"brand\":\"acme\""));
+}
+
+/* R17, I9: the link's one-click withdrawal is limited per address. */
+static void test_r17_web_link_withdraw_rate_limited_per_address(void **state)
+{
+	struct live *l = *state;
+	char link[LINK_TOKEN_MAX + 16];
+	struct resp r;
+	int64_t t0;
+	live_link(l, link);
+	t0 = cr_monotonic_ms();
+	assert_int_equal(call_from(l, CLIENT_A, "POST", "/web/v1/link/withdraw", NULL, "application/json", link,
+				   strlen(link), &r), 201);
+	web_flood(l, CLIENT_A, "/web/v1/link/withdraw", link, 201, 1, t0); /* each a new event, stored */
+	assert_group_limited(l, CLIENT_A, link);
+	assert_int_equal(call_from(l, CLIENT_B, "POST", "/web/v1/link/withdraw", NULL, "application/json", link,
+				   strlen(link), &r), 201);
+	assert_non_null(strstr(r.body, "\"receipt\":{"));
+}
+
 /* The pages are embedded, and /static/ never serves an HTML page. */
 static void test_web_assets_embedded(void **state)
 {
@@ -435,8 +598,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_link_view_then_withdraw_one_purpose, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_link_refused_tampered_expired, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_anonymous_withdraw_is_neutral, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_r17_web_withdraw_rate_limited_per_address, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_r17_web_link_view_rate_limited_per_address, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_r17_web_link_withdraw_rate_limited_per_address, live_setup,
+						live_teardown),
 		cmocka_unit_test(test_web_assets_embedded),
 	};
+	int rc;
 	assert_true(sodium_init() >= 0);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
 }

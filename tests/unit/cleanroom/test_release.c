@@ -166,6 +166,228 @@ static void test_suppression_and_summary(void **state)
 	free(rows);
 }
 
+/* -------------------------------------------- I4: the threshold at k */
+
+/*
+ * The largest epsilon a rule allows (COLLAB_MILLI_MAX, 1000): the count's
+ * noise then has scale 1/1000, and P(noise != 0) = 2q/(1 + q) with
+ * q = e^-1000, so the noisy counts are the exact ones and k is met exactly.
+ * The tests assert that the noise was zero rather than assume it.
+ */
+#define EPS_EXACT COLLAB_MILLI_MAX
+
+/* One segment value per record: `na` records in a, `nb` in b, `nc` in c. */
+static size_t segment_rows(int64_t *rows, size_t na, size_t nb, size_t nc)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < na; i++)
+		rows[n++] = 0;
+	for (size_t i = 0; i < nb; i++)
+		rows[n++] = 1;
+	for (size_t i = 0; i < nc; i++)
+		rows[n++] = 2;
+	return n;
+}
+
+static void assert_noise_was_zero(const struct release_result *r)
+{
+	for (size_t i = 0; i < r->ncells; i++)
+		if (r->cells[i].noisy_count != (int64_t)r->cells[i].count)
+			fail_msg("cell %zu: noisy %lld, exact %llu: the boundary is not exact", i,
+				 (long long)r->cells[i].noisy_count, (unsigned long long)r->cells[i].count);
+}
+
+/* Aggregates and noises counts (na, nb, nc) of "segment" under k with the exact epsilon. */
+static void noise_segments(struct mfx *f, uint32_t k, size_t na, size_t nb, size_t nc,
+			   struct release_result *r)
+{
+	struct mfx_rng seed = { .seed = { 3 } };
+	struct crypto_rng rng = { mfx_rng_fill, &seed };
+	struct collab c = f->c;
+	struct release_query q;
+	int64_t *rows = calloc(na + nb + nc + 1, sizeof(int64_t));
+	char why[128];
+	size_t n = segment_rows(rows, na, nb, nc);
+	c.k = k;
+	c.epsilon_milli = EPS_EXACT;
+	assert_int_equal(release_query_parse(&c, &f->d, "segment", NULL, &q, why, sizeof(why)), CR_OK);
+	assert_int_equal(release_aggregate(&q, &f->d, rows, n, r), CR_OK);
+	assert_int_equal(release_noise(&q, &c, &f->d, &rng, r), CR_OK);
+	assert_noise_was_zero(r);
+	free(rows);
+}
+
+/* I4, step 4: a cell with noisy count k - 1 is suppressed; k and k + 1 are released. */
+static void test_i4_cell_suppressed_below_k_released_at_k(void **state)
+{
+	static const uint32_t ks[] = { COLLAB_K_MIN, COLLAB_K_DEFAULT, 1000 };
+	struct mfx *f = *state;
+	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+		struct release_result r = { 0 };
+		uint32_t k = ks[i];
+		noise_segments(f, k, k - 1, k, k + 1, &r);
+		assert_true(r.cells[0].suppressed);         /* k - 1 */
+		assert_false(r.cells[1].suppressed);        /* exactly k */
+		assert_false(r.cells[2].suppressed);        /* k + 1 */
+		assert_int_equal(r.nsuppressed, 1);
+		assert_int_equal(r.suppressed_count, k - 1);
+		assert_int_equal(r.noisy_total, 3 * (int64_t)k);
+		assert_int_equal(r.outcome, CR_OK);
+		release_result_release(&r);
+	}
+}
+
+/* I4, step 5: the whole release is refused when the noisy total is k - 1,
+ * released when it is exactly k, even with every cell under k. */
+static void test_i4_release_refused_below_k_total(void **state)
+{
+	struct mfx *f = *state;
+	struct release_result r = { 0 };
+	uint32_t k = COLLAB_K_DEFAULT;
+	noise_segments(f, k, k - 1, 0, 0, &r);          /* one cell, total k - 1 */
+	assert_int_equal(r.noisy_total, k - 1);
+	assert_int_equal(r.outcome, CR_ERR_RELEASE_BELOW_K);
+	noise_segments(f, k, k, 0, 0, &r);              /* one cell, total k */
+	assert_int_equal(r.noisy_total, k);
+	assert_int_equal(r.outcome, CR_OK);
+	assert_false(r.cells[0].suppressed);
+	noise_segments(f, k, k - 2, 1, 0, &r);          /* all suppressed, total k - 1 */
+	assert_int_equal(r.nsuppressed, 3);
+	assert_int_equal(r.outcome, CR_ERR_RELEASE_BELOW_K);
+	noise_segments(f, k, k - 1, 1, 0, &r);          /* all suppressed, total exactly k */
+	assert_int_equal(r.nsuppressed, 3);
+	assert_int_equal(r.noisy_total, k);
+	assert_int_equal(r.outcome, CR_OK);
+	release_result_release(&r);
+}
+
+/* The released JSON's cells: their segment names and counts, as "a=50,b=51". */
+static void released_cells(const char *json, char *out, size_t cap)
+{
+	json_t *j = json_loads(json, 0, NULL), *cell;
+	size_t i, pos = 0;
+	assert_non_null(j);
+	out[0] = '\0';
+	json_array_foreach(json_object_get(j, "cells"), i, cell)
+		pos += (size_t)snprintf(out + pos, pos < cap ? cap - pos : 0, "%s%s=%lld", i ? "," : "",
+					json_string_value(json_object_get(json_object_get(cell, "dimensions"), "segment")),
+					(long long)json_integer_value(json_object_get(cell, "count")));
+	json_decref(j);
+}
+
+/* The whole procedure on a fresh collaboration at the exact epsilon (one release spends its budget). */
+static void run_segments(struct mfx *f, uint32_t k, size_t na, size_t nb, size_t nc, struct release_result *r)
+{
+	struct mfx_rng seed = { .seed = { 4 } };
+	struct crypto_rng rng = { mfx_rng_fill, &seed };
+	struct release_ctx x = { "acme", "00112233445566778899aabbccddeeff", "partner", "partner-1", &rng };
+	struct collab c;
+	struct release_query q;
+	int64_t *rows = calloc(na + nb + nc + 1, sizeof(int64_t));
+	char why[128];
+	size_t n = segment_rows(rows, na, nb, nc);
+	mfx_collab(f, &c, "segment", "count", k, EPS_EXACT, EPS_EXACT, 0);
+	assert_int_equal(release_query_parse(&c, &f->d, "segment", NULL, &q, why, sizeof(why)), CR_OK);
+	assert_int_equal(release_run(f->a, &x, &c, &f->d, &q, rows, n, r), CR_OK);
+	assert_noise_was_zero(r);
+	assert_int_equal(r->epsilon_milli, EPS_EXACT);  /* charged either way */
+	free(rows);
+}
+
+/* I4 through release_run: what the partner receives at the boundaries. */
+static void test_i4_run_release_at_the_boundary(void **state)
+{
+	struct mfx *f = *state;
+	struct release_result r;
+	uint32_t k = COLLAB_K_MIN;
+	char cells[128];
+	run_segments(f, k, k - 1, k, k + 1, &r);
+	assert_int_equal(r.outcome, CR_OK);
+	released_cells(r.json, cells, sizeof(cells));
+	assert_string_equal(cells, "b=10,c=11");        /* a (k - 1) suppressed */
+	assert_non_null(strstr(r.json, "\"suppressed\":{\"cells\":1,\"count\":9}"));
+	release_result_release(&r);
+
+	run_segments(f, k, k - 1, 0, 0, &r);            /* noisy total k - 1 */
+	assert_int_equal(r.outcome, CR_ERR_RELEASE_BELOW_K);
+	assert_non_null(strstr(r.json, "\"reason\":\"below_k\""));
+	assert_null(strstr(r.json, "\"cells\""));
+	release_result_release(&r);
+
+	run_segments(f, k, k, 0, 0, &r);                /* noisy total exactly k */
+	assert_int_equal(r.outcome, CR_OK);
+	assert_non_null(strstr(r.json, "\"outcome\":\"released\""));
+	released_cells(r.json, cells, sizeof(cells));
+	assert_string_equal(cells, "a=10");
+	assert_non_null(strstr(r.json, "\"noisy_total\":10"));
+	release_result_release(&r);
+}
+
+/* ----------------------------------------- epsilon split over metrics */
+
+/* Var of the discrete Laplace of scale t: 2p/(1 - p)^2 with p = e^(-1/t) (docs/spec/privacy.md, 7). */
+static double dlap_var(double t)
+{
+	double p = exp(-1.0 / t), one_minus_p = -expm1(-1.0 / t);
+	return 2.0 * p / (one_minus_p * one_minus_p);
+}
+
+/*
+ * Section 6: a query of count and sum:spend at epsilon 0.5 has m = 2
+ * metrics, so the count's noise has scale 1 * 2 / 0.5 = 4 and the sum's
+ * (spend in 0..10000, sensitivity 10000) 10000 * 2 / 0.5 = 40000. Over
+ * 30,000 seeded draws of each, the empirical variance of noisy - exact must
+ * be that law's: within [0.8, 1.25] of it, where the sample's own spread is
+ * about 1.3 % (kurtosis 6: sqrt(5 / 30000)). Not splitting (scale 2 and
+ * 20000) gives a quarter of the variance; no noise gives none.
+ */
+static void test_i4_epsilon_split_over_metrics(void **state)
+{
+	struct mfx *f = *state;
+	struct mfx_rng seed = { .seed = { 5 } };
+	struct crypto_rng rng = { mfx_rng_fill, &seed };
+	struct collab c = f->c;
+	struct release_query q;
+	struct release_result r = { 0 };
+	const size_t reps = 400;
+	int64_t rows[300 * 4];
+	double n = 0, cs = 0, cs2 = 0, ss = 0, ss2 = 0, want_c = dlap_var(4.0), want_s = dlap_var(40000.0);
+	char why[128];
+	c.max_dims = 3;          /* 75 cells per draw */
+	c.epsilon_milli = 500;
+	assert_int_equal(release_query_parse(&c, &f->d, "segment,region,age_band", "count,sum:spend", &q, why,
+					     sizeof(why)), CR_OK);
+	for (size_t i = 0; i < 300; i++) {   /* some records, so that exact values are not all zero */
+		rows[4 * i] = (int64_t)(i % 3);
+		rows[4 * i + 1] = (int64_t)(i % 5);
+		rows[4 * i + 2] = (int64_t)(i % 7 % 5);
+		rows[4 * i + 3] = (int64_t)(i * 37 % 10001);
+	}
+	assert_int_equal(release_aggregate(&q, &f->d, rows, 300, &r), CR_OK);
+	for (size_t k = 0; k < reps; k++) {
+		assert_int_equal(release_noise(&q, &c, &f->d, &rng, &r), CR_OK);
+		for (size_t i = 0; i < r.ncells; i++) {
+			double dc = (double)(r.cells[i].noisy_count - (int64_t)r.cells[i].count);
+			double ds = (double)(r.cells[i].noisy_sum[0] - r.cells[i].sum[0]);
+			cs += dc;
+			cs2 += dc * dc;
+			ss += ds;
+			ss2 += ds * ds;
+			n++;
+		}
+	}
+	release_result_release(&r);
+	/* centred: the mean within 6 standard errors of 0 */
+	if (fabs(cs / n) > 6 * sqrt(want_c / n) || fabs(ss / n) > 6 * sqrt(want_s / n))
+		fail_msg("noise not centred: count mean %g, sum mean %g", cs / n, ss / n);
+	if (cs2 / n < 0.8 * want_c || cs2 / n > 1.25 * want_c)
+		fail_msg("count noise variance %g, want %g (scale 4: epsilon split over 2 metrics)", cs2 / n,
+			 want_c);
+	if (ss2 / n < 0.8 * want_s || ss2 / n > 1.25 * want_s)
+		fail_msg("sum noise variance %g, want %g (scale 40000: epsilon split over 2 metrics)", ss2 / n,
+			 want_s);
+}
+
 /* ------------------------------------------------- the whole, on an app */
 
 static cr_err rows_must_not_run(void *ctx, struct app *a, const int64_t **rows, size_t *n)
@@ -281,6 +503,10 @@ int main(void)
 		cmocka_unit_test(test_noise_params),
 		cmocka_unit_test(test_aggregate_exact_and_clamped),
 		cmocka_unit_test(test_suppression_and_summary),
+		cmocka_unit_test(test_i4_cell_suppressed_below_k_released_at_k),
+		cmocka_unit_test(test_i4_release_refused_below_k_total),
+		cmocka_unit_test(test_i4_run_release_at_the_boundary),
+		cmocka_unit_test(test_i4_epsilon_split_over_metrics),
 		cmocka_unit_test(test_run_release_budget_and_refusals),
 		cmocka_unit_test(test_run_release_is_atomic),
 	};

@@ -1,0 +1,399 @@
+/* Unit tests for the HTTP service (cleanroom/http*.c, api_*.c) over a real
+ * socket: a live plain-HTTP server on 127.0.0.1 driven with libcurl
+ * (live_fixture.h): public routes and metrics, 401/403/404/405/413/415/400,
+ * token issue and revoke over the API, the role and tenancy matrix, a
+ * brand's whole day through the routes, and an access log that never holds
+ * a token. The in-process checks are test_http.c. */
+#include "live_fixture.h"
+#include "cleanroom/synth.h"
+
+static void test_live_public_routes(void **state)
+{
+	struct live *l = *state;
+	struct resp r;
+	assert_int_equal(call(l, "GET", "/healthz", NULL, NULL, NULL, 0, &r), 200);
+	assert_string_equal(r.body, "{\"status\":\"ok\"}");
+	assert_non_null(strcasestr(r.headers, "Cache-Control: no-store"));
+	assert_int_equal(call(l, "GET", "/nowhere", NULL, NULL, NULL, 0, &r), 404);
+	assert_error(&r, "http_no_route");
+	assert_int_equal(call(l, "DELETE", "/healthz", NULL, NULL, NULL, 0, &r), 405);
+	assert_error(&r, "http_method");
+	assert_non_null(strcasestr(r.headers, "Allow: GET"));
+	/* A request is counted when libmicrohttpd reports it completed, which
+	 * can be just after the client has its answer: poll briefly. */
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(call(l, "GET", "/metrics", NULL, NULL, NULL, 0, &r), 200);
+		if (strstr(r.body, "cleanroom_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n") &&
+		    strstr(r.body, "cleanroom_http_requests_total{route=\"/healthz\",status=\"200\"} 1\n"))
+			break;
+		usleep(20000);
+	}
+	assert_non_null(strstr(r.body, "cleanroom_http_requests_total{route=\"/healthz\",status=\"200\"} 1\n"));
+	assert_non_null(strstr(r.body, "cleanroom_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n"));
+}
+
+static void test_live_auth(void **state)
+{
+	struct live *l = *state;
+	struct resp r;
+	char bad[AUTH_TOKEN_STRLEN];
+	assert_int_equal(call(l, "GET", "/v1/whoami", NULL, NULL, NULL, 0, &r), 401);
+	assert_error(&r, "auth_missing");
+	assert_non_null(strcasestr(r.headers, "WWW-Authenticate: Bearer"));
+	memcpy(bad, l->brand, sizeof(bad));
+	bad[20] = bad[20] == 'x' ? 'y' : 'x';
+	assert_int_equal(call(l, "GET", "/v1/whoami", bad, NULL, NULL, 0, &r), 401);
+	assert_error(&r, "auth_invalid");
+	assert_null(strstr(r.body, bad)); /* never echoed */
+	assert_int_equal(call(l, "GET", "/v1/whoami", "crt_short", NULL, NULL, 0, &r), 401);
+	assert_error(&r, "auth_invalid");
+	assert_int_equal(call(l, "GET", "/v1/whoami", l->brand, NULL, NULL, 0, &r), 200);
+	assert_non_null(strstr(r.body, "\"role\":\"brand\""));
+	assert_non_null(strstr(r.body, "\"tenant\":\"acme\""));
+	/* A brand may not manage tokens: 403, and the body was never read. */
+	assert_int_equal(call(l, "GET", "/v1/tokens", l->brand, NULL, NULL, 0, &r), 403);
+	assert_error(&r, "auth_forbidden");
+	assert_int_equal(call(l, "POST", "/v1/tokens", l->brand, "application/json",
+			      "{\"role\":\"admin\",\"tenant\":\"x\",\"name\":\"y\"}", 41, &r), 403);
+	assert_int_equal(call(l, "GET", "/v1/tokens", l->admin, NULL, NULL, 0, &r), 200);
+	assert_null(strstr(r.body, "\"hash\""));
+	assert_null(strstr(r.body, "crt_"));
+	assert_non_null(strstr(r.body, "\"name\":\"b\""));
+	/* the forbidden POST stored nothing */
+	assert_null(strstr(r.body, "\"tenant\":\"x\""));
+}
+
+static void test_live_bad_bodies(void **state)
+{
+	struct live *l = *state;
+	struct resp r;
+	size_t big = 8 * 1024;
+	char *body = malloc(big + 1);
+	assert_non_null(body);
+	memset(body, ' ', big);
+	body[big] = '\0';
+	assert_int_equal(call(l, "POST", "/v1/tokens", l->admin, "application/json", body, big, &r), 413);
+	assert_error(&r, "too_large");
+	free(body);
+	assert_int_equal(call(l, "POST", "/v1/tokens", l->admin, "application/json", "{\"role\":", 8, &r), 400);
+	assert_error(&r, "json_malformed");
+	assert_int_equal(call(l, "POST", "/v1/tokens", l->admin, "text/plain", "{}", 2, &r), 415);
+	assert_error(&r, "http_media_type");
+	assert_int_equal(call(l, "POST", "/v1/tokens", l->admin, "application/json",
+			      "{\"role\":\"brand\",\"tenant\":\"acme\",\"name\":\"n\",\"extra\":1}", 53, &r), 400);
+	assert_error(&r, "json_unknown_field");
+	assert_int_equal(call(l, "POST", "/v1/tokens", l->admin, "application/json",
+			      "{\"role\":\"root\",\"tenant\":\"acme\",\"name\":\"n\"}", 42, &r), 400);
+	assert_error(&r, "role");
+	assert_int_equal(call(l, "POST", "/v1/tokens", l->admin, "application/json",
+			      "{\"role\":\"brand\",\"tenant\":\"ACME\",\"name\":\"n\"}", 43, &r), 400);
+	assert_error(&r, "tenant");
+	assert_int_equal(call(l, "POST", "/v1/tokens/abc/revoke", l->admin, NULL, NULL, 0, &r), 404);
+	assert_error(&r, "not_found");
+	assert_int_equal(call(l, "POST", "/v1/tokens/999/revoke", l->admin, NULL, NULL, 0, &r), 404);
+	assert_int_equal(call(l, "GET", "/v1/tokens", l->admin, NULL, NULL, 0, &r), 200);
+	assert_null(strstr(r.body, "\"name\":\"n\"")); /* nothing partial stored (I7) */
+}
+
+static void test_live_issue_use_revoke(void **state)
+{
+	struct live *l = *state;
+	struct resp r;
+	char path[64], token[AUTH_TOKEN_STRLEN];
+	json_t *j;
+	json_int_t id;
+	assert_int_equal(call(l, "POST", "/v1/tokens", l->admin, "application/json",
+			      "{\"role\":\"partner\",\"tenant\":\"adco\",\"name\":\"p1\"}", 46, &r), 201);
+	j = json_loadb(r.body, r.len, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "role")), "partner");
+	assert_true(json_is_null(json_object_get(j, "revoked")));
+	snprintf(token, sizeof(token), "%s", json_string_value(json_object_get(j, "token")));
+	id = json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	assert_int_equal(strlen(token), AUTH_TOKEN_LEN);
+	assert_int_equal(call(l, "GET", "/v1/whoami", token, NULL, NULL, 0, &r), 200);
+	assert_non_null(strstr(r.body, "\"tenant\":\"adco\""));
+	snprintf(path, sizeof(path), "/v1/tokens/%lld/revoke", (long long)id);
+	assert_int_equal(call(l, "POST", path, l->admin, NULL, NULL, 0, &r), 200);
+	assert_null(strstr(r.body, "\"revoked\":null"));
+	assert_int_equal(call(l, "POST", path, l->admin, NULL, NULL, 0, &r), 409);
+	assert_error(&r, "token_revoked");
+	assert_int_equal(call(l, "GET", "/v1/whoami", token, NULL, NULL, 0, &r), 401);
+
+	/* The access log has the route pattern, role and tenant; never a token. */
+	size_t len = 0;
+	fflush(l->log);
+	char *log = test_read_file(l->log_path, &len);
+	assert_non_null(log);
+	assert_null(strstr(log, "crt_"));
+	assert_null(strstr(log, token + 4));
+	assert_null(strstr(log, l->admin + 4));
+	assert_non_null(strstr(log, "\"route\":\"/v1/tokens/{id}/revoke\""));
+	assert_non_null(strstr(log, "\"role\":\"admin\""));
+	assert_non_null(strstr(log, "\"tenant\":\"adco\""));
+	free(log);
+}
+
+/* The pattern with {brand} replaced by `brand` and every other {param} by `value`. */
+static void path_fill(const char *pattern, const char *brand, const char *value, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (const char *p = pattern; *p && n + 1 < cap; p++) {
+		if (*p != '{') {
+			out[n++] = *p;
+			continue;
+		}
+		n += (size_t)snprintf(out + n, cap - n, "%s",
+				      strncmp(p, "{brand}", 7) == 0 ? brand : value);
+		p = strchr(p, '}');
+	}
+	out[n < cap ? n : cap - 1] = '\0';
+}
+
+/* Every (role x authenticated route) pair, on the tokens' own brand: a role
+ * the route does not admit gets 403 auth_forbidden and changes nothing; one
+ * it admits gets past the gate (whatever the handler then says about the
+ * empty request). Then every brand route on another tenant's brand: 403
+ * (auth_forbidden or auth_tenant) for every role, and nothing changed. */
+static void test_live_role_matrix(void **state)
+{
+	struct live *l = *state;
+	static const enum auth_role roles[] = { AUTH_ROLE_ADMIN, AUTH_ROLE_BRAND, AUTH_ROLE_PARTNER,
+						AUTH_ROLE_OFFICER };
+	char tokens[4][AUTH_TOKEN_STRLEN], path[256];
+	struct auth_token_info t;
+	struct resp r;
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(auth_token_issue(l->ap, roles[i], "acme", "m", tokens[i], &t), CR_OK);
+	for (size_t k = 0; k < http_route_count; k++) {
+		const struct http_route *route = &http_routes[k];
+		bool has_body = strcmp(route->method, "GET") != 0 && route->max_body > 0;
+		if (route->roles == HTTP_PUBLIC)
+			continue;
+		path_fill(route->pattern, "acme", "999999", path, sizeof(path));
+		for (size_t i = 0; i < 4; i++) {
+			int before = sqlite3_total_changes(l->store->db);
+			long st = call(l, route->method, path, tokens[i], has_body ? "application/json" : NULL,
+				       has_body ? "{}" : NULL, 2, &r);
+			if (route->roles & (unsigned)roles[i]) {
+				if (st == 401 || st == 403)
+					fail_msg("%s %s as %s: %ld", route->method, route->pattern,
+						 auth_role_name(roles[i]), st);
+				continue;
+			}
+			if (st != 403)
+				fail_msg("%s %s as %s: %ld, want 403", route->method, route->pattern,
+					 auth_role_name(roles[i]), st);
+			assert_error(&r, "auth_forbidden");
+			assert_int_equal(sqlite3_total_changes(l->store->db), before);
+		}
+		if (strstr(route->pattern, "{brand}") == NULL)
+			continue;
+		path_fill(route->pattern, "other", "999999", path, sizeof(path));
+		for (size_t i = 0; i < 4; i++) {
+			int before = sqlite3_total_changes(l->store->db);
+			long st = call(l, route->method, path, tokens[i], has_body ? "application/json" : NULL,
+				       has_body ? "{}" : NULL, 2, &r);
+			if (st != 403)
+				fail_msg("%s %s on another brand as %s: %ld, want 403", route->method,
+					 route->pattern, auth_role_name(roles[i]), st);
+			assert_error(&r, (route->roles & (unsigned)roles[i]) ? "auth_tenant" : "auth_forbidden");
+			assert_int_equal(sqlite3_total_changes(l->store->db), before);
+		}
+	}
+}
+
+/* Tenancy on real data: brands exist, a brand token is held to its own. */
+static void test_live_tenancy(void **state)
+{
+	struct live *l = *state;
+	char officer[AUTH_TOKEN_STRLEN];
+	struct auth_token_info t;
+	struct resp r;
+	int before;
+	assert_int_equal(auth_token_issue(l->ap, AUTH_ROLE_OFFICER, "acme", "o", officer, &t), CR_OK);
+	assert_int_equal(call(l, "POST", "/v1/brands", l->admin, "application/json",
+			      "{\"name\":\"acme\"}", 15, &r), 201);
+	assert_int_equal(call(l, "POST", "/v1/brands", l->admin, "application/json",
+			      "{\"name\":\"other\"}", 16, &r), 201);
+	assert_int_equal(call(l, "POST", "/v1/brands", l->admin, "application/json",
+			      "{\"name\":\"other\"}", 16, &r), 409);
+	assert_int_equal(call(l, "POST", "/v1/brands", l->brand, "application/json",
+			      "{\"name\":\"mine\"}", 15, &r), 403);
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/datasets", l->brand, NULL, NULL, 0, &r), 200);
+	assert_string_equal(r.body, "{\"datasets\":[]}");
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/datasets", officer, NULL, NULL, 0, &r), 200);
+	before = sqlite3_total_changes(l->store->db);
+	assert_int_equal(call(l, "POST", "/v1/brands/other/datasets", l->brand, "application/json",
+			      "{\"name\":\"d\",\"purposes\":[\"ads\"],\"id_type\":\"email\",\"columns\":\"a:int(0..1)\"}",
+			      72, &r), 403);
+	assert_error(&r, "auth_tenant");
+	assert_int_equal(call(l, "GET", "/v1/brands/other/datasets", officer, NULL, NULL, 0, &r), 403);
+	assert_error(&r, "auth_tenant");
+	assert_int_equal(call(l, "GET", "/v1/audit/log?brand=other", officer, NULL, NULL, 0, &r), 403);
+	assert_int_equal(sqlite3_total_changes(l->store->db), before);
+	/* the officer's own log: only acme entries */
+	assert_int_equal(call(l, "GET", "/v1/audit/log", officer, NULL, NULL, 0, &r), 200);
+	assert_non_null(strstr(r.body, "\"tenant\":\"acme\""));
+	assert_null(strstr(r.body, "\"tenant\":\"other\""));
+	assert_int_equal(call(l, "GET", "/v1/audit/log?limit=0", officer, NULL, NULL, 0, &r), 400);
+	assert_error(&r, "http_query");
+	/* a subject travels only as a digest */
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/subjects/someone/status?id_type=email", l->brand,
+			      NULL, NULL, 0, &r), 404);
+	assert_int_equal(call(l, "GET", "/v1/audit/key", officer, NULL, NULL, 0, &r), 200);
+	assert_int_equal(call(l, "GET", "/v1/audit/checkpoint", l->brand, NULL, NULL, 0, &r), 200);
+	assert_int_equal(call(l, "POST", "/v1/receipts/verify", l->brand, "application/json", "{}", 2, &r), 400);
+	assert_error(&r, "consent_receipt_malformed");
+}
+
+/* The synthetic brand's notice (version 1) as a NUL-terminated heap string. */
+static char *notice_text(size_t *len)
+{
+	FILE *f = tmpfile();
+	char *buf;
+	long n;
+	assert_non_null(f);
+	assert_int_equal(synth_notice_write(f), CR_OK);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+#define POST_JSON(l, path, tok, body) call(l, "POST", path, tok, "application/json", body, strlen(body), &r)
+
+/* A brand's whole day through the routes: notice (R04), single events with
+ * receipts (R27), a batch, a dataset, an upload, status by digest; every
+ * refusal a JSON error that changes nothing (I7). */
+static void test_live_brand_flow(void **state)
+{
+	struct live *l = *state;
+	struct resp r;
+	size_t nlen = 0;
+	char *notice = notice_text(&nlen), *bad;
+	int before;
+	json_t *j;
+	assert_int_equal(POST_JSON(l, "/v1/brands", l->admin, "{\"name\":\"acme\"}"), 201);
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/notices", l->brand, "application/json", notice,
+			      nlen, &r), 201);
+	assert_non_null(strstr(r.body, "\"version\":1"));
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/notices", l->brand, "application/json", notice,
+			      nlen, &r), 200);
+	assert_non_null(strstr(r.body, "\"already_published\":true"));
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/notices/1", l->brand, NULL, NULL, 0, &r), 200);
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/notices/9", l->brand, NULL, NULL, 0, &r), 404);
+	/* R04: a notice without its retention is refused, nothing stored */
+	bad = strstr(notice, "\"retention\"");
+	assert_non_null(bad);
+	memcpy(bad, "\"retentiox\"", 11);
+	before = sqlite3_total_changes(l->store->db);
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/notices", l->brand, "application/json", notice,
+			      nlen, &r), 400);
+	assert_int_equal(sqlite3_total_changes(l->store->db), before);
+	free(notice);
+
+	/* notice served, then one grant: stored with its receipt, which the service then verifies */
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/consents", l->brand,
+				   "{\"type\":\"served\",\"subject\":\"ann@example.org\",\"notice_version\":1,"
+				   "\"time\":\"2026-03-01T08:59:00+08:00\",\"channel\":\"web\"}"), 201);
+	assert_non_null(strstr(r.body, "\"receipt\":null"));
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/consents", l->brand,
+				   "{\"type\":\"grant\",\"subject\":\"ann@example.org\",\"purpose\":\"ads_measurement\","
+				   "\"notice_version\":1,\"time\":\"2026-03-01T09:00:00+08:00\",\"method\":\"checkbox\","
+				   "\"channel\":\"web\",\"actor\":\"subject\"}"), 201);
+	assert_null(strstr(r.body, "ann@example.org"));
+	j = json_loadb(r.body, r.len, 0, NULL);
+	assert_non_null(j);
+	assert_true(json_is_object(json_object_get(j, "receipt")));
+	char *receipt = json_dumps(json_object_get(j, "receipt"), JSON_COMPACT);
+	json_decref(j);
+	assert_non_null(receipt);
+	assert_int_equal(POST_JSON(l, "/v1/receipts/verify", l->brand, receipt), 200);
+	assert_non_null(strstr(r.body, "\"audit_proof_verified\":true"));
+	free(receipt);
+	/* bad events: refused with the exact code, nothing stored */
+	before = sqlite3_total_changes(l->store->db);
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/consents", l->brand, "{\"type\":\"grant\","), 400);
+	assert_error(&r, "consent_event_malformed");
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/consents", l->brand,
+				   "{\"type\":\"grant\",\"subject\":\"ann@example.org\",\"purpose\":\"ads_measurement\","
+				   "\"notice_version\":1,\"time\":\"2026-03-01T09:00:00+08:00\",\"method\":\"checkbox\","
+				   "\"channel\":\"web\",\"actor\":\"subject\",\"colour\":\"red\"}"), 400);
+	assert_error(&r, "consent_event_unknown_field");
+	assert_null(strstr(r.body, "ann@"));
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/consents/batch", l->brand, "application/json",
+			      "{}", 2, &r), 415);
+	assert_int_equal(sqlite3_total_changes(l->store->db), before);
+	/* a batch: the good line stored, the bad one listed by number */
+	const char *nd = "{\"type\":\"served\",\"subject\":\"bob@example.org\",\"notice_version\":1,"
+			 "\"time\":\"2026-03-01T08:59:00+08:00\",\"channel\":\"web\"}\n"
+			 "{\"type\":\"grant\",\"subject\":\"bob@example.org\",\"purpose\":\"ads_measurement\","
+			 "\"notice_version\":1,\"time\":\"2026-03-01T09:00:00+08:00\",\"method\":\"checkbox\","
+			 "\"channel\":\"web\",\"actor\":\"subject\"}\n{\"type\":\"nope\"}\n";
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/consents/batch", l->brand, "application/x-ndjson",
+			      nd, strlen(nd), &r), 200);
+	assert_non_null(strstr(r.body, "\"stored\":2"));
+	assert_non_null(strstr(r.body, "\"line\":3"));
+	assert_null(strstr(r.body, "bob@"));
+
+	/* datasets: an undeclared purpose is refused; then a real one and an upload */
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/datasets", l->brand,
+				   "{\"name\":\"crm\",\"purposes\":[\"payroll\"],\"id_type\":\"email\","
+				   "\"columns\":\"segment:enum(a|b)\"}"), 400);
+	assert_error(&r, "dataset_purposes");
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/datasets", l->brand,
+				   "{\"name\":\"crm\",\"purposes\":[\"ads_measurement\"],\"id_type\":\"email\","
+				   "\"columns\":\"segment:enum(a|b)\"}"), 201);
+	const char *csv = "email,segment\nann@example.org,a\nbob@example.org,b\ncat@example.org,a\n";
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/datasets/crm/ingest", l->brand, "text/csv", csv,
+			      strlen(csv), &r), 200);
+	j = json_loadb(r.body, r.len, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "read")), 3);
+	assert_int_equal(json_integer_value(json_object_get(j, "accepted")), 2);
+	json_decref(j);
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/datasets/nope/ingest", l->brand, "text/csv", csv,
+			      strlen(csv), &r), 404);
+	assert_error(&r, "dataset_not_found");
+
+	/* status by the digest of the normalized email: sha256("ann@example.org") */
+	uint8_t h[32];
+	char hex[65], path[200];
+	crypto_hash_sha256(h, (const uint8_t *)"ann@example.org", 15);
+	assert_int_equal(cr_hex_encode(h, 32, hex, sizeof(hex)), CR_OK);
+	snprintf(path, sizeof(path), "/v1/brands/acme/subjects/%s/status?id_type=email", hex);
+	assert_int_equal(call(l, "GET", path, l->brand, NULL, NULL, 0, &r), 200);
+	j = json_loadb(r.body, r.len, 0, NULL);
+	assert_non_null(j);
+	json_t *first = json_array_get(json_object_get(j, "decisions"), 0);
+	assert_string_equal(json_string_value(json_object_get(first, "purpose")), "ads_measurement");
+	assert_true(json_is_true(json_object_get(first, "allowed")));
+	json_decref(j);
+	assert_null(strstr(r.body, hex));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_live_public_routes, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_live_auth, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_live_bad_bodies, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_live_issue_use_revoke, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_live_role_matrix, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_live_tenancy, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_live_brand_flow, live_setup, live_teardown),
+	};
+	int rc;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}
