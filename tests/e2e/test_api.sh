@@ -52,11 +52,12 @@ c() {
   echo "$k $code ${*: -1}" >>resp.index
   printf '%s' "$code"
 }
-# refute PATTERN FILE...: fails if a FILE holds PATTERN, or if grep cannot read one.
+# refute FILE PATTERN...: fails if FILE holds a PATTERN, or if grep cannot read it.
 refute() {
-  local rc=0
-  grep -a -q -e "$1" -- "${@:2}" || rc=$?
-  [ $rc -eq 1 ] || { echo "'$1' found in (or unreadable) ${*:2} (grep: $rc)"; exit 1; }
+  local f=$1 rc=0 p=(); shift
+  for x in "$@"; do p+=(-e "$x"); done
+  grep -a -q "${p[@]}" -- "$f" || rc=$?
+  [ $rc -eq 1 ] || { echo "$f holds one of: $* (or is unreadable; grep: $rc)"; exit 1; }
 }
 expect() { # expect STATUS CODE|- TOKEN ARGS...
   local want=$1 code=$2 got; shift 2
@@ -85,7 +86,7 @@ json 'assert d["refused"]==0 and d["stored"]>500 and d["refused_lines"]==[], d'
 printf '{"type":"grant","subject":"zz@example.org","purpose":"ads_measurement"}\nnot json\n' > bad.ndjson
 expect 200 - "$brand" -H "$ND" --data-binary @bad.ndjson "$url/v1/brands/acme/consents/batch"
 json 'assert d["refused"]==2 and [r["line"] for r in d["refused_lines"]]==[1,2], d'
-refute 'zz@example.org' body
+refute body 'zz@example.org'
 
 # --- dataset and ingest upload ------------------------------------------------
 COLS='segment:enum(a|b|c),region:enum(north|south|east|west|central),age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)'
@@ -193,7 +194,7 @@ expect 200 - "$officer" "$url/v1/audit/key"
 expect 200 - "" "$url/healthz"
 
 kill -TERM "$pid"; wait "$pid"; pid=
-refute "crt_" "$log"
+refute "$log" crt_
 
 # I1: no response and no log line holds an identifier or its digest. The search
 # must have covered the responses where the picked subject's digest (in their
