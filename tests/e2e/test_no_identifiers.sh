@@ -274,6 +274,7 @@ cr 2 bad-positional-sweep sweep "$pick"
 cr 2 bad-positional-token token list "$pick"
 cr 2 bad-positional-synth synth --customers 5 --out "$in/x" "$pick"
 cr 2 bad-positional-init init --data "$in/d" "$pick"
+cr 2 bad-positional-serve serve --listen 127.0.0.1:0 "$pick"
 cr 1 bad-subject consent status --brand "$B" --subject "$pick extra"
 cr 1 bad-subject-phone consent status --brand "$B" --subject "${pphone#+}"
 cr 1 bad-subject-digest consent grant --brand "$B" --subject "$pdig" --purpose ads_measurement \
