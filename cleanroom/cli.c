@@ -105,7 +105,7 @@ int cli_parse_n(int argc, char **argv, const struct cli_opt *opts, const char *u
 		return rc;
 	if (out->npos != npos) {
 		if (out->npos > npos)
-			rc = cli_usage_error(argv[0], "unexpected argument '%s'", out->pos[npos]);
+			rc = cli_usage_error(argv[0], "unexpected argument (not echoed: it may be personal data)");
 		else
 			rc = cli_usage_error(argv[0], "missing argument (see --help)");
 		free(out->pos);

@@ -38,7 +38,7 @@ int cmd_init(int argc, char **argv)
 	if (prc != CLI_OK)
 		return prc < 0 ? CLI_OK : prc;
 	if (args.npos > 0) {
-		rc = cli_usage_error("init", "unexpected argument '%s'", args.pos[0]);
+		rc = cli_usage_error("init", "unexpected argument (not echoed: it may be personal data)");
 		free(args.pos);
 		return rc;
 	}

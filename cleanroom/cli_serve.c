@@ -292,7 +292,7 @@ static int serve_opts_check(const struct serve_opts *o, const struct cli_args *a
 {
 	uint64_t threads = default_threads(), sweep = SWEEP_DEFAULT_S, window = cfg->commit_window_us;
 	if (args->npos != 0)
-		return cli_usage_error(VERB, "unexpected argument '%s'", args->pos[0]);
+		return cli_usage_error(VERB, "unexpected argument (not echoed: it may be personal data)");
 	if ((o->cert == NULL) != (o->key == NULL))
 		return cli_usage_error(VERB, "'--tls-cert' and '--tls-key' go together");
 	if (o->insecure && o->cert != NULL)

@@ -344,7 +344,7 @@ int cmd_synth(int argc, char **argv)
 	}
 	o.json = args.json;
 	if (args.npos > 0) {
-		rc = cli_usage_error(VERB, "unexpected argument '%s'", args.pos[0]);
+		rc = cli_usage_error(VERB, "unexpected argument (not echoed: it may be personal data)");
 		goto out;
 	}
 	if ((rc = opts_check(customers, overlap, seed, partner_rows, &o)) != CLI_OK)

@@ -140,7 +140,7 @@ static int token_list(int argc, char **argv)
 	if (ret != CLI_OK)
 		return ret < 0 ? CLI_OK : ret;
 	if (args.npos != 0) {
-		ret = cli_usage_error(argv[0], "unexpected argument '%s'", args.pos[0]);
+		ret = cli_usage_error(argv[0], "unexpected argument (not echoed: it may be personal data)");
 		goto out;
 	}
 	rc = app_open(cli_data_dir(&args), &a);

@@ -63,6 +63,18 @@ static bool is_identifier_column(const char *name)
 	       strcmp(name, "email_sha256") == 0 || strcmp(name, "phone_sha256") == 0;
 }
 
+/* A header name is echoed only if it could be a column name ([a-z][a-z0-9_]*,
+ * at most COLUMN_NAME_MAX): anything else may be personal data, such as the
+ * identifier in the first row of a file that has no header. */
+static const char *shown_column(const char *name)
+{
+	size_t n = strlen(name);
+	bool ok = n > 0 && n <= COLUMN_NAME_MAX && name[0] >= 'a' && name[0] <= 'z';
+	for (size_t i = 1; ok && i < n; i++)
+		ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_';
+	return ok ? name : "(name not shown)";
+}
+
 /*
  * Maps the header to the dataset. The identifier column of the dataset's
  * type must be there (raw or digest, not both); the other identifier type's
@@ -95,7 +107,8 @@ static cr_err map_header(const struct rowreader *r, const struct dataset *d,
 	for (size_t i = 0; i < rowreader_ncols(r); i++) {
 		const char *name = rowreader_colname(r, i);
 		if (!is_identifier_column(name) && columns_find(&d->columns, name) < 0) {
-			snprintf(err, cap, "the header has the column '%s', which the dataset does not declare", name);
+			snprintf(err, cap, "the header has the column '%s', which the dataset does not declare",
+				 shown_column(name));
 			return CR_ERR_INGEST_EXTRA_COLUMN;
 		}
 	}

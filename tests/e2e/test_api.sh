@@ -8,9 +8,12 @@
 # (one checked offline by `cleanroom audit verify-proof`). Then the refusals:
 # 401, 403 (role and tenant), 429 with Retry-After, malformed JSON, unknown
 # fields, oversized bodies, wrong media types, each a JSON error that stores
-# nothing, and the server keeps serving.
+# nothing, and the server keeps serving. Last, I1: every response (body and
+# headers) and the server's log hold no identifier and no digest of one, the
+# status and export of the withdrawn subject among them.
 set -euo pipefail
 CR=${CLEANROOM:?}
+here=$(cd "$(dirname "$0")" && pwd)
 command -v curl >/dev/null || { echo "curl is required"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
 d=$PWD/data
@@ -36,10 +39,25 @@ url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
 ca=$d/tls/cert.pem
 
 # c TOKEN ARGS...: prints the status; the body goes to ./body, headers to ./headers.
+# Every response is also kept in resp/ and listed in resp.index ("FILE STATUS URL",
+# the URL being the last argument): all of them are searched for identifiers.
+mkdir resp
 c() {
-  local t=$1 auth=(); shift
+  local t=$1 auth=() code k; shift
   [ -z "$t" ] || auth=(-H "Authorization: Bearer $t")
-  curl -sS --cacert "$ca" "${auth[@]}" -D headers -o body -w '%{http_code}' "$@" || true
+  : >body; : >headers
+  code=$(curl -sS --cacert "$ca" "${auth[@]}" -D headers -o body -w '%{http_code}' "$@" || true)
+  k=$(mktemp resp/XXXXXX)
+  cp body "$k.body"; cp headers "$k.headers"; rm -f "$k"
+  echo "$k $code ${*: -1}" >>resp.index
+  printf '%s' "$code"
+}
+# refute FILE PATTERN...: fails if FILE holds a PATTERN, or if grep cannot read it.
+refute() {
+  local f=$1 rc=0 p=(); shift
+  for x in "$@"; do p+=(-e "$x"); done
+  grep -a -q "${p[@]}" -- "$f" || rc=$?
+  [ $rc -eq 1 ] || { echo "$f holds one of: $* (or is unreadable; grep: $rc)"; exit 1; }
 }
 expect() { # expect STATUS CODE|- TOKEN ARGS...
   local want=$1 code=$2 got; shift 2
@@ -68,7 +86,7 @@ json 'assert d["refused"]==0 and d["stored"]>500 and d["refused_lines"]==[], d'
 printf '{"type":"grant","subject":"zz@example.org","purpose":"ads_measurement"}\nnot json\n' > bad.ndjson
 expect 200 - "$brand" -H "$ND" --data-binary @bad.ndjson "$url/v1/brands/acme/consents/batch"
 json 'assert d["refused"]==2 and [r["line"] for r in d["refused_lines"]]==[1,2], d'
-if grep -q 'zz@example.org' body; then echo "a subject is echoed"; exit 1; fi
+refute body 'zz@example.org'
 
 # --- dataset and ingest upload ------------------------------------------------
 COLS='segment:enum(a|b|c),region:enum(north|south|east|west|central),age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)'
@@ -164,7 +182,6 @@ head -c 40000 /dev/zero | tr '\0' ' ' > big.json
 expect 413 too_large "$brand" -H "$J" --data-binary @big.json "$url/v1/brands/acme/consents"
 expect 404 - "$brand" "$url/v1/brands/acme/datasets/nope"
 [ "$(rows)" = "$before" ] || { echo "a refused request stored something"; exit 1; }
-if grep -q "$pd" body headers 2>/dev/null; then echo "an identifier is echoed"; exit 1; fi
 
 # 429: one token past its burst, with Retry-After; others unaffected
 args=()
@@ -177,6 +194,25 @@ expect 200 - "$officer" "$url/v1/audit/key"
 expect 200 - "" "$url/healthz"
 
 kill -TERM "$pid"; wait "$pid"; pid=
-if grep -q -e "crt_" -e "$pd" -e "$pick" "$log"; then echo "the log holds a token or an identifier"; exit 1; fi
+refute "$log" crt_
+
+# I1: no response and no log line holds an identifier or its digest. The search
+# must have covered the responses where the picked subject's digest (in their
+# URLs) or raw email (in the withdrawal's body) could come back.
+for want in "200 $url/v1/brands/acme/subjects/$pd/status?id_type=email" \
+            "200 $url/v1/brands/acme/subjects/$pd/export?id_type=email" \
+            "403 $url/v1/brands/acme/subjects/$pd/status?id_type=email" \
+            "201 $url/v1/brands/acme/consents"; do
+  k=$(grep -F " $want" resp.index | head -1 | cut -d' ' -f1)
+  [ -n "$k" ] && [ -s "$k.body" ] && [ -s "$k.headers" ] || { echo "no saved response for $want"; exit 1; }
+done
+python3 - >ids.txt <<'PY'
+import csv
+print("zz@example.org")
+for r in csv.DictReader(open("s/customers.csv")):
+    print(r["email"].strip()); print(r["phone"].strip())
+PY
+python3 "$here/find_leaks.py" search --control s/customers.csv --control bad.ndjson ids.txt \
+  resp flood.body flood.headers "$log"
 "$CR" audit verify --data "$d" >/dev/null
 echo ok

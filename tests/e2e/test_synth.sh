@@ -155,7 +155,8 @@ assert set(s["files"]) == {"notice.json", "customers.csv", "consent.ndjson", "pa
 EOF
 ! grep -q '@' j.json || { echo "the summary shows an email"; exit 1; }
 out=$("$CR" synth --customers 50 --out h)
-grep -q 'partner.csv' <<<"$out" && ! grep -q '@' <<<"$out"
+grep -q 'partner.csv' <<<"$out" || { echo "the summary does not name the files: $out"; exit 1; }
+if grep -q '@' <<<"$out"; then echo "the summary shows an email: $out"; exit 1; fi
 
 # Refusals: usage errors exit 2, nothing written.
 expect_rc 2 "$CR" synth --customers 10
@@ -173,7 +174,8 @@ expect_rc 2 "$CR" synth --customers 10 --no-such-option --out u
 # Existing files are refused (exit 1, one line, untouched) unless --force.
 before=$(sums a)
 expect_rc 1 "$CR" synth --customers 10 --seed 9 --out a
-[ "$(wc -l <err)" -eq 1 ] && grep -q "exists" err
+[ "$(wc -l <err)" -eq 1 ] || { echo "the refusal is not one line:"; cat err; exit 1; }
+grep -q "exists" err || { echo "the refusal does not say what exists:"; cat err; exit 1; }
 [ "$(sums a)" = "$before" ]
 "$CR" synth --customers 10 --seed 9 --out a --force >/dev/null
 [ "$(wc -l <a/customers.csv)" -eq 11 ]
@@ -183,7 +185,8 @@ touch plainfile
 expect_rc 1 "$CR" synth --customers 10 --out plainfile
 expect_rc 1 "$CR" synth --customers 10 --out plainfile/sub
 if [ "$(id -u)" -ne 0 ]; then
-  mkdir ro && chmod 500 ro
+  mkdir ro
+  chmod 500 ro
   expect_rc 1 "$CR" synth --customers 10 --out ro
 fi
 echo "synth: ok"

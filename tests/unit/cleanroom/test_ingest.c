@@ -2,7 +2,8 @@
  * catalog, and ingestion with a scripted consent gate: every rejection
  * reason (I2), replacement of a known subject, the batch hook, structural
  * refusals that store nothing (I7), and that no raw identifier or unkeyed
- * digest reaches the database (I1). */
+ * digest reaches the database or its WAL (I1). */
+#include <ctype.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -232,16 +233,102 @@ static void test_i5_batch_hook_failure_rolls_back(void **state)
 	assert_int_equal(records(fx), 0);
 }
 
-/* Digest columns and NDJSON; I1: no raw or unkeyed form in the database. */
+/* What SQLite holds on disk for the fixture's store: the database file and
+ * its WAL, read while the store stays open, so every assertion runs with a
+ * valid store (closing it here made a failing assertion crash the teardown).
+ * `lower` is the same bytes with ASCII letters lowercased, for text needles. */
+struct on_disk {
+	char *bytes, *lower;
+	size_t len;
+};
+
+static void on_disk_read(const struct fixture *fx, struct on_disk *o)
+{
+	static const char *const suffix[] = { "", "-wal" };
+	char path[128];
+	memset(o, 0, sizeof(*o));
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = 0;
+		char *b;
+		snprintf(path, sizeof(path), "%s/cleanroom.db%s", fx->dir, suffix[i]);
+		if ((b = test_read_file(path, &n)) == NULL)
+			continue; /* no WAL: all is in the file */
+		o->bytes = realloc(o->bytes, o->len + n + 1);
+		assert_non_null(o->bytes);
+		memcpy(o->bytes + o->len, b, n);
+		o->len += n;
+		free(b);
+	}
+	assert_non_null(o->bytes);
+	o->lower = malloc(o->len + 1);
+	assert_non_null(o->lower);
+	for (size_t i = 0; i < o->len; i++)
+		o->lower[i] = (char)tolower((unsigned char)o->bytes[i]);
+}
+
+static void on_disk_free(struct on_disk *o)
+{
+	free(o->bytes);
+	free(o->lower);
+}
+
+/* True (and says so) if the disk holds `needle`; text needles ignore case. */
+static bool stored(const struct on_disk *o, const void *needle, size_t n, bool text, const char *what)
+{
+	char low[128];
+	const char *hay = text ? o->lower : o->bytes, *at;
+	if (text) {
+		if (n >= sizeof(low)) {
+			print_error("I1: needle '%s' is too long\n", what);
+			return true;
+		}
+		for (size_t k = 0; k < n; k++)
+			low[k] = (char)tolower(((const unsigned char *)needle)[k]);
+		needle = low;
+	}
+	at = memmem(hay, o->len, needle, n);
+	if (at != NULL)
+		print_error("I1: the store holds %s at byte %zu\n", what, (size_t)(at - hay));
+	return at != NULL;
+}
+
+/*
+ * I1 for one stored subject: its keyed pseudonym is on disk (so the search
+ * reads the bytes the ingest wrote), and neither its digest (32 bytes, 64 hex
+ * in lower or upper case) nor any of `texts` (raw spellings, searched
+ * ignoring case; NULL-terminated) is.
+ */
+static void assert_only_keyed_forms(const struct fixture *fx, const uint8_t pseudonym[32],
+				    const uint8_t digest[32], const char *const *texts)
+{
+	struct on_disk o;
+	char hex[65], upper[65];
+	bool keyed, leaked = false;
+	assert_int_equal(cr_hex_encode(digest, 32, hex, sizeof(hex)), CR_OK);
+	for (size_t i = 0; i < sizeof(upper); i++)
+		upper[i] = (char)toupper((unsigned char)hex[i]);
+	on_disk_read(fx, &o);
+	keyed = memmem(o.bytes, o.len, pseudonym, 32) != NULL;
+	leaked |= stored(&o, digest, 32, false, "the digest's bytes");
+	leaked |= stored(&o, hex, 64, false, "the digest in lowercase hex");
+	leaked |= stored(&o, upper, 64, false, "the digest in uppercase hex");
+	for (size_t i = 0; texts && texts[i]; i++)
+		leaked |= stored(&o, texts[i], strlen(texts[i]), true, texts[i]);
+	on_disk_free(&o);
+	assert_false(leaked);
+	if (!keyed)
+		fail_msg("the record's pseudonym is not on disk: the search would prove nothing");
+}
+
+/* Digest columns and NDJSON; I1: only the keyed forms reach the disk. */
 static void test_i1_digests_and_ndjson_keep_only_keyed_forms(void **state)
 {
 	struct fixture *fx = *state;
 	struct gate_script g = { 0 };
 	struct batch_log bl = { 0 };
 	struct ingest_report rep;
-	char err[200], hex[65], line[256], dbpath[128], *text;
-	uint8_t digest[32];
-	size_t len = 0;
+	char err[200], hex[65], line[256];
+	uint8_t digest[32], keyed[32];
 	assert_int_equal(crypto_id_digest(CRYPTO_ID_EMAIL, "zhang.wei@qq.com", 16, NULL, digest), CR_OK);
 	assert_int_equal(cr_hex_encode(digest, 32, hex, sizeof(hex)), CR_OK);
 	snprintf(line, sizeof(line),
@@ -250,15 +337,27 @@ static void test_i1_digests_and_ndjson_keep_only_keyed_forms(void **state)
 	assert_int_equal(ingest_text(fx, line, "list.ndjson", &g, &bl, 10, &rep, err, sizeof(err)), CR_OK);
 	assert_int_equal(rep.accepted, 1);
 	assert_int_equal(rep.rejected[INGEST_INVALID_IDENTIFIER].count, 1);
-	store_close(fx->s);
-	snprintf(dbpath, sizeof(dbpath), "%s/cleanroom.db", fx->dir);
-	text = test_read_file(dbpath, &len);
-	assert_non_null(text);
-	assert_null(memmem(text, len, "zhang.wei", 9));
-	assert_null(memmem(text, len, digest, 32));
-	assert_null(memmem(text, len, hex, 64));
-	free(text);
-	assert_int_equal(store_open(dbpath, false, &fx->s), CR_OK);
+	pseudonym_of(fx, "zhang.wei@qq.com", keyed);
+	assert_only_keyed_forms(fx, keyed, digest, NULL);
+}
+
+/* I1 for a raw column: neither the spelling given, nor its normalized form,
+ * nor the digest reaches the disk. */
+static void test_i1_raw_identifiers_keep_only_keyed_forms(void **state)
+{
+	struct fixture *fx = *state;
+	struct gate_script g = { 0 };
+	struct batch_log bl = { 0 };
+	struct ingest_report rep;
+	char err[200];
+	uint8_t digest[32], keyed[32];
+	const char *const texts[] = { "Zhang.Wei@GMail.com", "zhang.wei@gmail.com", "zhangwei@gmail.com", NULL };
+	assert_int_equal(ingest_text(fx, "email,segment,spend\n Zhang.Wei@GMail.com ,b,7\n", "x.csv", &g, &bl,
+				     10, &rep, err, sizeof(err)), CR_OK);
+	assert_int_equal(rep.accepted, 1);
+	assert_int_equal(crypto_id_digest(CRYPTO_ID_EMAIL, "zhangwei@gmail.com", 18, NULL, digest), CR_OK);
+	pseudonym_of(fx, "zhangwei@gmail.com", keyed);
+	assert_only_keyed_forms(fx, keyed, digest, texts);
 }
 
 int main(void)
@@ -269,6 +368,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_i7_malformed_files_store_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_i5_batch_hook_failure_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_i1_digests_and_ndjson_keep_only_keyed_forms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_i1_raw_identifiers_keep_only_keyed_forms, setup, teardown),
 	};
 	if (sodium_init() < 0)
 		return 1;
