@@ -107,8 +107,10 @@ def sync_tree():
         os.utime(dst)  # newer than any object built from an older copy
 
 
-def make(targets, env=None):
-    return run(["make", "--no-print-directory", "-j2", f"BUILD={BUILD}"] + targets, SCRATCH, env)
+def make(targets, env=None, jobs=2):
+    """Builds in parallel; runs the suites one after the other (jobs=1), so
+    the first failure reported is the first that happened."""
+    return run(["make", "--no-print-directory", f"-j{jobs}", f"BUILD={BUILD}"] + targets, SCRATCH, env)
 
 
 def unit_test(spec):
@@ -191,7 +193,7 @@ def try_mutant(m):
         ok, out = make(all_test_binaries())
         if not ok:
             return "does not build", failing_line(out)
-        ok, out = make(["unit", "e2e"], {"STOP_ON_FAIL": "1"})
+        ok, out = make(["unit", "e2e"], {"STOP_ON_FAIL": "1"}, jobs=1)
         if not ok:
             return "killed", f"make unit e2e: {failing_line(out)}"
         for spec in m.browser:
@@ -205,6 +207,32 @@ def try_mutant(m):
         with open(path, "w", encoding="utf-8") as f:
             f.write(original)
         os.utime(path)  # rebuild the unmutated object next time
+
+
+COMPLIANCE = os.path.join(ROOT, "docs", "compliance.md")
+
+
+def compliance_problems(known):
+    """Every row of a compliance table with a 'mutants' column names at
+    least one mutant, and only mutants the list has."""
+    problems, column = [], None
+    with open(COMPLIANCE, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.startswith("|"):
+                column = None
+                continue
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if "mutants" in cells:
+                column = cells.index("mutants")
+                continue
+            if column is None or set(line.strip()) <= set("|-"):
+                continue
+            named = re.findall(r"`([a-z0-9-]+)`", cells[column]) if column < len(cells) else []
+            if not named:
+                problems.append(f"docs/compliance.md:{lineno}: the row names no mutant")
+            problems += [f"docs/compliance.md:{lineno}: no mutant '{n}' in tests/mutants.ini"
+                         for n in named if n not in known]
+    return problems
 
 
 def check(mutants):
@@ -227,7 +255,7 @@ def check(mutants):
         for spec in m.browser:
             if not os.path.isfile(os.path.join(ROOT, "tests", "browser", spec)):
                 problems.append(f"{m.id}: no such browser test '{spec}'")
-    return problems
+    return problems + compliance_problems({m.id for m in mutants})
 
 
 def main():
@@ -260,7 +288,9 @@ def main():
     sync_tree()
     if not args.no_baseline:
         print("mutate: baseline: make unit e2e on the unmutated tree", flush=True)
-        ok, out = make(["unit", "e2e"])
+        ok, out = make(all_test_binaries())
+        if ok:
+            ok, out = make(["unit", "e2e"], jobs=1)
         if not ok:
             print("\n".join(out[-30:]))
             sys.exit("mutate: the unmutated tree fails its tests; fix that first")
