@@ -258,6 +258,14 @@ def check(mutants):
     return problems + compliance_problems({m.id for m in mutants})
 
 
+def baseline(result, message):
+    """Stops the run when the unmutated tree fails a step: a kill would mean nothing."""
+    ok, out = result
+    if not ok:
+        print("\n".join(out[-30:]))
+        sys.exit(f"mutate: {message}")
+
+
 def main():
     ap = argparse.ArgumentParser(description="runs the mutants of tests/mutants.ini")
     ap.add_argument("--only", help="comma-separated mutant ids")
@@ -288,27 +296,14 @@ def main():
     sync_tree()
     if not args.no_baseline:
         print("mutate: baseline: make unit e2e on the unmutated tree", flush=True)
-        ok, out = make(all_test_binaries())
-        if ok:
-            ok, out = make(["unit", "e2e"], jobs=1)
-        if not ok:
-            print("\n".join(out[-30:]))
-            sys.exit("mutate: the unmutated tree fails its tests; fix that first")
+        baseline(make(all_test_binaries()), "the unmutated tree does not build")
+        baseline(make(["unit", "e2e"], jobs=1), "the unmutated tree fails its tests; fix that first")
         for spec in sorted({s for m in mutants for s in m.tests}):
-            ok, out = named_test(spec)
-            if not ok:
-                print("\n".join(out[-30:]))
-                sys.exit(f"mutate: {spec} fails on the unmutated tree")
+            baseline(named_test(spec), f"{spec} fails on the unmutated tree")
         if any(m.browser for m in mutants):
-            ok, out = run(["tests/browser/setup.sh"], SCRATCH)
-            if not ok:
-                print("\n".join(out[-30:]))
-                sys.exit("mutate: browser set-up failed")
+            baseline(run(["tests/browser/setup.sh"], SCRATCH), "browser set-up failed")
             for spec in sorted({s for m in mutants for s in m.browser}):
-                ok, out = browser_test(spec)
-                if not ok:
-                    print("\n".join(out[-30:]))
-                    sys.exit(f"mutate: browser test {spec} fails on the unmutated tree")
+                baseline(browser_test(spec), f"browser test {spec} fails on the unmutated tree")
 
     counts = {}
     report = []

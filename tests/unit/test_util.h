@@ -1,6 +1,7 @@
 /*
  * test_util.h: shared helpers for the cmocka unit tests: where the published
- * test vectors live (tests/vectors/), reading a file whole, and a hex diff for byte arrays so
+ * test vectors live (tests/vectors/), reading a file whole, counting what a
+ * second connection sees committed, and a hex diff for byte arrays so
  * a failing known-answer test shows exactly which bytes differ.
  */
 #ifndef CR_TEST_UTIL_H
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 /* The repository's tests/vectors folder: $VECTORS_DIR (the Makefile sets it),
  * else tests/vectors relative to the working directory (the repository root). */
@@ -48,6 +50,24 @@ static inline char *test_read_file(const char *path, size_t *len_out)
 	if (len_out)
 		*len_out = len;
 	return buf;
+}
+
+/*
+ * The single integer `sql` answers on a second, read-only connection to the
+ * database at db_path: only what is committed is seen. -1 if no row.
+ */
+static inline long long test_db_count(const char *db_path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+	assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
 }
 
 /* Removes a test's temporary directory tree (made with mkdtemp: no quotes in it). */

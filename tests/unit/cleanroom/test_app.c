@@ -201,18 +201,9 @@ static bool member_turn(struct fx *f, struct app_member *m, const struct consent
 static long long other_count(struct fx *f, const char *table)
 {
 	char path[128], sql[96];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long long n = -1;
 	snprintf(path, sizeof(path), "%s/data/cleanroom.db", f->dir);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
+	return test_db_count(path, sql);
 }
 
 static void count_wake(void *ctx)
