@@ -38,6 +38,7 @@ struct ingest_run {
 	const struct ingest_hooks *hooks;
 	struct crypto_pool *pool;
 	struct ingest_report *rep;
+	cr_time_ms at;      /* the current batch's decision time (see begin_batch) */
 	uint8_t pseudo_key[CRYPTO_KEY_BYTES];
 	uint8_t psi_k[CRYPTO_PSI_SCALAR_BYTES];
 	size_t cap, n;
@@ -199,7 +200,7 @@ static cr_err take_row(struct ingest_run *run, const struct layout *lay,
 		}
 	}
 	crypto_pseudonym_with_key(run->pseudo_key, run->d->key_version, run->d->id_type, digest, &pr->p);
-	rc = run->gate->decide(run->gate->ctx, run->d, &pr->p, run->opts->at, &verdict, reason);
+	rc = run->gate->decide(run->gate->ctx, run->d, &pr->p, run->at, &verdict, reason);
 	if (rc != CR_OK)
 		return rc;
 	if (verdict != INGEST_ALLOW) {
@@ -249,7 +250,7 @@ static cr_err store_row(struct ingest_run *run, const struct pending *pr, const 
 	sqlite3_bind_int64(run->upsert, 3, pr->p.key_version);
 	sqlite3_bind_blob(run->upsert, 4, elem, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(run->upsert, 5, attrs, (int)(run->d->columns.n * 8), SQLITE_STATIC);
-	sqlite3_bind_int64(run->upsert, 6, run->opts->at);
+	sqlite3_bind_int64(run->upsert, 6, run->at);
 	step = sqlite3_step(run->upsert);
 	return step == SQLITE_DONE ? CR_OK : store_err(step);
 }
@@ -268,7 +269,8 @@ static cr_err compute_elements(struct ingest_run *run)
  * Stores the queued rows and the batch's audit leaf, then commits the
  * batch's transaction (opened by begin_batch before its first row was
  * gated, so the gate's reads and the writes see one snapshot and take the
- * database lock once per batch rather than once per statement).
+ * database lock once per batch rather than once per statement; the gate
+ * judges the batch at the time begin_batch read).
  */
 static cr_err flush_batch(struct ingest_run *run, uint64_t rows_in_batch, uint64_t rejected,
 			  uint64_t first_line, uint64_t last_line)
@@ -304,6 +306,21 @@ static cr_err flush_batch(struct ingest_run *run, uint64_t rows_in_batch, uint64
 	return CR_OK;
 }
 
+/*
+ * Opens a batch's write transaction and fixes the time its rows are judged
+ * at: now, read once the transaction holds the write lock, so a withdrawal
+ * (or objection) committed before the batch began is seen by the gate and
+ * its subject is refused as suppressed (I3, R18), even when the ingest
+ * started earlier. A fixed opts->at (tests, back-fills) is used as given.
+ */
+static cr_err begin_batch(struct ingest_run *run)
+{
+	cr_err rc = store_begin(run->s);
+	if (rc == CR_OK)
+		run->at = run->opts->at ? run->opts->at : cr_time_now();
+	return rc;
+}
+
 static uint64_t rejected_total(const struct ingest_report *rep)
 {
 	uint64_t t = 0;
@@ -334,7 +351,7 @@ static cr_err ingest_rows(struct ingest_run *run, FILE *f, const char *hint, cha
 			run->rep->read++;
 			if (batch_rows++ == 0) {
 				first = line;
-				rc = store_begin(run->s);
+				rc = begin_batch(run);
 			}
 			if (rc == CR_OK)
 				rc = take_row(run, &lay, fields, line);

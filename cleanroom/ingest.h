@@ -88,7 +88,10 @@ struct ingest_hooks {
 struct ingest_opts {
 	const struct crypto_id_opts *id_opts; /* default country etc. (may be NULL) */
 	size_t batch_rows;                    /* 0: 4096 */
-	cr_time_ms at;                        /* the ingestion time for consent */
+	cr_time_ms at;                        /* 0: each batch is judged at the moment its
+					       * write transaction begins (a withdrawal
+					       * committed between batches is honoured);
+					       * otherwise this fixed time (tests, back-fills) */
 };
 
 /*

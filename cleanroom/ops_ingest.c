@@ -52,7 +52,7 @@ cr_err ops_ingest(struct app *a, const struct registry_actor *who, const char *b
 	struct registry_gate gstate;
 	struct ingest_gate gate;
 	struct ingest_hooks hooks = { on_batch, &c, on_progress };
-	struct ingest_opts opts = { .id_opts = id_opts, .at = cr_time_now() };
+	struct ingest_opts opts = { .id_opts = id_opts }; /* each batch judged when it begins */
 	cr_err rc = crypto_pool_create(threads, &pool);
 	if (rc != CR_OK)
 		return rc;

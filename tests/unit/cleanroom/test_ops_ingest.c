@@ -3,7 +3,8 @@
  * "dataset.ingest" leaf in its own transaction (I5), with the counts, the
  * line range and the commitment to the batch's pseudonyms; a file refused
  * for its structure appends none (I7). Goes through the real gate and the
- * real batch hook (registry_fixture.h). Subjects are made-up example.com
+ * real batch hook (registry_fixture.h). And I3 under a running ingest: a
+ * withdrawal committed between two batches is honoured by the later one. Subjects are made-up example.com
  * addresses. */
 #include <sodium.h>
 
@@ -202,12 +203,62 @@ static void test_i5_refused_file_appends_no_leaf(void **state)
 	assert_int_equal(rfx_count(f, &d), 0);
 }
 
+/* A withdrawal that commits while the ingest runs, between its two batches. */
+struct withdraw_between {
+	struct rfx *f;
+	const char *email;
+	size_t calls;
+	uint64_t purged;
+};
+
+static void withdraw_after_first_batch(void *ctx, uint64_t rows, uint64_t bytes)
+{
+	struct withdraw_between *w = ctx;
+	(void)rows;
+	(void)bytes;
+	if (w->calls++ == 0)
+		w->purged = rfx_withdraw(w->f, w->f->acme, w->email, NULL, NULL, NULL);
+}
+
+/*
+ * I3, R18, R33: a withdrawal that commits between two batches of a running
+ * ingest is honoured by the later batch: the person's row there is refused
+ * as suppressed and the record is absent, instead of being stored again
+ * under a decision time fixed when the ingest began.
+ */
+static void test_i3_withdrawal_between_batches_is_honoured(void **state)
+{
+	struct rfx *f = *state;
+	struct withdraw_between w = { .f = f, .email = "last@example.com" };
+	struct crypto_pseudonym p;
+	struct consent_decision dec;
+	struct ingest_report rep;
+	struct dataset d;
+	char *csv = list_csv(BATCH + 4, BATCH + 3);
+	rfx_dataset(f, f->acme, "acme", "crm", "ads_measurement", NULL, &d);
+	assert_int_equal(rfx_ingest_progress(f, "acme", &d, csv, withdraw_after_first_batch, &w, &rep), CR_OK);
+	free(csv);
+	assert_int_equal(w.calls, 2);
+	assert_int_equal(w.purged, 0);               /* nothing of theirs stored yet */
+	assert_int_equal(rep.batches, 2);
+	assert_int_equal(rep.accepted, 1);           /* first@ only */
+	assert_int_equal(rep.rejected[INGEST_SUPPRESSED].count, 1);
+	assert_int_equal(rep.rejected[INGEST_SUPPRESSED].lines[0], BATCH + 3);
+	assert_int_equal(rfx_count(f, &d), 1);
+	p = rfx_pseudonym(f, f->acme, "last@example.com");
+	assert_int_equal(consent_valid_at(f->a->consent, f->acme, &p, "ads_measurement", NULL, cr_time_now(), 0,
+					  &dec), CR_OK);
+	assert_false(dec.allowed);
+	assert_int_equal(dec.reason, CONSENT_WITHDRAWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_i5_one_ingest_leaf_per_committed_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_i5_refused_rows_and_replacements_are_audited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_i5_refused_file_appends_no_leaf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_i3_withdrawal_between_batches_is_honoured, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
