@@ -420,7 +420,8 @@ struct consent_decision {
  * Scope: (purpose, recipient) needs both the purpose grant and the separate
  * sharing grant naming the recipient (R09, I2); the first denial is
  * returned. Within one scope, only events with effective time <= at count:
- * the latest refusal, withdrawal or expiry ends every grant before it; a
+ * the latest refusal, withdrawal or expiry ends every grant before it and
+ * every grant at the same instant (ties are protective); a
  * withdrawal without purpose covers all purposes, one without recipient
  * covers the purpose's sharing too. Of the grants after that, the latest
  * valid one allows. A grant is valid when, in this order:
@@ -436,8 +437,8 @@ struct consent_decision {
  *        threshold that applies (16 when unknown). With only a birth year
  *        the birthday is assumed not yet reached. Unknown age denies only
  *        with CONSENT_CHILD_DIRECTED (unless a guardian granted).
- * Then R21: an objection received after the grant relied on and at or
- * before `at` denies every purpose marked "marketing". A grant given after
+ * Then R21: an objection received at or after the grant relied on and at
+ * or before `at` denies every purpose marked "marketing". A grant given after
  * an objection is a new affirmative act and is not blocked by it.
  * With no events at all for the scope, a suppression entry gives
  * SUPPRESSED instead of NOT_GIVEN (a re-upload under another key version).

@@ -219,12 +219,13 @@ static bool purpose_is_marketing(const struct consent_catalog *c, uint32_t versi
 	return p == NULL || p->marketing; /* unknown: the stricter reading */
 }
 
-/* R21: an objection received after the grant, at or before `at`. */
+/* R21: an objection received at or after the grant's instant (a tie is
+ * protective), at or before `at`. */
 static const struct hist_event *objection_after(const struct eval *e, const struct hist_event *g)
 {
 	for (size_t i = e->n; i > 0; i--) {
 		const struct hist_event *x = &e->h->ev[i - 1];
-		if (x->type == CONSENT_EV_OBJECT && x->effective > g->effective)
+		if (x->type == CONSENT_EV_OBJECT && x->effective >= g->effective)
 			return x;
 	}
 	return NULL;
@@ -258,6 +259,10 @@ static void decide_scope(const struct eval *e, const struct scope *sc, struct co
 			from = i + 1;
 		}
 	}
+	/* Ties are protective: a grant taking effect at the very instant of
+	 * the last end does not outlive it, whichever was stored first. */
+	while (end != NULL && from < e->n && e->h->ev[from].effective == end->effective)
+		from++;
 	for (size_t i = e->n; i > from && valid == NULL; i--) {
 		const struct hist_event *g = &e->h->ev[i - 1];
 		enum consent_reason r;

@@ -603,6 +603,58 @@ static void test_r21_objection_blocks_marketing_whatever_consent_says(void **sta
 	EXPECT(f, p, AM, NULL, to + 2000, CONSENT_OK);
 }
 
+/*
+ * R18, edge case 3: a grant and a withdrawal (or a refusal) taking effect
+ * at the same millisecond: the denial wins, whichever was stored first.
+ */
+static void test_r18_tie_with_a_grant_is_protective_whatever_the_order(void **state)
+{
+	struct fx *f = *state;
+	struct crypto_pseudonym p = P(90, 1), q = P(91, 1), r = P(92, 1);
+	cr_time_ms t = T(t0s), tie = t + 60000;
+
+	/* the withdrawal stored first, then a grant dated the same instant */
+	fx_rec(f, ev_served(p, 1, t));
+	fx_rec(f, ev_withdraw(p, NULL, NULL, tie));
+	fx_rec(f, ev_grant(p, AM, NULL, 1, tie));
+	EXPECT(f, p, AM, NULL, tie, CONSENT_WITHDRAWN);
+	EXPECT(f, p, AM, NULL, tie + 1000, CONSENT_WITHDRAWN);
+	/* the grant stored first */
+	fx_rec(f, ev_served(q, 1, t));
+	fx_rec(f, ev_grant(q, AM, NULL, 1, tie));
+	fx_rec(f, ev_withdraw(q, NULL, NULL, tie));
+	EXPECT(f, q, AM, NULL, tie, CONSENT_WITHDRAWN);
+	/* a refusal at the grant's instant, stored after it */
+	fx_rec(f, ev_served(r, 1, t));
+	fx_rec(f, ev_grant(r, AM, NULL, 1, tie));
+	fx_rec(f, ev_answer(CONSENT_EV_REFUSE, r, AM, NULL, 1, tie));
+	EXPECT(f, r, AM, NULL, tie, CONSENT_REFUSED);
+	/* a grant one millisecond later is a new act and counts */
+	fx_rec(f, ev_grant(p, AM, NULL, 1, tie + 1));
+	EXPECT(f, p, AM, NULL, tie + 1, CONSENT_OK);
+}
+
+/* R21: an objection received at the grant's exact millisecond blocks it. */
+static void test_r21_objection_at_the_grant_instant_blocks(void **state)
+{
+	struct fx *f = *state;
+	struct crypto_pseudonym p = P(93, 1);
+	cr_time_ms t = T(t0s), tie = t + 60000;
+	struct consent_event o;
+
+	fx_rec(f, ev_served(p, 1, t));
+	consent_event_init(&o, CONSENT_EV_OBJECT);
+	o.subject = p;
+	o.time = o.received = tie;
+	snprintf(o.signal, sizeof(o.signal), "gpc");
+	fx_rec(f, o);
+	fx_rec(f, ev_grant(p, AM, NULL, 1, tie));
+	EXPECT(f, p, AM, NULL, tie, CONSENT_OBJECTED);
+	/* a grant after the objection is a new affirmative act */
+	fx_rec(f, ev_grant(p, AM, NULL, 1, tie + 1));
+	EXPECT(f, p, AM, NULL, tie + 1, CONSENT_OK);
+}
+
 /* ------------------------------------------------------------------ R33 */
 
 static void test_r33_reupload_under_older_key_is_suppressed(void **state)
@@ -753,6 +805,8 @@ int main(void)
 		TEST(test_r18_withdraw_then_grant_again),
 		TEST(test_r18_duplicate_withdrawals_are_idempotent),
 		TEST(test_r21_objection_blocks_marketing_whatever_consent_says),
+		TEST(test_r18_tie_with_a_grant_is_protective_whatever_the_order),
+		TEST(test_r21_objection_at_the_grant_instant_blocks),
 		TEST(test_r33_reupload_under_older_key_is_suppressed),
 		TEST(test_decisions_see_changes_made_through_another_context),
 		cmocka_unit_test(test_decisions_see_commits_of_another_connection),
