@@ -112,6 +112,9 @@ cr_err registry_audit_change(struct app *a, const struct registry_actor *who,
 	if (c->type == CONSENT_EV_WITHDRAW)
 		snprintf(detail, sizeof(detail), "event=%lld suppressed=%u purged_records=%llu",
 			 (long long)c->event_id, c->suppressed, (unsigned long long)a->purged_records);
+	else if (c->type == CONSENT_EV_OBJECT)
+		snprintf(detail, sizeof(detail), "event=%lld purged_records=%llu", (long long)c->event_id,
+			 (unsigned long long)a->purged_records);
 	else
 		snprintf(detail, sizeof(detail), "event=%lld", (long long)c->event_id);
 	e.detail = detail;

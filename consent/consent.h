@@ -123,8 +123,10 @@ void consent_ctx_free(struct consent_ctx *ctx);
 sqlite3 *consent_ctx_db(const struct consent_ctx *ctx);
 
 /*
- * Deletes what depended on a withdrawn consent (R19, I3): called by
- * consent_withdraw once per pseudonym of the subject (its current and older
+ * Deletes what depended on a withdrawn consent (R19, I3) or what a
+ * marketing objection now forbids (R21, with NULL scope): called by
+ * consent_withdraw, and by consent_record for an objection, once per
+ * pseudonym of the subject (its current and older
  * key versions), inside the caller's transaction, after the withdrawal
  * event and the suppression entries are written, so the callback may call
  * consent_valid_at on the same context to see the state after withdrawal.
@@ -337,7 +339,7 @@ struct consent_change {
 	cr_time_ms time, received, effective;
 	bool duplicate;            /* identical event already stored: nothing written, no leaf needed */
 	unsigned suppressed;       /* suppression entries written (withdrawals) */
-	unsigned purged;           /* purge callback calls (withdrawals) */
+	unsigned purged;           /* purge callback calls (withdrawals, objections) */
 };
 
 /*
@@ -349,7 +351,10 @@ struct consent_change {
  * subject or a guardian (with guardian_ref), expiring after `time`.
  * An event identical to a stored one (every field but `received`) is not
  * stored again: CR_OK with out->duplicate set (re-importing a file is
- * harmless). A withdrawal goes through consent_withdraw's steps.
+ * harmless). A withdrawal goes through consent_withdraw's steps; an
+ * objection calls the purge callback for every pseudonym of the subject
+ * with NULL scope (R21: what it forbids goes at once), so it too needs one
+ * (CR_ERR_CONSENT_NO_PURGE).
  * Runs in the caller's transaction (atomic, see above). `out` may be NULL; `why`
  * (may be NULL) gets "<field>: <problem>" on a refusal.
  * A grant without a served event is stored (the served event may come later

@@ -10,7 +10,9 @@
  * recognized by its dedupe hash and not stored twice. A withdrawal also
  * writes the suppression list for every key version of the subject and
  * calls the orchestrator's purge callback, all in one savepoint inside the
- * caller's transaction: if anything fails, nothing of it remains.
+ * caller's transaction: if anything fails, nothing of it remains. A
+ * marketing objection also calls the purge callback (R21): what it forbids
+ * is deleted in its transaction, not left to the next sweep.
  */
 #include <string.h>
 
@@ -514,6 +516,20 @@ static cr_err suppress_one(struct consent_ctx *ctx, int64_t brand, const struct 
 	return rc;
 }
 
+/* Calls the purge callback for the subject's every pseudonym (all key versions). */
+static cr_err purge_subject(struct consent_ctx *ctx, int64_t brand, const struct consent_event *ev,
+			    const char *purpose, const char *recipient, struct consent_change *ch)
+{
+	cr_err rc = ctx->purge(ctx->purge_user, brand, &ev->subject, purpose, recipient);
+
+	ch->purged += rc == CR_OK;
+	for (size_t i = 0; i < ev->n_aliases && rc == CR_OK; i++) {
+		rc = ctx->purge(ctx->purge_user, brand, &ev->aliases[i], purpose, recipient);
+		ch->purged += rc == CR_OK;
+	}
+	return rc;
+}
+
 /*
  * I3: suppress every pseudonym of the subject, then purge each. The purge
  * runs last so the callback sees the withdrawal in consent_valid_at.
@@ -527,15 +543,16 @@ static cr_err withdraw_effects(struct consent_ctx *ctx, int64_t brand,
 
 	for (size_t i = 0; i < ev->n_aliases && rc == CR_OK; i++)
 		rc = suppress_one(ctx, brand, ev, &ev->aliases[i], ch);
-	if (rc == CR_OK) {
-		rc = ctx->purge(ctx->purge_user, brand, &ev->subject, purpose, recipient);
-		ch->purged += rc == CR_OK;
-	}
-	for (size_t i = 0; i < ev->n_aliases && rc == CR_OK; i++) {
-		rc = ctx->purge(ctx->purge_user, brand, &ev->aliases[i], purpose, recipient);
-		ch->purged += rc == CR_OK;
-	}
+	if (rc == CR_OK)
+		rc = purge_subject(ctx, brand, ev, purpose, recipient, ch);
 	return rc;
+}
+
+/* Whether storing `type` runs the purge callback: withdrawals (I3, R19) and
+ * marketing objections (R21), which delete at once what they forbid. */
+static bool purges(enum consent_event_type type)
+{
+	return type == CONSENT_EV_WITHDRAW || type == CONSENT_EV_OBJECT;
 }
 
 static void change_init(struct consent_change *ch, int64_t brand, const struct consent_event *ev)
@@ -566,7 +583,7 @@ static cr_err store_event(struct consent_ctx *ctx, int64_t brand, const struct c
 		rc = find_served(ctx, brand, ev, &ch->served_ref);
 	if (rc != CR_OK)
 		return rc;
-	if (ev->type != CONSENT_EV_WITHDRAW) {
+	if (!purges(ev->type)) {
 		bool cached = consent_history_is_current(ctx, brand, &ev->subject);
 		struct hist_event e;
 		rc = insert_event(ctx, brand, ev, ch);
@@ -580,8 +597,10 @@ static cr_err store_event(struct consent_ctx *ctx, int64_t brand, const struct c
 	if (rc != CR_OK)
 		return rc;
 	rc = insert_event(ctx, brand, ev, ch);
-	if (rc == CR_OK && !ch->duplicate)
+	if (rc == CR_OK && !ch->duplicate && ev->type == CONSENT_EV_WITHDRAW)
 		rc = withdraw_effects(ctx, brand, ev, ch);
+	else if (rc == CR_OK && !ch->duplicate)
+		rc = purge_subject(ctx, brand, ev, NULL, NULL, ch); /* the gate decides what stays */
 	return consent_savepoint_end(ctx, rc);
 }
 
@@ -605,7 +624,7 @@ static cr_err record_event(struct consent_ctx *ctx, int64_t brand, const struct 
 		return rc;
 	/* `c` may be reloaded by the purge callback: not used past here. */
 	rc = store_event(ctx, brand, ev, &ch);
-	if (rc == CR_OK && ev->type != CONSENT_EV_WITHDRAW)
+	if (rc == CR_OK && !purges(ev->type))
 		consent_catalog_restamp(ctx, brand); /* an event changes no catalog */
 	if (rc == CR_OK && out != NULL)
 		*out = ch;
@@ -617,6 +636,10 @@ cr_err consent_record(struct consent_ctx *ctx, int64_t brand, const struct conse
 {
 	if (ev != NULL && ev->type == CONSENT_EV_WITHDRAW)
 		return consent_withdraw(ctx, brand, ev, out, why, why_cap);
+	if (ev != NULL && purges(ev->type) && ctx != NULL && ctx->purge == NULL) {
+		consent_why(why, why_cap, "no purge callback is registered");
+		return CR_ERR_CONSENT_NO_PURGE;
+	}
 	return record_event(ctx, brand, ev, out, why, why_cap);
 }
 

@@ -380,11 +380,48 @@ static void test_r19_recipient_only_withdrawal_purges_datasets_shared_with_it(vo
 }
 
 /*
- * §5.3, R21: the purge takes only the datasets the withdrawal can affect.
- * dave objected (the gate now denies him everywhere, but an objection
- * purges nothing); his later withdrawal of the partner-1 sharing purges
- * the partner-1 dataset only and its leaf counts only that; the records
- * the objection made unusable are the sweep's, which removes them.
+ * R21: a marketing objection purges at once, in its transaction, every
+ * record it forbids (every purpose of the notice is marketing by default),
+ * and its leaf counts them; nothing is left for the sweep.
+ */
+static void test_r21_objection_purges_at_once(void **state)
+{
+	struct pfx *p = *state;
+	struct sweep_report rep;
+	struct audit_page page;
+	char want[64];
+	rfx_object(p->f, p->f->acme, "dave@example.com");
+	assert_counts(p, 3, 3, 3, 3, 3);
+	assert_others_kept(p, "dave@example.com");
+	rfx_leaves(p->f, "acme", "consent.object", &page);
+	assert_true(page.n >= 1);
+	snprintf(want, sizeof(want), "purged_records=%d", 5);
+	assert_non_null(strstr(page.records[0].leaf->detail, want));
+	audit_page_release(&page);
+	assert_int_equal(sweep_run(p->f->a, p->f->acme, cr_time_now(), &rep), CR_OK);
+	assert_int_equal(rep.removed, 0);
+}
+
+/* An expire event for one of the subject's purposes, received now (it purges nothing). */
+static void expire_purpose(struct rfx *f, const char *email, const char *purpose)
+{
+	struct consent_event ev;
+	char why[CONSENT_WHY_MAX] = "";
+	consent_event_init(&ev, CONSENT_EV_EXPIRE);
+	assert_int_equal(registry_subject(f->a, f->acme, email, "email", &ev.subject, ev.aliases, &ev.n_aliases),
+			 CR_OK);
+	snprintf(ev.purpose, sizeof(ev.purpose), "%s", purpose);
+	ev.time = ev.received = cr_time_now();
+	if (registry_event(f->a, &rfx_actor, f->acme, &ev, NULL, NULL, why, sizeof(why)) != CR_OK)
+		fail_msg("expire refused: %s", why);
+}
+
+/*
+ * §5.3: the purge takes only the datasets the withdrawal can affect. dave's
+ * ads_measurement grant expired (the gate denies him in "ads" and "both",
+ * and an expiry purges nothing); his later withdrawal of the partner-1
+ * sharing purges the partner-1 dataset only and its leaf counts only that;
+ * the records the expiry made unusable are the sweep's, which removes them.
  */
 static void test_r19_partial_withdrawal_leaves_other_datasets_to_the_sweep(void **state)
 {
@@ -393,17 +430,17 @@ static void test_r19_partial_withdrawal_leaves_other_datasets_to_the_sweep(void 
 	struct sweep_report rep;
 	char reason[40];
 	uint64_t purged;
-	rfx_object(p->f, p->f->acme, "dave@example.com");
+	expire_purpose(p->f, "dave@example.com", "ads_measurement");
 	assert_counts(p, 4, 4, 4, 4, 4);
-	assert_int_equal(rfx_gate(p->f, &p->insights, "dave@example.com", reason), INGEST_DENY);
-	assert_string_equal(reason, "OBJECTED");
+	assert_int_equal(rfx_gate(p->f, &p->ads, "dave@example.com", reason), INGEST_DENY);
+	assert_string_equal(reason, "EXPIRED");
 	purged = rfx_withdraw(p->f, p->f->acme, "dave@example.com", NULL, "partner-1", &c);
 	assert_int_equal(purged, 1);
 	assert_counts(p, 4, 4, 4, 3, 4);
 	assert_withdraw_leaf(p, &c, 1);
 	assert_int_equal(sweep_run(p->f->a, p->f->acme, cr_time_now(), &rep), CR_OK);
-	assert_int_equal(rep.removed, 4);
-	assert_counts(p, 3, 3, 3, 3, 3);
+	assert_int_equal(rep.removed, 2);
+	assert_counts(p, 3, 4, 3, 3, 4);
 	assert_others_kept(p, "dave@example.com");
 }
 
@@ -424,6 +461,7 @@ int main(void)
 						purge_setup, purge_teardown),
 		cmocka_unit_test_setup_teardown(test_r19_partial_withdrawal_leaves_other_datasets_to_the_sweep,
 						purge_setup, purge_teardown),
+		cmocka_unit_test_setup_teardown(test_r21_objection_purges_at_once, purge_setup, purge_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

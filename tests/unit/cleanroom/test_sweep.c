@@ -46,7 +46,7 @@ static void ingest_then(struct sfx *s, const struct dataset *d, const char *csv,
 
 /*
  * Granted three hours ago; "exp" grants expired an hour ago; "part" only
- * its partner-1 sharing; "obj" objects after the ingest. The lists were
+ * its partner-1 sharing; "obj" objects after the ingest (test_r14_sweep_...). The lists were
  * ingested two hours ago, when every grant was valid.
  */
 static int setup(void **state)
@@ -111,9 +111,10 @@ static void assert_sweep_leaf(const struct audit_record *r, const char *dataset,
 }
 
 /*
- * R14, R21, I5: at the time it is given, the sweep deletes exactly the
- * records the gate now denies (expired grants, an expired sharing consent,
- * an objection) and keeps the others, one leaf per dataset it changed.
+ * R14, I5: at the time it is given, the sweep deletes exactly the records
+ * the gate now denies (expired grants, an expired sharing consent) and
+ * keeps the others, one leaf per dataset it changed. An objection (R21)
+ * leaves it nothing: it purged its records itself, at once.
  */
 static void test_r14_sweep_deletes_exactly_what_expired(void **state)
 {
@@ -123,20 +124,22 @@ static void test_r14_sweep_deletes_exactly_what_expired(void **state)
 	struct audit_page page;
 	uint64_t size0;
 
-	/* an objection purges nothing by itself (R21): the sweep is what removes it */
+	/* an objection purges what it forbids at once (R21), not at the next sweep */
 	rfx_object(f, f->acme, "obj@example.com");
-	assert_int_equal(rfx_count(f, &s->crm), 6);
-	assert_int_equal(rfx_count(f, &s->ads), 4);
+	assert_int_equal(rfx_count(f, &s->crm), 5);
+	assert_int_equal(rfx_count(f, &s->ads), 3);
+	assert_false(rfx_has(f, &s->crm, "obj@example.com"));
+	assert_false(rfx_has(f, &s->ads, "obj@example.com"));
 	size0 = rfx_log_size(f);
 
 	/* as of the ingest everything was valid: nothing to delete, nothing appended */
 	assert_int_equal(sweep_run(f->a, 0, s->ingested + 60 * 1000, &rep), CR_OK);
-	assert_report(&rep, 3, 12, 0);
+	assert_report(&rep, 3, 10, 0);
 	assert_int_equal(rfx_log_size(f), size0);
 
 	/* now, for acme only */
 	assert_int_equal(sweep_run(f->a, f->acme, cr_time_now(), &rep), CR_OK);
-	assert_report(&rep, 2, 10, 6);
+	assert_report(&rep, 2, 8, 4);
 	assert_int_equal(rfx_count(f, &s->crm), 2);
 	assert_true(rfx_has(f, &s->crm, "live1@example.com"));
 	assert_true(rfx_has(f, &s->crm, "live2@example.com"));
@@ -147,8 +150,8 @@ static void test_r14_sweep_deletes_exactly_what_expired(void **state)
 	assert_int_equal(rfx_log_size(f), size0 + 2);
 	rfx_leaves(f, "acme", "dataset.sweep", &page);
 	assert_int_equal(page.n, 2); /* datasets in name order: ads, then crm */
-	assert_sweep_leaf(&page.records[0], "crm", "removed=4 reason=consent_no_longer_valid");
-	assert_sweep_leaf(&page.records[1], "ads", "removed=2 reason=consent_no_longer_valid");
+	assert_sweep_leaf(&page.records[0], "crm", "removed=3 reason=consent_no_longer_valid");
+	assert_sweep_leaf(&page.records[1], "ads", "removed=1 reason=consent_no_longer_valid");
 	audit_page_release(&page);
 
 	/* a second sweep finds nothing and appends no leaf claiming otherwise */
