@@ -30,6 +30,12 @@ static cr_err event_parse(const struct http_request *req, int64_t brand, struct 
 	if (rc == CR_OK)
 		rc = consent_event_parse(imp, (const char *)req->body, req->body_len, cr_time_now(), ev,
 					 why, sizeof(why));
+	if (rc == CR_OK) {
+		/* A live channel: the service stamps the receipt time itself (a
+		 * history with its own receipt times goes through the batch route). */
+		ev->received = cr_time_now();
+		ev->received_given = false;
+	}
 	return rc;
 }
 

@@ -58,6 +58,24 @@ static char *default_origin(void)
 	return o;
 }
 
+/*
+ * How far past now a consent event may be dated (R18): $CLEANROOM_CLOCK_SKEW
+ * seconds, 0 to 86400, else the registry's default of 300. A bad value is
+ * refused at start-up rather than silently replaced.
+ */
+static cr_err app_clock_skew(struct consent_ctx *consent)
+{
+	const char *env = getenv("CLEANROOM_CLOCK_SKEW");
+	uint64_t secs = CONSENT_SKEW_DEFAULT_MS / 1000;
+	if (env != NULL && cr_parse_u64(env, 0, CONSENT_SKEW_MAX_MS / 1000, &secs) != CR_OK) {
+		fprintf(stderr, "cleanroom: CLEANROOM_CLOCK_SKEW must be whole seconds from 0 to %d\n",
+			CONSENT_SKEW_MAX_MS / 1000);
+		return CR_ERR_INVALID_ARG;
+	}
+	consent_set_clock(consent, NULL, NULL, (cr_time_ms)secs * 1000);
+	return CR_OK;
+}
+
 static cr_err app_open_inner(const char *data_dir, bool check, struct app **out);
 
 /* The audit signer callback: signs with the keyring's Ed25519 key. */
@@ -177,8 +195,10 @@ static cr_err app_open_inner(const char *data_dir, bool check, struct app **out)
 			goto out;
 	}
 	rc = consent_ctx_new(a->store->db, &a->consent);
-	if (rc == CR_OK)
+	if (rc == CR_OK) {
 		consent_set_purge_callback(a->consent, registry_purge, a);
+		rc = app_clock_skew(a->consent);
+	}
 out:
 	free(keys);
 	free(db);

@@ -682,7 +682,10 @@ static void customer_draw(struct synth_rng *r, struct synth_buf *b, struct story
 
 	s->channel = synth_rng_below(r, 100) < 60 ? "web" : "app";
 	s->method = synth_rng_below(r, 100) < 70 ? "checkbox" : "button";
-	s->t0 = LOCAL_2026 + synth_rng_below(r, 304 * DAY); /* Jan..Oct: later events stay in 2026 */
+	/* Jan..May 2026: every later event (at most about 65 days on) stays in
+	 * the first half of 2026, in the past, since the registry refuses
+	 * events dated in the future (R18). */
+	s->t0 = LOCAL_2026 + synth_rng_below(r, 151 * DAY);
 	if (s->kind == SYNTH_KIND_GUARDIAN) {
 		uint8_t ref[8];
 		for (size_t i = 0; i < sizeof(ref); i++)

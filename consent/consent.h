@@ -142,6 +142,20 @@ typedef cr_err (*consent_purge_fn)(void *user, int64_t brand,
 /* Registers the purge callback (fn NULL unregisters). `user` is borrowed. */
 void consent_set_purge_callback(struct consent_ctx *ctx, consent_purge_fn fn, void *user);
 
+#define CONSENT_SKEW_DEFAULT_MS (5 * 60 * 1000)  /* 5 minutes */
+#define CONSENT_SKEW_MAX_MS (24 * 3600 * 1000)   /* a day */
+
+/*
+ * The clock events are checked against (R18): an event whose `time` or
+ * `received` lies more than skew_ms past now(user) is refused, so nothing
+ * can be dated ahead of its arrival and take effect (or be deferred) later
+ * than it says. `now` NULL means cr_time_now (the default, with
+ * CONSENT_SKEW_DEFAULT_MS); tests pass a fixed clock. skew_ms above
+ * CONSENT_SKEW_MAX_MS or negative is misuse and aborts.
+ */
+void consent_set_clock(struct consent_ctx *ctx, cr_time_ms (*now)(void *user), void *user,
+		       cr_time_ms skew_ms);
+
 /* ================================================================ brands */
 
 /*
@@ -316,6 +330,8 @@ struct consent_event {
 	char evidence[CONSENT_EVIDENCE_MAX + 1];
 	cr_time_ms time;
 	cr_time_ms received;
+	bool received_given;               /* `received` came with the event (history
+					    * imports); false when stamped on arrival */
 	cr_time_ms expires;                /* CONSENT_TIME_NONE: no expiry (grants only) */
 };
 

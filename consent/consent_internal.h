@@ -134,6 +134,9 @@ struct consent_ctx {
 	sqlite3_stmt *st[ST_COUNT];        /* owned, prepared on first use */
 	consent_purge_fn purge;
 	void *purge_user;                  /* borrowed */
+	cr_time_ms (*now)(void *user);     /* NULL: cr_time_now (consent_set_clock) */
+	void *now_user;                    /* borrowed */
+	cr_time_ms skew_ms;                /* how far past now an event may be dated */
 	uint64_t tick;
 	struct consent_catalog cat[CAT_CACHE];
 	struct subject_history hist;

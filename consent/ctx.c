@@ -83,6 +83,7 @@ cr_err consent_ctx_new(sqlite3 *db, struct consent_ctx **out)
 		return CR_ERR_INVALID_ARG;
 	ctx = cr_xcalloc(1, sizeof(*ctx));
 	ctx->db = db;
+	ctx->skew_ms = CONSENT_SKEW_DEFAULT_MS;
 	*out = ctx;
 	return CR_OK;
 }
@@ -107,6 +108,16 @@ void consent_set_purge_callback(struct consent_ctx *ctx, consent_purge_fn fn, vo
 {
 	ctx->purge = fn;
 	ctx->purge_user = user;
+}
+
+void consent_set_clock(struct consent_ctx *ctx, cr_time_ms (*now)(void *user), void *user,
+		       cr_time_ms skew_ms)
+{
+	if (skew_ms < 0 || skew_ms > CONSENT_SKEW_MAX_MS)
+		cr_die("consent_set_clock: skew out of range");
+	ctx->now = now;
+	ctx->now_user = user;
+	ctx->skew_ms = skew_ms;
 }
 
 sqlite3_stmt *consent_stmt(struct consent_ctx *ctx, enum consent_stmt which)

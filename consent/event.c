@@ -316,6 +316,7 @@ static cr_err parse_root(const struct consent_importer *imp, json_t *root, cr_ti
 	}
 	if (!ps.has_received)
 		ev->received = now;
+	ev->received_given = ps.has_received;
 	rc = parse_subject(imp, &ps, why, cap);
 	if (rc == CR_OK)
 		rc = consent_event_check(ev, why, cap);

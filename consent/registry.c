@@ -327,8 +327,11 @@ static void hash_i64(crypto_hash_sha256_state *h, int64_t v)
 	crypto_hash_sha256_update(h, b, 8);
 }
 
-/* SHA-256 over every field but `received`, each length-prefixed, so two
- * different events never share it and a re-sent one always does. */
+/* SHA-256 over every field, each length-prefixed, so two different events
+ * never share it and a re-sent one always does. `received` counts only when
+ * it came with the event: a receipt time stamped on arrival is not part of
+ * what was sent (re-importing a file finds its duplicates), while a
+ * corrected receipt time is a different event. */
 static void event_dedupe(const struct consent_event *ev, uint8_t out[static 32])
 {
 	crypto_hash_sha256_state h;
@@ -351,6 +354,8 @@ static void event_dedupe(const struct consent_event *ev, uint8_t out[static 32])
 	hash_str(&h, ev->evidence);
 	hash_i64(&h, ev->time);
 	hash_i64(&h, ev->expires);
+	if (ev->received_given)
+		hash_i64(&h, ev->received);
 	crypto_hash_sha256_final(&h, out);
 }
 
@@ -604,6 +609,35 @@ static cr_err store_event(struct consent_ctx *ctx, int64_t brand, const struct c
 	return consent_savepoint_end(ctx, rc);
 }
 
+/*
+ * R18: nothing is dated ahead of its arrival. An event whose time or
+ * receipt time lies beyond now plus the allowed skew is refused (a future
+ * withdrawal would otherwise purge nothing now and wait silently), and so
+ * is one received before its own time (a retroactive withdrawal).
+ */
+static cr_err check_clock(const struct consent_ctx *ctx, const struct consent_event *ev, char *why,
+			  size_t cap)
+{
+	cr_time_ms now = ctx->now ? ctx->now(ctx->now_user) : cr_time_now();
+	cr_time_ms latest = now + ctx->skew_ms;
+
+	if (ev->time > latest) {
+		consent_why(why, cap, "time: lies in the future (more than %lld s past now)",
+			    (long long)(ctx->skew_ms / 1000));
+		return CR_ERR_CONSENT_TIME_FUTURE;
+	}
+	if (ev->received > latest) {
+		consent_why(why, cap, "received: lies in the future (more than %lld s past now)",
+			    (long long)(ctx->skew_ms / 1000));
+		return CR_ERR_CONSENT_RECEIVED_FUTURE;
+	}
+	if (ev->received < ev->time) {
+		consent_why(why, cap, "received: is earlier than time");
+		return CR_ERR_CONSENT_RECEIVED_EARLY;
+	}
+	return CR_OK;
+}
+
 static cr_err record_event(struct consent_ctx *ctx, int64_t brand, const struct consent_event *ev,
 			   struct consent_change *out, char *why, size_t cap)
 {
@@ -614,6 +648,8 @@ static cr_err record_event(struct consent_ctx *ctx, int64_t brand, const struct 
 	if (ev == NULL)
 		return CR_ERR_INVALID_ARG;
 	rc = consent_event_check(ev, why, cap);
+	if (rc == CR_OK)
+		rc = check_clock(ctx, ev, why, cap);
 	if (rc != CR_OK)
 		return rc;
 	change_init(&ch, brand, ev);

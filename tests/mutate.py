@@ -25,6 +25,7 @@ test exists, in the working tree; nothing is built.)
 """
 import argparse
 import configparser
+import fcntl
 import os
 import re
 import shutil
@@ -293,6 +294,12 @@ def main():
 
     start = time.monotonic()
     os.makedirs(SCRATCH, exist_ok=True)
+    # One run at a time: two runs in one scratch tree would undo each other's mutants.
+    lock = open(os.path.join(ROOT, "build", "mutate", "lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        sys.exit("mutate: another make mutate is running on this tree; wait for it")
     sync_tree()
     if not args.no_baseline:
         print("mutate: baseline: make unit e2e on the unmutated tree", flush=True)

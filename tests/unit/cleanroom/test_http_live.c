@@ -273,6 +273,18 @@ static char *notice_text(size_t *len)
 /* A brand's whole day through the routes: notice (R04), single events with
  * receipts (R27), a batch, a dataset, an upload, status by digest; every
  * refusal a JSON error that changes nothing (I7). */
+/* One integer from the server's store (the test shares its connection). */
+static long long count_of(struct live *l, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+	assert_int_equal(sqlite3_prepare_v2(l->store->db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 static void test_live_brand_flow(void **state)
 {
 	struct live *l = *state;
@@ -319,6 +331,13 @@ static void test_live_brand_flow(void **state)
 	assert_int_equal(POST_JSON(l, "/v1/receipts/verify", l->brand, receipt), 200);
 	assert_non_null(strstr(r.body, "\"audit_proof_verified\":true"));
 	free(receipt);
+	/* R18, a live channel: the service stamps the receipt time itself, so a
+	 * withdrawal sent with a receipt time in the past is not retroactive */
+	cr_time_ms sent = cr_time_now();
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/consents", l->brand,
+				   "{\"type\":\"withdraw\",\"subject\":\"dee@example.org\",\"purpose\":\"ads_measurement\","
+				   "\"time\":\"2026-03-01T09:30:00+08:00\",\"received\":\"2026-03-01T09:30:00+08:00\"}"), 201);
+	assert_true(count_of(l, "SELECT max(received_ms) FROM consent_events WHERE type = 'withdraw'") >= sent);
 	/* bad events: refused with the exact code, nothing stored */
 	before = sqlite3_total_changes(l->store->db);
 	assert_int_equal(POST_JSON(l, "/v1/brands/acme/consents", l->brand, "{\"type\":\"grant\","), 400);

@@ -28,6 +28,9 @@ struct fx {
 	char last_recipient[CONSENT_CODE_MAX + 1];
 	uint32_t last_kv;
 	cr_err purge_rc;
+	/* the registry's clock (consent_set_clock): the histories here are set
+	 * in 2026-2027, so "now" is fixed later than all of them */
+	cr_time_ms now;
 	/* keyring, when fx_keys() made one */
 	char tmp[64];
 	struct crypto_keyring *kr;
@@ -100,7 +103,12 @@ static inline cr_err fx_purge(void *user, int64_t brand, const struct crypto_pse
 	return f->purge_rc;
 }
 
-/* Database, schema, context, brand "acme", notice v1 published 2026-01-01. */
+static inline cr_time_ms fx_clock(void *user)
+{
+	return ((struct fx *)user)->now;
+}
+
+/* Database, schema, context (its clock at 2030-01-01), brand "acme", notice v1 published 2026-01-01. */
 static inline struct fx *fx_new(void)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -111,6 +119,8 @@ static inline struct fx *fx_new(void)
 	assert_int_equal(sqlite3_exec(f->db, consent_schema_v1, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(consent_ctx_new(f->db, &f->ctx), CR_OK);
 	consent_set_purge_callback(f->ctx, fx_purge, f);
+	f->now = T("2030-01-01T00:00:00Z");
+	consent_set_clock(f->ctx, fx_clock, f, CONSENT_SKEW_DEFAULT_MS);
 	assert_int_equal(consent_brand_create(f->ctx, "acme", T("2026-01-01T00:00:00Z"), &f->brand),
 			 CR_OK);
 	assert_int_equal(fx_publish_json(f, notice_base(1, true), T("2026-01-01T00:00:00Z"), why,

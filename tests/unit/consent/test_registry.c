@@ -318,6 +318,75 @@ static void test_r18_identical_withdrawal_is_a_duplicate(void **state)
 	assert_int_equal(count(f, "SELECT count(*) FROM consent_suppression"), 1);
 }
 
+/*
+ * R18: nothing is dated ahead of its arrival. An event whose time or
+ * receipt time lies beyond now plus the allowed skew is refused with its
+ * own error, as is one received before its own time; exactly now plus the
+ * skew is accepted. A refused withdrawal stores and purges nothing.
+ */
+static void test_r18_events_dated_in_the_future_are_refused(void **state)
+{
+	struct fx *f = *state;
+	struct crypto_pseudonym p = P(16, 1);
+	cr_time_ms edge = f->now + CONSENT_SKEW_DEFAULT_MS;
+	struct consent_event w;
+	char why[CONSENT_WHY_MAX];
+	long long events;
+
+	fx_full_consent(f, p, T(t0s));
+	events = count(f, "SELECT count(*) FROM consent_events");
+	w = ev_withdraw(p, NULL, NULL, edge + 1);
+	assert_int_equal(fx_try(f, w, why, sizeof(why)), CR_ERR_CONSENT_TIME_FUTURE);
+	assert_string_equal(why, "time: lies in the future (more than 300 s past now)");
+	w = ev_withdraw(p, NULL, NULL, f->now);
+	w.received = edge + 1;
+	w.received_given = true;
+	assert_int_equal(fx_try(f, w, why, sizeof(why)), CR_ERR_CONSENT_RECEIVED_FUTURE);
+	w.received = f->now - 1;
+	assert_int_equal(fx_try(f, w, why, sizeof(why)), CR_ERR_CONSENT_RECEIVED_EARLY);
+	assert_string_equal(why, "received: is earlier than time");
+	assert_int_equal(fx_try(f, ev_grant(p, "ads_measurement", NULL, 1, edge + 1), why, sizeof(why)),
+			 CR_ERR_CONSENT_TIME_FUTURE);
+	assert_int_equal(count(f, "SELECT count(*) FROM consent_events"), events);
+	assert_int_equal(f->purges, 0);
+	/* at the edge of the skew: accepted, and effective at once */
+	w = ev_withdraw(p, NULL, NULL, edge);
+	assert_int_equal(fx_try(f, w, why, sizeof(why)), CR_OK);
+	assert_int_equal(f->purges, 1);
+}
+
+/*
+ * R24: duplicates compare the whole event. A withdrawal re-sent with a
+ * corrected receipt time is a new event; the same one again is not stored
+ * twice; a receipt time stamped on arrival (not sent) is not compared.
+ */
+static void test_r24_corrected_receipt_time_is_a_new_event(void **state)
+{
+	struct fx *f = *state;
+	struct crypto_pseudonym p = P(17, 1);
+	cr_time_ms t = T(t0s), tw = t + 86400000;
+	struct consent_event w = ev_withdraw(p, "ads_measurement", NULL, tw);
+	struct consent_change a, b, c;
+
+	fx_full_consent(f, p, t);
+	w.received = tw + 60000;
+	w.received_given = true;
+	assert_int_equal(consent_withdraw(f->ctx, f->brand, &w, &a, NULL, 0), CR_OK);
+	w.received = tw + 1000;                /* corrected */
+	assert_int_equal(consent_withdraw(f->ctx, f->brand, &w, &b, NULL, 0), CR_OK);
+	assert_false(b.duplicate);
+	assert_int_not_equal(a.event_id, b.event_id);
+	assert_int_equal(consent_withdraw(f->ctx, f->brand, &w, &c, NULL, 0), CR_OK);
+	assert_true(c.duplicate);
+	/* stamped on arrival: two arrivals of one line are one event */
+	w = ev_withdraw(p, "audience_insights", NULL, tw);
+	w.received = tw + 5000;
+	assert_int_equal(consent_withdraw(f->ctx, f->brand, &w, &a, NULL, 0), CR_OK);
+	w.received = tw + 9000;
+	assert_int_equal(consent_withdraw(f->ctx, f->brand, &w, &b, NULL, 0), CR_OK);
+	assert_true(b.duplicate);
+}
+
 static void test_r17_withdrawal_needs_no_more_than_a_grant(void **state)
 {
 	struct fx *f = *state;
@@ -414,6 +483,8 @@ int main(void)
 		TEST(test_i3_purge_failure_undoes_the_withdrawal),
 		TEST(test_i3_withdrawal_needs_a_purge_callback),
 		TEST(test_r18_identical_withdrawal_is_a_duplicate),
+		TEST(test_r18_events_dated_in_the_future_are_refused),
+		TEST(test_r24_corrected_receipt_time_is_a_new_event),
 		TEST(test_r17_withdrawal_needs_no_more_than_a_grant),
 		TEST(test_r19_partial_withdrawal_purges_only_what_depended_on_it),
 	};
