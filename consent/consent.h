@@ -454,8 +454,10 @@ struct consent_decision {
  *        categories, unscoped) everything;
  *   R15  the subject was not a child at grant time, or a guardian granted.
  *        A child is under 14 in CN, under the brand's EU threshold (default
- *        16) in the EU; unknown or several jurisdictions take the highest
- *        threshold that applies (16 when unknown). With only a birth year
+ *        16) in the EU; the highest threshold of every jurisdiction that
+ *        applies (the subject's stated ones and the notice's together) is
+ *        used, 16 when none is known. Of conflicting stated birth years the
+ *        youngest counts. With only a birth year
  *        the birthday is assumed not yet reached. Unknown age denies only
  *        with CONSENT_CHILD_DIRECTED (unless a guardian granted).
  * Then R21: an objection received at or after the grant relied on and at

@@ -43,7 +43,7 @@ struct eval {
 	size_t n;                   /* events with effective <= at: h->ev[0..n) */
 	cr_time_ms at;
 	unsigned flags;
-	int birth_year;             /* the latest stated; 0 unknown */
+	int birth_year;             /* the youngest stated (the latest year); 0 unknown */
 	size_t njur;
 	const char *jur[EVAL_JUR_MAX];
 	bool many_jur;              /* more than EVAL_JUR_MAX: treat as several */
@@ -68,8 +68,8 @@ static void eval_init(struct eval *e, const struct consent_catalog *c,
 	for (size_t i = 0; i < e->n; i++) {
 		const struct hist_event *x = &h->ev[i];
 		bool seen = false;
-		if (x->birth_year != 0)
-			e->birth_year = x->birth_year;
+		if (x->birth_year > e->birth_year)
+			e->birth_year = x->birth_year; /* conflicting years: the youngest */
 		if (x->jur[0] == '\0')
 			continue;
 		for (size_t j = 0; j < e->njur; j++)
@@ -140,8 +140,9 @@ static enum consent_reason check_material(const struct eval *e, const struct his
 
 /* ------------------------------------------------------------------ R15 */
 
-/* The guardian threshold: the highest of the subject's stated
- * jurisdictions, else of the notice's, else the strictest. */
+/* The guardian threshold: the highest of every jurisdiction that applies,
+ * the subject's stated ones and the grant's notice's together; with none,
+ * the strictest. */
 static int child_threshold(const struct eval *e, const struct hist_event *g)
 {
 	const struct cat_version *v = catalog_version(e->c, g->notice_version);
@@ -153,7 +154,7 @@ static int child_threshold(const struct eval *e, const struct hist_event *g)
 		int a = catalog_child_age(e->c, e->jur[i]);
 		age = a > age ? a : age;
 	}
-	for (size_t i = 0; age == 0 && v != NULL && i < v->njur; i++) {
+	for (size_t i = 0; v != NULL && i < v->njur; i++) {
 		int a = catalog_child_age(e->c, v->jur[i]);
 		age = a > age ? a : age;
 	}

@@ -463,6 +463,54 @@ static void test_r15_unknown_or_dual_jurisdiction_takes_the_stricter_rule(void *
 	EXPECT(f, c, AM, NULL, t + 20, CONSENT_GUARDIAN_REQUIRED);
 }
 
+static void cn_and_eu(json_t *n)
+{
+	json_object_set_new(n, "jurisdictions", json_pack("[s, s]", "CN", "EU"));
+}
+
+/*
+ * R15: every jurisdiction that applies counts, not only the first the
+ * notice lists: a notice for CN and the EU holds a 14-year-old (only the
+ * birth year known) to the EU's 16, whatever the order; and the subject's
+ * stated jurisdiction adds to the notice's rather than replacing them.
+ */
+static void test_r15_strictest_of_every_jurisdiction_that_applies(void **state)
+{
+	struct fx *f = *state;
+	struct crypto_pseudonym a = P(62, 1), b = P(63, 1);
+	cr_time_ms t = T(t0s), v2 = t + 1000;
+	struct consent_event g;
+
+	publish_v2(f, true, cn_and_eu, v2);
+	fx_rec(f, ev_served(a, 2, v2 + 1000));
+	g = ev_grant(a, AM, NULL, 2, v2 + 2000);
+	g.birth_year = 2011;
+	fx_rec(f, g);
+	EXPECT(f, a, AM, NULL, v2 + 3000, CONSENT_GUARDIAN_REQUIRED);
+	/* stating CN does not lift the notice's EU rule */
+	fx_rec(f, ev_served(b, 2, v2 + 1000));
+	g = ev_grant(b, AM, NULL, 2, v2 + 2000);
+	g.birth_year = 2011;
+	snprintf(g.jurisdiction, sizeof(g.jurisdiction), "CN");
+	fx_rec(f, g);
+	EXPECT(f, b, AM, NULL, v2 + 3000, CONSENT_GUARDIAN_REQUIRED);
+}
+
+/* R15: conflicting stated birth years: the youngest wins, whatever came last. */
+static void test_r15_youngest_stated_birth_year_wins(void **state)
+{
+	struct fx *f = *state;
+	struct crypto_pseudonym a = P(64, 1);
+	cr_time_ms t = T(t0s);
+	struct consent_event o;
+
+	grant_aged(f, a, t, 2013, "CN", CONSENT_ACTOR_SUBJECT);
+	o = ev_answer(CONSENT_EV_REFUSE, a, AI, NULL, 1, t + 10);
+	o.birth_year = 1990;
+	fx_rec(f, o);
+	EXPECT(f, a, AM, NULL, t + 20, CONSENT_GUARDIAN_REQUIRED);
+}
+
 static void test_r15_unknown_age_denies_in_child_directed_dataset(void **state)
 {
 	struct fx *f = *state;
@@ -799,6 +847,8 @@ int main(void)
 		TEST(test_r15_eu_threshold_defaults_to_16_and_is_configurable),
 		TEST(test_r15_unknown_or_dual_jurisdiction_takes_the_stricter_rule),
 		TEST(test_r15_unknown_age_denies_in_child_directed_dataset),
+		TEST(test_r15_strictest_of_every_jurisdiction_that_applies),
+		TEST(test_r15_youngest_stated_birth_year_wins),
 		TEST(test_r15_guardian_and_child_disagree_protective_answer_wins),
 		TEST(test_r18_withdrawal_racing_an_ingest),
 		TEST(test_r18_withdrawal_takes_effect_at_receipt_time),
