@@ -54,7 +54,7 @@ static cr_err consents_post_finish(struct app *a, cr_err rc, void *ctx, struct h
 	char *receipt = NULL;
 	json_t *out, *rj = NULL;
 	if (rc == CR_OK)
-		rc = registry_receipt(a, d->brand, &d->change, d->index, &receipt);
+		rc = registry_receipt(a, d->brand, &d->change, d->index, 0, &receipt);
 	if (rc == CR_OK && receipt != NULL) {
 		rj = json_loads(receipt, 0, NULL);
 		free(receipt);

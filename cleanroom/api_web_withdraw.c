@@ -13,7 +13,9 @@
  * list, which also keeps a later upload of that person out, R33), always
  * answers 202 with the same body shape, and pads every answer to the same
  * minimum time outside the store lock, so neither status, body nor timing
- * differ. Only an unknown brand is said so (404): brand names are public,
+ * differ. The receipt in the answer names no pseudonym, and the audit leaf
+ * its proof quotes carries no purge count (that goes to a separate
+ * consent.purge leaf only the brand's tokens read). Only an unknown brand is said so (404): brand names are public,
  * people are not. Rate-limited per client address (http_client_rate_take).
  */
 #include <stdlib.h>
@@ -48,6 +50,7 @@ static cr_err withdraw_all(struct app *a, int64_t brand, const char *digest, con
 	char why[CONSENT_WHY_MAX] = "";
 	struct consent_event ev;
 	struct consent_change ch;
+	uint64_t index = 0;
 	cr_err rc;
 	consent_event_init(&ev, CONSENT_EV_WITHDRAW);
 	rc = registry_subject(a, brand, digest, id_type, &ev.subject, ev.aliases, &ev.n_aliases);
@@ -57,8 +60,12 @@ static cr_err withdraw_all(struct app *a, int64_t brand, const char *digest, con
 	ev.time = cr_time_now();
 	ev.received = ev.time;
 	memcpy(ev.channel, "web", 4);
-	rc = registry_event(a, &web_actor, brand, &ev, &ch, receipt, why, sizeof(why));
+	rc = registry_record(a, &web_actor, brand, &ev, &ch, &index, why, sizeof(why));
 	a->purged_records = 0;
+	/* The reply goes to whoever typed the address: its receipt names no
+	 * pseudonym, and its proof quotes a leaf without the purge count (I9). */
+	if (rc == CR_OK)
+		rc = registry_receipt(a, brand, &ch, index, CONSENT_RECEIPT_WITHHOLD_SUBJECT, receipt);
 	return rc;
 }
 

@@ -89,6 +89,26 @@ cr_err registry_notice_publish(struct app *a, const struct registry_actor *who,
 
 /* ------------------------------------------------------- consent events */
 
+/*
+ * The purge a withdrawal or objection made, in a leaf of its own after the
+ * event's: "consent.purge" with the count, and no subject. The event's leaf
+ * (and so any receipt's inclusion proof, which quotes it) says nothing of
+ * what the brand held, and every withdrawal appends both leaves, so a
+ * customer's and a stranger's withdrawals leave logs of the same shape
+ * (I9). Only the brand's tenant (brand and officer tokens) reads it.
+ */
+static cr_err audit_purge(struct app *a, const struct registry_actor *who,
+			  const struct consent_change *c, const char *brand_name)
+{
+	char detail[96];
+	struct audit_entry e;
+	audit_entry_init(&e, who, "consent.purge", brand_name);
+	snprintf(detail, sizeof(detail), "event=%lld purged_records=%llu", (long long)c->event_id,
+		 (unsigned long long)a->purged_records);
+	e.detail = detail;
+	return app_audit(a, &e, NULL);
+}
+
 cr_err registry_audit_change(struct app *a, const struct registry_actor *who,
 			     const struct consent_change *c, uint64_t *index_out)
 {
@@ -110,15 +130,15 @@ cr_err registry_audit_change(struct app *a, const struct registry_actor *who,
 	e.n_recipients = c->recipient[0] ? 1 : 0;
 	e.subject = c->subject.bytes;
 	if (c->type == CONSENT_EV_WITHDRAW)
-		snprintf(detail, sizeof(detail), "event=%lld suppressed=%u purged_records=%llu",
-			 (long long)c->event_id, c->suppressed, (unsigned long long)a->purged_records);
-	else if (c->type == CONSENT_EV_OBJECT)
-		snprintf(detail, sizeof(detail), "event=%lld purged_records=%llu", (long long)c->event_id,
-			 (unsigned long long)a->purged_records);
+		snprintf(detail, sizeof(detail), "event=%lld suppressed=%u", (long long)c->event_id,
+			 c->suppressed);
 	else
 		snprintf(detail, sizeof(detail), "event=%lld", (long long)c->event_id);
 	e.detail = detail;
-	return app_audit(a, &e, index_out);
+	rc = app_audit(a, &e, index_out);
+	if (rc == CR_OK && (c->type == CONSENT_EV_WITHDRAW || c->type == CONSENT_EV_OBJECT))
+		rc = audit_purge(a, who, c, name);
+	return rc;
 }
 
 /*
@@ -164,7 +184,7 @@ cr_err registry_record(struct app *a, const struct registry_actor *who, int64_t 
 }
 
 cr_err registry_receipt(struct app *a, int64_t brand, const struct consent_change *c,
-			uint64_t index, char **receipt_out)
+			uint64_t index, unsigned flags, char **receipt_out)
 {
 	struct consent_signer signer;
 	cr_err rc;
@@ -172,7 +192,7 @@ cr_err registry_receipt(struct app *a, int64_t brand, const struct consent_chang
 	if (c->duplicate || (c->type != CONSENT_EV_GRANT && c->type != CONSENT_EV_WITHDRAW))
 		return CR_OK;
 	consent_signer_from_keyring(a->keys, &signer);
-	rc = consent_receipt_create(a->consent, brand, c->event_id, index, cr_time_now(), &signer,
+	rc = consent_receipt_create(a->consent, brand, c->event_id, index, cr_time_now(), flags, &signer,
 				    receipt_out);
 	if (rc == CR_OK)
 		rc = attach_audit_proof(a, index, receipt_out);
@@ -194,7 +214,7 @@ cr_err registry_event(struct app *a, const struct registry_actor *who, int64_t b
 		return rc;
 	if (change)
 		*change = c;
-	return receipt_out ? registry_receipt(a, brand, &c, index, receipt_out) : CR_OK;
+	return receipt_out ? registry_receipt(a, brand, &c, index, 0, receipt_out) : CR_OK;
 }
 
 cr_err registry_subject(struct app *a, int64_t brand, const char *subject,

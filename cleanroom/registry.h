@@ -51,14 +51,16 @@ cr_err registry_event(struct app *a, const struct registry_actor *who, int64_t b
  * later (a member of a commit group, group.h): registry_record stores the
  * event and its leaf (*index_out: the leaf's index; unchanged for a
  * duplicate); once that is committed, registry_receipt makes the receipt
- * with its inclusion proof (*receipt_out NULL when the change gets none:
+ * with its inclusion proof (`flags` as consent_receipt_create's: 0, or
+ * CONSENT_RECEIPT_WITHHOLD_SUBJECT for a reply that must not name the
+ * pseudonym) (*receipt_out NULL when the change gets none:
  * duplicates and events other than grants and withdrawals).
  */
 cr_err registry_record(struct app *a, const struct registry_actor *who, int64_t brand,
 		       const struct consent_event *ev, struct consent_change *change,
 		       uint64_t *index_out, char *why, size_t why_cap) CR_MUST_CHECK;
 cr_err registry_receipt(struct app *a, int64_t brand, const struct consent_change *c,
-			uint64_t index, char **receipt_out) CR_MUST_CHECK;
+			uint64_t index, unsigned flags, char **receipt_out) CR_MUST_CHECK;
 
 /* The audit entry of a stored consent change (for batch imports). */
 cr_err registry_audit_change(struct app *a, const struct registry_actor *who,

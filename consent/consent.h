@@ -619,7 +619,8 @@ void consent_signer_from_keyring(const struct crypto_keyring *kr, struct consent
  *   event        {"id", "type", "time", "received", "expires" (or null),
  *                 "actor", "channel", "method", "signal", "jurisdiction"
  *                 (null when absent)}
- *   subject      {"pseudonym": 64 hex, "key_version": n}  (never an identifier)
+ *   subject      {"pseudonym": 64 hex or null, "key_version": n}  (never an
+ *                identifier; null when withheld, see CONSENT_RECEIPT_WITHHOLD_SUBJECT)
  *   purposes     ["code"], or ["*"] for a withdrawal of every purpose
  *   recipient    "id" or null
  *   notice       {"version": n, "hash": 64 hex} or null
@@ -632,14 +633,20 @@ void consent_signer_from_keyring(const struct crypto_keyring *kr, struct consent
  * order in the file do not matter, but every value does.
  */
 
+/* The receipt names no pseudonym (subject.pseudonym is null): for a reply
+ * to someone who has not shown they are the person (the anonymous
+ * withdrawal form), so it carries nothing that links to them (I9). */
+#define CONSENT_RECEIPT_WITHHOLD_SUBJECT 1u
+
 /*
  * Builds and signs the receipt of event `event_id` of `brand`, with the
- * audit index the orchestrator got when appending its leaf. Events of type
- * served or expire: CR_ERR_CONSENT_RECEIPT_EVENT. *json_out (NUL-terminated,
- * indented) is handed over (free()).
+ * audit index the orchestrator got when appending its leaf. `flags`: 0 or
+ * CONSENT_RECEIPT_WITHHOLD_SUBJECT. Events of type served or expire:
+ * CR_ERR_CONSENT_RECEIPT_EVENT. *json_out (NUL-terminated, indented) is
+ * handed over (free()).
  */
 cr_err consent_receipt_create(struct consent_ctx *ctx, int64_t brand, int64_t event_id,
-			      uint64_t audit_index, cr_time_ms issued,
+			      uint64_t audit_index, cr_time_ms issued, unsigned flags,
 			      const struct consent_signer *signer,
 			      char **json_out) CR_MUST_CHECK;
 
@@ -649,7 +656,8 @@ struct consent_receipt_info {
 	int64_t event_id;
 	enum consent_event_type type;
 	uint64_t audit_index;
-	uint8_t pseudonym[CRYPTO_PSEUDONYM_BYTES];
+	bool subject_withheld;                  /* the receipt names no pseudonym */
+	uint8_t pseudonym[CRYPTO_PSEUDONYM_BYTES]; /* zero when withheld */
 	uint32_t key_version;
 	char purpose[CONSENT_CODE_MAX + 1];     /* "*" for all */
 	char recipient[CONSENT_CODE_MAX + 1];

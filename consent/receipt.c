@@ -112,7 +112,7 @@ static json_t *event_member(sqlite3_stmt *st)
 
 /* The payload of consent.h's receipt from an ST_EVENT_GET row. */
 static json_t *payload_from_row(sqlite3_stmt *st, int64_t brand, const char *brand_name,
-				uint64_t audit_index, cr_time_ms issued)
+				uint64_t audit_index, cr_time_ms issued, unsigned flags)
 {
 	const unsigned char *purpose = sqlite3_column_text(st, C_PURPOSE);
 	json_t *p = json_object(), *b = json_object(), *subj = json_object();
@@ -125,7 +125,8 @@ static json_t *payload_from_row(sqlite3_stmt *st, int64_t brand, const char *bra
 	}
 	json_object_set_new(b, "id", json_integer(brand));
 	json_object_set_new(b, "name", json_string(brand_name));
-	json_object_set_new(subj, "pseudonym", hex_blob(st, C_PSEUDO));
+	json_object_set_new(subj, "pseudonym", (flags & CONSENT_RECEIPT_WITHHOLD_SUBJECT) ? json_null()
+										  : hex_blob(st, C_PSEUDO));
 	json_object_set_new(subj, "key_version", json_integer(sqlite3_column_int64(st, C_KV)));
 	json_object_set_new(p, "receipt", json_string(RECEIPT_FORMAT));
 	json_object_set_new(p, "brand", b);
@@ -212,7 +213,7 @@ static cr_err sign_payload(json_t *payload, const struct consent_signer *signer,
 }
 
 cr_err consent_receipt_create(struct consent_ctx *ctx, int64_t brand, int64_t event_id,
-			      uint64_t audit_index, cr_time_ms issued,
+			      uint64_t audit_index, cr_time_ms issued, unsigned flags,
 			      const struct consent_signer *signer, char **json_out)
 {
 	char name[CONSENT_BRAND_NAME_MAX + 1];
@@ -231,7 +232,7 @@ cr_err consent_receipt_create(struct consent_ctx *ctx, int64_t brand, int64_t ev
 	if (!receipt_type(sqlite3_column_text(st, C_TYPE)))
 		rc = CR_ERR_CONSENT_RECEIPT_EVENT;
 	else
-		payload = payload_from_row(st, brand, name, audit_index, issued);
+		payload = payload_from_row(st, brand, name, audit_index, issued, flags);
 	sqlite3_reset(st);
 	if (rc == CR_OK)
 		rc = sign_payload(payload, signer, json_out);
@@ -361,9 +362,11 @@ static bool payload_info(json_t *p, struct consent_receipt_info *info)
 	    !get_int(json_object_get(json_object_get(p, "brand"), "id"), 1, &brand) ||
 	    !get_int(json_object_get(ev, "id"), 1, &id) ||
 	    !get_int(json_object_get(subj, "key_version"), 1, &kv) || kv > UINT32_MAX ||
-	    !get_int(json_object_get(p, "audit_index"), 0, &idx) || !json_is_string(pseudo) ||
-	    cr_hex_decode_exact(json_string_value(pseudo), json_string_length(pseudo),
-				info->pseudonym, sizeof(info->pseudonym)) != CR_OK ||
+	    !get_int(json_object_get(p, "audit_index"), 0, &idx) ||
+	    (!json_is_null(pseudo) &&
+	     (!json_is_string(pseudo) ||
+	      cr_hex_decode_exact(json_string_value(pseudo), json_string_length(pseudo),
+				  info->pseudonym, sizeof(info->pseudonym)) != CR_OK)) ||
 	    !get_code(json_array_get(purposes, 0), info->purpose, sizeof(info->purpose), false) ||
 	    !get_code(json_object_get(p, "recipient"), info->recipient, sizeof(info->recipient),
 		      true) ||
@@ -372,6 +375,7 @@ static bool payload_info(json_t *p, struct consent_receipt_info *info)
 	    !get_time(json_object_get(ev, "received"), &info->received) ||
 	    !get_time(json_object_get(p, "issued"), &info->issued))
 		return false;
+	info->subject_withheld = json_is_null(pseudo);
 	info->brand = brand;
 	info->event_id = id;
 	info->key_version = (uint32_t)kv;

@@ -463,8 +463,18 @@ static void test_i5_every_verb_appends_its_leaf(void **state)
 	assert_int_not_equal(auth_token_revoke(f->a, tok.id, &tok), CR_OK);
 	assert_int_equal(newest_leaf(f, type, sizeof(type)), size);
 
+	/* a withdrawal: its own leaf, then the purge's (I9) */
 	consent_act(f, brand, CONSENT_EV_WITHDRAW, NULL);
-	EXPECT_LEAF(f, size, "consent.withdraw");
+	size++;
+	EXPECT_LEAF(f, size, "consent.purge");
+	{
+		struct audit_query q = { .event_type = "consent.withdraw", .limit = 1 };
+		struct audit_page page;
+		assert_int_equal(audit_log_query(f->a->log, &q, &page), CR_OK);
+		assert_int_equal(page.n, 1);
+		assert_int_equal(page.records[0].index, size - 2);
+		audit_page_release(&page);
+	}
 }
 
 int main(void)

@@ -234,18 +234,29 @@ static void assert_others_kept(struct pfx *p, const char *who)
 				fail_msg("%s lost %s's record", all[k]->name, people[i]);
 }
 
-/* I5: the withdrawal's leaf (the newest consent.withdraw of acme) reports what the purge did. */
+/*
+ * I5: the withdrawal's leaf (the newest consent.withdraw of acme) and, right
+ * after it, its consent.purge leaf, which alone reports what the purge did
+ * (I9: the withdrawal's own leaf, quoted by receipts, says nothing of it).
+ */
 static void assert_withdraw_leaf(struct pfx *p, const struct consent_change *c, uint64_t purged)
 {
-	struct audit_page page;
+	struct audit_page page, purge;
 	char want[128];
 	rfx_leaves(p->f, "acme", "consent.withdraw", &page);
+	rfx_leaves(p->f, "acme", "consent.purge", &purge);
 	assert_true(page.n >= 1);
-	snprintf(want, sizeof(want), "event=%lld suppressed=%u purged_records=%llu", (long long)c->event_id,
-		 c->suppressed, (unsigned long long)purged);
+	assert_true(purge.n >= 1);
+	snprintf(want, sizeof(want), "event=%lld suppressed=%u", (long long)c->event_id, c->suppressed);
 	assert_string_equal(page.records[0].leaf->detail, want);
 	assert_true(page.records[0].leaf->has_subject);
+	snprintf(want, sizeof(want), "event=%lld purged_records=%llu", (long long)c->event_id,
+		 (unsigned long long)purged);
+	assert_string_equal(purge.records[0].leaf->detail, want);
+	assert_false(purge.records[0].leaf->has_subject);
+	assert_int_equal(purge.records[0].index, page.records[0].index + 1);
 	audit_page_release(&page);
+	audit_page_release(&purge);
 }
 
 /* A re-upload of `who` (written differently) and of bob: who is refused as suppressed (R33), bob replaced. */
@@ -393,7 +404,7 @@ static void test_r21_objection_purges_at_once(void **state)
 	rfx_object(p->f, p->f->acme, "dave@example.com");
 	assert_counts(p, 3, 3, 3, 3, 3);
 	assert_others_kept(p, "dave@example.com");
-	rfx_leaves(p->f, "acme", "consent.object", &page);
+	rfx_leaves(p->f, "acme", "consent.purge", &page);
 	assert_true(page.n >= 1);
 	snprintf(want, sizeof(want), "purged_records=%d", 5);
 	assert_non_null(strstr(page.records[0].leaf->detail, want));

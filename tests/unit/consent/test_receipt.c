@@ -41,13 +41,18 @@ static int teardown(void **state)
 	return 0;
 }
 
-static char *make(struct rfx *r, int64_t event, uint64_t index)
+static char *make_flags(struct rfx *r, int64_t event, uint64_t index, unsigned flags)
 {
 	char *json = NULL;
 	assert_int_equal(consent_receipt_create(r->f->ctx, r->f->brand, event, index,
-						T("2026-06-01T12:00:01Z"), &r->signer, &json),
+						T("2026-06-01T12:00:01Z"), flags, &r->signer, &json),
 			 CR_OK);
 	return json;
+}
+
+static char *make(struct rfx *r, int64_t event, uint64_t index)
+{
+	return make_flags(r, event, index, 0);
 }
 
 static cr_err verify(struct rfx *r, const char *json, struct consent_receipt_info *info)
@@ -189,6 +194,44 @@ static void edit_no_sig(json_t *d)
 	json_object_del(d, "signature");
 }
 
+/*
+ * I9, R27: a receipt for someone who has not shown they are the person (the
+ * anonymous form) names no pseudonym; it still verifies, says so, and
+ * cannot be made to name one without breaking the signature.
+ */
+static void test_r27_receipt_with_the_subject_withheld(void **state)
+{
+	struct rfx *r = *state;
+	struct consent_receipt_info info;
+	char *json = make_flags(r, r->grant, 17, CONSENT_RECEIPT_WITHHOLD_SUBJECT);
+	char hex[65], *forged;
+	const uint8_t zero[32] = { 0 };
+	const char *at;
+
+	assert_int_equal(cr_hex_encode(r->p.bytes, 32, hex, sizeof(hex)), CR_OK);
+	assert_null(strstr(json, hex));
+	assert_non_null(strstr(json, "\"pseudonym\": null"));
+	assert_int_equal(verify(r, json, &info), CR_OK);
+	assert_true(info.subject_withheld);
+	assert_bytes_equal(info.pseudonym, zero, 32);
+	assert_int_equal(info.event_id, r->grant);
+	assert_int_equal(info.audit_index, 17);
+	/* naming the pseudonym afterwards breaks the signature */
+	at = strstr(json, "\"pseudonym\": null");
+	forged = malloc(strlen(json) + 80);
+	assert_non_null(forged);
+	snprintf(forged, strlen(json) + 80, "%.*s\"pseudonym\": \"%s\"%s", (int)(at - json), json, hex,
+		 at + strlen("\"pseudonym\": null"));
+	assert_int_equal(verify(r, forged, NULL), CR_ERR_CONSENT_RECEIPT_SIGNATURE);
+	free(forged);
+	free(json);
+	/* the default names it */
+	json = make(r, r->grant, 17);
+	assert_int_equal(verify(r, json, &info), CR_OK);
+	assert_false(info.subject_withheld);
+	free(json);
+}
+
 static void test_r27_tampered_receipt_refused(void **state)
 {
 	struct rfx *r = *state;
@@ -238,15 +281,15 @@ static void test_r27_only_consent_acts_get_receipts(void **state)
 	char *json = NULL;
 	int64_t other;
 
-	assert_int_equal(consent_receipt_create(r->f->ctx, r->f->brand, r->served, 1, 0, &r->signer,
+	assert_int_equal(consent_receipt_create(r->f->ctx, r->f->brand, r->served, 1, 0, 0, &r->signer,
 						&json),
 			 CR_ERR_CONSENT_RECEIPT_EVENT);
-	assert_int_equal(consent_receipt_create(r->f->ctx, r->f->brand, 9999, 1, 0, &r->signer,
+	assert_int_equal(consent_receipt_create(r->f->ctx, r->f->brand, 9999, 1, 0, 0, &r->signer,
 						&json),
 			 CR_ERR_CONSENT_EVENT_NOT_FOUND);
 	/* another brand's event is not found */
 	assert_int_equal(consent_brand_create(r->f->ctx, "other", 0, &other), CR_OK);
-	assert_int_equal(consent_receipt_create(r->f->ctx, other, r->grant, 1, 0, &r->signer, &json),
+	assert_int_equal(consent_receipt_create(r->f->ctx, other, r->grant, 1, 0, 0, &r->signer, &json),
 			 CR_ERR_CONSENT_EVENT_NOT_FOUND);
 	assert_null(json);
 }
@@ -259,6 +302,7 @@ int main(void)
 		TEST(test_r27_grant_receipt_verifies_with_the_public_key),
 		TEST(test_r27_withdrawal_receipt_covers_all_purposes),
 		TEST(test_r27_signed_bytes_are_the_domain_and_canonical_payload),
+		TEST(test_r27_receipt_with_the_subject_withheld),
 		TEST(test_r27_tampered_receipt_refused),
 		TEST(test_r27_receipt_of_another_key_refused),
 		TEST(test_r27_malformed_and_truncated_receipts_refused),
