@@ -268,9 +268,11 @@ int consent_year_of(cr_time_ms t);
 /* Name <-> enum tables. */
 bool consent_event_type_parse(const char *s, enum consent_event_type *out);
 bool consent_actor_parse(const char *s, enum consent_actor *out);
-/* True if `method` names a non-affirmative act (R08), compared ignoring
- * case, '-', '_' and spaces. */
-bool consent_method_refused(const char *method);
+/* True if `method` is one of the affirmative acts a grant may be made by
+ * (R08), compared ignoring case, '-', '_' and spaces; the accepted list as
+ * text, for messages. */
+bool consent_method_affirmative(const char *method);
+extern const char consent_affirmative_methods_text[];
 
 /* Bounded copy with truncation, always NUL-terminated (cap >= 1). */
 void consent_copy(char *dst, size_t cap, const char *src);

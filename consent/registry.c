@@ -208,8 +208,10 @@ static cr_err check_actor_method(const struct consent_event *ev, char *why, size
 		consent_why(why, cap, "guardian_ref: only with actor \"guardian\"");
 		return CR_ERR_CONSENT_EVENT_FIELD;
 	}
-	if (ev->type == CONSENT_EV_GRANT && consent_method_refused(ev->method)) {
-		consent_why(why, cap, "method: \"%s\" is not an affirmative act (R08)", ev->method);
+	if (ev->type == CONSENT_EV_GRANT && !consent_method_affirmative(ev->method)) {
+		/* The value is not echoed: a brand's free text may hold anything. */
+		consent_why(why, cap, "method: not an affirmative act (R08); accepted: %s",
+			    consent_affirmative_methods_text);
 		return CR_ERR_CONSENT_METHOD;
 	}
 	return CR_OK;

@@ -140,17 +140,22 @@ bool consent_actor_parse(const char *s, enum consent_actor *out)
 }
 
 /*
- * R08: consent by silence, pre-ticked boxes, defaults, inactivity or
- * scrolling is no consent (GDPR recital 32, CJEU Planet49). Compared after
- * folding case and dropping '-', '_' and spaces, so "Pre-Ticked" and
- * "pre_ticked" are caught too.
+ * R08: only an affirmative act is consent (GDPR 4(11) and recital 32, CJEU
+ * Planet49): a list of the acts accepted, not of those refused, so that a
+ * new spelling of silence, a default or a pre-ticked box is refused rather
+ * than let through. Compared after folding case and dropping '-', '_' and
+ * spaces, so "Verbal recorded" and "verbal_recorded" match too.
  */
-static const char *const refused_methods[] = {
-	"preticked", "prechecked", "default", "bydefault", "optout", "inactivity",
-	"silence", "scroll", "scrolling", "implied",
+static const char *const affirmative_methods[] = {
+	"checkbox", "button", "toggle", "signature", "electronicsignature", "verbalrecorded",
+	"written", "doubleoptin",
 };
 
-bool consent_method_refused(const char *method)
+const char consent_affirmative_methods_text[] =
+	"checkbox, button, toggle, signature, electronic-signature, verbal-recorded, written, "
+	"double-opt-in";
+
+bool consent_method_affirmative(const char *method)
 {
 	char folded[CONSENT_FIELD_MAX + 1];
 	size_t n = 0;
@@ -162,8 +167,8 @@ bool consent_method_refused(const char *method)
 		folded[n++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 	}
 	folded[n] = '\0';
-	for (size_t i = 0; i < sizeof(refused_methods) / sizeof(refused_methods[0]); i++)
-		if (strcmp(folded, refused_methods[i]) == 0)
+	for (size_t i = 0; i < sizeof(affirmative_methods) / sizeof(affirmative_methods[0]); i++)
+		if (strcmp(folded, affirmative_methods[i]) == 0)
 			return true;
 	return false;
 }

@@ -197,7 +197,7 @@ static void test_r08_pre_ticked_method_refused(void **state)
 	refused(e, "{\"type\":\"grant\",\"subject\":\"a@b.cn\",\"purpose\":\"p\",\"notice_version\":1,"
 		   "\"time\":\"2026-03-01T00:00:00Z\",\"method\":\"preticked\",\"channel\":\"web\","
 		   "\"actor\":\"subject\"}",
-		CR_ERR_CONSENT_METHOD, "method: \"preticked\" is not an affirmative act (R08)");
+		CR_ERR_CONSENT_METHOD, "method: not an affirmative act (R08); accepted: checkbox, button, toggle, signature, electronic-signature, verbal-recorded, written, double-opt-in");
 	refused(e, "{\"type\":\"grant\",\"subject\":\"a@b.cn\",\"purpose\":\"p\",\"notice_version\":1,"
 		   "\"time\":\"2026-03-01T00:00:00Z\",\"method\":\"scroll\",\"channel\":\"web\","
 		   "\"actor\":\"subject\"}",
