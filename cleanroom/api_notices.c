@@ -1,6 +1,7 @@
 /*
  * api_notices.c: a brand's privacy notices. POST publishes a version (the
- * body is the notice JSON, docs/spec/formats.md; R04 checked by the registry),
+ * body is the notice JSON, docs/spec/formats.md; R04 checked by the registry;
+ * ?published_at= back-dates it, never ahead of now, R05),
  * GET returns one published version in its canonical, hashed form.
  */
 #include <stdlib.h>
@@ -15,17 +16,22 @@ cr_err api_notices_post(const struct http_request *req, struct http_reply *rep)
 	struct consent_notice_published pub;
 	struct registry_actor who;
 	char actor[32], why[CONSENT_WHY_MAX] = "", hash[65];
+	const char *at_s = http_query(req, "published_at");
+	cr_time_ms at = cr_time_now();
 	int64_t id = 0;
 	cr_err rc = api_brand_scope(req, &id);
 	if (rc != CR_OK)
 		return rc;
+	/* ?published_at=T back-fills a history, as `notice publish --published-at` */
+	if (at_s != NULL && cr_time_parse(at_s, strlen(at_s), &at) != CR_OK)
+		return CR_ERR_HTTP_QUERY;
 	if (!http_media_is(req->content_type, "application/json"))
 		return CR_ERR_HTTP_MEDIA_TYPE;
 	if (req->body_len == 0)
 		return CR_ERR_JSON_MALFORMED;
 	api_actor(req, actor, sizeof(actor), &who.role, &who.id);
-	rc = registry_notice_publish(req->app, &who, id, (const char *)req->body, req->body_len,
-				     cr_time_now(), &pub, why, sizeof(why));
+	rc = registry_notice_publish(req->app, &who, id, (const char *)req->body, req->body_len, at,
+				     &pub, why, sizeof(why));
 	if (rc != CR_OK)
 		return rc;
 	if (cr_hex_encode(pub.hash, sizeof(pub.hash), hash, sizeof(hash)) != CR_OK)

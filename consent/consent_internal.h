@@ -151,6 +151,9 @@ cr_err consent_step_done(sqlite3_stmt *st) CR_MUST_CHECK;
  * our append-only triggers -> CR_ERR_CONSENT_APPEND_ONLY). */
 cr_err consent_sqlite_err(sqlite3 *db, int rc);
 
+/* The registry's clock (consent_set_clock): cr_time_now unless a test set one. */
+cr_time_ms consent_now(const struct consent_ctx *ctx);
+
 /* SAVEPOINT / RELEASE / ROLLBACK TO + RELEASE, for one call's writes. */
 cr_err consent_savepoint(struct consent_ctx *ctx) CR_MUST_CHECK;
 /* Releases on rc == CR_OK, else rolls back to the savepoint; returns rc

@@ -110,6 +110,11 @@ void consent_set_purge_callback(struct consent_ctx *ctx, consent_purge_fn fn, vo
 	ctx->purge_user = user;
 }
 
+cr_time_ms consent_now(const struct consent_ctx *ctx)
+{
+	return ctx->now ? ctx->now(ctx->now_user) : cr_time_now();
+}
+
 void consent_set_clock(struct consent_ctx *ctx, cr_time_ms (*now)(void *user), void *user,
 		       cr_time_ms skew_ms)
 {

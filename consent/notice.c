@@ -785,9 +785,9 @@ static cr_err store_all(struct consent_ctx *ctx, int64_t brand, const struct not
 }
 
 /* Version order, immutability and the publish-time order (consent.h). */
-static cr_err check_sequence(const struct consent_catalog *c, const struct notice *n,
-			     const uint8_t hash[32], cr_time_ms at, bool *already, char *why,
-			     size_t cap)
+static cr_err check_sequence(const struct consent_ctx *ctx, const struct consent_catalog *c,
+			     const struct notice *n, const uint8_t hash[32], cr_time_ms at,
+			     bool *already, char *why, size_t cap)
 {
 	const struct cat_version *same = catalog_version(c, n->version);
 	const struct cat_version *latest = c->nversions ? &c->versions[c->nversions - 1] : NULL;
@@ -810,6 +810,12 @@ static cr_err check_sequence(const struct consent_catalog *c, const struct notic
 	if (latest != NULL && at < latest->published) {
 		consent_why(why, cap, "publish time is before version %u's", latest->version);
 		return CR_ERR_CONSENT_NOTICE_VERSION;
+	}
+	/* A history may be back-filled, never dated ahead (R05: a version is
+	 * current only from its publication). */
+	if (at > consent_now(ctx) + ctx->skew_ms) {
+		consent_why(why, cap, "publish time lies in the future");
+		return CR_ERR_CONSENT_NOTICE_FUTURE;
 	}
 	return CR_OK;
 }
@@ -837,7 +843,7 @@ cr_err consent_notice_publish(struct consent_ctx *ctx, int64_t brand, const char
 	if (rc == CR_OK)
 		rc = consent_catalog_get(ctx, brand, &c);
 	if (rc == CR_OK)
-		rc = check_sequence(c, n, hash, published_at, &already, why, why_cap);
+		rc = check_sequence(ctx, c, n, hash, published_at, &already, why, why_cap);
 	if (rc != CR_OK || already)
 		goto out;
 	a = cr_xmalloc(sizeof(*a));

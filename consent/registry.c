@@ -620,8 +620,7 @@ static cr_err store_event(struct consent_ctx *ctx, int64_t brand, const struct c
 static cr_err check_clock(const struct consent_ctx *ctx, const struct consent_event *ev, char *why,
 			  size_t cap)
 {
-	cr_time_ms now = ctx->now ? ctx->now(ctx->now_user) : cr_time_now();
-	cr_time_ms latest = now + ctx->skew_ms;
+	cr_time_ms latest = consent_now(ctx) + ctx->skew_ms;
 
 	if (ev->time > latest) {
 		consent_why(why, cap, "time: lies in the future (more than %lld s past now)",

@@ -83,9 +83,14 @@ static void eval_init(struct eval *e, const struct consent_catalog *c,
 
 /* ------------------------------------------------------------------ R05 */
 
-/* Was `version` the current one at time t: no later version published by then? */
+/* Was `version` the current one at time t: published by then, and no later
+ * version published by then? */
 static bool version_current_at(const struct consent_catalog *c, uint32_t version, cr_time_ms t)
 {
+	const struct cat_version *v = catalog_version(c, version);
+
+	if (v == NULL || v->published > t)
+		return false;
 	for (size_t i = 0; i < c->nversions; i++)
 		if (c->versions[i].version > version && c->versions[i].published <= t)
 			return false;

@@ -66,7 +66,9 @@ OFFICER=$(token officer acme acme-dpo)
 echo "tokens: brand ${BRAND:0:8}..., partner ${PARTNER:0:8}..., officer ${OFFICER:0:8}..."
 
 step "5. The brand publishes its privacy notice (R04: versioned, hashed) and imports consent events"
-api "$BRAND" POST /v1/brands/acme/notices -H "$J" --data-binary @"$S/notice.json"
+# The synthetic consent history starts in January 2026: the notice took
+# effect then (R05: a version is current only from its publish time).
+api "$BRAND" POST '/v1/brands/acme/notices?published_at=2026-01-01T00:00:00%2B08:00' -H "$J" --data-binary @"$S/notice.json"
 show 'print("notice version", d["version"], "sha256", d["sha256"][:16] + "...")'
 api "$BRAND" POST /v1/brands/acme/consents/batch -H 'Content-Type: application/x-ndjson' --data-binary @"$S/consent.ndjson"
 show 'print("consent events stored:", d["stored"], " refused:", d["refused"])'

@@ -101,7 +101,7 @@ class Service {
 	async seed() {
 		const f = (n) => fs.readFileSync(path.join(this.synth, n), "utf8");
 		await this.expect(201, "POST", "/v1/brands", { token: this.admin, json: { name: "acme" } });
-		await this.expect(201, "POST", "/v1/brands/acme/notices", { token: this.brand, body: f("notice.json"), type: "application/json" });
+		await this.expect(201, "POST", "/v1/brands/acme/notices?published_at=2026-01-01T00:00:00%2B08:00", { token: this.brand, body: f("notice.json"), type: "application/json" });
 		await this.expect(200, "POST", "/v1/brands/acme/consents/batch", { token: this.brand, body: f("consent.ndjson"), type: "application/x-ndjson" });
 		await this.expect(201, "POST", "/v1/brands/acme/datasets", { token: this.brand, json: {
 			name: "crm", purposes: ["ads_measurement", "audience_insights"], id_type: "email",

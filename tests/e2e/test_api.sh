@@ -77,7 +77,7 @@ rows() { sqlite3 "$d/cleanroom.db" "select (select count(*) from records)+(selec
 expect 201 - "$admin" -H "$J" -d '{"name":"acme"}' "$url/v1/brands"
 expect 201 - "$admin" -H "$J" -d '{"name":"other"}' "$url/v1/brands"
 expect 409 consent_brand_exists "$admin" -H "$J" -d '{"name":"acme"}' "$url/v1/brands"
-expect 201 - "$brand" -H "$J" --data-binary @s/notice.json "$url/v1/brands/acme/notices"
+expect 201 - "$brand" -H "$J" --data-binary @s/notice.json "$url/v1/brands/acme/notices?published_at=2026-01-01T00:00:00%2B08:00"
 json 'assert d["version"]==1 and len(d["sha256"])==64, d'
 expect 200 - "$officer" "$url/v1/brands/acme/notices/1"
 expect 200 - "$brand" -H "$ND" --data-binary @s/consent.ndjson "$url/v1/brands/acme/consents/batch"

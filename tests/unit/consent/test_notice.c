@@ -258,6 +258,13 @@ static void test_r04_versions_only_move_forward(void **state)
 			 CR_ERR_CONSENT_NOTICE_VERSION);
 	assert_int_equal(consent_notice_current(f->ctx, f->brand, &cur), CR_OK);
 	assert_int_equal(cur, 3);
+	/* a history is back-filled, never dated ahead of now (plus the skew) */
+	assert_int_equal(fx_publish_json(f, notice_base(4, false), f->now + CONSENT_SKEW_DEFAULT_MS + 1, why,
+					 sizeof(why)),
+			 CR_ERR_CONSENT_NOTICE_FUTURE);
+	assert_int_equal(fx_publish_json(f, notice_base(4, false), f->now + CONSENT_SKEW_DEFAULT_MS, why,
+					 sizeof(why)),
+			 CR_OK);
 }
 
 /* ------------------------------------------------------------------ R06 */

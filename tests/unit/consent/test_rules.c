@@ -125,6 +125,21 @@ static void test_r05_grant_before_notice_served_is_invalid(void **state)
 	EXPECT(f, p, AM, NULL, t + 1000, CONSENT_NO_NOTICE_SERVED);
 }
 
+/* R05: a version is current only from its publish time: served before it, a grant does not count. */
+static void test_r05_version_is_current_only_from_its_publication(void **state)
+{
+	struct fx *f = *state;
+	struct crypto_pseudonym p = P(11, 1), q = P(12, 1);
+	cr_time_ms pub = T("2026-01-01T00:00:00Z"); /* the fixture's v1 */
+
+	fx_rec(f, ev_served(p, 1, pub - 1));
+	fx_rec(f, ev_grant(p, AM, NULL, 1, pub + 1000));
+	EXPECT(f, p, AM, NULL, pub + 2000, CONSENT_NOTICE_NOT_CURRENT);
+	fx_rec(f, ev_served(q, 1, pub));
+	fx_rec(f, ev_grant(q, AM, NULL, 1, pub + 1000));
+	EXPECT(f, q, AM, NULL, pub + 2000, CONSENT_OK);
+}
+
 static void test_r05_grant_at_or_after_served_time_is_valid(void **state)
 {
 	struct fx *f = *state;
@@ -829,6 +844,7 @@ int main(void)
 		TEST(test_r01_unknown_purpose_and_recipient),
 		TEST(test_r02_keyed_pseudonym_gets_every_rule),
 		TEST(test_r05_grant_before_notice_served_is_invalid),
+		TEST(test_r05_version_is_current_only_from_its_publication),
 		TEST(test_r05_grant_at_or_after_served_time_is_valid),
 		TEST(test_r05_grant_without_served_event_is_invalid),
 		TEST(test_r05_served_event_of_another_version_does_not_count),
