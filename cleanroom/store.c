@@ -36,6 +36,7 @@ static const char *const migration_audit[] = { audit_schema_v1, NULL };
 static const char *const migration_consent[] = { consent_schema_v1, NULL };
 static const char *const migration_datasets[] = { dataset_schema_v1, NULL };
 static const char *const migration_collab[] = { collab_schema_v1, NULL };
+static const char *const migration_consent_v2[] = { consent_schema_v2, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -44,6 +45,7 @@ static const struct migration migrations[] = {
 	{ "consent registry", migration_consent },
 	{ "datasets", migration_datasets },
 	{ "collaborations", migration_collab },
+	{ "consent rule tables append-only", migration_consent_v2 },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

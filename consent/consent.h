@@ -100,6 +100,9 @@
  * UPDATE or DELETE aborts.
  */
 extern const char consent_schema_v1[];
+/* Migration 2: the tables the rules read (purposes, recipients, notice
+ * changes) become append-only by trigger as well (R24). */
+extern const char consent_schema_v2[];
 
 /* ============================================================== context */
 

@@ -226,6 +226,22 @@ const char consent_schema_v1[] =
 	"CREATE TRIGGER consent_suppression_no_delete BEFORE DELETE ON consent_suppression"
 	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;";
 
+/* R24: every table the rules read is append-only too, so a decision cannot
+ * be changed by rewriting what a published version declared. */
+const char consent_schema_v2[] =
+	"CREATE TRIGGER consent_purposes_no_update BEFORE UPDATE ON consent_purposes"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_purposes_no_delete BEFORE DELETE ON consent_purposes"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_recipients_no_update BEFORE UPDATE ON consent_recipients"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_recipients_no_delete BEFORE DELETE ON consent_recipients"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_notice_changes_no_update BEFORE UPDATE ON consent_notice_changes"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_notice_changes_no_delete BEFORE DELETE ON consent_notice_changes"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;";
+
 /* ---------------------------------------------------------------- brands */
 
 /* Writes *id_out only on success. */

@@ -162,6 +162,7 @@ static void setup(struct world *w)
 		printf("tuned: mmap_size=1 GiB, wal_autocheckpoint=10000\n");
 	}
 	exec(w->db, consent_schema_v1);
+	exec(w->db, consent_schema_v2);
 	if ((rc = consent_ctx_new(w->db, &w->ctx)) != CR_OK)
 		die("ctx", rc);
 	consent_set_purge_callback(w->ctx, no_purge, NULL);

@@ -117,6 +117,7 @@ static inline struct fx *fx_new(void)
 	assert_int_equal(sqlite3_open(":memory:", &f->db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(f->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(f->db, consent_schema_v1, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(f->db, consent_schema_v2, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(consent_ctx_new(f->db, &f->ctx), CR_OK);
 	consent_set_purge_callback(f->ctx, fx_purge, f);
 	f->now = T("2030-01-01T00:00:00Z");
@@ -210,6 +211,18 @@ static inline struct consent_event ev_withdraw(struct crypto_pseudonym p, const 
 		snprintf(e.recipient, sizeof(e.recipient), "%s", recipient);
 	e.time = e.received = received;
 	return e;
+}
+
+/* The single integer `sql` answers on the fixture's database (-1 if no row). */
+static inline int64_t fx_count(struct fx *f, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+	assert_int_equal(sqlite3_prepare_v2(f->db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
 }
 
 /* Records e and asserts success; returns the stored event id. */

@@ -9,16 +9,6 @@
 
 static const char *t0s = "2026-03-01T09:00:00+08:00";
 
-static int64_t count(struct fx *f, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t n = -1;
-	assert_int_equal(sqlite3_prepare_v2(f->db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
 
 /* ------------------------------------------------------------------ R24 */
 
@@ -77,7 +67,7 @@ static void test_r24_event_carries_every_field(void **state)
 	assert_string_equal(sqlite3_column_text(st, 18), "form-7/submission-99");
 	sqlite3_finalize(st);
 	/* the subject is indexed by pseudonym only */
-	assert_int_equal(count(f, "SELECT count(*) FROM consent_subjects WHERE birth_year = 2014"
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_subjects WHERE birth_year = 2014"
 				  " AND jurisdiction = 'CN'"), 1);
 }
 
@@ -95,7 +85,7 @@ static void test_r24_identical_event_is_stored_once(void **state)
 	assert_false(a.duplicate);
 	assert_true(b.duplicate);
 	assert_int_equal(a.event_id, b.event_id);
-	assert_int_equal(count(f, "SELECT count(*) FROM consent_events WHERE type = 'served'"), 1);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_events WHERE type = 'served'"), 1);
 	/* a different time is a different event */
 	s.time = t + 1;
 	assert_int_equal(consent_record(f->ctx, f->brand, &s, &b, NULL, 0), CR_OK);
@@ -126,7 +116,7 @@ static void test_r08_pre_ticked_and_other_non_affirmative_methods_refused(void *
 		assert_non_null(strstr(why, "accepted: checkbox, button"));
 		assert_null(strstr(why, refused[i]));
 	}
-	assert_int_equal(count(f, "SELECT count(*) FROM consent_events WHERE type = 'grant'"), 0);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_events WHERE type = 'grant'"), 0);
 	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
 		struct consent_event g = ev_grant(p, AM, NULL, 1, t + 1000 + (cr_time_ms)i);
 		snprintf(g.method, sizeof(g.method), "%s", accepted[i]);
@@ -147,7 +137,7 @@ static void test_r09_bundled_request_refused(void **state)
 	g = ev_grant(p, AI, "partner-1 partner-2", 1, t);
 	assert_int_equal(fx_try(f, g, why, sizeof(why)), CR_ERR_CONSENT_BUNDLED);
 	assert_non_null(strstr(why, "recipient"));
-	assert_int_equal(count(f, "SELECT count(*) FROM consent_events"), 0);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_events"), 0);
 }
 
 /* -------------------------------------------------------- field checks */
@@ -205,7 +195,7 @@ static void test_record_checks_fields_per_type(void **state)
 	e = ev_grant(p, AM, NULL, 1, t);
 	e.type = (enum consent_event_type)77;
 	assert_int_equal(fx_try(f, e, why, sizeof(why)), CR_ERR_CONSENT_EVENT_TYPE);
-	assert_int_equal(count(f, "SELECT count(*) FROM consent_events"), 0);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_events"), 0);
 }
 
 static void test_record_checks_against_the_notice(void **state)
@@ -231,7 +221,7 @@ static void test_record_checks_against_the_notice(void **state)
 		assert_int_equal(consent_record(f->ctx, 777, &s, NULL, NULL, 0),
 				 CR_ERR_CONSENT_BRAND_NOT_FOUND);
 	}
-	assert_int_equal(count(f, "SELECT count(*) FROM consent_events"), 0);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_events"), 0);
 }
 
 /* ------------------------------------------------------------ withdrawal */
@@ -257,7 +247,7 @@ static void test_i3_withdrawal_suppresses_and_purges_in_one_call(void **state)
 	assert_int_equal(ch.type, CONSENT_EV_WITHDRAW);
 	assert_int_equal(ch.effective, tw);
 	assert_int_equal(ch.notice_version, 1); /* the notice current when received */
-	assert_int_equal(count(f, "SELECT count(*) FROM consent_suppression"
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_suppression"
 				  " WHERE purpose = 'audience_insights' AND recipient = ''"), 2);
 	/* the gate is closed when the call returns */
 	EXPECT(f, p, AI, NULL, tw, CONSENT_WITHDRAWN);
@@ -272,14 +262,14 @@ static void test_i3_purge_failure_undoes_the_withdrawal(void **state)
 	int64_t before;
 
 	fx_full_consent(f, p, t);
-	before = count(f, "SELECT count(*) FROM consent_events");
+	before = fx_count(f, "SELECT count(*) FROM consent_events");
 	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
 	f->purge_rc = CR_ERR_IO;
 	assert_int_equal(consent_withdraw(f->ctx, f->brand, &w, NULL, NULL, 0), CR_ERR_IO);
 	/* the caller's transaction is still open, and nothing of the call is in it */
 	assert_int_equal(sqlite3_get_autocommit(f->db), 0);
-	assert_int_equal(count(f, "SELECT count(*) FROM consent_events"), before);
-	assert_int_equal(count(f, "SELECT count(*) FROM consent_suppression"), 0);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_events"), before);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_suppression"), 0);
 	assert_int_equal(sqlite3_exec(f->db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
 	EXPECT(f, p, AM, NULL, tw, CONSENT_OK);
 	f->purge_rc = CR_OK;
@@ -302,7 +292,7 @@ static void test_i3_withdrawal_needs_a_purge_callback(void **state)
 			 CR_ERR_CONSENT_NO_PURGE);
 	assert_int_equal(consent_withdraw(f->ctx, f->brand, &g, NULL, why, sizeof(why)),
 			 CR_ERR_INVALID_ARG);
-	assert_int_equal(count(f, "SELECT count(*) FROM consent_events"), 0);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_events"), 0);
 }
 
 static void test_r18_identical_withdrawal_is_a_duplicate(void **state)
@@ -319,7 +309,7 @@ static void test_r18_identical_withdrawal_is_a_duplicate(void **state)
 	assert_true(b.duplicate);
 	assert_int_equal(a.event_id, b.event_id);
 	assert_int_equal(f->purges, 1);
-	assert_int_equal(count(f, "SELECT count(*) FROM consent_suppression"), 1);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_suppression"), 1);
 }
 
 /*
@@ -338,7 +328,7 @@ static void test_r18_events_dated_in_the_future_are_refused(void **state)
 	long long events;
 
 	fx_full_consent(f, p, T(t0s));
-	events = count(f, "SELECT count(*) FROM consent_events");
+	events = fx_count(f, "SELECT count(*) FROM consent_events");
 	w = ev_withdraw(p, NULL, NULL, edge + 1);
 	assert_int_equal(fx_try(f, w, why, sizeof(why)), CR_ERR_CONSENT_TIME_FUTURE);
 	assert_string_equal(why, "time: lies in the future (more than 300 s past now)");
@@ -351,7 +341,7 @@ static void test_r18_events_dated_in_the_future_are_refused(void **state)
 	assert_string_equal(why, "received: is earlier than time");
 	assert_int_equal(fx_try(f, ev_grant(p, "ads_measurement", NULL, 1, edge + 1), why, sizeof(why)),
 			 CR_ERR_CONSENT_TIME_FUTURE);
-	assert_int_equal(count(f, "SELECT count(*) FROM consent_events"), events);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_events"), events);
 	assert_int_equal(f->purges, 0);
 	/* at the edge of the skew: accepted, and effective at once */
 	w = ev_withdraw(p, NULL, NULL, edge);
@@ -465,11 +455,11 @@ static void test_r19_partial_withdrawal_purges_only_what_depended_on_it(void **s
 			 SQLITE_OK);
 	consent_set_purge_callback(f->ctx, purge_datasets, &w);
 	fx_rec(f, ev_withdraw(p, AI, NULL, tw));
-	assert_int_equal(count(f, "SELECT count(*) FROM records WHERE dataset = 'd_am'"), 1);
-	assert_int_equal(count(f, "SELECT count(*) FROM records WHERE dataset = 'd_am_ai'"), 0);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM records WHERE dataset = 'd_am'"), 1);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM records WHERE dataset = 'd_am_ai'"), 0);
 	w.now = tw + 1000;
 	fx_rec(f, ev_withdraw(p, NULL, NULL, tw + 1000));
-	assert_int_equal(count(f, "SELECT count(*) FROM records"), 0);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM records"), 0);
 }
 
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)

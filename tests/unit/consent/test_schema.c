@@ -10,6 +10,7 @@ static void test_schema_applies_twice_in_fresh_databases(void **state)
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 		assert_int_equal(sqlite3_exec(db, consent_schema_v1, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, consent_schema_v2, NULL, NULL, NULL), SQLITE_OK);
 		/* every table is STRICT and present */
 		assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM consent_guardian_links;"
 					      "SELECT count(*) FROM consent_impact_assessments;"
@@ -80,6 +81,29 @@ static void test_r04_published_notices_are_immutable_in_the_store(void **state)
 	assert_int_equal(exec_rc(f->db, "DELETE FROM consent_notices"), SQLITE_CONSTRAINT);
 }
 
+/* R24: what a published version declared (its purposes, recipients and the
+ * additions of a material change) cannot be rewritten either: every table
+ * the rules read is append-only. */
+static void test_r24_rule_tables_are_append_only(void **state)
+{
+	struct fx *f = *state;
+	static const char *const sql[] = {
+		"UPDATE consent_purposes SET marketing = 0",
+		"DELETE FROM consent_purposes",
+		"UPDATE consent_recipients SET purpose = 'ads_measurement'",
+		"DELETE FROM consent_recipients",
+		"UPDATE consent_notice_changes SET code = 'x'",
+		"DELETE FROM consent_notice_changes",
+	};
+	assert_true(fx_count(f, "SELECT count(*) FROM consent_purposes") > 0);
+	assert_true(fx_count(f, "SELECT count(*) FROM consent_recipients") > 0);
+	assert_int_equal(exec_rc(f->db, "INSERT INTO consent_notice_changes VALUES (1, 1, 'all', '')"),
+			 SQLITE_OK);
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
+		if (exec_rc(f->db, sql[i]) != SQLITE_CONSTRAINT)
+			fail_msg("not refused: %s", sql[i]);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 int main(void)
@@ -89,6 +113,7 @@ int main(void)
 		TEST(test_brand_create_find_and_refusals),
 		TEST(test_r24_events_are_append_only),
 		TEST(test_r04_published_notices_are_immutable_in_the_store),
+		TEST(test_r24_rule_tables_are_append_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
