@@ -190,12 +190,17 @@ fuzz-smoke: deps $(FUZZ_BINS)
 	done; echo "fuzz-smoke: $(words $(FUZZ_NAMES)) targets replayed their corpus"
 
 # Long runs that do not belong in `make test`: the audit log's SIGKILL crash
-# test with SOAK_KILLS kills (default 1000; `make test` does 50).
+# test with SOAK_KILLS kills (default 1000; `make test` does 50), and the
+# consent rules against their model on SOAK_HISTORIES random histories
+# (default 1,000,000; `make test` does 100,000).
 SOAK_KILLS ?= 1000
-soak: deps $(BUILD)/tests/unit/audit/test_log
+SOAK_HISTORIES ?= 1000000
+soak: deps $(BUILD)/tests/unit/audit/test_log $(BUILD)/tests/unit/consent/test_model
 	@echo "== soak: audit crash test, $(SOAK_KILLS) kills"
 	@CMOCKA_TEST_ABORT=1 AUDIT_CRASH_ITERS=$(SOAK_KILLS) VECTORS_DIR=$(CURDIR)/tests/vectors \
 	  $(BUILD)/tests/unit/audit/test_log
+	@echo "== soak: consent rules against their model, $(SOAK_HISTORIES) random histories"
+	@MODEL_HISTORIES=$(SOAK_HISTORIES) $(BUILD)/tests/unit/consent/test_model
 
 # Mutation testing (tests/mutate.py): every mutant of tests/mutants.ini,
 # applied one at a time to a scratch copy of the tree (build/mutate/tree),
