@@ -210,18 +210,6 @@ cr_err api_link_view(const struct http_request *req, struct http_reply *rep)
 	return http_reply_json(rep, 200, out);
 }
 
-/* Copies an optional code field of the body into dst[cap]; CR_ERR_CONSENT_EVENT_FIELD if too long. */
-static cr_err body_code(const json_t *body, const char *name, char *dst, size_t cap)
-{
-	const char *v = json_string_value(json_object_get(body, name));
-	if (v == NULL)
-		return CR_OK;
-	if (strlen(v) >= cap)
-		return CR_ERR_CONSENT_EVENT_FIELD;
-	memcpy(dst, v, strlen(v) + 1);
-	return CR_OK;
-}
-
 /*
  * The withdrawal event a link holder makes: the subject's own act over the
  * web channel, effective when received (R18), with the link as evidence.
@@ -229,7 +217,8 @@ static cr_err body_code(const json_t *body, const char *name, char *dst, size_t 
 static cr_err link_event(const json_t *body, const struct link_claims *c, struct consent_event *ev)
 {
 	char label[32];
-	cr_err rc;
+	const char *p = json_string_value(json_object_get(body, "purpose"));
+	const char *r = json_string_value(json_object_get(body, "recipient"));
 	consent_event_init(ev, CONSENT_EV_WITHDRAW);
 	ev->subject = c->subject;
 	ev->actor = CONSENT_ACTOR_SUBJECT;
@@ -238,10 +227,8 @@ static cr_err link_event(const json_t *body, const struct link_claims *c, struct
 	snprintf(ev->channel, sizeof(ev->channel), "web");
 	link_label(c, label);
 	snprintf(ev->evidence, sizeof(ev->evidence), "%s", label);
-	rc = body_code(body, "purpose", ev->purpose, sizeof(ev->purpose));
-	if (rc == CR_OK)
-		rc = body_code(body, "recipient", ev->recipient, sizeof(ev->recipient));
-	return rc;
+	consent_withdraw_scope_set(ev, &p, p != NULL, &r, r != NULL); /* never refused for its form */
+	return CR_OK;
 }
 
 /* POST /web/v1/link/withdraw (public): 201 {"purged_records","duplicate","receipt"}. */

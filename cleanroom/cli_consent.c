@@ -172,10 +172,16 @@ static int event_from_opts(const char *verb, const struct event_opts *o, struct 
 	} else if (ev->type == CONSENT_EV_GRANT || ev->type == CONSENT_EV_REFUSE) {
 		ev->actor = CONSENT_ACTOR_SUBJECT;
 	}
-	if (rc == CLI_OK)
-		rc = copy_field(verb, "purpose", o->purpose, ev->purpose, sizeof(ev->purpose));
-	if (rc == CLI_OK)
-		rc = copy_field(verb, "recipient", o->recipient, ev->recipient, sizeof(ev->recipient));
+	if (rc == CLI_OK && ev->type == CONSENT_EV_WITHDRAW) {
+		/* never refused for its form: codes normalized, several made several (R17) */
+		consent_withdraw_scope_set(ev, &o->purpose, o->purpose != NULL, &o->recipient,
+					   o->recipient != NULL);
+	} else {
+		if (rc == CLI_OK)
+			rc = copy_field(verb, "purpose", o->purpose, ev->purpose, sizeof(ev->purpose));
+		if (rc == CLI_OK)
+			rc = copy_field(verb, "recipient", o->recipient, ev->recipient, sizeof(ev->recipient));
+	}
 	if (rc == CLI_OK)
 		rc = copy_field(verb, "method", o->method, ev->method, sizeof(ev->method));
 	if (rc == CLI_OK)

@@ -32,6 +32,12 @@ static cr_err import_on_line(void *user, const struct consent_line_result *r)
 	}
 	if (!r->change.duplicate)
 		rc = registry_audit_change(c->a, c->who, &r->change, NULL);
+	/* A line of several scopes was recorded before its leaves: the first
+	 * scope's purge leaf counts what they purged together. */
+	c->a->purged_records = 0;
+	for (size_t i = 0; i < r->n_more && rc == CR_OK; i++)
+		if (!r->more[i].duplicate)
+			rc = registry_audit_change(c->a, c->who, &r->more[i], NULL);
 	c->a->purged_records = 0;
 	return rc;
 }

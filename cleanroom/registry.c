@@ -174,12 +174,30 @@ cr_err registry_record(struct app *a, const struct registry_actor *who, int64_t 
 	if (rc != CR_OK)
 		return rc;
 	a->purged_records = 0;
-	if (ev->type == CONSENT_EV_WITHDRAW)
-		rc = consent_withdraw(a->consent, brand, ev, change, why, why_cap);
-	else
-		rc = consent_record(a->consent, brand, ev, change, why, why_cap);
-	if (rc == CR_OK && !change->duplicate)
-		rc = registry_audit_change(a, who, change, index_out);
+	/* A withdrawal naming several scopes is as many withdrawals, each with
+	 * its leaf, in this one transaction; *change and *index_out are the
+	 * first's. */
+	uint64_t purged = 0; /* the scopes' purges, each leaf counting its own */
+	for (size_t i = 0; i < consent_event_scopes(ev) && rc == CR_OK; i++) {
+		struct consent_event one;
+		struct consent_change ch;
+		uint64_t index = 0;
+		purged += a->purged_records;
+		a->purged_records = 0;
+		consent_event_scope(ev, i, &one);
+		if (one.type == CONSENT_EV_WITHDRAW)
+			rc = consent_withdraw(a->consent, brand, &one, &ch, why, why_cap);
+		else
+			rc = consent_record(a->consent, brand, &one, &ch, why, why_cap);
+		if (rc == CR_OK && !ch.duplicate)
+			rc = registry_audit_change(a, who, &ch, &index);
+		if (rc == CR_OK && i == 0) {
+			*change = ch;
+			if (index_out != NULL && !ch.duplicate)
+				*index_out = index;
+		}
+	}
+	a->purged_records += purged;
 	return app_end(a, rc);
 }
 

@@ -47,6 +47,10 @@ cr_err registry_event(struct app *a, const struct registry_actor *who, int64_t b
 		      char **receipt_out, char *why, size_t why_cap) CR_MUST_CHECK;
 
 /*
+ * A withdrawal naming several scopes (consent_event_scopes) is recorded as
+ * that many withdrawals, each with its leaf, in one transaction; the change,
+ * the index and the receipt are those of the first.
+ *
  * registry_event in its two steps, for a caller whose commit completes
  * later (a member of a commit group, group.h): registry_record stores the
  * event and its leaf (*index_out: the leaf's index; unchanged for a

@@ -310,6 +310,14 @@ const char *consent_actor_name(enum consent_actor a);
  * withdrawals, objections and expiries at `received` (R18: "withdrawal
  * takes effect at its receipt time").
  */
+#define CONSENT_SPLIT_MAX 8 /* scopes one withdrawal request may name */
+
+/* One (purpose, recipient) scope; "" for either: all. */
+struct consent_scope {
+	char purpose[CONSENT_CODE_MAX + 1];
+	char recipient[CONSENT_CODE_MAX + 1];
+};
+
 struct consent_event {
 	enum consent_event_type type;
 	struct crypto_pseudonym subject;   /* under the brand's current key version */
@@ -336,10 +344,34 @@ struct consent_event {
 	bool received_given;               /* `received` came with the event (history
 					    * imports); false when stamped on arrival */
 	cr_time_ms expires;                /* CONSENT_TIME_NONE: no expiry (grants only) */
+	/*
+	 * A withdrawal naming several scopes (consent_withdraw_scope_set) is
+	 * as many withdrawals: n_split > 1 scopes in split[], the first also in
+	 * purpose/recipient. 0 for every other event.
+	 */
+	size_t n_split;
+	struct consent_scope split[CONSENT_SPLIT_MAX];
 };
 
 /* Zeroes *ev and sets expires to CONSENT_TIME_NONE. */
 void consent_event_init(struct consent_event *ev, enum consent_event_type type);
+
+/*
+ * Sets a withdrawal's scope from its purpose and recipient texts as written
+ * (np and nr texts, each one code or several separated by , ; | + & or
+ * blanks; none: all). A withdrawal is never refused for its form (R17):
+ * codes are trimmed and lowercased; several codes make several scopes,
+ * every purpose with every recipient (at most CONSENT_SPLIT_MAX, recorded
+ * as as many withdrawals); a text that is still not a code widens the
+ * withdrawal (a recipient to its whole purpose, a purpose to everything),
+ * and so do too many scopes. Bundling (R09) is a rule for grants only.
+ */
+void consent_withdraw_scope_set(struct consent_event *ev, const char *const *purposes, size_t np,
+				const char *const *recipients, size_t nr);
+/* How many withdrawals `ev` is (1 unless split). */
+size_t consent_event_scopes(const struct consent_event *ev);
+/* The i-th of them, as an event of one scope (the event itself when not split). */
+void consent_event_scope(const struct consent_event *ev, size_t i, struct consent_event *out);
 
 /*
  * What a stored event changed: everything the orchestrator needs for the
@@ -541,6 +573,8 @@ struct consent_line_result {
 	cr_err rc;                      /* CR_OK: stored (or duplicate); else why it was refused */
 	char why[CONSENT_WHY_MAX];      /* "" when stored */
 	struct consent_change change;   /* valid when rc == CR_OK */
+	size_t n_more;                  /* a withdrawal of several scopes: the others' changes */
+	struct consent_change more[CONSENT_SPLIT_MAX - 1];
 };
 
 /*

@@ -279,6 +279,8 @@ extern const char consent_affirmative_methods_text[];
 
 /* Bounded copy with truncation, always NUL-terminated (cap >= 1). */
 void consent_copy(char *dst, size_t cap, const char *src);
+/* An evidence reference: at most CONSENT_EVIDENCE_MAX bytes of UTF-8 without control characters. */
+bool consent_evidence_valid(const char *s);
 /* snprintf into why (if not NULL). */
 void consent_why(char *why, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -295,6 +295,71 @@ static cr_err parse_subject(const struct consent_importer *imp, struct parse_sta
 	return rc;
 }
 
+/* Clears a free-text field that is not printable ASCII (a withdrawal keeps going without it). */
+static void drop_unprintable(char *s, size_t max)
+{
+	if (s[0] != '\0' && !consent_printable_valid(s, max))
+		s[0] = '\0';
+}
+
+/* The texts a withdrawal's purpose or recipient holds: a string, or the strings of a list. */
+static size_t scope_texts(json_t *v, const char *out[CONSENT_SPLIT_MAX * 4])
+{
+	size_t n = 0, i;
+	json_t *x;
+
+	if (json_is_string(v))
+		out[n++] = json_string_value(v);
+	else if (json_is_array(v))
+		json_array_foreach(v, i, x)
+			if (json_is_string(x) && n < CONSENT_SPLIT_MAX * 4)
+				out[n++] = json_string_value(x);
+	return n;
+}
+
+/*
+ * A withdrawal is never lost for its form (R17): only the subject must be
+ * there and readable. Fields it does not take, unknown fields and values
+ * that do not parse are ignored; a missing or unreadable time is its
+ * receipt time; purpose and recipient may name several codes, in any case
+ * (consent_withdraw_scope_set).
+ */
+static cr_err parse_withdrawal(const struct consent_importer *imp, json_t *root, cr_time_ms now,
+			       struct consent_event *ev, char *why, size_t cap)
+{
+	struct parse_state ps = { .ev = ev };
+	const char *purposes[CONSENT_SPLIT_MAX * 4], *recipients[CONSENT_SPLIT_MAX * 4];
+	unsigned allowed = consent_type_rule(CONSENT_EV_WITHDRAW)->allowed & ~(CF_PURPOSE | CF_RECIPIENT);
+	const char *key;
+	json_t *v;
+	char ignored[CONSENT_WHY_MAX];
+
+	consent_event_init(ev, CONSENT_EV_WITHDRAW);
+	ev->time = -1;
+	json_object_foreach(root, key, v) {
+		for (size_t i = 0; i < FIELD_COUNT; i++)
+			if (strcmp(fields[i].name, key) == 0 && (fields[i].bit == 0 || (allowed & fields[i].bit)) &&
+			    fields[i].fn(&ps, key, v, ignored, sizeof(ignored)) != CR_OK &&
+			    strcmp(key, "id_type") == 0)
+				ps.id_type = NULL;
+	}
+	consent_withdraw_scope_set(ev, purposes, scope_texts(json_object_get(root, "purpose"), purposes),
+				   recipients, scope_texts(json_object_get(root, "recipient"), recipients));
+	if (!ps.has_received)
+		ev->received = now;
+	ev->received_given = ps.has_received;
+	if (ev->time < 0)
+		ev->time = ev->received;
+	if (ev->guardian_ref[0] != '\0' && ev->actor != CONSENT_ACTOR_GUARDIAN)
+		ev->guardian_ref[0] = '\0';
+	drop_unprintable(ev->channel, CONSENT_FIELD_MAX);
+	drop_unprintable(ev->method, CONSENT_FIELD_MAX);
+	drop_unprintable(ev->guardian_ref, CONSENT_REF_MAX);
+	if (!consent_evidence_valid(ev->evidence))
+		ev->evidence[0] = '\0';
+	return parse_subject(imp, &ps, why, cap);
+}
+
 static cr_err parse_root(const struct consent_importer *imp, json_t *root, cr_time_ms now,
 			 struct consent_event *ev, char *why, size_t cap)
 {
@@ -304,6 +369,10 @@ static cr_err parse_root(const struct consent_importer *imp, json_t *root, cr_ti
 
 	if (rc != CR_OK)
 		return rc;
+	if (t == CONSENT_EV_WITHDRAW) {
+		rc = parse_withdrawal(imp, root, now, ev, why, cap);
+		return rc == CR_OK ? consent_event_check(ev, why, cap) : rc;
+	}
 	consent_event_init(ev, t);
 	ev->time = -1;
 	rc = parse_fields(root, consent_type_rule(t)->allowed, consent_event_type_name(t), &ps,

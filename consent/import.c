@@ -111,6 +111,27 @@ static bool is_refusal(cr_err rc)
 	return status >= 400 && status < 500;
 }
 
+/* Records every scope of `ev` (a withdrawal of several is as many
+ * withdrawals, all or none, in one savepoint). */
+static cr_err record_scopes(struct consent_importer *imp, const struct consent_event *ev,
+			    struct consent_line_result *res)
+{
+	size_t n = consent_event_scopes(ev);
+	cr_err rc = n > 1 ? consent_savepoint(imp->ctx) : CR_OK;
+	bool opened = n > 1 && rc == CR_OK;
+
+	for (size_t i = 0; rc == CR_OK && i < n; i++) {
+		struct consent_event one;
+		consent_event_scope(ev, i, &one);
+		rc = consent_record(imp->ctx, imp->brand, &one, i == 0 ? &res->change : &res->more[i - 1],
+				    res->why, sizeof(res->why));
+	}
+	if (opened)
+		rc = consent_savepoint_end(imp->ctx, rc);
+	res->n_more = rc == CR_OK ? n - 1 : 0;
+	return rc;
+}
+
 cr_err consent_import_line(struct consent_importer *imp, const char *line, size_t len,
 			   cr_time_ms now, struct consent_line_result *res)
 {
@@ -120,11 +141,11 @@ cr_err consent_import_line(struct consent_importer *imp, const char *line, size_
 	if (imp == NULL || line == NULL || res == NULL)
 		return CR_ERR_INVALID_ARG;
 	memset(&res->change, 0, sizeof(res->change));
+	res->n_more = 0;
 	res->why[0] = '\0';
 	rc = consent_event_parse(imp, line, len, now, &ev, res->why, sizeof(res->why));
 	if (rc == CR_OK)
-		rc = consent_record(imp->ctx, imp->brand, &ev, &res->change, res->why,
-				    sizeof(res->why));
+		rc = record_scopes(imp, &ev, res);
 	res->rc = rc;
 	if (rc == CR_OK) {
 		res->why[0] = '\0';
@@ -186,17 +207,26 @@ static void count_refusal(struct consent_import_summary *sum, cr_err code)
 	}
 }
 
+static void count_change(struct consent_import_summary *sum, const struct consent_change *c)
+{
+	if (c->duplicate) {
+		sum->duplicates++;
+	} else {
+		sum->stored++;
+		if ((unsigned)c->type < CONSENT_EV_COUNT)
+			sum->stored_by_type[c->type]++;
+	}
+}
+
 static void count_result(struct consent_import_summary *sum, const struct consent_line_result *r)
 {
-	if (r->rc != CR_OK)
+	if (r->rc != CR_OK) {
 		count_refusal(sum, r->rc);
-	else if (r->change.duplicate)
-		sum->duplicates++;
-	else {
-		sum->stored++;
-		if ((unsigned)r->change.type < CONSENT_EV_COUNT)
-			sum->stored_by_type[r->change.type]++;
+		return;
 	}
+	count_change(sum, &r->change);
+	for (size_t i = 0; i < r->n_more; i++)
+		count_change(sum, &r->more[i]);
 }
 
 /* One line of the stream: refuse it if too long, skip it if blank. */

@@ -117,17 +117,6 @@ static cr_err check_code(const char *field, const char *s, char *why, size_t cap
 	return CR_OK;
 }
 
-static bool evidence_valid(const char *s)
-{
-	size_t n = strnlen(s, CONSENT_EVIDENCE_MAX + 1);
-
-	if (n > CONSENT_EVIDENCE_MAX || !cr_utf8_valid((const uint8_t *)s, n))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
-}
 
 static cr_err check_times(const struct consent_event *ev, char *why, size_t cap)
 {
@@ -182,7 +171,7 @@ static cr_err check_texts(const struct consent_event *ev, char *why, size_t cap)
 		consent_why(why, cap, "jurisdiction: must be a code such as \"CN\" or \"EU\"");
 		return CR_ERR_CONSENT_EVENT_FIELD;
 	}
-	if (ev->evidence[0] && !evidence_valid(ev->evidence)) {
+	if (ev->evidence[0] && !consent_evidence_valid(ev->evidence)) {
 		consent_why(why, cap, "evidence: must be at most %d bytes of UTF-8 text",
 			    CONSENT_EVIDENCE_MAX);
 		return CR_ERR_CONSENT_EVENT_FIELD;
@@ -646,8 +635,8 @@ static cr_err record_event(struct consent_ctx *ctx, int64_t brand, const struct 
 	struct consent_change ch;
 	cr_err rc;
 
-	if (ev == NULL)
-		return CR_ERR_INVALID_ARG;
+	if (ev == NULL || ev->n_split > 1)
+		return CR_ERR_INVALID_ARG; /* one scope per call: consent_event_scope */
 	rc = consent_event_check(ev, why, cap);
 	if (rc == CR_OK)
 		rc = check_clock(ctx, ev, why, cap);

@@ -30,6 +30,18 @@ bool consent_code_valid(const char *s, size_t max)
 	return true;
 }
 
+bool consent_evidence_valid(const char *s)
+{
+	size_t n = strnlen(s, CONSENT_EVIDENCE_MAX + 1);
+
+	if (n > CONSENT_EVIDENCE_MAX || !cr_utf8_valid((const uint8_t *)s, n))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
 bool consent_printable_valid(const char *s, size_t max)
 {
 	size_t n = strnlen(s, max + 1);

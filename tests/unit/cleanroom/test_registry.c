@@ -455,6 +455,52 @@ static void test_r19_partial_withdrawal_leaves_other_datasets_to_the_sweep(void 
 	assert_others_kept(p, "dave@example.com");
 }
 
+/*
+ * R17, R09: a withdrawal naming two purposes, in a form the brand's system
+ * wrote (a list, odd case), is two withdrawals: each stored with its leaf
+ * in one transaction, both purposes withdrawn, every dataset needing either
+ * purged; through the single-event path and through an NDJSON import.
+ */
+static void test_r17_withdrawal_of_several_purposes_is_several_withdrawals(void **state)
+{
+	struct pfx *p = *state;
+	struct crypto_pseudonym who;
+	struct consent_decision d;
+	struct consent_import_summary sum;
+	size_t leaves = rfx_leaf_count(p->f, "acme", "consent.withdraw");
+	char when[CR_TIME_STRLEN], line[512];
+	FILE *in;
+
+	assert_int_equal(cr_time_format(cr_time_now(), when), CR_OK);
+	snprintf(line, sizeof(line),
+		 "{\"type\":\"withdraw\",\"subject\":\"dave@example.com\",\"id_type\":\"email\","
+		 "\"purpose\":[\"Ads_Measurement\",\"audience_insights\"],\"notice_version\":1,\"time\":\"%s\"}",
+		 when);
+	rfx_event(p->f, p->f->acme, line, NULL);
+	assert_int_equal(rfx_leaf_count(p->f, "acme", "consent.withdraw"), leaves + 2);
+	who = rfx_pseudonym(p->f, p->f->acme, "dave@example.com");
+	assert_int_equal(consent_valid_at(p->f->a->consent, p->f->acme, &who, "ads_measurement", NULL, cr_time_now(),
+					  0, &d), CR_OK);
+	assert_int_equal(d.reason, CONSENT_WITHDRAWN);
+	assert_int_equal(consent_valid_at(p->f->a->consent, p->f->acme, &who, "audience_insights", NULL,
+					  cr_time_now(), 0, &d), CR_OK);
+	assert_int_equal(d.reason, CONSENT_WITHDRAWN);
+	assert_counts(p, 3, 3, 3, 3, 3);
+	assert_others_kept(p, "dave@example.com");
+	/* the same through an import line: two events, two leaves */
+	snprintf(line, sizeof(line),
+		 "{\"type\":\"withdraw\",\"subject\":\"carol@example.com\",\"id_type\":\"email\","
+		 "\"purpose\":\"ads_measurement, AUDIENCE_INSIGHTS\",\"time\":\"%s\"}\n", when);
+	in = fmemopen(line, strlen(line), "r");
+	assert_non_null(in);
+	assert_int_equal(ops_consent_import(p->f->a, &rfx_actor, p->f->acme, in, NULL, NULL, NULL, &sum), CR_OK);
+	fclose(in);
+	assert_int_equal(sum.stored, 2);
+	assert_int_equal(sum.refused, 0);
+	assert_int_equal(rfx_leaf_count(p->f, "acme", "consent.withdraw"), leaves + 4);
+	assert_counts(p, 2, 2, 2, 2, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +519,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_r19_partial_withdrawal_leaves_other_datasets_to_the_sweep,
 						purge_setup, purge_teardown),
 		cmocka_unit_test_setup_teardown(test_r21_objection_purges_at_once, purge_setup, purge_teardown),
+		cmocka_unit_test_setup_teardown(test_r17_withdrawal_of_several_purposes_is_several_withdrawals,
+						purge_setup, purge_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

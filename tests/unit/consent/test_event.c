@@ -428,6 +428,70 @@ static void test_r33_pseudonyms_carry_their_key_version(void **state)
 	consent_importer_free(imp3);
 }
 
+/* R17: a withdrawal is never refused for its form, only for naming no subject. */
+static void test_r17_withdrawal_never_refused_for_its_form(void **state)
+{
+	struct efx *e = *state;
+	struct consent_event ev, one;
+
+	/* fields a withdrawal does not take, unknown ones and bad values: ignored */
+	parse_ok(e, "{\"type\":\"withdraw\",\"subject\":\"a@example.com\",\"notice_version\":3,"
+		    "\"jurisdiction\":\"CN\",\"birth_year\":1990,\"expires\":\"2027-01-01T00:00:00Z\","
+		    "\"colour\":\"red\",\"actor\":\"nobody\",\"channel\":\"\\u0001\",\"guardian_ref\":\"g\","
+		    "\"time\":\"2026-06-01T12:00:00Z\"}", &ev);
+	assert_int_equal(ev.type, CONSENT_EV_WITHDRAW);
+	assert_int_equal(ev.notice_version, 0);
+	assert_string_equal(ev.jurisdiction, "");
+	assert_int_equal(ev.birth_year, 0);
+	assert_int_equal(ev.expires, CONSENT_TIME_NONE);
+	assert_string_equal(ev.channel, "");
+	assert_string_equal(ev.guardian_ref, "");
+	assert_string_equal(ev.purpose, "");
+	assert_int_equal(consent_event_scopes(&ev), 1);
+	/* no time: its receipt time */
+	parse_ok(e, "{\"type\":\"withdraw\",\"subject\":\"a@example.com\",\"time\":\"yesterday\"}", &ev);
+	assert_int_equal(ev.time, NOW);
+	parse_ok(e, "{\"type\":\"withdraw\",\"subject\":\"a@example.com\"}", &ev);
+	assert_int_equal(ev.time, NOW);
+	/* a code in any case, with blanks */
+	parse_ok(e, "{\"type\":\"withdraw\",\"subject\":\"a@example.com\",\"purpose\":\" Ads_Measurement \"}", &ev);
+	assert_string_equal(ev.purpose, "ads_measurement");
+	assert_int_equal(consent_event_scopes(&ev), 1);
+	/* several purposes (a list or a string): several withdrawals, never "bundled" */
+	parse_ok(e, "{\"type\":\"withdraw\",\"subject\":\"a@example.com\","
+		    "\"purpose\":[\"ads_measurement\",\"AUDIENCE_INSIGHTS\"]}", &ev);
+	assert_int_equal(consent_event_scopes(&ev), 2);
+	consent_event_scope(&ev, 1, &one);
+	assert_string_equal(one.purpose, "audience_insights");
+	assert_int_equal(consent_event_scopes(&one), 1);
+	parse_ok(e, "{\"type\":\"withdraw\",\"subject\":\"a@example.com\",\"purpose\":\"audience_insights\","
+		    "\"recipient\":\"partner-1; partner-2\"}", &ev);
+	assert_int_equal(consent_event_scopes(&ev), 2);
+	consent_event_scope(&ev, 1, &one);
+	assert_string_equal(one.purpose, "audience_insights");
+	assert_string_equal(one.recipient, "partner-2");
+	/* what cannot be read widens, never narrows: a recipient to its purpose, a purpose to everything */
+	parse_ok(e, "{\"type\":\"withdraw\",\"subject\":\"a@example.com\",\"purpose\":\"audience_insights\","
+		    "\"recipient\":\"partner/1\"}", &ev);
+	assert_string_equal(ev.purpose, "audience_insights");
+	assert_string_equal(ev.recipient, "");
+	parse_ok(e, "{\"type\":\"withdraw\",\"subject\":\"a@example.com\",\"purpose\":\"ads/measurement\","
+		    "\"recipient\":\"partner-1\"}", &ev);
+	assert_string_equal(ev.purpose, "");
+	assert_string_equal(ev.recipient, "");
+	parse_ok(e, "{\"type\":\"withdraw\",\"subject\":\"a@example.com\",\"purpose\":\"p1 p2 p3 p4 p5 p6 p7 p8 p9\"}",
+		 &ev);
+	assert_string_equal(ev.purpose, "");
+	assert_int_equal(consent_event_scopes(&ev), 1);
+	/* the one thing it needs */
+	refused(e, "{\"type\":\"withdraw\",\"purpose\":\"ads_measurement\"}", CR_ERR_CONSENT_EVENT_FIELD,
+		"subject: missing");
+	/* grants stay strict (R09) */
+	refused(e, "{\"type\":\"grant\",\"subject\":\"a@example.com\",\"purpose\":\"a,b\",\"notice_version\":1,"
+		   "\"time\":\"2026-06-01T12:00:00Z\",\"method\":\"checkbox\",\"channel\":\"web\",\"actor\":\"subject\"}",
+		CR_ERR_CONSENT_BUNDLED, NULL);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -440,6 +504,7 @@ int main(void)
 		TEST(test_oversized_line_refused),
 		TEST(test_r08_pre_ticked_method_refused),
 		TEST(test_r09_bundled_request_refused),
+		TEST(test_r17_withdrawal_never_refused_for_its_form),
 		TEST(test_bad_times_refused),
 		TEST(test_types_and_values_refused),
 		TEST(test_subject_refusals_never_echo_the_value),
