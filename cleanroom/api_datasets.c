@@ -16,6 +16,7 @@ static const struct http_field dataset_fields[] = {
 	{ "id_type", HTTP_JSON_STRING, true },
 	{ "columns", HTTP_JSON_STRING, true },
 	{ "profile", HTTP_JSON_STRING, false },
+	{ "child_directed", HTTP_JSON_BOOL, false },
 	{ NULL, 0, false },
 };
 
@@ -52,6 +53,7 @@ static cr_err dataset_from_json(json_t *in, struct dataset *d)
 	if (rc == CR_OK && profile != NULL && strcmp(profile, "default") != 0)
 		rc = CR_ERR_JSON_TYPE;
 	snprintf(d->profile, sizeof(d->profile), "default");
+	d->child_directed = json_is_true(json_object_get(in, "child_directed"));
 	if (rc == CR_OK)
 		rc = columns_parse(json_string_value(json_object_get(in, "columns")), &d->columns, err, sizeof(err));
 	return rc;

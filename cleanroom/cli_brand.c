@@ -42,8 +42,51 @@ static int brand_create(int argc, char **argv)
 	return rc;
 }
 
+static int brand_child_age(int argc, char **argv)
+{
+	const char *brand = NULL, *jur = NULL, *age_s = NULL;
+	const struct cli_opt opts[] = {
+		{ "brand", &brand, NULL, "the brand" },
+		{ "jurisdiction", &jur, NULL, "EU, or an EU member state's code (DE, FR, ...)" },
+		{ "age", &age_s, NULL, "13 to 16: under it a child needs a guardian's grant" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct cli_args args;
+	struct app *a = NULL;
+	int64_t id = 0;
+	uint64_t age = 0;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
+			    "usage: cleanroom brand child-age --brand B --jurisdiction EU|DE|... --age 13..16\n\n"
+			    "Sets the age under which a child needs a guardian's grant (R15, GDPR 8).\n"
+			    "CN's 14 is fixed by PIPL and cannot be set.");
+	if (brand == NULL || jur == NULL || age_s == NULL)
+		rc = cli_usage_error("brand child-age", "--brand, --jurisdiction and --age are required");
+	else if (cr_parse_u64(age_s, 0, 99, &age) != CR_OK)
+		rc = cli_usage_error("brand child-age", "--age must be a whole number");
+	else
+		rc = cli_open_app("brand child-age", &args, &a);
+	if (rc == CLI_OK)
+		rc = cli_brand("brand child-age", a, brand, &id);
+	if (rc == CLI_OK) {
+		err = registry_brand_child_age(a, &cli_admin, id, jur, (int)age);
+		if (err != CR_OK)
+			rc = cli_fail_rc("brand child-age", err);
+		else if (args.json)
+			cli_print_json(json_pack("{s:s, s:s, s:i}", "brand", brand, "jurisdiction", jur, "age", (int)age));
+		else
+			printf("brand '%s': under %d in %s needs a guardian's grant\n", brand, (int)age, jur);
+	}
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
 static const struct cli_subverb subverbs[] = {
 	{ "create", brand_create, "register a brand" },
+	{ "child-age", brand_child_age, "set the age under which a child needs a guardian (EU, R15)" },
 };
 
 int cmd_brand(int argc, char **argv)

@@ -47,6 +47,7 @@ static int dataset_create(int argc, char **argv)
 {
 	const char *brand = NULL, *name = NULL, *purposes = NULL, *recipients = NULL;
 	const char *id_type = NULL, *columns = NULL, *profile = NULL;
+	bool child_directed = false;
 	const struct cli_opt opts[] = {
 		{ "brand", &brand, NULL, "the owning brand" },
 		{ "name", &name, NULL, "dataset name (a-z, 0-9, '_', '-')" },
@@ -55,6 +56,8 @@ static int dataset_create(int argc, char **argv)
 		{ "id-type", &id_type, NULL, "email or phone" },
 		{ "columns", &columns, NULL, "attribute columns: seg:enum(a|b),spend:int(0..10000)" },
 		{ "profile", &profile, NULL, "normalization profile (default)" },
+		{ "child-directed", NULL, &child_directed,
+		  "aimed at children: a subject whose age is unknown is refused (R15)" },
 		{ NULL, NULL, NULL, NULL },
 	};
 	struct cli_args args;
@@ -66,9 +69,11 @@ static int dataset_create(int argc, char **argv)
 
 	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
 			    "usage: cleanroom dataset create --brand B --name N --purposes P1[,P2]\n"
-			    "         --id-type email|phone --columns SPEC [--recipients R1[,R2]] [--profile default]\n\n"
+			    "         --id-type email|phone --columns SPEC [--recipients R1[,R2]] [--profile default]\n"
+			    "         [--child-directed]\n\n"
 			    "SPEC is e.g. segment:enum(a|b|c),region:enum(north|south),spend:int(0..10000)");
 	rc = dataset_from_opts(&d, name, purposes, recipients, id_type, columns, profile);
+	d.child_directed = child_directed;
 	if (rc == CLI_OK)
 		rc = cli_open_app("dataset create", &args, &a);
 	if (rc == CLI_OK)

@@ -33,6 +33,11 @@ const char dataset_schema_v1[] =
 	") STRICT, WITHOUT ROWID;"
 	"CREATE INDEX records_by_pseudonym ON records(pseudonym);";
 
+/* Migration: a dataset may be aimed at children (R15: unknown age denies). */
+const char dataset_schema_v2[] =
+	"ALTER TABLE datasets ADD COLUMN child_directed INTEGER NOT NULL DEFAULT 0"
+	" CHECK (child_directed IN (0, 1));";
+
 static bool code_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
@@ -109,8 +114,8 @@ cr_err dataset_insert(struct store *s, struct dataset *d)
 	join_codes(d->recipients, d->nrecipients, recipients, sizeof(recipients));
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO datasets(brand_id, name, id_type, profile, purposes,"
-			       " recipients, columns, key_version, created_ms)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			       " recipients, columns, key_version, created_ms, child_directed)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		rc = CR_ERR_STORE;
 		goto out;
@@ -124,6 +129,7 @@ cr_err dataset_insert(struct store *s, struct dataset *d)
 	sqlite3_bind_text(st, 7, columns, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, d->key_version);
 	sqlite3_bind_int64(st, 9, d->created);
+	sqlite3_bind_int(st, 10, d->child_directed ? 1 : 0);
 	step = sqlite3_step(st);
 	if ((step & 0xff) == SQLITE_CONSTRAINT) {
 		rc = CR_ERR_DATASET_EXISTS;
@@ -138,7 +144,7 @@ out:
 }
 
 #define DATASET_COLUMNS "id, brand_id, name, id_type, profile, purposes, recipients," \
-			" columns, key_version, created_ms"
+			" columns, key_version, created_ms, child_directed"
 
 static cr_err row_to_dataset(sqlite3_stmt *st, struct dataset *d)
 {
@@ -157,6 +163,7 @@ static cr_err row_to_dataset(sqlite3_stmt *st, struct dataset *d)
 		return CR_ERR_STORE;
 	d->key_version = (uint32_t)sqlite3_column_int64(st, 8);
 	d->created = sqlite3_column_int64(st, 9);
+	d->child_directed = sqlite3_column_int(st, 10) != 0;
 	return CR_OK;
 }
 

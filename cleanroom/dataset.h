@@ -24,6 +24,8 @@
 #define DATASET_CODE_MAX 64
 
 extern const char dataset_schema_v1[];
+/* Migration: datasets.child_directed. */
+extern const char dataset_schema_v2[];
 
 struct dataset {
 	int64_t id;
@@ -38,6 +40,7 @@ struct dataset {
 	struct column_set columns;
 	uint32_t key_version;
 	cr_time_ms created;
+	bool child_directed;    /* aimed at children: unknown age denies (R15) */
 };
 
 /* True if `name` is 1-64 of [a-z0-9_-]. */

@@ -28,6 +28,7 @@ const struct http_route http_routes[] = {
 	{ "GET",  "/v1/tokens",              AUTH_ROLE_ADMIN, true,  0,        api_tokens_get, false, false },
 	{ "POST", "/v1/tokens/{id}/revoke",  AUTH_ROLE_ADMIN, true,  0,        api_tokens_revoke, false, false },
 	{ "POST", "/v1/brands",              AUTH_ROLE_ADMIN, true,  4 * KiB,  api_brands_post, false, false },
+	{ "POST", "/v1/brands/{brand}/child-ages", BRAND,     true,  1 * KiB,  api_brand_child_age, false, false },
 	{ "POST", "/v1/brands/{brand}/notices", BRAND,        true,  1 * MiB,  api_notices_post, false, false },
 	{ "GET",  "/v1/brands/{brand}/notices/{version}", BRAND_READERS, true, 0, api_notices_get, false, false },
 	{ "POST", "/v1/brands/{brand}/consents", BRAND,       true,  16 * KiB, api_consents_post, false, true },

@@ -54,6 +54,26 @@ cr_err registry_brand_create(struct app *a, const struct registry_actor *who,
 	return rc;
 }
 
+cr_err registry_brand_child_age(struct app *a, const struct registry_actor *who, int64_t brand,
+				const char *jurisdiction, int age)
+{
+	char name[CONSENT_BRAND_NAME_MAX + 1], detail[64];
+	struct audit_entry e;
+	cr_err rc = consent_brand_name(a->consent, brand, name);
+	if (rc != CR_OK)
+		return rc;
+	rc = app_begin(a);
+	if (rc != CR_OK)
+		return rc;
+	rc = consent_brand_set_child_age(a->consent, brand, jurisdiction, age);
+	audit_entry_init(&e, who, "brand.child_age", name);
+	snprintf(detail, sizeof(detail), "jurisdiction=%s age=%d", rc == CR_OK ? jurisdiction : "", age);
+	e.detail = detail;
+	if (rc == CR_OK)
+		rc = app_audit(a, &e, NULL);
+	return app_end(a, rc);
+}
+
 /* ------------------------------------------------------------- notices */
 
 cr_err registry_notice_publish(struct app *a, const struct registry_actor *who,
@@ -300,7 +320,8 @@ static cr_err decide_scopes(struct app *a, const struct dataset *d, const struct
 			snprintf(reason, 40, "SUPPRESSED");
 			return CR_OK;
 		}
-		rc = consent_valid_at(a->consent, d->brand_id, p, s->purpose[i], s->recipient[i], at, 0, &dec);
+		rc = consent_valid_at(a->consent, d->brand_id, p, s->purpose[i], s->recipient[i], at,
+				      d->child_directed ? CONSENT_CHILD_DIRECTED : 0, &dec);
 		if (rc != CR_OK)
 			return rc;
 		if (!dec.allowed) {

@@ -26,6 +26,14 @@ cr_err registry_brand_create(struct app *a, const struct registry_actor *who,
 			     const char *name, int64_t *id_out) CR_MUST_CHECK;
 
 /*
+ * Sets the brand's child age for `jurisdiction` ("EU" or a member state,
+ * 13 to 16; R15, GDPR 8), audited: "brand.child_age". It applies to every
+ * decision from then on. CR_ERR_CONSENT_CHILD_AGE for anything else.
+ */
+cr_err registry_brand_child_age(struct app *a, const struct registry_actor *who, int64_t brand,
+				const char *jurisdiction, int age) CR_MUST_CHECK;
+
+/*
  * Publishes a notice (audited: "notice.publish" with version and hash),
  * effective at `published_at` (now, or earlier when back-filling a history).
  * `why` receives consent/'s reason on a refusal (fields named).

@@ -37,6 +37,7 @@ static const char *const migration_consent[] = { consent_schema_v1, NULL };
 static const char *const migration_datasets[] = { dataset_schema_v1, NULL };
 static const char *const migration_collab[] = { collab_schema_v1, NULL };
 static const char *const migration_consent_v2[] = { consent_schema_v2, NULL };
+static const char *const migration_datasets_v2[] = { dataset_schema_v2, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -46,6 +47,7 @@ static const struct migration migrations[] = {
 	{ "datasets", migration_datasets },
 	{ "collaborations", migration_collab },
 	{ "consent rule tables append-only", migration_consent_v2 },
+	{ "child-directed datasets", migration_datasets_v2 },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

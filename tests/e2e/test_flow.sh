@@ -35,6 +35,16 @@ COLS='segment:enum(a|b|c),region:enum(north|south|east|west|central),age_band:en
 run dataset create --brand acme --name crm --purposes ads_measurement,audience_insights \
   --recipients partner-1 --id-type email --columns "$COLS" >/dev/null
 run ingest --brand acme --dataset crm s/customers.csv --json > ingest.json
+
+# R15 from the CLI: the brand's EU child age (CN's 14 is fixed), audited, and
+# a child-directed dataset (the gate's side is in unit/cleanroom/test_registry.c).
+run brand child-age --brand acme --jurisdiction EU --age 13 >/dev/null
+set +e; err=$("$CR" brand child-age --brand acme --jurisdiction CN --age 13 2>&1); rc=$?; set -e
+[ $rc -eq 1 ] || { echo "CN child age accepted (rc=$rc): $err"; exit 1; }
+"$CR" audit log --type brand.child_age --json | python3 -c "import json,sys; e=json.load(sys.stdin)['entries']; assert len(e)==1 and e[0]['detail']=='jurisdiction=EU age=13', e"
+run dataset create --brand acme --name kids --purposes ads_measurement --id-type email \
+  --columns "$COLS" --child-directed >/dev/null
+run dataset describe --brand acme --name kids --json | python3 -c "import json,sys; assert json.load(sys.stdin)['child_directed'] is True"
 python3 - <<'PY'
 import json
 r = json.load(open("ingest.json"))

@@ -5,6 +5,8 @@
  * ops_ingest, as the CLI and the service run them (registry_fixture.h); no
  * stand-in gate or purge callback. Subjects are made-up example.com
  * addresses. */
+#include <time.h>
+
 #include "registry_fixture.h"
 
 /* ================================================================ the gate */
@@ -501,6 +503,73 @@ static void test_r17_withdrawal_of_several_purposes_is_several_withdrawals(void 
 	assert_counts(p, 2, 2, 2, 2, 2);
 }
 
+static int utc_year(cr_time_ms t)
+{
+	time_t secs = (time_t)(t / 1000);
+	struct tm tm;
+	assert_non_null(gmtime_r(&secs, &tm));
+	return tm.tm_year + 1900;
+}
+
+/* A grant of ads_measurement at t by `email`, stating a birth year and jurisdiction (0/NULL: none). */
+static void grant_aged(struct rfx *f, const char *email, cr_time_ms t, int birth, const char *jur)
+{
+	char line[512], when[CR_TIME_STRLEN], extra[64] = "";
+	assert_int_equal(cr_time_format(t, when), CR_OK);
+	if (birth)
+		snprintf(extra, sizeof(extra), "\"birth_year\":%d,\"jurisdiction\":\"%s\",", birth, jur);
+	rfx_served(f, f->acme, email, t - 1000);
+	snprintf(line, sizeof(line),
+		 "{\"type\":\"grant\",\"subject\":\"%s\",\"id_type\":\"email\",\"purpose\":\"ads_measurement\",%s"
+		 "\"notice_version\":1,\"time\":\"%s\",\"method\":\"checkbox\",\"channel\":\"web\","
+		 "\"actor\":\"subject\"}", email, extra, when);
+	rfx_event(f, f->acme, line, NULL);
+}
+
+/*
+ * R15 through the orchestrator: a child-directed dataset admits nobody
+ * whose age is unknown (another dataset does), and the brand's EU child
+ * age, set by the CLI's and the API's call, decides a 14-year-old's own
+ * grant; both are stored and audited, and CN's 14 cannot be set.
+ */
+static void test_r15_child_directed_datasets_and_the_brand_child_age(void **state)
+{
+	struct rfx *f = *state;
+	static const struct registry_actor who = { "brand", "test" };
+	struct dataset kids, all, got;
+	char why[OPS_WHY_MAX] = "", reason[40];
+	cr_time_ms t = f->t0 - 2 * RFX_HOUR;
+	size_t leaves;
+
+	grant_aged(f, "noage@example.com", t, 0, NULL);
+	grant_aged(f, "teen@example.com", t, utc_year(t) - 15, "EU"); /* 14 at the grant, 13 at least */
+	rfx_dataset(f, f->acme, "acme", "all", "ads_measurement", NULL, &all);
+	memset(&kids, 0, sizeof(kids));
+	kids.brand_id = f->acme;
+	snprintf(kids.name, sizeof(kids.name), "kids");
+	kids.id_type = CRYPTO_ID_EMAIL;
+	snprintf(kids.profile, sizeof(kids.profile), "default");
+	assert_int_equal(dataset_codes_parse("ads_measurement", false, kids.purposes, &kids.npurposes), CR_OK);
+	assert_int_equal(columns_parse(RFX_COLUMNS, &kids.columns, NULL, 0), CR_OK);
+	kids.child_directed = true;
+	assert_int_equal(ops_dataset_create(f->a, &who, "acme", &kids, why, sizeof(why)), CR_OK);
+	assert_int_equal(dataset_get(f->a->store, f->acme, "kids", &got), CR_OK);
+	assert_true(got.child_directed);
+	assert_int_equal(rfx_gate(f, &all, "noage@example.com", reason), INGEST_ALLOW);
+	assert_int_equal(rfx_gate(f, &got, "noage@example.com", reason), INGEST_DENY);
+	assert_string_equal(reason, "AGE_UNKNOWN");
+	/* the EU's 16 by default; the brand lowers it to 13 */
+	assert_int_equal(rfx_gate(f, &all, "teen@example.com", reason), INGEST_DENY);
+	assert_string_equal(reason, "GUARDIAN_REQUIRED");
+	leaves = rfx_leaf_count(f, "acme", "brand.child_age");
+	assert_int_equal(registry_brand_child_age(f->a, &who, f->acme, "CN", 13), CR_ERR_CONSENT_CHILD_AGE);
+	assert_int_equal(registry_brand_child_age(f->a, &who, f->acme, "EU", 12), CR_ERR_CONSENT_CHILD_AGE);
+	assert_int_equal(rfx_leaf_count(f, "acme", "brand.child_age"), leaves);
+	assert_int_equal(registry_brand_child_age(f->a, &who, f->acme, "EU", 13), CR_OK);
+	assert_int_equal(rfx_leaf_count(f, "acme", "brand.child_age"), leaves + 1);
+	assert_int_equal(rfx_gate(f, &all, "teen@example.com", reason), INGEST_ALLOW);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +577,8 @@ int main(void)
 						gate_setup, rfx_teardown),
 		cmocka_unit_test_setup_teardown(test_r09_i2_dataset_without_recipient_needs_only_the_purposes,
 						gate_setup, rfx_teardown),
+		cmocka_unit_test_setup_teardown(test_r15_child_directed_datasets_and_the_brand_child_age, gate_setup,
+						rfx_teardown),
 		cmocka_unit_test_setup_teardown(test_r19_i3_full_withdrawal_purges_every_dataset_of_the_brand,
 						purge_setup, purge_teardown),
 		cmocka_unit_test_setup_teardown(test_r19_partial_withdrawal_keeps_datasets_of_other_purposes,
