@@ -6,7 +6,8 @@
  * with the change and, for grants and withdrawals, the signed receipt.
  * POST .../consents/batch imports NDJSON exactly like `cleanroom consent
  * import`, spooled to disk as it arrives, and answers with the same summary
- * plus the refused lines (number and reason; never a subject).
+ * plus the refused lines (number and reason; never a subject). GET
+ * .../consents/{id}/receipt gives any stored act's receipt, an import's too.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -141,4 +142,22 @@ cr_err api_consents_batch(const struct http_request *req, struct http_reply *rep
 	json_object_set_new(out, "refused_lines", refused);
 	json_object_set_new(out, "refused_lines_truncated", json_boolean(sum.refused > BATCH_REFUSED_LISTED));
 	return http_reply_json(rep, 200, out);
+}
+
+/* GET /v1/brands/{brand}/consents/{id}/receipt (brand, officer): the stored act's signed receipt (R27). */
+cr_err api_consent_receipt(const struct http_request *req, struct http_reply *rep)
+{
+	char *receipt = NULL;
+	json_t *doc;
+	int64_t brand = 0, id = 0;
+	cr_err rc = api_brand_scope(req, &brand);
+	if (rc == CR_OK)
+		rc = http_param_id(req, "id", &id);
+	if (rc == CR_OK)
+		rc = registry_event_receipt(req->app, brand, id, &receipt);
+	if (rc != CR_OK)
+		return rc;
+	doc = json_loads(receipt, 0, NULL);
+	free(receipt);
+	return doc ? http_reply_json(rep, 200, doc) : CR_ERR_INTERNAL;
 }

@@ -12,7 +12,6 @@
 #include "cleanroom/http.h"
 #include "cleanroom/ops.h"
 
-#define EXPORT_MAX (16u << 20)
 
 cr_err api_subject_scope(const struct http_request *req, int64_t *brand,
 			 struct crypto_pseudonym p[1 + CONSENT_KEY_VERSIONS_MAX], size_t *n)
@@ -53,47 +52,17 @@ cr_err api_subject_status(const struct http_request *req, struct http_reply *rep
 	return http_reply_json(rep, 200, json_pack("{s:o,s:o}", "at", http_json_time(at), "decisions", list));
 }
 
-struct export_buf {
-	char *data;
-	size_t len, cap;
-};
-
-/* A consent_write_fn into memory, bounded by EXPORT_MAX. */
-static cr_err export_write(void *user, const char *buf, size_t len)
-{
-	struct export_buf *b = user;
-	if (len > EXPORT_MAX - b->len)
-		return CR_ERR_TOO_LARGE;
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		char *d = cr_xmalloc(cap);
-		if (b->len)
-			memcpy(d, b->data, b->len);
-		http_secure_free(b->data);
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, buf, len);
-	b->len += len;
-	return CR_OK;
-}
-
-/* GET .../subjects/{digest}/export?id_type= (brand, officer): the subject's history (R29). */
+/* GET .../subjects/{digest}/export?id_type= (brand, officer): the subject's history (R29) with its receipts (R27). */
 cr_err api_subject_export(const struct http_request *req, struct http_reply *rep)
 {
 	struct crypto_pseudonym p[1 + CONSENT_KEY_VERSIONS_MAX];
-	struct export_buf b = { NULL, 0, 0 };
+	json_t *doc = NULL;
 	int64_t brand = 0;
 	size_t n = 0;
 	cr_err rc = api_subject_scope(req, &brand, p, &n);
 	if (rc == CR_OK)
-		rc = consent_export_subject(req->app->consent, brand, p, n, cr_time_now(), export_write, &b);
-	if (rc != CR_OK) {
-		http_secure_free(b.data);
+		rc = ops_subject_export(req->app, brand, p, n, &doc);
+	if (rc != CR_OK)
 		return rc;
-	}
-	http_reply_text(rep, 200, "application/json", b.data, b.len);
-	return CR_OK;
+	return http_reply_json(rep, 200, doc);
 }

@@ -386,18 +386,22 @@ static int consent_export(int argc, char **argv)
 
 	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
 			    "usage: cleanroom consent export --brand B [--subject ID]\n\n"
-			    "With --subject: the subject's whole history as JSON (R29). Without: the\n"
-			    "brand's whole registry as NDJSON, for an audit.");
+			    "With --subject: the subject's whole history as JSON (R29), with the\n"
+			    "receipt of each of its consent acts (R27). Without: the brand's whole\n"
+			    "registry as NDJSON, for an audit.");
 	rc = cli_open_app("export", &args, &a);
 	if (rc == CLI_OK)
 		rc = cli_brand("export", a, brand, &id);
 	if (rc != CLI_OK)
 		goto out;
 	if (subject) {
+		json_t *doc = NULL;
 		err = registry_subject(a, id, subject, id_type, &p[0], p + 1, &n_alias);
 		if (err == CR_OK)
-			err = consent_export_subject(a->consent, id, p, 1 + n_alias, cr_time_now(),
-						     consent_write_file, stdout);
+			err = ops_subject_export(a, id, p, 1 + n_alias, &doc);
+		if (err == CR_OK && json_dumpf(doc, stdout, JSON_INDENT(2)) != 0)
+			err = CR_ERR_IO;
+		json_decref(doc);
 	} else {
 		err = consent_export_registry(a->consent, id, cr_time_now(), consent_write_file, stdout);
 	}
@@ -406,6 +410,43 @@ static int consent_export(int argc, char **argv)
 	else
 		fputc('\n', stdout);
 out:
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
+static int consent_receipt_cmd(int argc, char **argv)
+{
+	const char *brand = NULL, *event = NULL, *out = NULL;
+	const struct cli_opt opts[] = {
+		{ "brand", &brand, NULL, "the brand" },
+		{ "event", &event, NULL, "the event's id (as import, status or export show it)" },
+		{ "out", &out, NULL, "write the receipt to this new file (default: stdout)" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct cli_args args;
+	struct app *a = NULL;
+	char *receipt = NULL;
+	uint64_t ev = 0;
+	int64_t id = 0;
+	int rc;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
+			    "usage: cleanroom consent receipt --brand B --event ID [--out FILE]\n\n"
+			    "The signed receipt (R27) of a grant, refusal, withdrawal or objection,\n"
+			    "however it arrived (an import's too), with its audit inclusion proof.");
+	if (brand == NULL || event == NULL || cr_parse_u64(event, 1, INT64_MAX, &ev) != CR_OK)
+		rc = cli_usage_error("receipt", "--brand and --event (a positive id) are required");
+	else
+		rc = cli_open_app("receipt", &args, &a);
+	if (rc == CLI_OK)
+		rc = cli_brand("receipt", a, brand, &id);
+	if (rc == CLI_OK) {
+		err = registry_event_receipt(a, id, (int64_t)ev, &receipt);
+		rc = err == CR_OK ? write_receipt("receipt", out, receipt) : cli_fail_rc("receipt", err);
+	}
+	free(receipt);
 	free(args.pos);
 	app_close(a);
 	return rc;
@@ -420,6 +461,7 @@ static const struct cli_subverb subverbs[] = {
 	{ "object", consent_object, "record a marketing objection (R21)" },
 	{ "status", consent_status, "decisions per purpose and recipient for one subject" },
 	{ "export", consent_export, "export a subject's history or the whole registry" },
+	{ "receipt", consent_receipt_cmd, "the signed receipt of a stored consent act (R27)" },
 };
 
 int cmd_consent(int argc, char **argv)

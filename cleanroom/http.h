@@ -319,6 +319,7 @@ cr_err api_tokens_get(const struct http_request *req, struct http_reply *rep) CR
 cr_err api_tokens_revoke(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_brands_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_brand_child_age(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_consent_receipt(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_notices_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_notices_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_consents_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;

@@ -33,6 +33,7 @@ const struct http_route http_routes[] = {
 	{ "GET",  "/v1/brands/{brand}/notices/{version}", BRAND_READERS, true, 0, api_notices_get, false, false },
 	{ "POST", "/v1/brands/{brand}/consents", BRAND,       true,  16 * KiB, api_consents_post, false, true },
 	{ "POST", "/v1/brands/{brand}/consents/batch", BRAND, true,  256 * MiB, api_consents_batch, true, false },
+	{ "GET",  "/v1/brands/{brand}/consents/{id}/receipt", BRAND_READERS, true, 0, api_consent_receipt, false, false },
 	{ "GET",  "/v1/brands/{brand}/subjects/{digest}/status", BRAND_READERS, true, 0, api_subject_status, false, false },
 	{ "GET",  "/v1/brands/{brand}/subjects/{digest}/export", BRAND_READERS, true, 0, api_subject_export, false, false },
 	{ "POST", "/v1/brands/{brand}/datasets", BRAND,       true,  16 * KiB, api_datasets_post, false, false },

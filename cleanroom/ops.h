@@ -80,6 +80,15 @@ json_t *ops_import_summary_json(const struct consent_import_summary *s);
 /* -------------------------------------------------------------- consent */
 
 /*
+ * A subject's whole history (consent_export_subject over pseudonyms p[0..n))
+ * with the receipt of every grant, refusal, withdrawal and objection in it
+ * under "receipts" (R27, R29: however the event arrived). *out is a new
+ * reference.
+ */
+cr_err ops_subject_export(struct app *a, int64_t brand, const struct crypto_pseudonym *p, size_t n,
+			  json_t **out) CR_MUST_CHECK;
+
+/*
  * The decisions for subject `p` of `brand` at `at`: every purpose and every
  * (purpose, recipient) of the current notice, appended to `list` as
  * {"purpose","recipient","allowed","reason"}.

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cleanroom/ops.h"
 
 #define IMPORT_BATCH 1000
@@ -39,6 +41,48 @@ static cr_err import_on_line(void *user, const struct consent_line_result *r)
 		if (!r->more[i].duplicate)
 			rc = registry_audit_change(c->a, c->who, &r->more[i], NULL);
 	c->a->purged_records = 0;
+	return rc;
+}
+
+cr_err ops_subject_export(struct app *a, int64_t brand, const struct crypto_pseudonym *p, size_t n,
+			  json_t **out)
+{
+	char *buf = NULL;
+	size_t len = 0, i;
+	json_t *doc = NULL, *receipts = json_array(), *ev;
+	FILE *m = open_memstream(&buf, &len);
+	cr_err rc = m ? consent_export_subject(a->consent, brand, p, n, cr_time_now(), consent_write_file, m)
+		      : CR_ERR_NOMEM;
+	if (m != NULL && fclose(m) != 0 && rc == CR_OK)
+		rc = CR_ERR_NOMEM;
+	if (rc == CR_OK && (doc = json_loadb(buf, len, 0, NULL)) == NULL)
+		rc = CR_ERR_INTERNAL;
+	json_array_foreach(rc == CR_OK ? json_object_get(doc, "events") : NULL, i, ev) {
+		const char *type = json_string_value(json_object_get(ev, "type"));
+		char *receipt = NULL;
+		cr_err r;
+		if (type == NULL || strcmp(type, "served") == 0 || strcmp(type, "expire") == 0)
+			continue;
+		r = registry_event_receipt(a, brand, json_integer_value(json_object_get(ev, "id")), &receipt);
+		if (r == CR_OK)
+			json_array_append_new(receipts, json_loads(receipt, 0, NULL));
+		else if (r != CR_ERR_AUDIT_NOT_FOUND)
+			rc = r;
+		free(receipt);
+		if (rc != CR_OK)
+			break;
+	}
+	if (rc == CR_OK) {
+		json_object_set_new(doc, "receipts", receipts);
+		receipts = NULL;
+		*out = doc;
+		doc = NULL;
+	}
+	json_decref(receipts);
+	json_decref(doc);
+	if (buf != NULL)
+		sodium_memzero(buf, len);
+	free(buf);
 	return rc;
 }
 

@@ -241,6 +241,58 @@ cr_err registry_receipt(struct app *a, int64_t brand, const struct consent_chang
 	return rc;
 }
 
+/* The index of the leaf of event `id` among the subject's leaves of `type` ("event=<id>" or "event=<id> ..."). */
+static cr_err event_leaf(struct app *a, const char *brand_name, const struct crypto_pseudonym *p,
+			 enum consent_event_type type, int64_t id, uint64_t *index)
+{
+	char t[32], want[32];
+	struct audit_query q = { .tenant = brand_name, .event_type = t, .subject = p->bytes, .limit = 1000 };
+	struct audit_page page;
+	size_t wl;
+	cr_err rc = CR_ERR_AUDIT_NOT_FOUND;
+	snprintf(t, sizeof(t), "consent.%s", consent_event_type_name(type));
+	snprintf(want, sizeof(want), "event=%lld", (long long)id);
+	wl = strlen(want);
+	do {
+		cr_err qrc = audit_log_query(a->log, &q, &page);
+		if (qrc != CR_OK)
+			return qrc;
+		for (size_t i = 0; i < page.n && rc != CR_OK; i++) {
+			const char *d = page.records[i].leaf->detail ? page.records[i].leaf->detail : "";
+			if (strncmp(d, want, wl) == 0 && (d[wl] == '\0' || d[wl] == ' ')) {
+				*index = page.records[i].index;
+				rc = CR_OK;
+			}
+		}
+		q.has_before = page.n > 0;
+		q.before = page.n > 0 ? page.records[page.n - 1].index : 0;
+		audit_page_release(&page);
+	} while (rc != CR_OK && q.has_before);
+	return rc;
+}
+
+cr_err registry_event_receipt(struct app *a, int64_t brand, int64_t event_id, char **receipt_out)
+{
+	char name[CONSENT_BRAND_NAME_MAX + 1];
+	struct consent_change c = { .brand = brand, .event_id = event_id };
+	struct crypto_pseudonym p;
+	enum consent_event_type type;
+	uint64_t index = 0;
+	cr_err rc = consent_brand_name(a->consent, brand, name);
+	*receipt_out = NULL;
+	if (rc == CR_OK)
+		rc = consent_event_subject(a->consent, brand, event_id, &p, &type);
+	if (rc == CR_OK && type != CONSENT_EV_GRANT && type != CONSENT_EV_WITHDRAW &&
+	    type != CONSENT_EV_REFUSE && type != CONSENT_EV_OBJECT)
+		rc = CR_ERR_CONSENT_RECEIPT_EVENT;
+	if (rc == CR_OK)
+		rc = event_leaf(a, name, &p, type, event_id, &index);
+	c.type = CONSENT_EV_GRANT; /* registry_receipt makes one for any such event */
+	if (rc == CR_OK)
+		rc = registry_receipt(a, brand, &c, index, 0, receipt_out);
+	return rc;
+}
+
 cr_err registry_event(struct app *a, const struct registry_actor *who, int64_t brand,
 		      const struct consent_event *ev, struct consent_change *change,
 		      char **receipt_out, char *why, size_t why_cap)

@@ -74,6 +74,17 @@ cr_err registry_record(struct app *a, const struct registry_actor *who, int64_t 
 cr_err registry_receipt(struct app *a, int64_t brand, const struct consent_change *c,
 			uint64_t index, unsigned flags, char **receipt_out) CR_MUST_CHECK;
 
+/*
+ * The receipt of a stored grant, refusal, withdrawal or objection however it
+ * arrived (R27: an import's events too), made again from the event and its
+ * audit leaf, with the leaf's inclusion proof; *receipt_out handed over
+ * (free()). CR_ERR_CONSENT_EVENT_NOT_FOUND for an event not the brand's,
+ * CR_ERR_CONSENT_RECEIPT_EVENT for a served or expire event,
+ * CR_ERR_AUDIT_NOT_FOUND when its leaf is no longer findable (erased).
+ */
+cr_err registry_event_receipt(struct app *a, int64_t brand, int64_t event_id,
+			      char **receipt_out) CR_MUST_CHECK;
+
 /* The audit entry of a stored consent change (for batch imports). */
 cr_err registry_audit_change(struct app *a, const struct registry_actor *who,
 			     const struct consent_change *c, uint64_t *index_out) CR_MUST_CHECK;

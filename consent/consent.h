@@ -676,6 +676,13 @@ void consent_signer_from_keyring(const struct crypto_keyring *kr, struct consent
 #define CONSENT_RECEIPT_WITHHOLD_SUBJECT 1u
 
 /*
+ * The pseudonym and type of stored event `event_id` of `brand`, to find its
+ * audit leaf again (CR_ERR_CONSENT_EVENT_NOT_FOUND: none of that brand's).
+ */
+cr_err consent_event_subject(struct consent_ctx *ctx, int64_t brand, int64_t event_id,
+			     struct crypto_pseudonym *subject, enum consent_event_type *type) CR_MUST_CHECK;
+
+/*
  * Builds and signs the receipt of event `event_id` of `brand`, with the
  * audit index the orchestrator got when appending its leaf. `flags`: 0 or
  * CONSENT_RECEIPT_WITHHOLD_SUBJECT. Events of type served or expire:

@@ -160,6 +160,30 @@ static cr_err load_event(struct consent_ctx *ctx, int64_t brand, int64_t id, sql
 	return s == SQLITE_DONE ? CR_ERR_CONSENT_EVENT_NOT_FOUND : consent_sqlite_err(ctx->db, s);
 }
 
+cr_err consent_event_subject(struct consent_ctx *ctx, int64_t brand, int64_t event_id,
+			     struct crypto_pseudonym *subject, enum consent_event_type *type)
+{
+	sqlite3_stmt *st = NULL;
+	enum consent_event_type t;
+	cr_err rc;
+
+	if (ctx == NULL || subject == NULL || type == NULL)
+		return CR_ERR_INVALID_ARG;
+	rc = load_event(ctx, brand, event_id, &st);
+	if (rc != CR_OK)
+		return rc;
+	if (sqlite3_column_bytes(st, C_PSEUDO) != CRYPTO_PSEUDONYM_BYTES ||
+	    !consent_event_type_parse((const char *)sqlite3_column_text(st, C_TYPE), &t)) {
+		rc = CR_ERR_CONSENT;
+	} else {
+		memcpy(subject->bytes, sqlite3_column_blob(st, C_PSEUDO), CRYPTO_PSEUDONYM_BYTES);
+		subject->key_version = (uint32_t)sqlite3_column_int64(st, C_KV);
+		*type = t;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 static bool receipt_type(const unsigned char *type)
 {
 	enum consent_event_type t;

@@ -80,6 +80,16 @@ json.dump(r, open('tampered.json','w'))"
 set +e; "$CR" receipt verify tampered.json --key "$VKEY" >/dev/null 2>&1; rc=$?; set -e
 [ $rc -eq 1 ] || { echo "tampered receipt accepted"; exit 1; }
 
+# R27: the grants that came in the import have receipts too, in the export
+# and one by one by event id; each verifies with its inclusion proof.
+"$CR" consent export --brand acme --subject "$pick" > export.json 2>>"$log"
+grant_id=$(python3 -c "
+import json; d=json.load(open('export.json'))
+assert len(d['receipts']) == sum(e['type'] in ('grant','refuse','withdraw','object') for e in d['events']), d['receipts']
+print([e['id'] for e in d['events'] if e['type'] == 'grant'][0])")
+"$CR" consent receipt --brand acme --event "$grant_id" --out imported-receipt.json 2>>"$log"
+"$CR" receipt verify imported-receipt.json --key "$VKEY" | grep -q "proven in the signed log"
+
 # Re-upload of the withdrawn person (written differently) is refused as suppressed.
 printf 'email,segment,region,age_band,spend\n  %s ,a,north,25-34,10\n' "$(echo "$pick" | tr a-z A-Z | tr -d ' ')" > again.csv
 run ingest --brand acme --dataset crm again.csv --json > again.json

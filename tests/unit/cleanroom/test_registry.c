@@ -570,6 +570,68 @@ static void test_r15_child_directed_datasets_and_the_brand_child_age(void **stat
 	assert_int_equal(rfx_gate(f, &all, "teen@example.com", reason), INGEST_ALLOW);
 }
 
+/*
+ * R27, R29: grants and withdrawals that arrive in an NDJSON import get
+ * receipts too: the subject's export carries one per consent act, each
+ * verifying with its inclusion proof, and any stored act's receipt can be
+ * had again by its id; served events have none; another brand's are not
+ * found.
+ */
+static void test_r27_imported_acts_have_receipts(void **state)
+{
+	struct rfx *f = *state;
+	struct crypto_pseudonym p;
+	struct consent_import_summary sum;
+	struct consent_receipt_info info;
+	char lines[2048], a[CR_TIME_STRLEN], b[CR_TIME_STRLEN], c[CR_TIME_STRLEN], why[256], *vkey = NULL, *r = NULL;
+	json_t *doc = NULL, *rc_json;
+	size_t i, acts = 0;
+	bool proven = false;
+	int64_t served_id = 0;
+	FILE *in;
+
+	assert_int_equal(cr_time_format(f->t0 - 3000, a), CR_OK);
+	assert_int_equal(cr_time_format(f->t0 - 2000, b), CR_OK);
+	assert_int_equal(cr_time_format(f->t0 - 1000, c), CR_OK);
+	snprintf(lines, sizeof(lines),
+		 "{\"type\":\"served\",\"subject\":\"imp@example.com\",\"notice_version\":1,\"time\":\"%s\",\"channel\":\"web\"}\n"
+		 "{\"type\":\"grant\",\"subject\":\"imp@example.com\",\"purpose\":\"ads_measurement\",\"notice_version\":1,"
+		 "\"time\":\"%s\",\"method\":\"checkbox\",\"channel\":\"web\",\"actor\":\"subject\"}\n"
+		 "{\"type\":\"withdraw\",\"subject\":\"imp@example.com\",\"time\":\"%s\"}\n", a, b, c);
+	in = fmemopen(lines, strlen(lines), "r");
+	assert_non_null(in);
+	assert_int_equal(ops_consent_import(f->a, &rfx_actor, f->acme, in, NULL, NULL, NULL, &sum), CR_OK);
+	fclose(in);
+	assert_int_equal(sum.stored, 3);
+	p = rfx_pseudonym(f, f->acme, "imp@example.com");
+	assert_int_equal(ops_subject_export(f->a, f->acme, &p, 1, &doc), CR_OK);
+	assert_int_equal(app_verifier_key(f->a, &vkey), CR_OK);
+	json_array_foreach(json_object_get(doc, "receipts"), i, rc_json) {
+		char *text = json_dumps(rc_json, JSON_COMPACT);
+		assert_int_equal(ops_receipt_verify(vkey, text, strlen(text), &info, &proven, why, sizeof(why)), CR_OK);
+		assert_true(proven);
+		assert_true(info.type == CONSENT_EV_GRANT || info.type == CONSENT_EV_WITHDRAW);
+		acts++;
+		free(text);
+	}
+	assert_int_equal(acts, 2);
+	json_array_foreach(json_object_get(doc, "events"), i, rc_json)
+		if (strcmp(json_string_value(json_object_get(rc_json, "type")), "served") == 0)
+			served_id = json_integer_value(json_object_get(rc_json, "id"));
+	assert_true(served_id > 0);
+	assert_int_equal(registry_event_receipt(f->a, f->acme, served_id, &r), CR_ERR_CONSENT_RECEIPT_EVENT);
+	assert_null(r);
+	assert_int_equal(registry_event_receipt(f->a, f->other, served_id + 1, &r), CR_ERR_CONSENT_EVENT_NOT_FOUND);
+	assert_int_equal(registry_event_receipt(f->a, f->acme, 999999, &r), CR_ERR_CONSENT_EVENT_NOT_FOUND);
+	assert_int_equal(registry_event_receipt(f->a, f->acme, served_id + 1, &r), CR_OK);
+	assert_int_equal(ops_receipt_verify(vkey, r, strlen(r), &info, &proven, why, sizeof(why)), CR_OK);
+	assert_int_equal(info.event_id, served_id + 1);
+	assert_int_equal(info.type, CONSENT_EV_GRANT);
+	free(r);
+	free(vkey);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +641,7 @@ int main(void)
 						gate_setup, rfx_teardown),
 		cmocka_unit_test_setup_teardown(test_r15_child_directed_datasets_and_the_brand_child_age, gate_setup,
 						rfx_teardown),
+		cmocka_unit_test_setup_teardown(test_r27_imported_acts_have_receipts, gate_setup, rfx_teardown),
 		cmocka_unit_test_setup_teardown(test_r19_i3_full_withdrawal_purges_every_dataset_of_the_brand,
 						purge_setup, purge_teardown),
 		cmocka_unit_test_setup_teardown(test_r19_partial_withdrawal_keeps_datasets_of_other_purposes,
