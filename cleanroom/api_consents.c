@@ -36,6 +36,7 @@ static cr_err event_parse(const struct http_request *req, int64_t brand, struct 
 		 * history with its own receipt times goes through the batch route). */
 		ev->received = cr_time_now();
 		ev->received_given = false;
+		consent_event_source(ev, "api", "api"); /* R24 */
 	}
 	return rc;
 }
@@ -133,7 +134,7 @@ cr_err api_consents_batch(const struct http_request *req, struct http_reply *rep
 		return CR_ERR_INTERNAL;
 	api_actor(req, actor, sizeof(actor), &who.role, &who.id);
 	refused = json_array();
-	rc = ops_consent_import(req->app, &who, id, req->upload, batch_refused, NULL, refused, &sum);
+	rc = ops_consent_import(req->app, &who, id, "api", req->upload, batch_refused, NULL, refused, &sum);
 	if (rc != CR_OK) {
 		json_decref(refused);
 		return rc;

@@ -224,7 +224,7 @@ static cr_err link_event(const json_t *body, const struct link_claims *c, struct
 	ev->actor = CONSENT_ACTOR_SUBJECT;
 	ev->time = cr_time_now();
 	ev->received = ev->time;
-	snprintf(ev->channel, sizeof(ev->channel), "web");
+	consent_event_source(ev, "web", "link"); /* R24 */
 	link_label(c, label);
 	snprintf(ev->evidence, sizeof(ev->evidence), "%s", label);
 	consent_withdraw_scope_set(ev, &p, p != NULL, &r, r != NULL); /* never refused for its form */

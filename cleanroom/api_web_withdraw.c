@@ -59,7 +59,7 @@ static cr_err withdraw_all(struct app *a, int64_t brand, const char *digest, con
 	ev.actor = CONSENT_ACTOR_SUBJECT;
 	ev.time = cr_time_now();
 	ev.received = ev.time;
-	memcpy(ev.channel, "web", 4);
+	consent_event_source(&ev, "web", "web_form"); /* R24 */
 	rc = registry_record(a, &web_actor, brand, &ev, &ch, &index, why, sizeof(why));
 	a->purged_records = 0;
 	/* The reply goes to whoever typed the address: its receipt names no

@@ -68,7 +68,7 @@ static int import_run(struct import_cli *c, int64_t brand, FILE *in)
 	cr_err rc;
 
 	progress_init(&c->prog, progress_wanted(c->json), "consent import", "lines");
-	rc = ops_consent_import(c->a, &cli_brand_actor, brand, in, import_refused, import_lines, c, &sum);
+	rc = ops_consent_import(c->a, &cli_brand_actor, brand, "import", in, import_refused, import_lines, c, &sum);
 	progress_finish(&c->prog);
 	if (rc != CR_OK)
 		return cli_fail("consent import", "stopped after line %llu: %s (earlier batches are stored)",
@@ -185,7 +185,7 @@ static int event_from_opts(const char *verb, const struct event_opts *o, struct 
 	if (rc == CLI_OK)
 		rc = copy_field(verb, "method", o->method, ev->method, sizeof(ev->method));
 	if (rc == CLI_OK)
-		rc = copy_field(verb, "channel", o->channel ? o->channel : "cli", ev->channel, sizeof(ev->channel));
+		rc = copy_field(verb, "channel", o->channel, ev->channel, sizeof(ev->channel));
 	if (rc == CLI_OK)
 		rc = copy_field(verb, "guardian-ref", o->guardian_ref, ev->guardian_ref, sizeof(ev->guardian_ref));
 	if (rc == CLI_OK)
@@ -194,6 +194,7 @@ static int event_from_opts(const char *verb, const struct event_opts *o, struct 
 		rc = copy_field(verb, "signal", o->signal, ev->signal, sizeof(ev->signal));
 	if (rc == CLI_OK)
 		rc = copy_field(verb, "evidence", o->evidence, ev->evidence, sizeof(ev->evidence));
+	consent_event_source(ev, "cli", "operator"); /* R24: an operator typed it */
 	return rc;
 }
 

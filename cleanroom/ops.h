@@ -68,9 +68,12 @@ typedef void (*ops_lines_fn)(void *ctx, uint64_t lines);
  * Imports NDJSON consent events of `brand` from `in` (borrowed), in batches
  * of 1000 lines: each batch's events and their audit leaves are committed
  * together. On a fatal error the open batch is rolled back (earlier batches
- * stay stored) and *sum counts the lines before it.
+ * stay stored) and *sum counts the lines before it. `channel` is recorded
+ * on every line that states none ("import" from the CLI, "api" from the
+ * batch route; method "import"), R24.
  */
 cr_err ops_consent_import(struct app *a, const struct registry_actor *who, int64_t brand,
+			  const char *channel,
 			  FILE *in, ops_refused_fn refused, ops_lines_fn lines, void *ctx,
 			  struct consent_import_summary *sum) CR_MUST_CHECK;
 

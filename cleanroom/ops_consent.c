@@ -99,6 +99,7 @@ static cr_err import_on_batch(void *user, uint64_t lines)
 }
 
 cr_err ops_consent_import(struct app *a, const struct registry_actor *who, int64_t brand,
+			  const char *channel,
 			  FILE *in, ops_refused_fn refused, ops_lines_fn lines, void *ctx,
 			  struct consent_import_summary *sum)
 {
@@ -107,6 +108,8 @@ cr_err ops_consent_import(struct app *a, const struct registry_actor *who, int64
 	struct consent_import_hooks hooks = { import_on_line, import_on_batch, IMPORT_BATCH, &c };
 	cr_err rc = consent_importer_new(a->consent, a->keys, brand, NULL, &imp);
 	memset(sum, 0, sizeof(*sum));
+	if (rc == CR_OK)
+		consent_importer_source(imp, channel, "import");
 	if (rc == CR_OK)
 		rc = app_begin(a);
 	if (rc == CR_OK) {

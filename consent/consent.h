@@ -368,6 +368,16 @@ void consent_event_init(struct consent_event *ev, enum consent_event_type type);
  */
 void consent_withdraw_scope_set(struct consent_event *ev, const char *const *purposes, size_t np,
 				const char *const *recipients, size_t nr);
+/*
+ * R24: how the event arrived, for what it does not state. `channel` and
+ * `method` fill empty fields; an event with no actor that the subject need
+ * not answer (served, withdraw, object, expire) takes "brand", the party
+ * that relayed it. Grants and refusals keep theirs (their check asks for
+ * "subject" or "guardian"). Every arrival path calls this before
+ * consent_record, which refuses an event without actor, channel and method
+ * as a caller's error (CR_ERR_INVALID_ARG).
+ */
+void consent_event_source(struct consent_event *ev, const char *channel, const char *method);
 /* How many withdrawals `ev` is (1 unless split). */
 size_t consent_event_scopes(const struct consent_event *ev);
 /* The i-th of them, as an event of one scope (the event itself when not split). */
@@ -539,6 +549,11 @@ cr_err consent_importer_new(struct consent_ctx *ctx, const struct crypto_keyring
 			    struct consent_importer **out) CR_MUST_CHECK;
 /* Wipes the keys and frees; accepts NULL. */
 void consent_importer_free(struct consent_importer *imp);
+/*
+ * R24: the channel and method recorded for a line that states none
+ * (consent_event_source); "import" and "import" until set.
+ */
+void consent_importer_source(struct consent_importer *imp, const char *channel, const char *method);
 
 /*
  * The subject as users write it (a raw email or phone, or a 64-hex digest

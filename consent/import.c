@@ -21,6 +21,8 @@ struct consent_importer {
 	const struct crypto_id_opts *id_opts;     /* borrowed, may be NULL */
 	uint32_t key_version;                     /* current; keys for 1..key_version */
 	uint8_t *keys;                            /* sodium_malloc: key_version x 32 bytes */
+	char channel[CONSENT_FIELD_MAX + 1];      /* R24: what a line does not state */
+	char method[CONSENT_FIELD_MAX + 1];
 };
 
 cr_err consent_importer_new(struct consent_ctx *ctx, const struct crypto_keyring *kr,
@@ -43,6 +45,7 @@ cr_err consent_importer_new(struct consent_ctx *ctx, const struct crypto_keyring
 	imp->brand = brand;
 	imp->id_opts = id_opts;
 	imp->key_version = kv;
+	consent_importer_source(imp, "import", "import");
 	imp->keys = sodium_malloc((size_t)kv * CRYPTO_KEY_BYTES);
 	if (imp->keys == NULL)
 		cr_die("consent: out of secure memory");
@@ -57,6 +60,12 @@ out:
 	if (rc == CR_OK)
 		*out = imp;
 	return rc;
+}
+
+void consent_importer_source(struct consent_importer *imp, const char *channel, const char *method)
+{
+	consent_copy(imp->channel, sizeof(imp->channel), channel);
+	consent_copy(imp->method, sizeof(imp->method), method);
 }
 
 void consent_importer_free(struct consent_importer *imp)
@@ -144,8 +153,10 @@ cr_err consent_import_line(struct consent_importer *imp, const char *line, size_
 	res->n_more = 0;
 	res->why[0] = '\0';
 	rc = consent_event_parse(imp, line, len, now, &ev, res->why, sizeof(res->why));
-	if (rc == CR_OK)
+	if (rc == CR_OK) {
+		consent_event_source(&ev, imp->channel, imp->method);
 		rc = record_scopes(imp, &ev, res);
+	}
 	res->rc = rc;
 	if (rc == CR_OK) {
 		res->why[0] = '\0';

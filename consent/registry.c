@@ -30,15 +30,17 @@
 	(GRANT_REQUIRED | CF_RECIPIENT | CF_EXPIRES | CF_JUR | CF_BIRTH | CF_GUARDIAN)
 
 static const struct consent_type_rule type_rules[CONSENT_EV_COUNT] = {
-	[CONSENT_EV_SERVED] = { CF_NOTICE | CF_CHANNEL, CF_NOTICE | CF_CHANNEL, false, true },
+	[CONSENT_EV_SERVED] = { CF_NOTICE | CF_CHANNEL, CF_NOTICE | CF_CHANNEL | CF_ACTOR | CF_METHOD,
+				false, true },
 	[CONSENT_EV_GRANT] = { GRANT_REQUIRED, GRANT_ALLOWED, false, true },
 	[CONSENT_EV_REFUSE] = { GRANT_REQUIRED, GRANT_ALLOWED, false, true },
 	/* R17: a withdrawal needs nothing a grant did not: subject and time. */
 	[CONSENT_EV_WITHDRAW] = { 0, CF_PURPOSE | CF_RECIPIENT | CF_CHANNEL | CF_ACTOR |
 					     CF_GUARDIAN | CF_METHOD,
 				  true, true },
-	[CONSENT_EV_OBJECT] = { 0, CF_SIGNAL | CF_CHANNEL | CF_ACTOR, true, true },
-	[CONSENT_EV_EXPIRE] = { 0, CF_PURPOSE | CF_RECIPIENT | CF_ACTOR, true, false },
+	[CONSENT_EV_OBJECT] = { 0, CF_SIGNAL | CF_CHANNEL | CF_ACTOR | CF_METHOD, true, true },
+	[CONSENT_EV_EXPIRE] = { 0, CF_PURPOSE | CF_RECIPIENT | CF_ACTOR | CF_CHANNEL | CF_METHOD,
+				true, false },
 };
 
 const struct consent_type_rule *consent_type_rule(enum consent_event_type t)
@@ -60,6 +62,17 @@ void consent_event_init(struct consent_event *ev, enum consent_event_type type)
 	memset(ev, 0, sizeof(*ev));
 	ev->type = type;
 	ev->expires = CONSENT_TIME_NONE;
+}
+
+void consent_event_source(struct consent_event *ev, const char *channel, const char *method)
+{
+	if (ev->channel[0] == '\0' && channel != NULL)
+		consent_copy(ev->channel, sizeof(ev->channel), channel);
+	if (ev->method[0] == '\0' && method != NULL)
+		consent_copy(ev->method, sizeof(ev->method), method);
+	if (ev->actor == CONSENT_ACTOR_NONE && ev->type != CONSENT_EV_GRANT &&
+	    ev->type != CONSENT_EV_REFUSE)
+		ev->actor = CONSENT_ACTOR_BRAND;
 }
 
 /* Field bits -> the names NDJSON uses, for messages. */
@@ -638,6 +651,12 @@ static cr_err record_event(struct consent_ctx *ctx, int64_t brand, const struct 
 	if (ev == NULL || ev->n_split > 1)
 		return CR_ERR_INVALID_ARG; /* one scope per call: consent_event_scope */
 	rc = consent_event_check(ev, why, cap);
+	if (rc == CR_OK &&
+	    (ev->actor == CONSENT_ACTOR_NONE || ev->channel[0] == '\0' || ev->method[0] == '\0')) {
+		/* R24: the caller names how it arrived (consent_event_source). */
+		consent_why(why, cap, "actor, channel and method: not recorded (R24)");
+		rc = CR_ERR_INVALID_ARG;
+	}
 	if (rc == CR_OK)
 		rc = check_clock(ctx, ev, why, cap);
 	if (rc != CR_OK)

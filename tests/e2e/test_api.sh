@@ -137,6 +137,12 @@ json 'assert d["type"]=="withdraw" and d["purged_records"]==1, d'
 json 'json.dump(d["receipt"], open("receipt.json","w"))'
 n_after=$(sqlite3 "$d/cleanroom.db" "select count(*) from records")
 [ "$n_after" -eq $((n_before - 1)) ] || { echo "withdrawal purged $((n_before - n_after)) records"; exit 1; }
+# R24: every event, by the batch or the single route, records who acted and
+# how it arrived; the withdrawal above stated only its channel.
+src=$(sqlite3 "$d/cleanroom.db" "select actor||'/'||channel||'/'||method from consent_events where type='withdraw' order by id desc limit 1")
+[ "$src" = brand/web/api ] || { echo "R24: the withdrawal recorded '$src'"; exit 1; }
+n=$(sqlite3 "$d/cleanroom.db" "select count(*) from consent_events where actor is null or channel is null or method is null")
+[ "$n" -eq 0 ] || { echo "R24: $n events lack actor, channel or method"; exit 1; }
 expect 200 - "$brand" "$url/v1/brands/acme/subjects/$pd/status?id_type=email"
 grep -q WITHDRAWN body
 "$CR" receipt verify receipt.json --key "$VKEY" | grep -q "proven in the signed log"

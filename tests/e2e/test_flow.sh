@@ -72,6 +72,11 @@ done < s/customers.csv
 "$CR" consent withdraw --brand acme --subject "$pick" --receipt receipt.json 2>>"$log"
 n_after=$(sqlite3 data/cleanroom.db "select count(*) from records")
 [ "$n_after" -eq $((n_before - 1)) ] || { echo "withdrawal purged $((n_before - n_after)) records"; exit 1; }
+# R24: the import's events and the CLI's withdrawal record who acted and how.
+src=$(sqlite3 data/cleanroom.db "select actor||'/'||channel||'/'||method from consent_events where type='withdraw' order by id desc limit 1")
+[ "$src" = brand/cli/operator ] || { echo "R24: the withdrawal recorded '$src'"; exit 1; }
+n=$(sqlite3 data/cleanroom.db "select count(*) from consent_events where actor is null or channel is null or method is null")
+[ "$n" -eq 0 ] || { echo "R24: $n events lack actor, channel or method"; exit 1; }
 "$CR" consent status --brand acme --subject "$pick" | grep -q "WITHDRAWN"
 "$CR" receipt verify receipt.json --key "$VKEY" | grep -q "proven in the signed log"
 python3 -c "

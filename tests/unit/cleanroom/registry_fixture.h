@@ -98,6 +98,7 @@ static inline void rfx_event(struct rfx *f, int64_t brand, const char *line, str
 	assert_int_equal(app_importer(f->a, brand, &imp), CR_OK);
 	if (consent_event_parse(imp, line, strlen(line), cr_time_now(), &ev, why, sizeof(why)) != CR_OK)
 		fail_msg("event refused: %s", why);
+	consent_event_source(&ev, "api", "api"); /* as the API's single-event route */
 	if (registry_event(f->a, &rfx_actor, brand, &ev, &ch, NULL, why, sizeof(why)) != CR_OK)
 		fail_msg("event not stored: %s", why);
 	if (change)

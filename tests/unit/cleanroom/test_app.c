@@ -180,6 +180,7 @@ static void served_event(struct fx *f, unsigned version, struct consent_event *e
 		 "\"time\":\"%s\",\"channel\":\"web\"}", hex, version, when);
 	assert_int_equal(app_importer(f->a, f->brand[0], &imp), CR_OK);
 	assert_int_equal(consent_event_parse(imp, line, strlen(line), cr_time_now(), ev, why, sizeof(why)), CR_OK);
+	consent_event_source(ev, "api", "api"); /* as the API's single-event route */
 }
 
 /* One request's turn as a member: records `ev`; returns whether it waits for the group. */
@@ -385,13 +386,12 @@ static void consent_act(struct fx *f, int64_t brand, enum consent_event_type typ
 					  &ev.n_aliases), CR_OK);
 	ev.time = cr_time_now() - 1000;
 	ev.received = ev.time;
-	memcpy(ev.channel, "web", 4);
+	consent_event_source(&ev, "web", type == CONSENT_EV_GRANT ? "checkbox" : "banner");
 	if (type != CONSENT_EV_WITHDRAW)
 		ev.notice_version = 1;
 	if (type == CONSENT_EV_GRANT) {
 		ev.actor = CONSENT_ACTOR_SUBJECT;
 		snprintf(ev.purpose, sizeof(ev.purpose), "%s", purpose);
-		memcpy(ev.method, "checkbox", 9);
 	}
 	assert_int_equal(registry_event(f->a, &who, brand, &ev, NULL, NULL, why, sizeof(why)), CR_OK);
 }

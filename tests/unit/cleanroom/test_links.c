@@ -197,7 +197,7 @@ static void grant_known(struct fx *f, cr_time_ms t)
 	}
 	fclose(m);
 	m = fmemopen(nd, len, "r");
-	assert_int_equal(ops_consent_import(f->a, &who, f->brand, m, NULL, NULL, NULL, &sum), CR_OK);
+	assert_int_equal(ops_consent_import(f->a, &who, f->brand, "import", m, NULL, NULL, NULL, &sum), CR_OK);
 	assert_int_equal(sum.stored, 4);
 	fclose(m);
 	free(nd);

@@ -409,6 +409,7 @@ static void withdraw(struct mfx *f, const char *email)
 	assert_int_equal(consent_importer_new(f->a->consent, f->a->keys, f->brand, NULL, &imp), CR_OK);
 	assert_int_equal(consent_event_parse(imp, line, strlen(line), cr_time_now(), &ev, why, sizeof(why)), CR_OK);
 	consent_importer_free(imp);
+	consent_event_source(&ev, "web", "button"); /* as the consent page */
 	assert_int_equal(registry_event(f->a, &mfx_actor, f->brand, &ev, NULL, NULL, why, sizeof(why)), CR_OK);
 }
 

@@ -425,6 +425,7 @@ static void expire_purpose(struct rfx *f, const char *email, const char *purpose
 			 CR_OK);
 	snprintf(ev.purpose, sizeof(ev.purpose), "%s", purpose);
 	ev.time = ev.received = cr_time_now();
+	consent_event_source(&ev, "test", "test");
 	if (registry_event(f->a, &rfx_actor, f->acme, &ev, NULL, NULL, why, sizeof(why)) != CR_OK)
 		fail_msg("expire refused: %s", why);
 }
@@ -495,7 +496,7 @@ static void test_r17_withdrawal_of_several_purposes_is_several_withdrawals(void 
 		 "\"purpose\":\"ads_measurement, AUDIENCE_INSIGHTS\",\"time\":\"%s\"}\n", when);
 	in = fmemopen(line, strlen(line), "r");
 	assert_non_null(in);
-	assert_int_equal(ops_consent_import(p->f->a, &rfx_actor, p->f->acme, in, NULL, NULL, NULL, &sum), CR_OK);
+	assert_int_equal(ops_consent_import(p->f->a, &rfx_actor, p->f->acme, "import", in, NULL, NULL, NULL, &sum), CR_OK);
 	fclose(in);
 	assert_int_equal(sum.stored, 2);
 	assert_int_equal(sum.refused, 0);
@@ -600,7 +601,7 @@ static void test_r27_imported_acts_have_receipts(void **state)
 		 "{\"type\":\"withdraw\",\"subject\":\"imp@example.com\",\"time\":\"%s\"}\n", a, b, c);
 	in = fmemopen(lines, strlen(lines), "r");
 	assert_non_null(in);
-	assert_int_equal(ops_consent_import(f->a, &rfx_actor, f->acme, in, NULL, NULL, NULL, &sum), CR_OK);
+	assert_int_equal(ops_consent_import(f->a, &rfx_actor, f->acme, "import", in, NULL, NULL, NULL, &sum), CR_OK);
 	fclose(in);
 	assert_int_equal(sum.stored, 3);
 	p = rfx_pseudonym(f, f->acme, "imp@example.com");

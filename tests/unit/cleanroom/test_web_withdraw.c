@@ -141,6 +141,24 @@ static int64_t median(int64_t *v, size_t n)
  * groups take the same (padded) time. The customers' records are gone all
  * the same, and the brand's consent.purge leaves count them.
  */
+/* R24: the form's withdrawal records its actor, channel and method. */
+static void test_r24_form_withdrawal_records_its_source(void **state)
+{
+	struct rfx *f = *state;
+	char db[96], *body = NULL;
+	unsigned status = 0;
+	int64_t ms;
+	rfx_grant_all(f, f->acme, "r24.form@example.org", f->t0 - 2 * RFX_HOUR, 0);
+	assert_int_equal(form_post(f, "r24.form@example.org", &status, &body, &ms), CR_OK);
+	assert_int_equal(status, 202);
+	free(body);
+	snprintf(db, sizeof(db), "%s/data/cleanroom.db", f->dir);
+	assert_int_equal(test_db_count(db, "SELECT count(*) FROM consent_events WHERE type = 'withdraw' AND "
+					   "actor = 'subject' AND channel = 'web' AND method = 'web_form'"), 1);
+	assert_int_equal(test_db_count(db, "SELECT count(*) FROM consent_events WHERE actor IS NULL OR "
+					   "channel IS NULL OR method IS NULL"), 0);
+}
+
 static void test_i9_form_replies_do_not_tell_customers_from_strangers(void **state)
 {
 	struct rfx *f = *state;
@@ -209,6 +227,7 @@ static void test_i9_form_replies_do_not_tell_customers_from_strangers(void **sta
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_r24_form_withdrawal_records_its_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_i9_form_replies_do_not_tell_customers_from_strangers, setup,
 						teardown),
 	};

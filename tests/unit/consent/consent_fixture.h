@@ -171,7 +171,7 @@ static inline struct consent_event ev_served(struct crypto_pseudonym p, uint32_t
 	e.subject = p;
 	e.notice_version = version;
 	e.time = e.received = t;
-	snprintf(e.channel, sizeof(e.channel), "web");
+	consent_event_source(&e, "web", "banner");
 	return e;
 }
 
@@ -210,6 +210,7 @@ static inline struct consent_event ev_withdraw(struct crypto_pseudonym p, const 
 	if (recipient)
 		snprintf(e.recipient, sizeof(e.recipient), "%s", recipient);
 	e.time = e.received = received;
+	consent_event_source(&e, "web", "button");
 	return e;
 }
 

@@ -396,6 +396,7 @@ static bool add_event(struct fx *f, struct history *h, struct crypto_pseudonym p
 	e.time = m->time;
 	e.received = m->received;
 	e.received_given = true;
+	consent_event_source(&e, "web", "banner");
 	f->brand = h->b->id;
 	if (consent_record(f->ctx, h->b->id, &e, NULL, why, sizeof(why)) != CR_OK)
 		return false;

@@ -71,6 +71,47 @@ static void test_r24_event_carries_every_field(void **state)
 				  " AND jurisdiction = 'CN'"), 1);
 }
 
+/* R24: an event is stored only with its actor, channel and method; the
+ * arrival path fills what the event does not state. */
+static void test_r24_event_without_its_source_is_not_stored(void **state)
+{
+	struct fx *f = *state;
+	struct crypto_pseudonym p = P(24, 1);
+	struct consent_event w, o, g = ev_grant(p, AM, NULL, 1, T(t0s) + 1000);
+	char why[CONSENT_WHY_MAX] = "";
+
+	fx_rec(f, ev_served(p, 1, T(t0s)));
+	consent_event_init(&w, CONSENT_EV_WITHDRAW);
+	w.subject = p;
+	w.time = w.received = T(t0s) + 2000;
+	assert_int_equal(fx_try(f, w, why, sizeof(why)), CR_ERR_INVALID_ARG);
+	assert_non_null(strstr(why, "R24"));
+	w.actor = CONSENT_ACTOR_SUBJECT;
+	snprintf(w.channel, sizeof(w.channel), "app");
+	assert_int_equal(fx_try(f, w, why, sizeof(why)), CR_ERR_INVALID_ARG); /* no method */
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_events WHERE type = 'withdraw'"), 0);
+	/* what the event states is kept; the rest is the arrival path's */
+	consent_event_source(&w, "api", "api");
+	assert_int_equal(w.actor, CONSENT_ACTOR_SUBJECT);
+	assert_string_equal(w.channel, "app");
+	assert_string_equal(w.method, "api");
+	fx_rec(f, w);
+	/* an objection nobody is named for was relayed by the brand */
+	consent_event_init(&o, CONSENT_EV_OBJECT);
+	o.subject = p;
+	o.time = o.received = T(t0s) + 3000;
+	consent_event_source(&o, "email", "letter");
+	assert_int_equal(o.actor, CONSENT_ACTOR_BRAND);
+	fx_rec(f, o);
+	/* a grant's actor is never assumed: its check asks for it */
+	g.actor = CONSENT_ACTOR_NONE;
+	consent_event_source(&g, "web", "checkbox");
+	assert_int_equal(g.actor, CONSENT_ACTOR_NONE);
+	assert_int_equal(fx_try(f, g, why, sizeof(why)), CR_ERR_CONSENT_EVENT_FIELD);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_events WHERE actor IS NULL OR "
+				     "channel IS NULL OR method IS NULL"), 0);
+}
+
 static void test_r24_identical_event_is_stored_once(void **state)
 {
 	struct fx *f = *state;
@@ -468,6 +509,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(test_r24_event_carries_every_field),
+		TEST(test_r24_event_without_its_source_is_not_stored),
 		TEST(test_r24_identical_event_is_stored_once),
 		TEST(test_r08_pre_ticked_and_other_non_affirmative_methods_refused),
 		TEST(test_r09_bundled_request_refused),

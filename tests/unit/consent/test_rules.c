@@ -380,6 +380,7 @@ static void test_r14_expire_event_ends_the_grant(void **state)
 	snprintf(x.purpose, sizeof(x.purpose), AM);
 	x.actor = CONSENT_ACTOR_BRAND;
 	x.time = x.received = t + 60000;
+	consent_event_source(&x, "test", "test");
 	fx_rec(f, x);
 	EXPECT(f, p, AM, NULL, t + 59999, CONSENT_OK);
 	EXPECT(f, p, AM, NULL, t + 60000, CONSENT_EXPIRED);
@@ -653,6 +654,7 @@ static void test_r21_objection_blocks_marketing_whatever_consent_says(void **sta
 	o.subject = p;
 	o.time = o.received = to;
 	snprintf(o.signal, sizeof(o.signal), "gpc");
+	consent_event_source(&o, "web", "gpc");
 	fx_rec(f, o);
 	/* edge case 9: consent still given, matching denied */
 	EXPECT(f, p, AM, NULL, to - 1, CONSENT_OK);
@@ -710,6 +712,7 @@ static void test_r21_objection_at_the_grant_instant_blocks(void **state)
 	o.subject = p;
 	o.time = o.received = tie;
 	snprintf(o.signal, sizeof(o.signal), "gpc");
+	consent_event_source(&o, "web", "gpc");
 	fx_rec(f, o);
 	fx_rec(f, ev_grant(p, AM, NULL, 1, tie));
 	EXPECT(f, p, AM, NULL, tie, CONSENT_OBJECTED);
