@@ -262,7 +262,7 @@ static unsigned default_threads(void)
 /* What the command line asked for (strings borrowed from argv). */
 struct serve_opts {
 	const char *listen, *cert, *key, *threads, *rate, *sweep, *window;
-	bool insecure;
+	bool insecure, public_metrics;
 };
 
 /* "N" or "N/BURST" (requests a second per token, bucket size; default burst 2N); "0" turns limits off. */
@@ -311,6 +311,7 @@ static int serve_opts_check(const struct serve_opts *o, const struct cli_args *a
 		return cli_usage_error(VERB, "'--listen' must be ADDR:PORT, as in " DEFAULT_LISTEN);
 	cfg->addr = (const struct sockaddr *)ss;
 	cfg->threads = (unsigned)threads;
+	cfg->public_metrics = o->public_metrics;
 	return CLI_OK;
 }
 
@@ -323,6 +324,7 @@ int cmd_serve(int argc, char **argv)
 		{ "tls-cert", &o.cert, NULL, "FILE: PEM certificate (chain) to serve" },
 		{ "tls-key", &o.key, NULL, "FILE: its PEM private key (mode 0600)" },
 		{ "insecure-http", NULL, &o.insecure, "serve plain HTTP, without TLS (not for networks)" },
+		{ "public-metrics", NULL, &o.public_metrics, "answer GET /metrics without a token (default: any role's token)" },
 		{ "threads", &o.threads, NULL, "N worker threads (default: one per core)" },
 		{ "rate-limit", &o.rate, NULL, "N[/BURST] requests a second per token (default 50/100; 0: off)" },
 		{ "sweep-every", &o.sweep, NULL, "SECONDS between sweeps of expired consent (default 600; 0: never)" },

@@ -37,7 +37,10 @@
 #define DISCARD_MAX (1u << 20)
 /* How often the service checkpoints the WAL, off the writer (store_wal.c). */
 #define WAL_CHECKPOINT_MS 1000
-#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* TLS 1.3, and TLS 1.2 with forward-secret key exchange and AEAD ciphers only. */
+#define TLS_AEAD_ONLY "-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:"
+#define TLS_PRIORITIES \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" TLS_AEAD_ONLY "-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -55,6 +58,8 @@ struct http_server {
 	uint8_t client_key[crypto_shorthash_KEYBYTES]; /* keys client addresses for web_rate */
 	struct psi_sessions *sessions;   /* borrowed (cfg) */
 	struct crypto_pool *pool;        /* borrowed (cfg) */
+	struct http_route *own_routes;   /* a copy with /metrics public, or NULL */
+	bool tls;
 };
 
 /* One request's state, from its headers to its completion. */
@@ -115,6 +120,8 @@ static void reply_headers(struct http_conn *c, struct MHD_Response *r, const str
 				"base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	if (c->srv->tls)
+		MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
 	if (rep->status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 	if (rep->status == MHD_HTTP_TOO_MANY_REQUESTS) {
@@ -640,6 +647,15 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 	srv->app = a;
 	srv->routes = routes;
 	srv->n_routes = n_routes;
+	srv->tls = tls;
+	if (cfg->public_metrics) {
+		srv->own_routes = cr_xcalloc(n_routes, sizeof(*routes));
+		memcpy(srv->own_routes, routes, n_routes * sizeof(*routes));
+		for (size_t i = 0; i < n_routes; i++)
+			if (strcmp(routes[i].pattern, "/metrics") == 0)
+				srv->own_routes[i].roles = HTTP_PUBLIC;
+		srv->routes = srv->own_routes;
+	}
 	srv->log = cfg->log;
 	srv->metrics = http_metrics_new(n_routes);
 	if (cfg->rate_per_s > 0)
@@ -668,6 +684,7 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 		http_ratelimit_free(srv->rate);
 		http_ratelimit_free(srv->web_rate);
 		sodium_memzero(srv->client_key, sizeof(srv->client_key));
+		free(srv->own_routes);
 		free(srv);
 		return CR_ERR_HTTP_LISTEN;
 	}
@@ -737,6 +754,7 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms)
 	http_ratelimit_free(srv->rate);
 	http_ratelimit_free(srv->web_rate);
 	sodium_memzero(srv->client_key, sizeof(srv->client_key));
+	free(srv->own_routes);
 	free(srv);
 }
 

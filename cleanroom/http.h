@@ -229,6 +229,7 @@ struct http_config {
 	unsigned web_rate_per_s;     /* public web routes: requests a second per client address */
 	unsigned web_rate_burst;     /* and the bucket size */
 	unsigned commit_window_us;   /* group commit: at most this long a group stays open; 0: off */
+	bool public_metrics;         /* GET /metrics without a token (default: any role's token) */
 };
 
 /* Sane limits for everything but addr, TLS and threads. */

@@ -22,7 +22,7 @@
 const struct http_route http_routes[] = {
 	/* method  pattern                   roles            store  max body  handler  [spool] */
 	{ "GET",  "/healthz",                HTTP_PUBLIC,     false, 0,        api_healthz_get, false, false },
-	{ "GET",  "/metrics",                HTTP_PUBLIC,     false, 0,        api_metrics_get, false, false },
+	{ "GET",  "/metrics",                AUTH_ROLES_ALL,  false, 0,        api_metrics_get, false, false },
 	{ "GET",  "/v1/whoami",              AUTH_ROLES_ALL,  false, 0,        api_whoami_get, false, false },
 	{ "POST", "/v1/tokens",              AUTH_ROLE_ADMIN, true,  4 * KiB,  api_tokens_post, false, false },
 	{ "GET",  "/v1/tokens",              AUTH_ROLE_ADMIN, true,  0,        api_tokens_get, false, false },

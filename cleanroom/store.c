@@ -6,9 +6,12 @@
  * version intact. Folders that own tables export their DDL (audit/,
  * consent/) and the list below runs it; no folder opens the database itself.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "audit/audit.h"
 #include "consent/consent.h"
@@ -160,6 +163,32 @@ static cr_err set_pragmas(struct store *s)
 	return rc;
 }
 
+/*
+ * The database and, as SQLite gives them its mode, its WAL and shm files are
+ * the owner's only (0600): created so, and an older install's corrected.
+ */
+static cr_err private_file(const char *path, bool create)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char p[4096];
+	struct stat st;
+	int fd;
+	if (create) {
+		fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return CR_ERR_STORE;
+		close(fd);
+	}
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, sfx[i]) >= sizeof(p))
+			return CR_ERR_STORE;
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0 &&
+		    chmod(p, 0600) != 0)
+			return CR_ERR_STORE;
+	}
+	return CR_OK;
+}
+
 cr_err store_open(const char *path, bool create, struct store **out)
 {
 	struct store *s = cr_xcalloc(1, sizeof(*s));
@@ -169,6 +198,9 @@ cr_err store_open(const char *path, bool create, struct store **out)
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
 	s->path = cr_xstrdup(path);
+	rc = private_file(path, create);
+	if (rc != CR_OK)
+		goto out;
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		rc = create ? CR_ERR_STORE : CR_ERR_DATA_DIR;
 		goto out;

@@ -79,6 +79,23 @@ expect() { # expect STATUS CODE|- ARGS...
 
 expect 200 - "$url/healthz"
 grep -qx '{"status":"ok"}' body
+# Every HTTPS reply carries HSTS.
+curl -sS --cacert "$ca" -D hdr -o /dev/null "$url/healthz"
+grep -qi '^strict-transport-security: max-age=[1-9][0-9]*' hdr || { echo "no HSTS:"; cat hdr; exit 1; }
+# TLS 1.2 offers forward-secret AEAD suites only: no CBC, no RSA key exchange
+# (the CBC suites a P-256 certificate would allow are the ones that matter).
+for weak in ECDHE-ECDSA-AES128-SHA ECDHE-ECDSA-AES256-SHA ECDHE-ECDSA-AES128-SHA256 ECDHE-ECDSA-AES256-SHA384 \
+            ECDHE-RSA-AES128-SHA AES128-SHA AES128-GCM-SHA256; do
+  if curl -sS -m 5 --cacert "$ca" --tls-max 1.2 --tlsv1.2 --ciphers "$weak" -o /dev/null "$url/healthz" 2>/dev/null; then
+    echo "TLS 1.2 accepted the suite $weak"; exit 1
+  fi
+done
+curl -sS --cacert "$ca" --tls-max 1.2 --tlsv1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256 \
+  -o /dev/null "$url/healthz" || { echo "TLS 1.2 refused an AEAD suite"; exit 1; }
+# The database, its WAL and its shm are the owner's only.
+for f in "$d"/cleanroom.db "$d"/cleanroom.db-wal "$d"/cleanroom.db-shm; do
+  [ "$(stat -c %a "$f")" = 600 ] || { echo "$f is mode $(stat -c %a "$f"), not 600"; exit 1; }
+done
 # The certificate is valid for the name localhost too; plain HTTP is not served.
 [ "$(c "https://localhost:$port/healthz")" = 200 ]
 plain=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz" || true)
@@ -122,7 +139,9 @@ brand_id=$("$CR" token list --data "$d" --json | grep -o '"id":[0-9]*,"name":"br
 "$CR" token revoke --data "$d" "$brand_id" >/dev/null
 expect 401 auth_invalid -H "Authorization: Bearer $brand" "$url/v1/whoami"
 
-expect 200 - "$url/metrics"
+# /metrics needs a token (any role) unless serve has --public-metrics.
+expect 401 auth_missing "$url/metrics"
+expect 200 - -H "Authorization: Bearer $officer" "$url/metrics"
 grep -q '^cleanroom_http_requests_total{route="/healthz",status="200"} [1-9]' body
 grep -q '^cleanroom_http_requests_total{route="/v1/tokens",status="413"} 2$' body
 grep -q '^cleanroom_http_request_duration_seconds_count{route="/v1/whoami"} [1-9]' body
@@ -159,6 +178,22 @@ url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
 [[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || { echo "no plain listening line:"; cat "$log"; exit 1; }
 grep -q '"level":"warning","message":"--insecure-http: ' "$log"
 [ "$(curl -sS -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "$url/metrics")" = 401 ]
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+pid=
+# --- --public-metrics; a database an older install left readable is made 0600 --
+chmod 644 "$d"/cleanroom.db
+log=$PWD/serve-metrics.log
+"$CR" serve --data "$d" --listen 127.0.0.1:0 --insecure-http --public-metrics 2>"$log" &
+pid=$!
+for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
+url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "$url/metrics")" = 200 ]
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "$url/v1/whoami")" = 401 ]
+[ "$(stat -c %a "$d"/cleanroom.db)" = 600 ] || { echo "an older install's database stays $(stat -c %a "$d"/cleanroom.db)"; exit 1; }
+curl -sS -D hdr -o /dev/null "$url/healthz"
+if grep -qi '^strict-transport-security' hdr; then echo "HSTS over plain HTTP"; exit 1; fi
 kill -INT "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 pid=

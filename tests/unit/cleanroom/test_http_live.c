@@ -21,8 +21,10 @@ static void test_live_public_routes(void **state)
 	assert_non_null(strcasestr(r.headers, "Allow: GET"));
 	/* A request is counted when libmicrohttpd reports it completed, which
 	 * can be just after the client has its answer: poll briefly. */
+	assert_int_equal(call(l, "GET", "/metrics", NULL, NULL, NULL, 0, &r), 401); /* any role's token */
+	assert_error(&r, "auth_missing");
 	for (int i = 0; i < 100; i++) {
-		assert_int_equal(call(l, "GET", "/metrics", NULL, NULL, NULL, 0, &r), 200);
+		assert_int_equal(call(l, "GET", "/metrics", l->brand, NULL, NULL, 0, &r), 200);
 		if (strstr(r.body, "cleanroom_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n") &&
 		    strstr(r.body, "cleanroom_http_requests_total{route=\"/healthz\",status=\"200\"} 1\n"))
 			break;
