@@ -28,9 +28,9 @@
 #include "cleanroom/http.h"
 #include "cleanroom/psi_session.h"
 
-/* Live sessions a server holds at once, and per collaboration. */
-#define SESSIONS_LIVE_MAX 16
-#define SESSIONS_PER_COLLAB_MAX 2
+/* Live sessions a server holds at once, per collaboration and per partner
+ * (a quarter of the server's: a partner cannot starve the others). */
+static const struct psi_session_caps session_caps = { 16, 2, 4 };
 
 static const struct http_field open_fields[] = {
 	{ "group_by", HTTP_JSON_STRING, false },
@@ -63,6 +63,7 @@ cr_err api_sessions_post(const struct http_request *req, struct http_reply *rep)
 	struct psi_open_request open;
 	struct psi_session_offer offer;
 	struct psi_session *s = NULL;
+	struct psi_slot slot;
 	struct collab c;
 	char actor[32], why[256];
 	json_t *in = NULL;
@@ -84,16 +85,20 @@ cr_err api_sessions_post(const struct http_request *req, struct http_reply *rep)
 	json_decref(in);
 	if (rc != CR_OK)
 		return rc;
-	/* Each live session holds the dataset's eligible records: bounded. */
-	if (psi_sessions_live(t, 0) >= SESSIONS_LIVE_MAX || psi_sessions_live(t, c.id) >= SESSIONS_PER_COLLAB_MAX)
-		return CR_ERR_PSI_SESSIONS_FULL;
+	/* Each live session holds the dataset's eligible records: bounded, and
+	 * the slot is held before the (slow) open, so racing opens cannot all fit. */
+	rc = psi_sessions_hold(t, &session_caps, c.id, c.partner, &slot);
+	if (rc != CR_OK)
+		return rc;
 	token_actor(req, actor, sizeof(actor));
 	opts.actor_id = actor;
 	rc = psi_session_open(req->app, http_server_pool(req->server), &open, &opts, &s, &offer, why,
 			      sizeof(why));
-	if (rc != CR_OK)
+	if (rc != CR_OK) {
+		psi_sessions_unhold(t, &slot);
 		return rc;  /* refused and audited by the session */
-	psi_sessions_add(t, s);
+	}
+	psi_sessions_add_held(t, &slot, s);
 	return http_reply_json(rep, 201, psi_offer_to_json(&offer));
 }
 

@@ -1047,6 +1047,8 @@ struct psi_sessions {
 	pthread_mutex_t lock;
 	size_t n, cap;
 	struct psi_session **s;
+	size_t n_held, cap_held;
+	const struct psi_slot **held;    /* opens under way (their callers' slots) */
 };
 
 struct psi_sessions *psi_sessions_new(void)
@@ -1064,6 +1066,7 @@ void psi_sessions_free(struct psi_sessions *t)
 	for (size_t i = 0; i < t->n; i++)
 		psi_session_free(t->s[i]);
 	free(t->s);
+	free(t->held);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -1076,6 +1079,85 @@ void psi_sessions_add(struct psi_sessions *t, struct psi_session *s)
 		t->s = cr_xrealloc(t->s, t->cap * sizeof(*t->s));
 	}
 	t->s[t->n++] = s;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Counts what `slot` would share a cap with: live sessions and other held slots. Lock held. */
+static void count_locked(const struct psi_sessions *t, const struct psi_slot *slot, size_t *server,
+			 size_t *collab, size_t *partner)
+{
+	*server = *collab = *partner = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct psi_session *s = t->s[i];
+		if (!live(s))
+			continue;
+		(*server)++;
+		*collab += s->c.id == slot->collab;
+		*partner += strcmp(s->c.partner, slot->partner) == 0;
+	}
+	for (size_t i = 0; i < t->n_held; i++) {
+		(*server)++;
+		*collab += t->held[i]->collab == slot->collab;
+		*partner += strcmp(t->held[i]->partner, slot->partner) == 0;
+	}
+}
+
+cr_err psi_sessions_hold(struct psi_sessions *t, const struct psi_session_caps *caps, int64_t collab,
+			 const char *partner, struct psi_slot *slot)
+{
+	size_t server, per_collab, per_partner;
+	cr_err rc = CR_OK;
+	memset(slot, 0, sizeof(*slot));
+	slot->collab = collab;
+	if (strlen(partner) >= sizeof(slot->partner))
+		return CR_ERR_INVALID_ARG;
+	memcpy(slot->partner, partner, strlen(partner) + 1);
+	pthread_mutex_lock(&t->lock);
+	count_locked(t, slot, &server, &per_collab, &per_partner);
+	if (server >= caps->server || per_collab >= caps->per_collab || per_partner >= caps->per_partner) {
+		rc = CR_ERR_PSI_SESSIONS_FULL;
+	} else {
+		if (t->n_held == t->cap_held) {
+			t->cap_held = t->cap_held ? t->cap_held * 2 : 8;
+			t->held = cr_xrealloc(t->held, t->cap_held * sizeof(*t->held));
+		}
+		t->held[t->n_held++] = slot;
+		slot->held = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+/* Drops `slot` from the held list. Lock held. */
+static void unhold_locked(struct psi_sessions *t, struct psi_slot *slot)
+{
+	for (size_t i = 0; i < t->n_held; i++)
+		if (t->held[i] == slot) {
+			t->held[i] = t->held[--t->n_held];
+			break;
+		}
+	slot->held = false;
+}
+
+void psi_sessions_unhold(struct psi_sessions *t, struct psi_slot *slot)
+{
+	if (!slot->held)
+		return;
+	pthread_mutex_lock(&t->lock);
+	unhold_locked(t, slot);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void psi_sessions_add_held(struct psi_sessions *t, struct psi_slot *slot, struct psi_session *s)
+{
+	pthread_mutex_lock(&t->lock);
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 8;
+		t->s = cr_xrealloc(t->s, t->cap * sizeof(*t->s));
+	}
+	t->s[t->n++] = s; /* in the same critical section: the slot never counts twice or not at all */
+	if (slot->held)
+		unhold_locked(t, slot);
 	pthread_mutex_unlock(&t->lock);
 }
 

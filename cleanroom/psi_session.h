@@ -172,6 +172,30 @@ void psi_sessions_add(struct psi_sessions *t, struct psi_session *s);
  */
 struct psi_session *psi_sessions_acquire(struct psi_sessions *t, const char *id);
 void psi_sessions_release(struct psi_sessions *t, struct psi_session *s);
+/*
+ * The caps a new session must fit under, counting live sessions and the
+ * opens under way: in the whole server, per collaboration, and per partner
+ * (so one partner cannot take every slot of the server).
+ */
+struct psi_session_caps {
+	size_t server, per_collab, per_partner;
+};
+/* A slot held for an open under way (owned by the caller until added or unheld). */
+struct psi_slot {
+	int64_t collab;
+	char partner[DATASET_CODE_MAX + 1];
+	bool held;
+};
+/*
+ * Checks the caps and holds a slot in one step, so concurrent opens cannot
+ * all pass the check: CR_ERR_PSI_SESSIONS_FULL when a cap is reached.
+ * Then either psi_sessions_add_held (the open succeeded: the session takes
+ * the slot's place) or psi_sessions_unhold (it failed).
+ */
+cr_err psi_sessions_hold(struct psi_sessions *t, const struct psi_session_caps *caps, int64_t collab,
+			 const char *partner, struct psi_slot *slot) CR_MUST_CHECK;
+void psi_sessions_add_held(struct psi_sessions *t, struct psi_slot *slot, struct psi_session *s);
+void psi_sessions_unhold(struct psi_sessions *t, struct psi_slot *slot);
 /* Live sessions of collaboration `collab` (every collaboration when <= 0). */
 size_t psi_sessions_live(struct psi_sessions *t, int64_t collab);
 /* Removes and frees the session with id `id`, if any and not busy. */

@@ -40,6 +40,21 @@ export CLEANROOM_DATA=$d
 C=$("$CR" collab create --brand acme --dataset crm --partner partner-1 --dimensions segment,region \
       --metrics count,sum:spend --k 20 --epsilon 0.5 --budget 3 --min-partner-set 100 --json 2>/dev/null \
     | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
+# More collaborations for the session caps: two more for partner-1, one for partner-2.
+C2=$("$CR" collab create --brand acme --dataset crm --partner partner-1 --dimensions segment \
+      --metrics count --k 20 --epsilon 0.5 --budget 3 --min-partner-set 100 --json 2>/dev/null \
+    | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
+C3=$("$CR" collab create --brand acme --dataset crm --partner partner-1 --dimensions segment,region \
+      --metrics count --k 20 --epsilon 0.5 --budget 3 --min-partner-set 100 --json 2>/dev/null \
+    | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
+sed 's/partner-1/partner-2/g' s/notice.json > notice2.json
+"$CR" brand create beta >/dev/null 2>&1
+"$CR" notice publish --brand beta --published-at 2026-01-01T00:00:00+08:00 notice2.json >/dev/null 2>&1
+"$CR" dataset create --brand beta --name crm2 --purposes audience_insights --recipients partner-2 --id-type email \
+  --columns 'segment:enum(a|b|c)' >/dev/null 2>&1
+C4=$("$CR" collab create --brand beta --dataset crm2 --partner partner-2 --dimensions segment \
+      --metrics count --k 20 --epsilon 0.5 --budget 3 --min-partner-set 100 --json 2>/dev/null \
+    | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
 p1=$("$CR" token issue --role partner --tenant partner-1 --name p1 2>/dev/null)
 p1b=$("$CR" token issue --role partner --tenant partner-1 --name p1-second 2>/dev/null)
 p2=$("$CR" token issue --role partner --tenant partner-2 --name p2 2>/dev/null)
@@ -106,6 +121,38 @@ st=$(curl -sS --cacert "$ca" -H "Authorization: Bearer $p1b" -X DELETE -o /dev/n
 [ "$st" = 404 ] || { echo "another token ended the session: $st"; exit 1; }
 st=$(curl -sS --cacert "$ca" -H "Authorization: Bearer $p1" -X DELETE -o body -w '%{http_code}' "$url/v1/sessions/$sid")
 [ "$st" = 200 ] && grep -q '"state":"refused"' body || { echo "owner could not end the session: $st $(cat body)"; exit 1; }
+
+# Session caps hold under a race: 8 opens at once on a collaboration whose cap
+# is 2 give exactly two sessions. A partner holds at most 4 of the server's 16,
+# so another partner still gets one.
+open_session() { # open_session TOKEN COLLAB OUTFILE: prints the status, the body to OUTFILE
+  curl -sS --cacert "$ca" -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+    -d '{"group_by":"segment"}' -o "$3" -w '%{http_code}' "$url/v1/collaborations/$2/sessions"
+}
+end_sessions() { # ends every session whose id is in the given bodies
+  for f in "$@"; do
+    s=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('session',''))" "$f" 2>/dev/null || true)
+    [ -z "$s" ] || curl -sS --cacert "$ca" -H "Authorization: Bearer $p1" -X DELETE -o /dev/null "$url/v1/sessions/$s"
+  done
+}
+racers=()
+for i in 1 2 3 4 5 6 7 8; do open_session "$p1" "$C" "race$i.body" > "race$i.status" & racers+=($!); done
+wait "${racers[@]}"
+ok=0; full=0
+for f in race*.status; do case $(cat "$f") in 201) ok=$((ok + 1)) ;; 429) full=$((full + 1)) ;; esac; done
+[ "$ok" -eq 2 ] && [ "$full" -eq 6 ] || { echo "8 racing opens against a cap of 2: $ok opened, $full refused"; exit 1; }
+grep -l psi_sessions_full race*.body >/dev/null
+st=$(open_session "$p1" "$C2" c2a.body); [ "$st" = 201 ] || { echo "C2 open: $st"; exit 1; }
+st=$(open_session "$p1" "$C2" c2b.body); [ "$st" = 201 ] || { echo "C2 open: $st"; exit 1; }
+st=$(open_session "$p1" "$C3" c3.body)
+[ "$st" = 429 ] && grep -q psi_sessions_full c3.body || { echo "a partner's fifth session: $st $(cat c3.body)"; exit 1; }
+st=$(open_session "$p2" "$C4" c4.body)
+[ "$st" = 201 ] || { echo "another partner was refused while one partner held 4: $st $(cat c4.body)"; exit 1; }
+s4=$(python3 -c "import json; print(json.load(open('c4.body'))['session'])")
+curl -sS --cacert "$ca" -H "Authorization: Bearer $p2" -X DELETE -o /dev/null "$url/v1/sessions/$s4"
+end_sessions race*.body c2a.body c2b.body
+st=$(open_session "$p1" "$C3" c3.body); [ "$st" = 201 ] || { echo "a slot was not given back: $st"; exit 1; }
+end_sessions c3.body
 
 # A withdrawal through the API between two matches: 400 customers withdraw everything.
 python3 - <<'PY' > withdraw.ndjson
