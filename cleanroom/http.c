@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -235,12 +236,49 @@ static cr_err length_check(struct http_conn *c, struct MHD_Connection *mc)
  * the body and closes the connection), except a body at most DISCARD_MAX
  * over the route's limit, which is drained and then answered 413.
  */
+/* What header_check learns of the headers. */
+struct header_scan {
+	unsigned content_length, transfer_encoding;
+	bool nul;
+};
+
+static enum MHD_Result header_scan_one(void *cls, enum MHD_ValueKind kind, const char *key,
+				       size_t key_size, const char *value, size_t value_size)
+{
+	struct header_scan *h = cls;
+	(void)kind;
+	if (strlen(key) != key_size || (value != NULL && strlen(value) != value_size))
+		h->nul = true;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		h->content_length++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		h->transfer_encoding++;
+	return MHD_YES;
+}
+
+/*
+ * Refuses what two parsers could read differently (RFC 9112 6.3): more than
+ * one Content-Length, Content-Length beside Transfer-Encoding, more than one
+ * Transfer-Encoding; and a NUL byte in a header, which libmicrohttpd would
+ * cut silently. A proxy in front must not see another request than we do.
+ */
+static cr_err header_check(struct MHD_Connection *mc)
+{
+	struct header_scan h = { 0 };
+	MHD_get_connection_values_n(mc, MHD_HEADER_KIND, header_scan_one, &h);
+	if (h.nul || h.content_length > 1 || h.transfer_encoding > 1 ||
+	    (h.content_length > 0 && h.transfer_encoding > 0))
+		return CR_ERR_HTTP_HEADER;
+	return CR_OK;
+}
+
 static enum MHD_Result request_begin(struct http_conn *c, struct MHD_Connection *mc,
 				     const char *url, const char *method)
 {
 	const struct http_route *route = NULL;
-	cr_err rc = http_route_find(c->srv->routes, c->srv->n_routes, method, url, &route,
-				    &c->params);
+	cr_err rc = header_check(mc);
+	if (rc == CR_OK)
+		rc = http_route_find(c->srv->routes, c->srv->n_routes, method, url, &route, &c->params);
 	if (rc != CR_OK)
 		return reply_error(c, mc, rc, url);
 	c->route = route;
@@ -514,15 +552,36 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 
 /* libmicrohttpd's own messages, as JSON lines beside the access log. */
 __attribute__((format(printf, 2, 0)))
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+/*
+ * libmicrohttpd's own messages: its text only, never its arguments, which
+ * may hold a raw path (a subject's digest), a header or a client address.
+ * Each conversion is shown as "<arg>"; the line ends at a line break.
+ */
+void http_log_library(FILE *log, const char *fmt, va_list ap)
 {
-	struct http_server *srv = cls;
 	char msg[512], now[CR_TIME_STRLEN];
+	size_t o = 0;
 	json_t *line;
 	char *s;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\r\n")] = '\0';
-	if (srv->log == NULL)
+	(void)ap;
+	for (const char *p = fmt; *p != '\0' && *p != '\r' && *p != '\n' && o + 6 < sizeof(msg); p++) {
+		if (*p != '%') {
+			msg[o++] = *p;
+		} else if (p[1] == '%') {
+			msg[o++] = '%';
+			p++;
+		} else {
+			/* skip flags, width, precision and length up to the conversion */
+			while (p[1] != '\0' && strchr("-+ #0123456789.*hlLqjzt", p[1]) != NULL)
+				p++;
+			if (p[1] != '\0')
+				p++;
+			memcpy(msg + o, "<arg>", 5);
+			o += 5;
+		}
+	}
+	msg[o] = '\0';
+	if (log == NULL)
 		return;
 	if (cr_time_format(cr_time_now(), now) != CR_OK)
 		now[0] = '\0';
@@ -531,9 +590,15 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	s = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	json_decref(line);
 	if (s) {
-		fprintf(srv->log, "%s\n", s);
+		fprintf(log, "%s\n", s);
 		free(s);
 	}
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct http_server *srv = cls;
+	http_log_library(srv->log, fmt, ap);
 }
 
 /* ---------------------------------------------------------- lifecycle */

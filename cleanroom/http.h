@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
 
@@ -231,6 +232,14 @@ struct http_config {
 	unsigned commit_window_us;   /* group commit: at most this long a group stays open; 0: off */
 	bool public_metrics;         /* GET /metrics without a token (default: any role's token) */
 };
+
+/*
+ * Writes one of libmicrohttpd's messages to `log` (may be NULL) as a JSON
+ * line: its format with every conversion shown as "<arg>", cut at a line
+ * break. The arguments, which may hold a raw path or a header, are never
+ * printed.
+ */
+void http_log_library(FILE *log, const char *fmt, va_list ap);
 
 /* Sane limits for everything but addr, TLS and threads. */
 void http_config_defaults(struct http_config *cfg);

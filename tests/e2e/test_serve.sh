@@ -194,6 +194,31 @@ url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
 [ "$(stat -c %a "$d"/cleanroom.db)" = 600 ] || { echo "an older install's database stays $(stat -c %a "$d"/cleanroom.db)"; exit 1; }
 curl -sS -D hdr -o /dev/null "$url/healthz"
 if grep -qi '^strict-transport-security' hdr; then echo "HSTS over plain HTTP"; exit 1; fi
+# Headers two parsers could read differently are refused (request smuggling
+# behind a proxy): two Content-Lengths, Content-Length with Transfer-Encoding.
+python3 - "${url##*:}" <<'PY'
+import socket, sys
+def send(raw):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    s.sendall(raw)
+    out = b""
+    while True:
+        d = s.recv(4096)
+        if not d:
+            break
+        out += d
+    s.close()
+    return out
+ok = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+for extra, body in ((b"Content-Length: 2\r\nContent-Length: 40\r\n", b"{}"),
+                    (b"Content-Length: 2\r\nContent-Length: 2\r\n", b"{}"),
+                    (b"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", b"0\r\n\r\n"),
+                    (b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", b"0\r\n\r\n")):
+    out = send(b"POST /v1/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Connection: close\r\n" + extra + b"\r\n" + body)
+    assert out.startswith(b"HTTP/1.1 400 ") and b'"code":"http_header"' in out, (extra, out[:200])
+assert send(ok + b"\r\n").startswith(b"HTTP/1.1 200 "), "a plain request was refused"
+PY
 kill -INT "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 pid=

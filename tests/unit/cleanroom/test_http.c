@@ -71,6 +71,44 @@ static void test_route_find_404_405(void **state)
 }
 
 /* The table's invariants: /v1 routes need a token, no duplicates, known roles. */
+static void library_log(FILE *log, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	http_log_library(log, fmt, ap);
+	va_end(ap);
+}
+
+/* libmicrohttpd's messages reach the log without their arguments: a raw
+ * path with a subject's digest, a header, an address never does. */
+static void test_library_messages_never_log_their_arguments(void **state)
+{
+	const char *path = "/v1/brands/acme/subjects/"
+			   "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08/status";
+	char buf[2048] = "";
+	FILE *log = tmpfile();
+	size_t n;
+	(void)state;
+	assert_non_null(log);
+	/* messages of the installed libmicrohttpd that name the request */
+	library_log(log, "Failed to send the response body for the request for `%s'. Error: %s", path, "EPIPE");
+	library_log(log, "Failed to send data in request for %s.", path);
+	library_log(log, "Error processing request (HTTP response code is %u ('%s')). Closing connection.", 400u,
+		    path);
+	library_log(log, "%-20.*s and 100%% %lu%s\nsecond line %s", 5, path, 7ul, path, path);
+	rewind(log);
+	n = fread(buf, 1, sizeof(buf) - 1, log);
+	fclose(log);
+	buf[n] = '\0';
+	assert_null(strstr(buf, "9f86d081"));
+	assert_null(strstr(buf, "EPIPE"));
+	assert_null(strstr(buf, "second line"));
+	assert_non_null(strstr(buf, "\"message\":\"Failed to send the response body for the request for `<arg>'. Error: <arg>\""));
+	assert_non_null(strstr(buf, "(HTTP response code is <arg> ('<arg>'))"));
+	assert_non_null(strstr(buf, "\"message\":\"<arg> and 100% <arg><arg>\""));
+	assert_non_null(strstr(buf, "\"source\":\"libmicrohttpd\""));
+}
+
 static void test_route_table_invariants(void **state)
 {
 	(void)state;
@@ -284,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_literal_and_params),
 		cmocka_unit_test(test_pattern_refusals),
 		cmocka_unit_test(test_route_find_404_405),
+		cmocka_unit_test(test_library_messages_never_log_their_arguments),
 		cmocka_unit_test(test_route_table_invariants),
 		cmocka_unit_test(test_every_route_is_documented_and_vice_versa),
 		cmocka_unit_test(test_error_code_and_body),
