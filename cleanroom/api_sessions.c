@@ -40,7 +40,7 @@ static const struct http_field open_fields[] = {
 
 static void token_actor(const struct http_request *req, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "token:%lld", (long long)req->who->id);
+	psi_session_token_actor(req->who->id, buf, cap);
 }
 
 /* An optional string field into dst[PSI_QUERY_ARG_MAX] ("" when absent). */

@@ -261,7 +261,7 @@ static unsigned default_threads(void)
 
 /* What the command line asked for (strings borrowed from argv). */
 struct serve_opts {
-	const char *listen, *cert, *key, *threads, *rate, *sweep, *window;
+	const char *listen, *cert, *key, *threads, *rate, *sweep, *window, *spool_max, *disk_floor;
 	bool insecure, public_metrics;
 };
 
@@ -290,7 +290,7 @@ static cr_err rate_parse(const char *s, struct http_config *cfg)
 static int serve_opts_check(const struct serve_opts *o, const struct cli_args *args,
 			    struct sockaddr_storage *ss, struct http_config *cfg, unsigned *sweep_s)
 {
-	uint64_t threads = default_threads(), sweep = SWEEP_DEFAULT_S, window = cfg->commit_window_us;
+	uint64_t threads = default_threads(), sweep = SWEEP_DEFAULT_S, window = cfg->commit_window_us, mib;
 	if (args->npos != 0)
 		return cli_usage_error(VERB, "unexpected argument (not echoed: it may be personal data)");
 	if ((o->cert == NULL) != (o->key == NULL))
@@ -306,6 +306,16 @@ static int serve_opts_check(const struct serve_opts *o, const struct cli_args *a
 	if (o->window && cr_parse_u64(o->window, 0, 100000, &window) != CR_OK)
 		return cli_usage_error(VERB, "'--commit-window' must be 0 (off) to 100000 microseconds");
 	cfg->commit_window_us = (unsigned)window;
+	if (o->spool_max) {
+		if (cr_parse_u64(o->spool_max, 0, (uint64_t)1 << 30, &mib) != CR_OK)
+			return cli_usage_error(VERB, "'--spool-max' must be 0 (no cap) to 1073741824 MiB");
+		cfg->spool_max = (size_t)mib << 20;
+	}
+	if (o->disk_floor) {
+		if (cr_parse_u64(o->disk_floor, 0, (uint64_t)1 << 30, &mib) != CR_OK)
+			return cli_usage_error(VERB, "'--disk-floor' must be 0 (none) to 1073741824 MiB");
+		cfg->disk_floor = mib << 20;
+	}
 	*sweep_s = (unsigned)sweep;
 	if (listen_parse(o->listen, ss, &cfg->addr_len) != CR_OK)
 		return cli_usage_error(VERB, "'--listen' must be ADDR:PORT, as in " DEFAULT_LISTEN);
@@ -325,6 +335,8 @@ int cmd_serve(int argc, char **argv)
 		{ "tls-key", &o.key, NULL, "FILE: its PEM private key (mode 0600)" },
 		{ "insecure-http", NULL, &o.insecure, "serve plain HTTP, without TLS (not for networks)" },
 		{ "public-metrics", NULL, &o.public_metrics, "answer GET /metrics without a token (default: any role's token)" },
+		{ "spool-max", &o.spool_max, NULL, "MIB: uploads on disk at once, all clients together (default 4096; 0: no cap); 507 beyond" },
+		{ "disk-floor", &o.disk_floor, NULL, "MIB: free space an upload must leave on the data disk (default 512; 0: none); 507 below" },
 		{ "threads", &o.threads, NULL, "N worker threads (default: one per core)" },
 		{ "rate-limit", &o.rate, NULL, "N[/BURST] requests a second per token (default 50/100; 0: off)" },
 		{ "sweep-every", &o.sweep, NULL, "SECONDS between sweeps of expired consent (default 600; 0: never)" },

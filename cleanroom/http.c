@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@
 #include <sodium.h>
 
 #include "cleanroom/http.h"
+#include "cleanroom/psi_session.h"
 #include "cleanroom/spool.h"
 
 /* A client that keeps sending past its route's maximum is cut off after this. */
@@ -60,6 +62,9 @@ struct http_server {
 	struct psi_sessions *sessions;   /* borrowed (cfg) */
 	struct crypto_pool *pool;        /* borrowed (cfg) */
 	struct http_route *own_routes;   /* a copy with /metrics public, or NULL */
+	atomic_size_t spooled;           /* upload bytes on disk now, every request */
+	size_t spool_max;                /* cap on them (0: none) */
+	uint64_t disk_floor;             /* free bytes a spooled upload must leave */
 	bool tls;
 };
 
@@ -75,6 +80,8 @@ struct http_conn {
 	size_t len, cap;
 	FILE *upload;                    /* spool routes: owned, unnamed 0600 file */
 	bool too_large, io_error;
+	bool storage_full;               /* the spool cap was reached: 507 */
+	size_t spooled;                  /* bytes this request counts in srv->spooled */
 	size_t discarded;
 	unsigned retry_after_s;          /* for a 429 */
 	bool replied;
@@ -208,6 +215,65 @@ static cr_err authenticate(struct http_conn *c, struct MHD_Connection *mc)
 	return http_ratelimit_take(c->srv->rate, c->who.id, monotonic_us(), &c->retry_after_s);
 }
 
+/* The value of route parameter {name} of the request, or NULL. */
+static const char *conn_param(const struct http_conn *c, const char *name)
+{
+	for (size_t i = 0; i < c->params.n; i++)
+		if (strcmp(c->params.p[i].name, name) == 0)
+			return c->params.p[i].value;
+	return NULL;
+}
+
+/*
+ * What the headers already decide, before the first body byte is accepted,
+ * so a refused upload never reaches the disk: a brand route's tenant (as
+ * api_brand_scope) and a session's owner (as api_sessions.c). The handler
+ * decides again with the store; this only refuses earlier.
+ */
+static cr_err early_scope(const struct http_conn *c)
+{
+	const char *brand = conn_param(c, "brand"), *sid = conn_param(c, "session");
+	char actor[32];
+	if (!c->authed)
+		return CR_OK;
+	if (brand != NULL && c->who.role != AUTH_ROLE_ADMIN && strcmp(c->who.tenant, brand) != 0)
+		return CR_ERR_AUTH_TENANT;
+	if (sid != NULL && c->srv->sessions != NULL) {
+		psi_session_token_actor(c->who.id, actor, sizeof(actor));
+		if (!psi_sessions_owned(c->srv->sessions, sid, actor))
+			return CR_ERR_PSI_SESSION_NOT_FOUND;
+	}
+	return CR_OK;
+}
+
+/*
+ * CR_ERR_HTTP_STORAGE, answered before the body, if the announced body does
+ * not fit under the server's spool cap now or would leave less than the
+ * floor free on the data disk. (A body without a length is held to the cap
+ * as it arrives: body_append.)
+ */
+static cr_err disk_check(struct http_conn *c, struct MHD_Connection *mc)
+{
+	const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint64_t announced = 0, avail;
+	size_t used;
+	struct statvfs st;
+	if (cl != NULL && cr_parse_u64(cl, 0, UINT64_MAX, &announced) != CR_OK)
+		return CR_ERR_PARSE;
+	used = atomic_load(&c->srv->spooled);
+	if (c->srv->spool_max > 0 && (used >= c->srv->spool_max || announced > c->srv->spool_max - used))
+		return CR_ERR_HTTP_STORAGE;
+	if (c->srv->disk_floor == 0)
+		return CR_OK;
+	if (statvfs(c->srv->app->data_dir, &st) != 0)
+		return CR_ERR_IO;
+	avail = (uint64_t)st.f_bavail * st.f_frsize;
+	if (avail < c->srv->disk_floor || avail - c->srv->disk_floor < announced)
+		return CR_ERR_HTTP_STORAGE;
+	return CR_OK;
+}
+
 /* CR_ERR_TOO_LARGE if the announced Content-Length exceeds the route's maximum. */
 static cr_err length_check(struct http_conn *c, struct MHD_Connection *mc)
 {
@@ -287,7 +353,11 @@ static enum MHD_Result request_begin(struct http_conn *c, struct MHD_Connection 
 		if (rc != CR_OK)
 			return reply_error(c, mc, rc, url);
 	}
-	rc = length_check(c, mc);
+	rc = early_scope(c);
+	if (rc == CR_OK)
+		rc = length_check(c, mc);
+	if (rc == CR_OK && route->spool)
+		rc = disk_check(c, mc);
 	if (rc != CR_OK)
 		return reply_error(c, mc, rc, url);
 	if (route->spool) {
@@ -315,7 +385,17 @@ static enum MHD_Result body_append(struct http_conn *c, const char *data, size_t
 		return c->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
 	if (c->upload != NULL) {
-		/* Spooled to disk as it arrives: memory stays flat whatever the size. */
+		/* Spooled to disk as it arrives: memory stays flat whatever the size,
+		 * and the bytes every request has spooled stay under the server's cap. */
+		if (c->storage_full || (c->srv->spool_max > 0 &&
+					atomic_fetch_add(&c->srv->spooled, n) + n > c->srv->spool_max)) {
+			if (!c->storage_full && c->srv->spool_max > 0)
+				atomic_fetch_sub(&c->srv->spooled, n);
+			c->storage_full = true;
+			c->discarded += n;
+			return c->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+		}
+		c->spooled += c->srv->spool_max > 0 ? n : 0;
 		if (!c->io_error && fwrite(data, 1, n, c->upload) != n)
 			c->io_error = true;
 		c->len += n;
@@ -448,6 +528,7 @@ static enum MHD_Result request_finish(struct http_conn *c, struct MHD_Connection
 	struct http_reply rep = { 0 };
 	bool parked = false;
 	cr_err rc = c->too_large ? CR_ERR_TOO_LARGE
+		  : c->storage_full ? CR_ERR_HTTP_STORAGE
 		  : c->io_error ? CR_ERR_IO
 				: handler_run(c, mc, &rep, &parked);
 	if (parked)
@@ -545,12 +626,12 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	http_secure_free(c->body);
 	if (c->upload)
 		fclose(c->upload);
+	atomic_fetch_sub(&srv->spooled, c->spooled);
 	free(c);
 	*con_cls = NULL;
 	atomic_fetch_sub(&srv->in_flight, 1);
 }
 
-/* libmicrohttpd's own messages, as JSON lines beside the access log. */
 __attribute__((format(printf, 2, 0)))
 /*
  * libmicrohttpd's own messages: its text only, never its arguments, which
@@ -617,6 +698,8 @@ void http_config_defaults(struct http_config *cfg)
 	cfg->web_rate_per_s = 1;
 	cfg->web_rate_burst = 30;
 	cfg->commit_window_us = 1000;
+	cfg->spool_max = (size_t)4 << 30;
+	cfg->disk_floor = (uint64_t)512 << 20;
 }
 
 /* Misuse aborts: a /v1 route without roles would be open to anyone. */
@@ -713,6 +796,9 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 	srv->routes = routes;
 	srv->n_routes = n_routes;
 	srv->tls = tls;
+	srv->spool_max = cfg->spool_max;
+	srv->disk_floor = cfg->disk_floor;
+	atomic_init(&srv->spooled, 0);
 	if (cfg->public_metrics) {
 		srv->own_routes = cr_xcalloc(n_routes, sizeof(*routes));
 		memcpy(srv->own_routes, routes, n_routes * sizeof(*routes));

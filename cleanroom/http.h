@@ -231,6 +231,8 @@ struct http_config {
 	unsigned web_rate_burst;     /* and the bucket size */
 	unsigned commit_window_us;   /* group commit: at most this long a group stays open; 0: off */
 	bool public_metrics;         /* GET /metrics without a token (default: any role's token) */
+	size_t spool_max;            /* upload bytes on disk at once, all requests (0: no cap): 507 beyond */
+	uint64_t disk_floor;         /* free bytes a spooled upload must leave on the data disk (0: none) */
 };
 
 /*

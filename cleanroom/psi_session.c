@@ -1187,6 +1187,24 @@ struct psi_session *psi_sessions_acquire(struct psi_sessions *t, const char *id)
 	return s;
 }
 
+void psi_session_token_actor(int64_t token_id, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "token:%lld", (long long)token_id);
+}
+
+bool psi_sessions_owned(struct psi_sessions *t, const char *id, const char *actor)
+{
+	bool owned = false;
+	size_t i;
+	if (strlen(id) != PSI_SESSION_ID_HEX)
+		return false;
+	pthread_mutex_lock(&t->lock);
+	i = find_locked(t, id);
+	owned = i < t->n && strcmp(psi_session_actor(t->s[i]), actor) == 0;
+	pthread_mutex_unlock(&t->lock);
+	return owned;
+}
+
 void psi_sessions_release(struct psi_sessions *t, struct psi_session *s)
 {
 	pthread_mutex_lock(&t->lock);

@@ -135,6 +135,8 @@ int64_t psi_session_collab(const struct psi_session *s);
 const char *psi_session_partner(const struct psi_session *s);
 /* Who opened it (opts.actor_id; a transport binds later rounds to it). */
 const char *psi_session_actor(const struct psi_session *s);
+/* The actor id of the partner token `token_id` ("token:<id>"), as sessions record it. */
+void psi_session_token_actor(int64_t token_id, char *buf, size_t cap);
 cr_time_ms psi_session_expires(const struct psi_session *s);
 /*
  * Bytes of secret or per-record state still held (a, a·k, π, C, records,
@@ -196,6 +198,8 @@ cr_err psi_sessions_hold(struct psi_sessions *t, const struct psi_session_caps *
 			 const char *partner, struct psi_slot *slot) CR_MUST_CHECK;
 void psi_sessions_add_held(struct psi_sessions *t, struct psi_slot *slot, struct psi_session *s);
 void psi_sessions_unhold(struct psi_sessions *t, struct psi_slot *slot);
+/* True if session `id` is in the table and was opened by `actor` (busy or not). */
+bool psi_sessions_owned(struct psi_sessions *t, const char *id, const char *actor);
 /* Live sessions of collaboration `collab` (every collaboration when <= 0). */
 size_t psi_sessions_live(struct psi_sessions *t, int64_t collab);
 /* Removes and frees the session with id `id`, if any and not busy. */

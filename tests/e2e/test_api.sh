@@ -189,6 +189,19 @@ expect 413 too_large "$brand" -H "$J" --data-binary @big.json "$url/v1/brands/ac
 expect 404 - "$brand" "$url/v1/brands/acme/datasets/nope"
 [ "$(rows)" = "$before" ] || { echo "a refused request stored something"; exit 1; }
 
+# Uploads refused on their headers never reach the disk: another brand's
+# 64 MiB to acme's ingest route, a partner's 64 MiB to a session it does not
+# have. The server's writes (all of them, log lines included) stay small.
+head -c $((64 << 20)) /dev/zero > big.bin
+wchar() { awk '/^wchar:/{print $2}' "/proc/$pid/io"; }
+w0=$(wchar)
+expect 403 auth_tenant "$other" -H 'Content-Type: text/csv' --data-binary @big.bin "$url/v1/brands/acme/datasets/crm/ingest"
+expect 404 psi_session_not_found "$partner" -H 'Content-Type: application/octet-stream' --data-binary @big.bin \
+  "$url/v1/sessions/0123456789abcdef0123456789abcdef/blinded"
+w1=$(wchar)
+rm -f big.bin
+[ $((w1 - w0)) -lt $((4 << 20)) ] || { echo "refused uploads wrote $((w1 - w0)) bytes"; exit 1; }
+
 # 429: one token past its burst, with Retry-After; others unaffected
 args=()
 for _ in $(seq 1 160); do args+=("$url/v1/audit/key"); done

@@ -184,8 +184,9 @@ set +e; wait "$pid"; rc=$?; set -e
 pid=
 # --- --public-metrics; a database an older install left readable is made 0600 --
 chmod 644 "$d"/cleanroom.db
+b2=$("$CR" token issue --data "$d" --role brand --tenant acme --name b2 2>/dev/null)
 log=$PWD/serve-metrics.log
-"$CR" serve --data "$d" --listen 127.0.0.1:0 --insecure-http --public-metrics 2>"$log" &
+"$CR" serve --data "$d" --listen 127.0.0.1:0 --insecure-http --public-metrics --spool-max 1 2>"$log" &
 pid=$!
 for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
 url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
@@ -194,6 +195,15 @@ url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
 [ "$(stat -c %a "$d"/cleanroom.db)" = 600 ] || { echo "an older install's database stays $(stat -c %a "$d"/cleanroom.db)"; exit 1; }
 curl -sS -D hdr -o /dev/null "$url/healthz"
 if grep -qi '^strict-transport-security' hdr; then echo "HSTS over plain HTTP"; exit 1; fi
+# Uploads on disk at once are capped server-wide (--spool-max 1: 1 MiB): 507.
+head -c $((3 << 20)) /dev/zero > three.bin
+st=$(curl -sS -o body -w '%{http_code}' -H "Authorization: Bearer $b2" -H 'Content-Type: text/csv' \
+       --data-binary @three.bin "$url/v1/brands/acme/datasets/crm/ingest" || true)
+[ "$st" = 507 ] && grep -q '"code":"http_storage"' body || { echo "past the spool cap: $st $(cat body)"; exit 1; }
+# ... and the cap is given back: a small upload passes it (then fails on the missing dataset).
+st=$(curl -sS -o body -w '%{http_code}' -H "Authorization: Bearer $b2" -H 'Content-Type: text/csv' \
+       --data-binary 'email' "$url/v1/brands/acme/datasets/crm/ingest" || true)
+[ "$st" = 404 ] || { echo "a small upload after a refused one: $st $(cat body)"; exit 1; }
 # Headers two parsers could read differently are refused (request smuggling
 # behind a proxy): two Content-Lengths, Content-Length with Transfer-Encoding.
 python3 - "${url##*:}" <<'PY'
@@ -224,4 +234,19 @@ set +e; wait "$pid"; rc=$?; set -e
 pid=
 [ $rc -eq 0 ] || { echo "serve exited $rc after SIGINT"; exit 1; }
 log_is_json "$log"
+
+# --- a free-disk floor: no upload is spooled below it (507) -------------------
+log=$PWD/serve-floor.log
+"$CR" serve --data "$d" --listen 127.0.0.1:0 --insecure-http --disk-floor 1073741824 2>"$log" &
+pid=$!
+for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
+url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+st=$(curl -sS -o body -w '%{http_code}' -H "Authorization: Bearer $b2" -H 'Content-Type: text/csv' \
+       --data-binary 'email' "$url/v1/brands/acme/datasets/crm/ingest" || true)
+[ "$st" = 507 ] && grep -q '"code":"http_storage"' body || { echo "below the disk floor: $st $(cat body)"; exit 1; }
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+pid=
+rm -f three.bin
 echo ok
