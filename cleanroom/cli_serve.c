@@ -261,7 +261,7 @@ static unsigned default_threads(void)
 
 /* What the command line asked for (strings borrowed from argv). */
 struct serve_opts {
-	const char *listen, *cert, *key, *threads, *rate, *sweep, *window, *spool_max, *disk_floor;
+	const char *listen, *cert, *key, *threads, *rate, *sweep, *window, *spool_max, *disk_floor, *per_range, *header_timeout;
 	bool insecure, public_metrics;
 };
 
@@ -311,6 +311,16 @@ static int serve_opts_check(const struct serve_opts *o, const struct cli_args *a
 			return cli_usage_error(VERB, "'--spool-max' must be 0 (no cap) to 1073741824 MiB");
 		cfg->spool_max = (size_t)mib << 20;
 	}
+	if (o->per_range) {
+		if (cr_parse_u64(o->per_range, 0, 1000000, &mib) != CR_OK)
+			return cli_usage_error(VERB, "'--per-range-limit' must be 0 (no cap) to 1000000");
+		cfg->per_range_limit = (unsigned)mib;
+	}
+	if (o->header_timeout) {
+		if (cr_parse_u64(o->header_timeout, 0, 3600, &mib) != CR_OK)
+			return cli_usage_error(VERB, "'--header-timeout' must be 0 (none) to 3600 seconds");
+		cfg->header_timeout_s = (unsigned)mib;
+	}
 	if (o->disk_floor) {
 		if (cr_parse_u64(o->disk_floor, 0, (uint64_t)1 << 30, &mib) != CR_OK)
 			return cli_usage_error(VERB, "'--disk-floor' must be 0 (none) to 1073741824 MiB");
@@ -336,6 +346,8 @@ int cmd_serve(int argc, char **argv)
 		{ "insecure-http", NULL, &o.insecure, "serve plain HTTP, without TLS (not for networks)" },
 		{ "public-metrics", NULL, &o.public_metrics, "answer GET /metrics without a token (default: any role's token)" },
 		{ "spool-max", &o.spool_max, NULL, "MIB: uploads on disk at once, all clients together (default 4096; 0: no cap); 507 beyond" },
+		{ "per-range-limit", &o.per_range, NULL, "N connections per IPv4 /24 or IPv6 /64 (default 256; 0: no cap)" },
+		{ "header-timeout", &o.header_timeout, NULL, "SECONDS a request's headers may take to arrive (default 10; 0: no deadline)" },
 		{ "disk-floor", &o.disk_floor, NULL, "MIB: free space an upload must leave on the data disk (default 512; 0: none); 507 below" },
 		{ "threads", &o.threads, NULL, "N worker threads (default: one per core)" },
 		{ "rate-limit", &o.rate, NULL, "N[/BURST] requests a second per token (default 50/100; 0: off)" },

@@ -62,6 +62,7 @@ struct http_server {
 	struct psi_sessions *sessions;   /* borrowed (cfg) */
 	struct crypto_pool *pool;        /* borrowed (cfg) */
 	struct http_route *own_routes;   /* a copy with /metrics public, or NULL */
+	struct http_guard *guard;        /* owned: range caps and header deadlines */
 	atomic_size_t spooled;           /* upload bytes on disk now, every request */
 	size_t spool_max;                /* cap on them (0: none) */
 	uint64_t disk_floor;             /* free bytes a spooled upload must leave */
@@ -562,6 +563,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
 	struct http_conn *c = *con_cls;
 	(void)version;
 	if (c == NULL) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		if (ci != NULL)
+			http_guard_headers_done(ci->socket_context);
 		c = cr_xcalloc(1, sizeof(*c));
 		c->srv = srv;
 		c->method = method_label(method);
@@ -609,11 +614,39 @@ static void access_log(const struct http_conn *c, unsigned status, uint64_t us, 
 	free(s);
 }
 
+/* Accept policy: the address's range has room. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct http_server *srv = cls;
+	(void)len;
+	return http_guard_admit(srv->guard, addr) ? MHD_YES : MHD_NO;
+}
+
+/* A connection opened or closed: the guard counts and times it. */
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *srv = cls;
+	const union MHD_ConnectionInfo *addr, *fd;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		addr = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		fd = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = fd == NULL ? NULL
+			: http_guard_open(srv->guard, addr ? addr->client_addr : NULL, fd->connect_fd);
+	} else {
+		http_guard_close(srv->guard, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
 /* libmicrohttpd is done with a request (answered, aborted or shut down). */
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *srv = cls;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL)
+		http_guard_request_done(ci->socket_context);
 	struct http_conn *c = *con_cls;
 	uint64_t us;
 	(void)mc;
@@ -699,6 +732,8 @@ void http_config_defaults(struct http_config *cfg)
 	cfg->web_rate_burst = 30;
 	cfg->commit_window_us = 1000;
 	cfg->spool_max = (size_t)4 << 30;
+	cfg->per_range_limit = 256;
+	cfg->header_timeout_s = 10;
 	cfg->disk_floor = (uint64_t)512 << 20;
 }
 
@@ -745,6 +780,7 @@ static struct MHD_Daemon *daemon_start(struct http_server *srv, const struct htt
 	o[n++] = OPT(MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv);
 	o[n++] = OPT(MHD_OPTION_SOCK_ADDR, 0, cfg->addr);
 	o[n++] = OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv);
+	o[n++] = OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv);
 	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL);
 	o[n++] = OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit, NULL);
 	o[n++] = OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, NULL);
@@ -758,7 +794,7 @@ static struct MHD_Daemon *daemon_start(struct http_server *srv, const struct htt
 		o[n++] = OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES);
 	}
 	o[n++] = OPT(MHD_OPTION_END, 0, NULL);
-	return MHD_start_daemon(daemon_flags(cfg), port, NULL, NULL, on_access, srv,
+	return MHD_start_daemon(daemon_flags(cfg), port, on_accept, srv, on_access, srv,
 				MHD_OPTION_ARRAY, o, MHD_OPTION_END);
 }
 
@@ -796,6 +832,7 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 	srv->routes = routes;
 	srv->n_routes = n_routes;
 	srv->tls = tls;
+	srv->guard = http_guard_new(cfg->per_range_limit, cfg->header_timeout_s);
 	srv->spool_max = cfg->spool_max;
 	srv->disk_floor = cfg->disk_floor;
 	atomic_init(&srv->spooled, 0);
@@ -836,6 +873,7 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 		http_ratelimit_free(srv->web_rate);
 		sodium_memzero(srv->client_key, sizeof(srv->client_key));
 		free(srv->own_routes);
+		http_guard_free(srv->guard);
 		free(srv);
 		return CR_ERR_HTTP_LISTEN;
 	}
@@ -906,6 +944,7 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms)
 	http_ratelimit_free(srv->web_rate);
 	sodium_memzero(srv->client_key, sizeof(srv->client_key));
 	free(srv->own_routes);
+	http_guard_free(srv->guard);
 	free(srv);
 }
 

@@ -231,6 +231,8 @@ struct http_config {
 	unsigned web_rate_burst;     /* and the bucket size */
 	unsigned commit_window_us;   /* group commit: at most this long a group stays open; 0: off */
 	bool public_metrics;         /* GET /metrics without a token (default: any role's token) */
+	unsigned per_range_limit;    /* connections per IPv4 /24 or IPv6 /64 (0: no cap) */
+	unsigned header_timeout_s;   /* a request's headers must arrive within this (0: no deadline) */
 	size_t spool_max;            /* upload bytes on disk at once, all requests (0: no cap): 507 beyond */
 	uint64_t disk_floor;         /* free bytes a spooled upload must leave on the data disk (0: none) */
 };
@@ -282,6 +284,28 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms);
  * wait in *retry_after_s. A fixed-size table, so memory stays bounded
  * however many tokens call (the least recently used slot is reused).
  */
+/* ================================================ connection guard */
+
+/*
+ * Connections against exhaustion (http_guard.c): a cap per address range
+ * (IPv4 /24, IPv6 /64; 0: none) and a deadline for each request's headers
+ * (0: none), counted from the accept or the end of the previous request;
+ * past it the socket is shut down by a watchdog thread.
+ */
+struct http_guard;
+struct http_guard_conn;
+struct http_guard *http_guard_new(unsigned per_range, unsigned header_timeout_s);
+void http_guard_free(struct http_guard *g); /* accepts NULL; stops the watchdog */
+/* True if a connection from `addr` fits under its range's cap. */
+bool http_guard_admit(struct http_guard *g, const struct sockaddr *addr);
+/* A connection accepted on `fd`: counted and timed until http_guard_close. */
+struct http_guard_conn *http_guard_open(struct http_guard *g, const struct sockaddr *addr, int fd);
+void http_guard_close(struct http_guard *g, struct http_guard_conn *c); /* accepts NULL c */
+/* The request's headers have arrived: no deadline until the request is done. */
+void http_guard_headers_done(struct http_guard_conn *c);
+/* The request is done: the deadline for the next one's headers starts now. */
+void http_guard_request_done(struct http_guard_conn *c);
+
 struct http_ratelimit;
 struct http_ratelimit *http_ratelimit_new(unsigned per_s, unsigned burst);
 void http_ratelimit_free(struct http_ratelimit *rl);  /* accepts NULL */

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# e2e: `cleanroom serve` against connection exhaustion, on loopback only.
+# 300 idle connections from ten addresses of one /24 and 20 slowloris
+# clients (one header line every 0.5 s) against --per-range-limit 100 and
+# --header-timeout 2: the range gets at most 100 connections, a client of
+# another /24 is answered at once, every idle and slowloris connection is
+# cut after the deadline, and the range's slots are given back.
+set -euo pipefail
+CR=${CLEANROOM:?}
+command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
+d=$PWD/data
+log=$PWD/serve.log
+pid=
+cleanup() { [ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true; }
+trap cleanup EXIT
+
+"$CR" init --data "$d" >/dev/null 2>&1
+"$CR" serve --data "$d" --listen 127.0.0.1:0 --insecure-http --threads 2 \
+  --per-range-limit 100 --header-timeout 2 2>"$log" &
+pid=$!
+for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
+url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+[[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || { echo "no listening line:"; cat "$log"; exit 1; }
+
+python3 - "${url##*:}" <<'PY'
+import select, socket, sys, time
+port = int(sys.argv[1])
+
+def conn(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+def closed(socks, wait):
+    """Those of `socks` the server has closed (or reset), waiting at most `wait` s for any."""
+    ready, _, _ = select.select(socks, [], [], wait)
+    out = []
+    for s in ready:
+        try:
+            if s.recv(1) == b"":
+                out.append(s)
+        except OSError:
+            out.append(s)
+    return out
+
+def healthz(src):
+    t0 = time.monotonic()
+    s = conn(src)
+    s.settimeout(5)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    out = b""
+    while True:
+        d = s.recv(4096)
+        if not d:
+            break
+        out += d
+    s.close()
+    return out.split(b"\r\n")[0], time.monotonic() - t0
+
+idle = [conn("127.0.0.%d" % (2 + i % 10)) for i in range(300)]
+t0 = time.monotonic()
+slow = [conn("127.0.2.1") for _ in range(20)]  # another /24: let in, then cut
+for s in slow:
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+time.sleep(0.5)
+gone = closed(idle, 0)
+let_in = [s for s in idle if s not in gone]
+# 300 connections from one /24 against a cap of 100: 200 refused at once.
+assert len(let_in) <= 100, "the /24 got %d of its 300 idle connections" % len(let_in)
+assert not closed(slow, 0), "connections of another range were refused"
+# A client of a third range is answered at once.
+status, took = healthz("127.0.1.1")
+assert status.startswith(b"HTTP/1.1 200"), status
+assert took < 1.0, "healthz took %.2f s beside the flood" % took
+# Slowloris: a header line every 0.5 s keeps them from being idle; the
+# deadline (2 s from the accept) cuts them anyway.
+alive = list(slow)
+while alive and time.monotonic() < t0 + 5:
+    time.sleep(0.25)
+    for s in alive:
+        try:
+            s.sendall(b"X-Slow: 1\r\n")
+        except OSError:
+            pass
+    cut = closed(alive, 0)
+    alive = [s for s in alive if s not in cut]
+    if alive:
+        assert time.monotonic() - t0 < 3.5, "slowloris outlived the deadline"
+    else:
+        assert time.monotonic() - t0 >= 1.5, "cut before the deadline"
+assert not alive, "%d slowloris connections outlived the header deadline" % len(alive)
+# Idle connections that were let in are cut by then too (long before the 30 s idle timeout).
+left = [s for s in let_in if s not in closed(let_in, 0)]
+assert let_in and not left, "%d of %d idle connections outlived the header deadline" % (len(left), len(let_in))
+for s in idle + slow:
+    s.close()
+# The range's slots are given back.
+status, _ = healthz("127.0.0.50")
+assert status.startswith(b"HTTP/1.1 200"), status
+PY
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+pid=
+[ $rc -eq 0 ] || { echo "serve exited $rc"; exit 1; }
+echo ok
