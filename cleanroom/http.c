@@ -646,7 +646,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	struct http_server *srv = cls;
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	if (ci != NULL)
-		http_guard_request_done(ci->socket_context);
+		http_guard_request_done(srv->guard, ci->socket_context);
 	struct http_conn *c = *con_cls;
 	uint64_t us;
 	(void)mc;
@@ -832,7 +832,7 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 	srv->routes = routes;
 	srv->n_routes = n_routes;
 	srv->tls = tls;
-	srv->guard = http_guard_new(cfg->per_range_limit, cfg->header_timeout_s);
+	srv->guard = http_guard_new(cfg->per_range_limit, cfg->header_timeout_s, cfg->timeout_s);
 	srv->spool_max = cfg->spool_max;
 	srv->disk_floor = cfg->disk_floor;
 	atomic_init(&srv->spooled, 0);

@@ -289,12 +289,13 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms);
 /*
  * Connections against exhaustion (http_guard.c): a cap per address range
  * (IPv4 /24, IPv6 /64; 0: none) and a deadline for each request's headers
- * (0: none), counted from the accept or the end of the previous request;
- * past it the socket is shut down by a watchdog thread.
+ * (0: none), counted from the accept; on a kept-alive connection the next
+ * request's headers have `keepalive_s` (at least the deadline) from the end
+ * of the previous one. Past it the socket is shut down by a watchdog thread.
  */
 struct http_guard;
 struct http_guard_conn;
-struct http_guard *http_guard_new(unsigned per_range, unsigned header_timeout_s);
+struct http_guard *http_guard_new(unsigned per_range, unsigned header_timeout_s, unsigned keepalive_s);
 void http_guard_free(struct http_guard *g); /* accepts NULL; stops the watchdog */
 /* True if a connection from `addr` fits under its range's cap. */
 bool http_guard_admit(struct http_guard *g, const struct sockaddr *addr);
@@ -303,8 +304,8 @@ struct http_guard_conn *http_guard_open(struct http_guard *g, const struct socka
 void http_guard_close(struct http_guard *g, struct http_guard_conn *c); /* accepts NULL c */
 /* The request's headers have arrived: no deadline until the request is done. */
 void http_guard_headers_done(struct http_guard_conn *c);
-/* The request is done: the deadline for the next one's headers starts now. */
-void http_guard_request_done(struct http_guard_conn *c);
+/* The request is done: the next one's headers have keepalive_s from now. */
+void http_guard_request_done(struct http_guard *g, struct http_guard_conn *c);
 
 struct http_ratelimit;
 struct http_ratelimit *http_ratelimit_new(unsigned per_s, unsigned burst);

@@ -4,8 +4,9 @@
  *
  *   - a cap per address range (IPv4 /24, IPv6 /64), so a client with many
  *     addresses of one network cannot take every connection;
- *   - a deadline for a request's headers, from the connection's accept or
- *     the end of its previous request, so a client that sends one header
+ *   - a deadline for a request's headers, from the connection's accept (or,
+ *     on a kept-alive connection, the idle timeout from the end of its
+ *     previous request), so a client that sends one header
  *     line every few seconds (slowloris) or nothing at all is cut off, not
  *     held until the idle timeout that each line resets.
  *
@@ -36,6 +37,7 @@ struct http_guard {
 	struct http_guard_conn *head;
 	unsigned per_range;              /* 0: no cap */
 	int64_t header_ms;               /* 0: no deadline */
+	int64_t keepalive_ms;            /* the deadline after a completed request */
 	pthread_t watchdog;
 	bool running;
 	atomic_bool stop;
@@ -90,13 +92,14 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
-struct http_guard *http_guard_new(unsigned per_range, unsigned header_timeout_s)
+struct http_guard *http_guard_new(unsigned per_range, unsigned header_timeout_s, unsigned keepalive_s)
 {
 	struct http_guard *g = cr_xcalloc(1, sizeof(*g));
 	if (pthread_mutex_init(&g->lock, NULL) != 0)
 		cr_die("http: pthread_mutex_init");
 	g->per_range = per_range;
 	g->header_ms = (int64_t)header_timeout_s * 1000;
+	g->keepalive_ms = (int64_t)keepalive_s * 1000 > g->header_ms ? (int64_t)keepalive_s * 1000 : g->header_ms;
 	atomic_init(&g->stop, false);
 	if (g->header_ms > 0) {
 		if (pthread_create(&g->watchdog, NULL, watchdog_main, g) != 0)
@@ -187,10 +190,12 @@ void http_guard_headers_done(struct http_guard_conn *c)
 		atomic_store(&c->in_headers, false);
 }
 
-void http_guard_request_done(struct http_guard_conn *c)
+void http_guard_request_done(struct http_guard *g, struct http_guard_conn *c)
 {
 	if (c == NULL)
 		return;
-	atomic_store(&c->since_ms, now_ms());
+	/* A kept-alive connection waits for its next request as long as the
+	 * idle timeout allows (a client between two rounds of a match). */
+	atomic_store(&c->since_ms, now_ms() + (g->keepalive_ms - g->header_ms));
 	atomic_store(&c->in_headers, true);
 }

@@ -4,7 +4,8 @@
 # clients (one header line every 0.5 s) against --per-range-limit 100 and
 # --header-timeout 2: the range gets at most 100 connections, a client of
 # another /24 is answered at once, every idle and slowloris connection is
-# cut after the deadline, and the range's slots are given back.
+# cut after the deadline, a kept-alive connection may wait longer between
+# two requests, and the range's slots are given back.
 set -euo pipefail
 CR=${CLEANROOM:?}
 command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -95,6 +96,17 @@ left = [s for s in let_in if s not in closed(let_in, 0)]
 assert let_in and not left, "%d of %d idle connections outlived the header deadline" % (len(left), len(let_in))
 for s in idle + slow:
     s.close()
+# A kept-alive connection may wait past the header deadline between two
+# requests (a partner between two match rounds): the idle timeout applies.
+k = conn("127.0.3.1")
+k.settimeout(5)
+for i in range(2):
+    k.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = k.recv(4096)
+    assert got.startswith(b"HTTP/1.1 200"), (i, got[:40])
+    if i == 0:
+        time.sleep(2.6)
+k.close()
 # The range's slots are given back.
 status, _ = healthz("127.0.0.50")
 assert status.startswith(b"HTTP/1.1 200"), status

@@ -109,6 +109,24 @@ static void test_library_messages_never_log_their_arguments(void **state)
 	assert_non_null(strstr(buf, "\"source\":\"libmicrohttpd\""));
 }
 
+/* I11: the handlers' own tenant check, behind the one http.c makes on the
+ * headers: a brand or officer token of another tenant is refused before
+ * the brand is looked up (no store is needed to refuse). */
+static void test_i11_brand_scope_refuses_another_tenant(void **state)
+{
+	struct auth_token_info who = { .id = 7, .role = AUTH_ROLE_BRAND, .tenant = "other" };
+	struct http_params params = { .n = 1 };
+	struct http_request req = { .who = &who, .params = &params };
+	int64_t id = 0;
+	(void)state;
+	snprintf(params.p[0].name, sizeof(params.p[0].name), "brand");
+	snprintf(params.p[0].value, sizeof(params.p[0].value), "acme");
+	assert_int_equal(api_brand_scope(&req, &id), CR_ERR_AUTH_TENANT);
+	who.role = AUTH_ROLE_OFFICER;
+	assert_int_equal(api_brand_scope(&req, &id), CR_ERR_AUTH_TENANT);
+	assert_int_equal(id, 0);
+}
+
 static void test_route_table_invariants(void **state)
 {
 	(void)state;
@@ -322,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_literal_and_params),
 		cmocka_unit_test(test_pattern_refusals),
 		cmocka_unit_test(test_route_find_404_405),
+		cmocka_unit_test(test_i11_brand_scope_refuses_another_tenant),
 		cmocka_unit_test(test_library_messages_never_log_their_arguments),
 		cmocka_unit_test(test_route_table_invariants),
 		cmocka_unit_test(test_every_route_is_documented_and_vice_versa),
