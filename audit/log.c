@@ -227,9 +227,54 @@ static cr_err checkpoint_unverified(const char *note, size_t len, struct audit_c
 	return rc == CR_OK ? audit_checkpoint_parse(note, text_len, cp) : rc;
 }
 
+/* The single integer `sql` answers (a count). */
+static cr_err count_rows(sqlite3 *db, const char *sql, uint64_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int step;
+	cr_err rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK ? CR_OK : CR_ERR_AUDIT;
+	if (rc == CR_OK) {
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW && sqlite3_column_int64(st, 0) >= 0)
+			*n = (uint64_t)sqlite3_column_int64(st, 0);
+		else
+			rc = step == SQLITE_ROW ? CR_ERR_AUDIT : log_sqlite_err(step);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * The rows a log of `size` leaves has: one per leaf index 0..size-1, and
+ * one stored hash per complete subtree, 2n - popcount(n). A row injected
+ * (or lost) past the checkpoint would make a later append collide with
+ * it, and every write after that fail: refused here instead.
+ */
+static cr_err check_counts(struct audit_log *log, uint64_t size, char *why, size_t cap)
+{
+	uint64_t leaves = 0, hashes = 0, want = 2 * size - (uint64_t)__builtin_popcountll(size);
+	cr_err rc = count_rows(log->db, "SELECT count(*) FROM audit_leaves", &leaves);
+	if (rc == CR_OK)
+		rc = count_rows(log->db, "SELECT count(*) FROM audit_hashes", &hashes);
+	if (rc != CR_OK)
+		return rc;
+	if (leaves != size) {
+		audit_why(why, cap, "log holds %llu leaf rows for indexes 0 to %llu",
+			  (unsigned long long)leaves, (unsigned long long)(size ? size - 1 : 0));
+		return CR_ERR_AUDIT_STARTUP;
+	}
+	if (hashes != want) {
+		audit_why(why, cap, "log of %llu leaves holds %llu stored hashes, not %llu",
+			  (unsigned long long)size, (unsigned long long)hashes, (unsigned long long)want);
+		return CR_ERR_AUDIT_STARTUP;
+	}
+	return CR_OK;
+}
+
 /*
  * The start-up check: the latest signed checkpoint must be ours, signed,
- * covered by the stored leaves, and reproduced by the stored hashes.
+ * covered by the stored leaves, and reproduced by the stored hashes; and
+ * the leaf and hash rows are exactly as many as the leaves need.
  */
 static cr_err startup_check(struct audit_log *log, char *why, size_t cap)
 {
@@ -270,6 +315,7 @@ static cr_err startup_check(struct audit_log *log, char *why, size_t cap)
 			  rc == CR_ERR_AUDIT_PROOF_ROOT ? "roots differ" : cr_strerror(rc));
 		goto fail;
 	}
+	rc = check_counts(log, size, why, cap);
 	goto out;
 fail:
 	rc = CR_ERR_AUDIT_STARTUP;

@@ -550,6 +550,29 @@ static void test_startup_check(void **state)
 		 (unsigned long long)audit_hash_id(4, 0));
 	fx_exec(db, sql);
 	expect_startup_refusal(db, FX_ORIGIN, s, "does not match the latest signed checkpoint");
+	/* a fresh log of 20 leaves for the row counts */
+	sqlite3_close(db);
+	unlink(path);
+	db = fx_db_open(path);
+	log = fx_log_open(db, s);
+	fx_batch(db, log, 0, 20);
+	audit_log_free(log);
+	/* a hash row injected where a later append will write: every append
+	 * would fail on it; the start-up check counts the rows and refuses */
+	snprintf(sql, sizeof(sql), "INSERT INTO audit_hashes(id, hash) VALUES (%llu, zeroblob(32))",
+		 (unsigned long long)audit_hash_id(0, 20));
+	fx_exec(db, sql);
+	expect_startup_refusal(db, FX_ORIGIN, s, "log of 20 leaves holds 39 stored hashes, not 38");
+	snprintf(sql, sizeof(sql), "DELETE FROM audit_hashes WHERE id = %llu", (unsigned long long)audit_hash_id(0, 20));
+	fx_exec(db, sql);
+	log = fx_log_open(db, s); /* as many rows as 20 leaves need: opens again */
+	audit_log_free(log);
+	/* a leaf row injected past the last index is the size; one in a gap below is not */
+	fx_exec(db, "INSERT INTO audit_leaves(idx, time_ms, type, tenant, actor, data) "
+		    "SELECT 25, time_ms, type, tenant, actor, data FROM audit_leaves WHERE idx = 19");
+	fx_exec(db, "DELETE FROM audit_leaves WHERE idx = 3");
+	expect_startup_refusal(db, FX_ORIGIN, s, "log holds 20 leaf rows for indexes 0 to 25");
+	fx_exec(db, "DELETE FROM audit_leaves WHERE idx = 25");
 	/* leaves lost after the checkpoint was published */
 	fx_exec(db, "DELETE FROM audit_leaves WHERE idx >= 15");
 	expect_startup_refusal(db, FX_ORIGIN, s, "log holds 15 leaves but its latest signed checkpoint covers 20");
