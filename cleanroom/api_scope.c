@@ -19,7 +19,7 @@ cr_err api_brand_scope(const struct http_request *req, int64_t *id)
 	const char *brand = http_param(req, "brand");
 	if (brand == NULL)
 		return CR_ERR_NOT_FOUND;
-	if (req->who->role != AUTH_ROLE_ADMIN && strcmp(req->who->tenant, brand) != 0)
+	if (!auth_may_act_on(req->who, brand))
 		return CR_ERR_AUTH_TENANT;
 	return registry_brand(req->app, brand, id);
 }

@@ -69,6 +69,11 @@ const char *auth_role_name(enum auth_role r)
 	return "unknown";
 }
 
+bool auth_may_act_on(const struct auth_token_info *who, const char *brand)
+{
+	return who->role == AUTH_ROLE_ADMIN || strcmp(who->tenant, brand) == 0;
+}
+
 cr_err auth_tenant_check(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;

@@ -57,6 +57,8 @@ const char *auth_role_name(enum auth_role r);
 
 /* CR_OK if `s` is 1-64 of [a-z0-9._-] starting with [a-z0-9]; else CR_ERR_TENANT. */
 cr_err auth_tenant_check(const char *s) CR_MUST_CHECK;
+/* True if `who` may act on brand `brand`: an admin on any, others on their tenant's only. */
+bool auth_may_act_on(const struct auth_token_info *who, const char *brand);
 /* CR_OK if `s` is 1-64 bytes of UTF-8 without control characters; else CR_ERR_TOKEN_NAME. */
 cr_err auth_name_check(const char *s) CR_MUST_CHECK;
 

@@ -82,6 +82,7 @@ struct http_conn {
 	FILE *upload;                    /* spool routes: owned, unnamed 0600 file */
 	bool too_large, io_error;
 	bool storage_full;               /* the spool cap was reached: 507 */
+	uint64_t announced;              /* Content-Length (0 if none), set by length_check */
 	size_t spooled;                  /* bytes this request counts in srv->spooled */
 	size_t discarded;
 	unsigned retry_after_s;          /* for a 429 */
@@ -216,15 +217,6 @@ static cr_err authenticate(struct http_conn *c, struct MHD_Connection *mc)
 	return http_ratelimit_take(c->srv->rate, c->who.id, monotonic_us(), &c->retry_after_s);
 }
 
-/* The value of route parameter {name} of the request, or NULL. */
-static const char *conn_param(const struct http_conn *c, const char *name)
-{
-	for (size_t i = 0; i < c->params.n; i++)
-		if (strcmp(c->params.p[i].name, name) == 0)
-			return c->params.p[i].value;
-	return NULL;
-}
-
 /*
  * What the headers already decide, before the first body byte is accepted,
  * so a refused upload never reaches the disk: a brand route's tenant (as
@@ -233,11 +225,11 @@ static const char *conn_param(const struct http_conn *c, const char *name)
  */
 static cr_err early_scope(const struct http_conn *c)
 {
-	const char *brand = conn_param(c, "brand"), *sid = conn_param(c, "session");
+	const char *brand = http_params_get(&c->params, "brand"), *sid = http_params_get(&c->params, "session");
 	char actor[32];
 	if (!c->authed)
 		return CR_OK;
-	if (brand != NULL && c->who.role != AUTH_ROLE_ADMIN && strcmp(c->who.tenant, brand) != 0)
+	if (brand != NULL && !auth_may_act_on(&c->who, brand))
 		return CR_ERR_AUTH_TENANT;
 	if (sid != NULL && c->srv->sessions != NULL) {
 		psi_session_token_actor(c->who.id, actor, sizeof(actor));
@@ -253,15 +245,11 @@ static cr_err early_scope(const struct http_conn *c)
  * floor free on the data disk. (A body without a length is held to the cap
  * as it arrives: body_append.)
  */
-static cr_err disk_check(struct http_conn *c, struct MHD_Connection *mc)
+static cr_err disk_check(const struct http_conn *c)
 {
-	const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_LENGTH);
-	uint64_t announced = 0, avail;
+	uint64_t announced = c->announced, avail;
 	size_t used;
 	struct statvfs st;
-	if (cl != NULL && cr_parse_u64(cl, 0, UINT64_MAX, &announced) != CR_OK)
-		return CR_ERR_PARSE;
 	used = atomic_load(&c->srv->spooled);
 	if (c->srv->spool_max > 0 && (used >= c->srv->spool_max || announced > c->srv->spool_max - used))
 		return CR_ERR_HTTP_STORAGE;
@@ -275,7 +263,7 @@ static cr_err disk_check(struct http_conn *c, struct MHD_Connection *mc)
 	return CR_OK;
 }
 
-/* CR_ERR_TOO_LARGE if the announced Content-Length exceeds the route's maximum. */
+/* Reads Content-Length into c->announced; CR_ERR_TOO_LARGE if it exceeds the route's maximum. */
 static cr_err length_check(struct http_conn *c, struct MHD_Connection *mc)
 {
 	const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
@@ -285,6 +273,7 @@ static cr_err length_check(struct http_conn *c, struct MHD_Connection *mc)
 		return CR_OK;
 	if (cr_parse_u64(cl, 0, UINT64_MAX, &n) != CR_OK)
 		return CR_ERR_PARSE;
+	c->announced = n;
 	if (n <= c->route->max_body)
 		return CR_OK;
 	if (n - c->route->max_body <= DISCARD_MAX) {
@@ -358,7 +347,7 @@ static enum MHD_Result request_begin(struct http_conn *c, struct MHD_Connection 
 	if (rc == CR_OK)
 		rc = length_check(c, mc);
 	if (rc == CR_OK && route->spool)
-		rc = disk_check(c, mc);
+		rc = disk_check(c);
 	if (rc != CR_OK)
 		return reply_error(c, mc, rc, url);
 	if (route->spool) {

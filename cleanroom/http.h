@@ -121,6 +121,8 @@ cr_err http_route_find(const struct http_route *routes, size_t n, const char *me
 void http_route_allow(const struct http_route *routes, size_t n, const char *path,
 		      char *buf, size_t cap);
 
+/* The value of {name} in `params` (may be NULL), or NULL (borrowed). */
+const char *http_params_get(const struct http_params *params, const char *name);
 /* The value of {name}, or NULL (borrowed from req). */
 const char *http_param(const struct http_request *req, const char *name);
 /* {name} as a decimal id in [1, INT64_MAX]; CR_ERR_NOT_FOUND if it is not one. */

@@ -106,12 +106,17 @@ void http_route_allow(const struct http_route *routes, size_t n, const char *pat
 	}
 }
 
+const char *http_params_get(const struct http_params *params, const char *name)
+{
+	for (size_t i = 0; params && i < params->n; i++)
+		if (strcmp(params->p[i].name, name) == 0)
+			return params->p[i].value;
+	return NULL;
+}
+
 const char *http_param(const struct http_request *req, const char *name)
 {
-	for (size_t i = 0; req->params && i < req->params->n; i++)
-		if (strcmp(req->params->p[i].name, name) == 0)
-			return req->params->p[i].value;
-	return NULL;
+	return http_params_get(req->params, name);
 }
 
 cr_err http_param_id(const struct http_request *req, const char *name, int64_t *out)

@@ -1071,17 +1071,6 @@ void psi_sessions_free(struct psi_sessions *t)
 	free(t);
 }
 
-void psi_sessions_add(struct psi_sessions *t, struct psi_session *s)
-{
-	pthread_mutex_lock(&t->lock);
-	if (t->n == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 8;
-		t->s = cr_xrealloc(t->s, t->cap * sizeof(*t->s));
-	}
-	t->s[t->n++] = s;
-	pthread_mutex_unlock(&t->lock);
-}
-
 /* Counts what `slot` would share a cap with: live sessions and other held slots. Lock held. */
 static void count_locked(const struct psi_sessions *t, const struct psi_slot *slot, size_t *server,
 			 size_t *collab, size_t *partner)
@@ -1210,17 +1199,6 @@ void psi_sessions_release(struct psi_sessions *t, struct psi_session *s)
 	pthread_mutex_lock(&t->lock);
 	s->busy = false;
 	pthread_mutex_unlock(&t->lock);
-}
-
-size_t psi_sessions_live(struct psi_sessions *t, int64_t collab)
-{
-	size_t n = 0;
-	pthread_mutex_lock(&t->lock);
-	for (size_t i = 0; i < t->n; i++)
-		if (live(t->s[i]) && (collab <= 0 || t->s[i]->c.id == collab))
-			n++;
-	pthread_mutex_unlock(&t->lock);
-	return n;
 }
 
 void psi_sessions_remove(struct psi_sessions *t, const char *id)

@@ -166,8 +166,6 @@ struct psi_sessions;
 struct psi_sessions *psi_sessions_new(void);
 /* Frees every session left (wiped, not audited); accepts NULL. */
 void psi_sessions_free(struct psi_sessions *t);
-/* Adds s (handed over to the table). */
-void psi_sessions_add(struct psi_sessions *t, struct psi_session *s);
 /*
  * The session with id `id`, marked busy (borrowed until
  * psi_sessions_release); NULL if there is none or another caller has it.
@@ -200,8 +198,6 @@ void psi_sessions_add_held(struct psi_sessions *t, struct psi_slot *slot, struct
 void psi_sessions_unhold(struct psi_sessions *t, struct psi_slot *slot);
 /* True if session `id` is in the table and was opened by `actor` (busy or not). */
 bool psi_sessions_owned(struct psi_sessions *t, const char *id, const char *actor);
-/* Live sessions of collaboration `collab` (every collaboration when <= 0). */
-size_t psi_sessions_live(struct psi_sessions *t, int64_t collab);
 /* Removes and frees the session with id `id`, if any and not busy. */
 void psi_sessions_remove(struct psi_sessions *t, const char *id);
 /*

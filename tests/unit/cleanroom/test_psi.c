@@ -478,6 +478,8 @@ static void test_expiry_wipes_and_frees(void **state)
 	struct run r;
 	struct psi_session_opts old = { .now = cr_time_now() - PSI_SESSION_TTL_MS - 1000 };
 	struct psi_sessions *t;
+	const struct psi_session_caps caps = { 16, 2, 4 };
+	struct psi_slot slot;
 	struct psi_session *busy[2];
 	size_t expired = mfx_leaves(f, "match.expire");
 	char *rel = NULL;
@@ -510,14 +512,17 @@ static void test_expiry_wipes_and_frees(void **state)
 	/* a server's table: the sweep expires and frees */
 	t = psi_sessions_new();
 	for (int i = 0; i < 2; i++) {
+		assert_int_equal(psi_sessions_hold(t, &caps, c.id, c.partner, &slot), CR_OK);
 		assert_int_equal(run_open(f, &c, "segment", NULL, NULL, &r), CR_OK);
-		psi_sessions_add(t, r.s);
+		psi_sessions_add_held(t, &slot, r.s);
 		busy[i] = psi_sessions_acquire(t, psi_session_id(r.s));
 		assert_true(busy[i] == r.s);
 		assert_null(psi_sessions_acquire(t, psi_session_id(r.s))); /* one caller at a time */
 		r.s = NULL;
 		run_free(&r);
 	}
+	/* two live sessions fill the collaboration's cap of 2 */
+	assert_int_equal(psi_sessions_hold(t, &caps, c.id, c.partner, &slot), CR_ERR_PSI_SESSIONS_FULL);
 	/* a busy session is never swept; an idle expired one is, audited */
 	assert_int_equal(psi_sessions_sweep(t, f->a, cr_time_now() + PSI_SESSION_TTL_MS + 1), 0);
 	psi_sessions_release(t, busy[0]);
