@@ -6,6 +6,7 @@
  * their brands' data.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,7 @@ static char *default_origin(void)
  * seconds, 0 to 86400, else the registry's default of 300. A bad value is
  * refused at start-up rather than silently replaced.
  */
-static cr_err app_clock_skew(struct consent_ctx *consent)
+cr_err app_clock_skew(struct consent_ctx *consent)
 {
 	const char *env = getenv("CLEANROOM_CLOCK_SKEW");
 	uint64_t secs = CONSENT_SKEW_DEFAULT_MS / 1000;
@@ -84,7 +85,7 @@ static cr_err app_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[st
 	return crypto_keyring_sign(ctx, msg, len, sig);
 }
 
-static void app_signer_wire(struct app *a)
+void app_signer_wire(struct app *a)
 {
 	a->signer.name = crypto_keyring_key_name(a->keys);
 	memcpy(a->signer.public_key, crypto_keyring_public_key(a->keys), 32);
@@ -251,7 +252,8 @@ void app_close(struct app *a)
 	consent_ctx_free(a->consent);
 	audit_log_free(a->log);
 	store_close(a->store);
-	crypto_keyring_free(a->keys);
+	if (!a->reader)
+		crypto_keyring_free(a->keys);
 	free(a->origin);
 	free(a->data_dir);
 	free(a);
@@ -281,17 +283,45 @@ cr_err app_commit(struct app *a)
 	return rc;
 }
 
+void app_store_acquire(struct app *a)
+{
+	if (a->store_mutex == NULL)
+		return;
+	atomic_fetch_add(&a->lock_waiters, 1);
+	if (pthread_mutex_lock(a->store_mutex) != 0)
+		cr_die("app: store lock");
+	atomic_fetch_sub(&a->lock_waiters, 1);
+	atomic_fetch_add(&a->lock_taken, 1);
+	a->lock_depth++;
+}
+
 void app_store_lock(struct app *a)
 {
-	if (a->store_mutex != NULL && pthread_mutex_lock(a->store_mutex) != 0)
-		cr_die("app: store lock");
+	app_store_acquire(a);
 	app_group_flush_foreign(a);
 }
 
 void app_store_unlock(struct app *a)
 {
-	if (a->store_mutex != NULL && pthread_mutex_unlock(a->store_mutex) != 0)
+	if (a->store_mutex == NULL)
+		return;
+	a->lock_depth--;
+	if (pthread_mutex_unlock(a->store_mutex) != 0)
 		cr_die("app: store unlock");
+}
+
+void app_store_yield(struct app *a)
+{
+	uint64_t taken;
+	if (a->store_mutex == NULL || a->lock_depth != 1 || a->store->in_txn ||
+	    atomic_load(&a->lock_waiters) == 0)
+		return;
+	taken = atomic_load(&a->lock_taken);
+	app_store_unlock(a);
+	/* A mutex is not fair: taken back at once, it would go to this thread again. */
+	while (atomic_load(&a->lock_taken) == taken && atomic_load(&a->lock_waiters) > 0)
+		sched_yield();
+	app_store_lock(a);
 }
 
 void app_rollback(struct app *a)

@@ -42,6 +42,12 @@ struct app {
 	struct app_group *group;      /* owned; NULL: every commit on its own (group.h) */
 	_Atomic uint64_t commit_groups;  /* group commits made, and the members they held */
 	_Atomic uint64_t commit_members;
+	bool reader;                  /* a read connection's view (app_readers): keys borrowed */
+	/* The store lock's hand-over (app_store_yield): threads waiting for
+	 * it, times it was taken, and how deep its holder holds it. */
+	_Atomic unsigned lock_waiters;
+	_Atomic uint64_t lock_taken;
+	unsigned lock_depth;
 };
 
 /*
@@ -54,6 +60,18 @@ struct app {
  */
 void app_store_lock(struct app *a);
 void app_store_unlock(struct app *a);
+/* The lock alone, without committing an open group (group.c joins with it). */
+void app_store_acquire(struct app *a);
+
+/*
+ * Between two chunks of a long write (a consent batch's 1000 lines, an
+ * ingest's 4096 rows), with no transaction open: if another thread waits
+ * for the store lock, hands it over and takes it back after that thread
+ * had it, so another tenant's write waits at most one chunk. Does nothing
+ * when nobody waits, without a lock, or when the caller holds it more than
+ * once (it could not give it up).
+ */
+void app_store_yield(struct app *a);
 
 /*
  * The brand's consent importer (default profile), borrowed from a cache in
@@ -103,6 +121,29 @@ void app_rollback(struct app *a);
 /* Ends the change begun by app_begin: commits when rc is CR_OK, otherwise
  * (or if the commit fails) rolls back. Returns the final result. */
 cr_err app_end(struct app *a, cr_err rc) CR_MUST_CHECK;
+
+/*
+ * Read connections for the service (app_readers.c). Each reader is a
+ * struct app of its own over a query_only connection (store_open_reader),
+ * with its own read-only audit log handle, consent context and importer
+ * cache, and the writer's keys borrowed: a read route's handler and a
+ * token check run on one without the store lock, so they never wait for a
+ * writer (WAL gives them the last committed state). A reader cannot
+ * write: app_begin fails on it, and so does any statement that would.
+ * `a` must outlive the pool.
+ */
+struct app_readers;
+/* Shared by app.c and app_readers.c: the clock skew from the environment
+ * (R18), and the audit signer over a->keys. */
+cr_err app_clock_skew(struct consent_ctx *consent) CR_MUST_CHECK;
+void app_signer_wire(struct app *a);
+cr_err app_readers_open(struct app *a, unsigned n, struct app_readers **out) CR_MUST_CHECK;
+/* A free reader, waiting for one if all n are in use. */
+struct app *app_reader_take(struct app_readers *r);
+/* Gives a reader back, its statements reset and any read transaction ended. */
+void app_reader_give(struct app_readers *r, struct app *reader);
+/* Closes every reader; all must have been given back. Accepts NULL. */
+void app_readers_close(struct app_readers *r);
 
 /* The audit verifier key text of this data directory (handed over, free()). */
 cr_err app_verifier_key(const struct app *a, char **out) CR_MUST_CHECK;

@@ -136,8 +136,7 @@ void app_group_stop(struct app *a)
 
 bool app_group_join(struct app *a, struct app_member *m)
 {
-	if (a->store_mutex != NULL && pthread_mutex_lock(a->store_mutex) != 0)
-		cr_die("app: store lock");
+	app_store_acquire(a);
 	if (a->group == NULL)
 		return false;
 	a->group->joined = m;

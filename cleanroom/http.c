@@ -13,8 +13,9 @@
  * role and tenant; never the raw path, the client address, a token or a
  * body.
  *
- * The store is one SQLite connection, so the token check and handlers of
- * routes with uses_store run under one mutex; public routes never take it.
+ * The store has one writer connection, used under one mutex by the
+ * handlers of HTTP_STORE_WRITE routes; token checks and HTTP_STORE_READ
+ * handlers run on read connections (app_readers) and never take it.
  * Anything a handler leaves open in the store is rolled back before the reply
  * goes out, so a failed request leaves nothing partial behind (I7).
  */
@@ -52,6 +53,8 @@ struct http_server {
 	size_t n_routes;
 	struct http_metrics *metrics;
 	pthread_mutex_t store_lock;
+	struct app_readers *readers;     /* owned: token checks and read routes */
+	struct http_jobs *jobs;          /* owned: slow routes' handlers */
 	struct store_checkpointer *wal;  /* owned: WAL checkpoints off the writer */
 	FILE *log;                       /* borrowed */
 	atomic_bool stopping;
@@ -90,7 +93,8 @@ struct http_conn {
 	unsigned status;
 	uint64_t start_us;
 	struct app_member member;        /* a group route's place in its commit group */
-	bool parked;                     /* suspended until its group commits */
+	bool parked;                     /* suspended until its group commits or its job ends */
+	struct MHD_Connection *mc;       /* for a slow route's job */
 	struct http_reply parked_rep;    /* the handler's reply meanwhile */
 	cr_err parked_rc;
 };
@@ -198,15 +202,15 @@ static cr_err authenticate(struct http_conn *c, struct MHD_Connection *mc)
 {
 	const char *hdr = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
 						      MHD_HTTP_HEADER_AUTHORIZATION);
-	struct app_member none = { 0 };
 	const char *token = NULL;
 	size_t len = 0;
+	struct app *r;
 	cr_err rc = auth_bearer_parse(hdr, &token, &len);
 	if (rc != CR_OK)
 		return rc;
-	store_enter_reading(c->srv->app, &none);
-	rc = auth_token_verify(c->srv->app->store, token, len, &c->who);
-	store_leave_reading(c->srv->app);
+	r = app_reader_take(c->srv->readers);
+	rc = auth_token_verify(r->store, token, len, &c->who);
+	app_reader_give(c->srv->readers, r);
 	if (rc != CR_OK)
 		return rc;
 	c->authed = true;
@@ -432,8 +436,23 @@ static cr_err reply_finish(struct app *a, cr_err rc, struct http_reply *rep, boo
 	return rc;
 }
 
+/* A read route's handler, on a read connection of its own (no store lock). */
+static cr_err handler_run_reading(struct http_conn *c, struct http_request *req, struct http_reply *rep)
+{
+	struct app *r = app_reader_take(c->srv->readers);
+	cr_err rc;
+	req->app = r;
+	rc = c->route->handler(req, rep);
+	if (rep->finish != NULL)
+		rc = rep->finish(r, rc, rep->finish_ctx, rep);
+	rep->finish = NULL;
+	app_reader_give(c->srv->readers, r);
+	return rc;
+}
+
 /*
- * Calls the route's handler, under the store lock if it uses the store. A
+ * Calls the route's handler where its route says (on the writer under the
+ * store lock, on a reader, or as it is). A
  * group route whose change waits for its group to commit is parked
  * (*parked: the reply is kept, the connection suspended before the lock is
  * released, so the commit cannot wake it first) and answered in
@@ -462,8 +481,10 @@ static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct
 	*parked = false;
 	if (c->upload != NULL && spool_rewind(c->upload) != 0)
 		return CR_ERR_IO;
-	if (!c->route->uses_store)
+	if (c->route->store == HTTP_STORE_NONE)
 		return c->route->handler(&req, rep);
+	if (c->route->store == HTTP_STORE_READ)
+		return handler_run_reading(c, &req, rep);
 	if (c->route->group)
 		joined = app_group_join(a, &c->member);
 	else
@@ -512,21 +533,41 @@ static enum MHD_Result reply_or_error(struct http_conn *c, struct MHD_Connection
 	return reply_queue(c, mc, rep, NULL);
 }
 
+/* A slow route's handler, on a job thread; its connection is suspended meanwhile. */
+static void job_run(void *ctx)
+{
+	struct http_conn *c = ctx;
+	struct http_reply rep = { 0 };
+	bool parked = false;
+	cr_err rc = handler_run(c, c->mc, &rep, &parked); /* never parked: slow routes are not group routes */
+	c->parked_rep = rep;
+	c->parked_rc = rc;
+	MHD_resume_connection(c->mc);
+}
+
 /* Body complete: runs the handler and queues its reply or its error. */
 static enum MHD_Result request_finish(struct http_conn *c, struct MHD_Connection *mc)
 {
 	struct http_reply rep = { 0 };
 	bool parked = false;
-	cr_err rc = c->too_large ? CR_ERR_TOO_LARGE
-		  : c->storage_full ? CR_ERR_HTTP_STORAGE
-		  : c->io_error ? CR_ERR_IO
-				: handler_run(c, mc, &rep, &parked);
+	cr_err rc;
+	if (c->route->slow && !c->too_large && !c->storage_full && !c->io_error) {
+		c->parked = true;
+		c->mc = mc;
+		MHD_suspend_connection(mc);
+		http_jobs_submit(c->srv->jobs, c->authed ? c->who.tenant : "", job_run, c);
+		return MHD_YES;
+	}
+	rc = c->too_large ? CR_ERR_TOO_LARGE
+	   : c->storage_full ? CR_ERR_HTTP_STORAGE
+	   : c->io_error ? CR_ERR_IO
+			 : handler_run(c, mc, &rep, &parked);
 	if (parked)
 		return MHD_YES;
 	return reply_or_error(c, mc, &rep, rc);
 }
 
-/* A parked request's group has committed (or failed): answers it now. */
+/* A parked request's group has committed (or failed), or its job ended: answers it now. */
 static enum MHD_Result request_resume(struct http_conn *c, struct MHD_Connection *mc)
 {
 	struct http_reply rep = c->parked_rep;
@@ -801,6 +842,23 @@ static void store_lock_init(pthread_mutex_t *m)
 	pthread_mutexattr_destroy(&attr);
 }
 
+/* What http_server_start made, once the daemon and the committer are stopped. */
+static void server_free(struct http_server *srv)
+{
+	http_jobs_free(srv->jobs);
+	store_checkpointer_stop(srv->wal);
+	srv->app->store_mutex = NULL;
+	pthread_mutex_destroy(&srv->store_lock);
+	app_readers_close(srv->readers);
+	http_metrics_free(srv->metrics);
+	http_ratelimit_free(srv->rate);
+	http_ratelimit_free(srv->web_rate);
+	sodium_memzero(srv->client_key, sizeof(srv->client_key));
+	free(srv->own_routes);
+	http_guard_free(srv->guard);
+	free(srv);
+}
+
 cr_err http_server_start(struct app *a, const struct http_config *cfg,
 			 const struct http_route *routes, size_t n_routes,
 			 struct http_server **out)
@@ -846,6 +904,15 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 	srv->pool = cfg->pool;
 	store_lock_init(&srv->store_lock);
 	a->store_mutex = &srv->store_lock;
+	/* Twice the cores in job threads (they mostly wait for the store or the
+	 * crypto pool), half of them for any one tenant. */
+	srv->jobs = http_jobs_new(cfg->threads * 2u < 4u ? 4u : cfg->threads * 2u,
+				  cfg->threads < 2u ? 2u : cfg->threads);
+	/* Enough readers that a token check never waits for one in practice. */
+	if (app_readers_open(a, cfg->threads * 2u + 2u, &srv->readers) != CR_OK) {
+		server_free(srv);
+		return CR_ERR_STORE;
+	}
 	if (cfg->commit_window_us > 0 && app_group_start(a, cfg->commit_window_us, APP_GROUP_MAX) != CR_OK)
 		cr_die("http: cannot start the committer");
 	if (store_checkpointer_start(a->store, WAL_CHECKPOINT_MS, &srv->wal) != CR_OK)
@@ -854,16 +921,7 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 	if (srv->daemon == NULL) {
 		/* libmicrohttpd has logged why (address in use, key refused, ...). */
 		app_group_stop(a);
-		store_checkpointer_stop(srv->wal);
-		a->store_mutex = NULL;
-		pthread_mutex_destroy(&srv->store_lock);
-		http_metrics_free(srv->metrics);
-		http_ratelimit_free(srv->rate);
-		http_ratelimit_free(srv->web_rate);
-		sodium_memzero(srv->client_key, sizeof(srv->client_key));
-		free(srv->own_routes);
-		http_guard_free(srv->guard);
-		free(srv);
+		server_free(srv);
 		return CR_ERR_HTTP_LISTEN;
 	}
 	*out = srv;
@@ -921,20 +979,13 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms)
 	deadline = monotonic_us() + (uint64_t)grace_ms * 1000u;
 	while (atomic_load(&srv->in_flight) > 0 && monotonic_us() < deadline)
 		usleep(10 * 1000);
+	http_jobs_free(srv->jobs); /* runs what is queued and resumes it */
+	srv->jobs = NULL;
 	app_group_stop(srv->app); /* commits and wakes what is parked; the daemon must not stop with it suspended */
 	MHD_stop_daemon(srv->daemon);
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
-	store_checkpointer_stop(srv->wal);
-	srv->app->store_mutex = NULL;
-	pthread_mutex_destroy(&srv->store_lock);
-	http_metrics_free(srv->metrics);
-	http_ratelimit_free(srv->rate);
-	http_ratelimit_free(srv->web_rate);
-	sodium_memzero(srv->client_key, sizeof(srv->client_key));
-	free(srv->own_routes);
-	http_guard_free(srv->guard);
-	free(srv);
+	server_free(srv);
 }
 
 const char *http_query(const struct http_request *req, const char *name)

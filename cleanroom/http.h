@@ -85,15 +85,23 @@ struct http_reply {
 /* Fills `rep` and returns CR_OK, or returns the error to answer with. */
 typedef cr_err (*http_handler_fn)(const struct http_request *req, struct http_reply *rep);
 
+/* How a route's handler uses the store. */
+enum http_store {
+	HTTP_STORE_NONE = 0,    /* not at all, or it takes the store lock itself around its calls */
+	HTTP_STORE_WRITE,       /* on the writer connection, holding the store lock */
+	HTTP_STORE_READ,        /* on a read connection (app_readers), without the lock: it never writes */
+};
+
 struct http_route {
 	const char *method;     /* "GET", "POST", ... */
 	const char *pattern;    /* "/v1/tokens/{id}/revoke": literal or {name} segments */
 	unsigned roles;         /* AUTH_ROLE_* bits admitted; HTTP_PUBLIC: no bearer check */
-	bool uses_store;        /* the handler runs holding the store lock */
+	enum http_store store;  /* where the handler runs (req->app is that connection's app) */
 	size_t max_body;        /* bytes; a larger body is refused with 413 */
 	http_handler_fn handler;
 	bool spool;             /* the body goes to an unnamed 0600 file (req->upload), not memory */
 	bool group;             /* its commits may join a commit group (group.h) */
+	bool slow;              /* runs on the job threads (http_jobs), its connection suspended */
 };
 
 /* The service's routes (http_routes.c). Every /v1 route has roles != HTTP_PUBLIC. */
@@ -190,6 +198,18 @@ json_t *http_json_time(cr_time_ms t);
  * bodies, so a token in a reply does not linger in freed memory.
  */
 void http_secure_free(void *p);
+
+/* ================================================================= jobs */
+
+/*
+ * Threads for the long requests (http_jobs.c): a job starts only while its
+ * tenant runs fewer than `per_tenant` jobs (jobs of one tenant start in
+ * order). http_jobs_free runs what is queued, then joins the threads.
+ */
+struct http_jobs;
+struct http_jobs *http_jobs_new(unsigned threads, unsigned per_tenant);
+void http_jobs_submit(struct http_jobs *j, const char *tenant, void (*fn)(void *ctx), void *ctx);
+void http_jobs_free(struct http_jobs *j); /* accepts NULL */
 
 /* =============================================================== metrics */
 

@@ -1,7 +1,8 @@
 /*
  * http_routes.c: every route the service answers, in one table. A line says
  * the method, the path pattern, which roles may call it (HTTP_PUBLIC: no
- * token), whether its handler uses the store, the largest body it accepts
+ * token), where its handler uses the store (none or its own locking, the
+ * writer under the store lock, a read connection), the largest body it accepts
  * and its handler (cleanroom/api_<endpoint>.c). docs/api.yaml documents
  * exactly these routes; tests/unit/cleanroom/test_http.c checks both ways.
  */
@@ -10,6 +11,11 @@
 #define KiB 1024u
 #define MiB (1024u * KiB)
 #define GiB ((size_t)1024u * MiB)
+
+/* Where a handler runs: no store (or it locks itself), the writer under the lock, a reader. */
+#define NONE HTTP_STORE_NONE
+#define WRITE HTTP_STORE_WRITE
+#define READ HTTP_STORE_READ
 
 #define BRAND AUTH_ROLE_BRAND
 #define BRAND_READERS (AUTH_ROLE_BRAND | AUTH_ROLE_OFFICER)
@@ -20,56 +26,57 @@
 #define ROUND_MAX ((size_t)32u << 25)
 
 const struct http_route http_routes[] = {
-	/* method  pattern                   roles            store  max body  handler  [spool] */
-	{ "GET",  "/healthz",                HTTP_PUBLIC,     false, 0,        api_healthz_get, false, false },
-	{ "GET",  "/metrics",                AUTH_ROLES_ALL,  false, 0,        api_metrics_get, false, false },
-	{ "GET",  "/v1/whoami",              AUTH_ROLES_ALL,  false, 0,        api_whoami_get, false, false },
-	{ "POST", "/v1/tokens",              AUTH_ROLE_ADMIN, true,  4 * KiB,  api_tokens_post, false, false },
-	{ "GET",  "/v1/tokens",              AUTH_ROLE_ADMIN, true,  0,        api_tokens_get, false, false },
-	{ "POST", "/v1/tokens/{id}/revoke",  AUTH_ROLE_ADMIN, true,  0,        api_tokens_revoke, false, false },
-	{ "POST", "/v1/brands",              AUTH_ROLE_ADMIN, true,  4 * KiB,  api_brands_post, false, false },
-	{ "POST", "/v1/brands/{brand}/child-ages", BRAND,     true,  1 * KiB,  api_brand_child_age, false, false },
-	{ "POST", "/v1/brands/{brand}/notices", BRAND,        true,  1 * MiB,  api_notices_post, false, false },
-	{ "GET",  "/v1/brands/{brand}/notices/{version}", BRAND_READERS, true, 0, api_notices_get, false, false },
-	{ "POST", "/v1/brands/{brand}/consents", BRAND,       true,  16 * KiB, api_consents_post, false, true },
-	{ "POST", "/v1/brands/{brand}/consents/batch", BRAND, true,  256 * MiB, api_consents_batch, true, false },
-	{ "GET",  "/v1/brands/{brand}/consents/{id}/receipt", BRAND_READERS, true, 0, api_consent_receipt, false, false },
-	{ "GET",  "/v1/brands/{brand}/subjects/{digest}/status", BRAND_READERS, true, 0, api_subject_status, false, false },
-	{ "GET",  "/v1/brands/{brand}/subjects/{digest}/export", BRAND_READERS, true, 0, api_subject_export, false, false },
-	{ "POST", "/v1/brands/{brand}/datasets", BRAND,       true,  16 * KiB, api_datasets_post, false, false },
-	{ "GET",  "/v1/brands/{brand}/datasets", BRAND_READERS, true, 0,       api_datasets_get, false, false },
-	{ "GET",  "/v1/brands/{brand}/datasets/{name}", BRAND_READERS, true, 0, api_dataset_get, false, false },
-	{ "POST", "/v1/brands/{brand}/datasets/{name}/ingest", BRAND, true, 1 * GiB, api_ingest_post, true, false },
-	{ "POST", "/v1/brands/{brand}/collaborations", BRAND,  true,  16 * KiB, api_collabs_post, false, false },
-	{ "GET",  "/v1/brands/{brand}/collaborations", BRAND_READERS, true, 0, api_collabs_get, false, false },
-	{ "GET",  "/v1/collaborations",      PARTNER,         true,  0,        api_partner_collabs_get, false, false },
-	{ "GET",  "/v1/collaborations/{id}", COLLAB_READERS,  true,  0,        api_collab_get, false, false },
-	{ "GET",  "/v1/collaborations/{id}/budget", COLLAB_READERS, true, 0,   api_collab_budget, false, false },
-	{ "GET",  "/v1/collaborations/{id}/releases/{release}", COLLAB_READERS, true, 0, api_collab_release, false, false },
-	/* Match rounds take the store lock only around their store calls (api_sessions.c). */
-	{ "POST", "/v1/collaborations/{id}/sessions", PARTNER, false, 4 * KiB, api_sessions_post, false, false },
-	{ "GET",  "/v1/sessions/{session}",  PARTNER,         false, 0,        api_session_get, false, false },
-	{ "DELETE", "/v1/sessions/{session}", PARTNER,        false, 0,        api_session_delete, false, false },
-	{ "POST", "/v1/sessions/{session}/blinded", PARTNER,  false, ROUND_MAX, api_session_blinded, true, false },
-	{ "POST", "/v1/sessions/{session}/answer", PARTNER,   false, ROUND_MAX, api_session_answer, true, false },
-	{ "GET",  "/v1/audit/log",           AUDIT_READERS,   true,  0,        api_audit_log, false, false },
-	{ "GET",  "/v1/audit/checkpoint",    AUTH_ROLES_ALL,  true,  0,        api_audit_checkpoint, false, false },
-	{ "GET",  "/v1/audit/proof/inclusion", AUTH_ROLES_ALL, true, 0,        api_audit_inclusion, false, false },
-	{ "GET",  "/v1/audit/proof/consistency", AUTH_ROLES_ALL, true, 0,      api_audit_consistency, false, false },
-	{ "GET",  "/v1/audit/key",           AUTH_ROLES_ALL,  true,  0,        api_audit_key, false, false },
-	{ "POST", "/v1/receipts/verify",     AUTH_ROLES_ALL,  true,  128 * KiB, api_receipts_verify, false, false },
+	/* method  pattern                   roles            store  max body  handler  spool  group  slow */
+	{ "GET",  "/healthz",                HTTP_PUBLIC,     NONE, 0,        api_healthz_get, false, false, false },
+	{ "GET",  "/metrics",                AUTH_ROLES_ALL,  NONE, 0,        api_metrics_get, false, false, false },
+	{ "GET",  "/v1/whoami",              AUTH_ROLES_ALL,  NONE, 0,        api_whoami_get, false, false, false },
+	{ "POST", "/v1/tokens",              AUTH_ROLE_ADMIN, WRITE,  4 * KiB,  api_tokens_post, false, false, false },
+	{ "GET",  "/v1/tokens",              AUTH_ROLE_ADMIN, READ,   0,        api_tokens_get, false, false, false },
+	{ "POST", "/v1/tokens/{id}/revoke",  AUTH_ROLE_ADMIN, WRITE,  0,        api_tokens_revoke, false, false, false },
+	{ "POST", "/v1/brands",              AUTH_ROLE_ADMIN, WRITE,  4 * KiB,  api_brands_post, false, false, false },
+	{ "POST", "/v1/brands/{brand}/child-ages", BRAND,     WRITE,  1 * KiB,  api_brand_child_age, false, false, false },
+	{ "POST", "/v1/brands/{brand}/notices", BRAND,        WRITE,  1 * MiB,  api_notices_post, false, false, false },
+	{ "GET",  "/v1/brands/{brand}/notices/{version}", BRAND_READERS, READ,  0, api_notices_get, false, false, false },
+	{ "POST", "/v1/brands/{brand}/consents", BRAND,       WRITE,  16 * KiB, api_consents_post, false, true, false },
+	{ "POST", "/v1/brands/{brand}/consents/batch", BRAND, WRITE,  256 * MiB, api_consents_batch, true, false, true },
+	{ "GET",  "/v1/brands/{brand}/consents/{id}/receipt", BRAND_READERS, READ,  0, api_consent_receipt, false, false, false },
+	{ "GET",  "/v1/brands/{brand}/subjects/{digest}/status", BRAND_READERS, READ,  0, api_subject_status, false, false, false },
+	{ "GET",  "/v1/brands/{brand}/subjects/{digest}/export", BRAND_READERS, READ,  0, api_subject_export, false, false, false },
+	{ "POST", "/v1/brands/{brand}/datasets", BRAND,       WRITE,  16 * KiB, api_datasets_post, false, false, false },
+	{ "GET",  "/v1/brands/{brand}/datasets", BRAND_READERS, READ,  0,       api_datasets_get, false, false, false },
+	{ "GET",  "/v1/brands/{brand}/datasets/{name}", BRAND_READERS, READ,  0, api_dataset_get, false, false, false },
+	{ "POST", "/v1/brands/{brand}/datasets/{name}/ingest", BRAND, WRITE, 1 * GiB, api_ingest_post, true, false, true },
+	{ "POST", "/v1/brands/{brand}/collaborations", BRAND,  WRITE,  16 * KiB, api_collabs_post, false, false, false },
+	{ "GET",  "/v1/brands/{brand}/collaborations", BRAND_READERS, READ,  0, api_collabs_get, false, false, false },
+	{ "GET",  "/v1/collaborations",      PARTNER,         READ,   0,        api_partner_collabs_get, false, false, false },
+	{ "GET",  "/v1/collaborations/{id}", COLLAB_READERS,  READ,   0,        api_collab_get, false, false, false },
+	{ "GET",  "/v1/collaborations/{id}/budget", COLLAB_READERS, READ,  0,   api_collab_budget, false, false, false },
+	{ "GET",  "/v1/collaborations/{id}/releases/{release}", COLLAB_READERS, READ,  0, api_collab_release, false, false, false },
+	/* Match rounds take the store lock only around their store calls (api_sessions.c).
+	 * Slow routes run on the job threads, so they never hold a libmicrohttpd thread. */
+	{ "POST", "/v1/collaborations/{id}/sessions", PARTNER, NONE, 4 * KiB, api_sessions_post, false, false, true },
+	{ "GET",  "/v1/sessions/{session}",  PARTNER,         NONE, 0,        api_session_get, false, false, false },
+	{ "DELETE", "/v1/sessions/{session}", PARTNER,        NONE, 0,        api_session_delete, false, false, false },
+	{ "POST", "/v1/sessions/{session}/blinded", PARTNER,  NONE, ROUND_MAX, api_session_blinded, true, false, true },
+	{ "POST", "/v1/sessions/{session}/answer", PARTNER,   NONE, ROUND_MAX, api_session_answer, true, false, true },
+	{ "GET",  "/v1/audit/log",           AUDIT_READERS,   READ,   0,        api_audit_log, false, false, false },
+	{ "GET",  "/v1/audit/checkpoint",    AUTH_ROLES_ALL,  READ,   0,        api_audit_checkpoint, false, false, false },
+	{ "GET",  "/v1/audit/proof/inclusion", AUTH_ROLES_ALL, READ,  0,        api_audit_inclusion, false, false, false },
+	{ "GET",  "/v1/audit/proof/consistency", AUTH_ROLES_ALL, READ,  0,      api_audit_consistency, false, false, false },
+	{ "GET",  "/v1/audit/key",           AUTH_ROLES_ALL,  READ,   0,        api_audit_key, false, false, false },
+	{ "POST", "/v1/receipts/verify",     AUTH_ROLES_ALL,  READ,   128 * KiB, api_receipts_verify, false, false, false },
 	/* Web pages (web/, embedded) and the consent center's public calls (api_web*.c, api_links.c). */
-	{ "GET",  "/",                       HTTP_PUBLIC,     false, 0,        api_web_page, false, false },
-	{ "GET",  "/consent",                HTTP_PUBLIC,     false, 0,        api_web_page, false, false },
-	{ "GET",  "/audit",                  HTTP_PUBLIC,     false, 0,        api_web_page, false, false },
-	{ "GET",  "/static/{file}",          HTTP_PUBLIC,     false, 0,        api_web_static, false, false },
-	{ "POST", "/v1/brands/{brand}/subjects/{digest}/link", BRAND, true, 1 * KiB, api_link_issue, false, false },
-	{ "POST", "/web/v1/link",            HTTP_PUBLIC,     true,  1 * KiB,  api_link_view, false, false },
-	{ "POST", "/web/v1/link/withdraw",   HTTP_PUBLIC,     true,  1 * KiB,  api_link_withdraw, false, false },
+	{ "GET",  "/",                       HTTP_PUBLIC,     NONE, 0,        api_web_page, false, false, false },
+	{ "GET",  "/consent",                HTTP_PUBLIC,     NONE, 0,        api_web_page, false, false, false },
+	{ "GET",  "/audit",                  HTTP_PUBLIC,     NONE, 0,        api_web_page, false, false, false },
+	{ "GET",  "/static/{file}",          HTTP_PUBLIC,     NONE, 0,        api_web_static, false, false, false },
+	{ "POST", "/v1/brands/{brand}/subjects/{digest}/link", BRAND, WRITE, 1 * KiB, api_link_issue, false, false, false },
+	{ "POST", "/web/v1/link",            HTTP_PUBLIC,     READ,   1 * KiB,  api_link_view, false, false, false },
+	{ "POST", "/web/v1/link/withdraw",   HTTP_PUBLIC,     WRITE,  1 * KiB,  api_link_withdraw, false, false, false },
 	/* Takes the store lock itself, then pads its answer outside it (api_web_withdraw.c). */
-	{ "POST", "/web/v1/withdraw",        HTTP_PUBLIC,     false, 1 * KiB,  api_web_withdraw, false, false },
-	{ "POST", "/v1/audit/search",        AUDIT_READERS,   true,  4 * KiB,  api_audit_search, false, false },
-	{ "GET",  "/v1/audit/checkpoints",   AUDIT_READERS,   true,  0,        api_audit_checkpoints, false, false },
+	{ "POST", "/web/v1/withdraw",        HTTP_PUBLIC,     NONE, 1 * KiB,  api_web_withdraw, false, false, false },
+	{ "POST", "/v1/audit/search",        AUDIT_READERS,   READ,   4 * KiB,  api_audit_search, false, false, false },
+	{ "GET",  "/v1/audit/checkpoints",   AUDIT_READERS,   READ,   0,        api_audit_checkpoints, false, false, false },
 };
 
 const size_t http_route_count = sizeof(http_routes) / sizeof(http_routes[0]);

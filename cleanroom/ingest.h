@@ -81,7 +81,7 @@ struct ingest_batch {
 struct ingest_hooks {
 	cr_err (*on_batch)(void *ctx, const struct ingest_batch *b);
 	void *ctx;
-	/* Progress, called between batches (may be NULL). */
+	/* Progress, called between batches, with no transaction open (may be NULL). */
 	void (*on_progress)(void *ctx, uint64_t rows, uint64_t bytes);
 };
 

@@ -86,13 +86,18 @@ cr_err ops_subject_export(struct app *a, int64_t brand, const struct crypto_pseu
 	return rc;
 }
 
-/* Ends a batch: commit events and leaves together (signing a checkpoint), start the next. */
+/*
+ * Ends a batch: commit events and leaves together (signing a checkpoint),
+ * let a waiting writer have the store (the service), start the next.
+ */
 static cr_err import_on_batch(void *user, uint64_t lines)
 {
 	struct import_ctx *c = user;
 	cr_err rc = app_commit(c->a);
-	if (rc == CR_OK)
+	if (rc == CR_OK) {
+		app_store_yield(c->a);
 		rc = app_begin(c->a);
+	}
 	if (c->lines)
 		c->lines(c->ctx, lines);
 	return rc;

@@ -34,9 +34,11 @@ static cr_err on_batch(void *ctx, const struct ingest_batch *b)
 	return app_audit(c->a, &e, NULL);
 }
 
+/* Between two batches, none open: a waiting writer may have the store (the service). */
 static void on_progress(void *ctx, uint64_t rows, uint64_t bytes)
 {
 	struct ingest_ctx *c = ctx;
+	app_store_yield(c->a);
 	if (c->progress)
 		c->progress(c->progress_ctx, rows, bytes);
 }

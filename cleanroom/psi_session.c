@@ -343,7 +343,7 @@ static cr_err reader_open(struct app *a, struct reader *r)
 	for (int tries = 0; rc == CR_ERR_STORE_BUSY && tries < 100; tries++) {
 		if (tries)
 			usleep(10000);
-		rc = store_open(a->store->path, false, &r->store);
+		rc = store_open_reader(a->store->path, &r->store);
 	}
 	if (rc == CR_OK)
 		rc = consent_ctx_new(r->store->db, &r->consent);

@@ -219,6 +219,48 @@ out:
 	return CR_OK;
 }
 
+cr_err store_open_reader(const char *path, struct store **out)
+{
+	/* 8 MiB of page cache each: readers see the same hot index pages. */
+	static const char pragmas[] =
+		"PRAGMA query_only=ON;"
+		"PRAGMA trusted_schema=OFF;"
+		"PRAGMA cache_size=-8192;";
+	struct store *s = cr_xcalloc(1, sizeof(*s));
+	int version = 0;
+	cr_err rc = CR_ERR_DATA_DIR;
+
+	s->path = cr_xstrdup(path);
+	s->reader = true;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+			    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_extended_result_codes(s->db, 1);
+	rc = store_exec(s, pragmas);
+	if (rc == CR_OK && sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK)
+		rc = CR_ERR_STORE;
+	if (rc == CR_OK)
+		rc = read_user_version(s, &version);
+	if (rc == CR_OK && version != MIGRATION_COUNT)
+		rc = CR_ERR_STORE_VERSION;
+out:
+	if (rc != CR_OK) {
+		store_close(s);
+		return rc;
+	}
+	*out = s;
+	return CR_OK;
+}
+
+void store_reader_reset(struct store *s)
+{
+	for (sqlite3_stmt *st = sqlite3_next_stmt(s->db, NULL); st != NULL; st = sqlite3_next_stmt(s->db, st))
+		if (sqlite3_stmt_busy(st))
+			sqlite3_reset(st);
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 void store_close(struct store *s)
 {
 	if (s == NULL)
@@ -231,7 +273,7 @@ void store_close(struct store *s)
 
 cr_err store_begin(struct store *s)
 {
-	if (s->in_txn)
+	if (s->in_txn || s->reader)
 		return CR_ERR_INTERNAL;
 	cr_err rc = store_exec(s, "BEGIN IMMEDIATE");
 	if (rc == CR_OK)

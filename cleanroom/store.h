@@ -11,6 +11,8 @@
 #ifndef CR_CLEANROOM_STORE_H
 #define CR_CLEANROOM_STORE_H
 
+#include <stdbool.h>
+
 #include <sqlite3.h>
 
 #include "common/common.h"
@@ -19,6 +21,7 @@ struct store {
 	sqlite3 *db;     /* owned */
 	char *path;      /* owned */
 	int in_txn;
+	bool reader;     /* store_open_reader: query_only, no transactions */
 };
 
 /* The schema version this program writes (the last migration's number). */
@@ -30,6 +33,19 @@ int store_schema_version(void);
  * a newer schema (CR_ERR_STORE_VERSION). *out is handed to the caller.
  */
 cr_err store_open(const char *path, bool create, struct store **out) CR_MUST_CHECK;
+/*
+ * A read connection to the database the writer at `path` keeps (already
+ * migrated; CR_ERR_STORE_VERSION if its schema is not this program's):
+ * PRAGMA query_only, so any write through it fails, and store_begin
+ * refuses. In WAL mode it reads the last committed state and never waits
+ * for the writer (the service's read routes and token checks).
+ */
+cr_err store_open_reader(const char *path, struct store **out) CR_MUST_CHECK;
+/*
+ * Ends whatever a reader left open (statements stepped but not reset, a
+ * read transaction), so its next use starts from the newest commit.
+ */
+void store_reader_reset(struct store *s);
 /* Closes the connection; accepts NULL. Rolls back an open transaction. */
 void store_close(struct store *s);
 

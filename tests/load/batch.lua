@@ -1,5 +1,5 @@
 -- wrk script: NDJSON batches of LOAD_BATCH consent events per request
--- (POST /v1/brands/acme/consents/batch), fresh synthetic subjects each time.
+-- (POST /v1/brands/{LOAD_BRAND}/consents/batch), fresh synthetic subjects each time.
 dofile(os.getenv("LOAD_DIR") .. "/common.lua")
 
 function init(args)
@@ -13,5 +13,5 @@ function request()
   for i = 1, batch do
     lines[i] = load_event(prefix)
   end
-  return wrk.format(nil, "/v1/brands/acme/consents/batch", nil, table.concat(lines, "\n") .. "\n")
+  return wrk.format(nil, "/v1/brands/" .. brand .. "/consents/batch", nil, table.concat(lines, "\n") .. "\n")
 end

@@ -1,7 +1,9 @@
 -- common.lua: what the wrk scripts share (loaded with dofile from
 -- LOAD_DIR): a thread id per wrk thread, the bearer header, one synthetic
--- consent event, and the LOAD summary line tests/load/run.sh reads.
+-- consent event, the brand, and the LOAD summary line tests/load/run.sh reads.
 local threads = {}
+-- The brand whose routes a script calls (LOAD_BRAND, default acme).
+brand = os.getenv("LOAD_BRAND") or "acme"
 
 function setup(thread)
   thread:set("tid", #threads)

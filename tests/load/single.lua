@@ -1,4 +1,4 @@
--- wrk script: one consent event per request (POST /v1/brands/acme/consents),
+-- wrk script: one consent event per request (POST /v1/brands/{LOAD_BRAND}/consents),
 -- each for a fresh synthetic subject, so every request is a durable append.
 dofile(os.getenv("LOAD_DIR") .. "/common.lua")
 
@@ -8,5 +8,5 @@ function init(args)
 end
 
 function request()
-  return wrk.format(nil, "/v1/brands/acme/consents", nil, load_event(prefix))
+  return wrk.format(nil, "/v1/brands/" .. brand .. "/consents", nil, load_event(prefix))
 end

@@ -1,5 +1,5 @@
 -- wrk script: subject status by SHA-256 digest
--- (GET /v1/brands/acme/subjects/{digest}/status?id_type=email), cycling
+-- (GET /v1/brands/{LOAD_BRAND}/subjects/{digest}/status?id_type=email), cycling
 -- through the digests in LOAD_DIGESTS (one hex digest per line).
 dofile(os.getenv("LOAD_DIR") .. "/common.lua")
 local digests = {}
@@ -14,5 +14,5 @@ end
 
 function request()
   i = i % #digests + 1
-  return wrk.format("GET", "/v1/brands/acme/subjects/" .. digests[i] .. "/status?id_type=email")
+  return wrk.format("GET", "/v1/brands/" .. brand .. "/subjects/" .. digests[i] .. "/status?id_type=email")
 end

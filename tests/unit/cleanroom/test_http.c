@@ -138,6 +138,14 @@ static void test_route_table_invariants(void **state)
 		assert_non_null(r->handler);
 		if (strcmp(r->method, "GET") == 0)
 			assert_int_equal(r->max_body, 0);
+		/* A job thread never parks for a group; a spooled upload is a long
+		 * write (issue 20 item 1: never on a libmicrohttpd thread); a read
+		 * route never joins a group (it cannot write). */
+		assert_false(r->slow && r->group);
+		if (r->spool)
+			assert_true(r->slow);
+		if (r->store == HTTP_STORE_READ)
+			assert_false(r->group || r->spool);
 		for (size_t j = i + 1; j < http_route_count; j++)
 			assert_false(strcmp(r->method, http_routes[j].method) == 0 &&
 				     strcmp(r->pattern, http_routes[j].pattern) == 0);

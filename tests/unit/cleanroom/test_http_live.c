@@ -138,6 +138,63 @@ static void test_live_issue_use_revoke(void **state)
 }
 
 /* The pattern with {brand} replaced by `brand` and every other {param} by `value`. */
+static void path_fill(const char *pattern, const char *brand, const char *value, char *out, size_t cap);
+
+/*
+ * Issue 20 item 1: token checks and read routes run on read connections,
+ * so while the writer is held (its lock taken and a write transaction
+ * open, as a long consent batch holds them) every read route still
+ * answers, with the committed state. Before, each of these calls waited
+ * for the lock (here: forever, and curl's 10 s timeout fails the test).
+ */
+static void test_live_reads_never_wait_for_the_writer(void **state)
+{
+	struct live *l = *state;
+	struct resp r;
+	char path[256];
+	long got[64] = { 0 }, want[64] = { 0 };
+	size_t n = 0;
+	bool tokens_listed;
+	assert_int_equal(call(l, "POST", "/v1/brands", l->admin, "application/json", "{\"name\":\"acme\"}", 15, &r), 201);
+	app_store_lock(l->ap);
+	assert_int_equal(app_begin(l->ap), CR_OK);
+	assert_int_equal(store_setting_set(l->ap->store, "held", "1"), CR_OK);
+
+	/* Statuses are collected and checked once the writer is let go, so a
+	 * failure does not leave the server's threads waiting for it. */
+	want[n] = 200;
+	got[n++] = call_try(l, NULL, "GET", "/v1/whoami", l->brand, NULL, NULL, 0, &r);
+	want[n] = 200;
+	got[n++] = call_try(l, NULL, "GET", "/v1/tokens", l->admin, NULL, NULL, 0, &r);
+	tokens_listed = strstr(r.body, "\"name\":\"b\"") != NULL;
+	want[n] = 200;
+	got[n++] = call_try(l, NULL, "GET", "/v1/brands/acme/datasets", l->brand, NULL, NULL, 0, &r);
+	want[n] = 200;
+	got[n++] = call_try(l, NULL, "GET", "/v1/audit/checkpoint", l->brand, NULL, NULL, 0, &r);
+	for (size_t i = 0; i < http_route_count && n < 64 && got[n - 1] != 0; i++) {
+		const struct http_route *rt = &http_routes[i];
+		const char *tok = (rt->roles & AUTH_ROLE_ADMIN) ? l->admin
+				: (rt->roles & AUTH_ROLE_BRAND) ? l->brand : NULL;
+		bool post = strcmp(rt->method, "POST") == 0;
+		if (rt->store != HTTP_STORE_READ)
+			continue;
+		path_fill(rt->pattern, "acme", "1", path, sizeof(path));
+		/* Whatever the handler says of the empty request, it answers. */
+		want[n] = -1;
+		got[n++] = call_try(l, NULL, rt->method, path, tok, post ? "application/json" : NULL,
+				    post ? "{}" : NULL, 2, &r);
+	}
+	app_rollback(l->ap);
+	app_store_unlock(l->ap);
+	for (size_t i = 0; i < n; i++) {
+		if (want[i] > 0)
+			assert_int_equal(got[i], want[i]);
+		else
+			assert_true(got[i] >= 200 && got[i] < 500);
+	}
+	assert_true(tokens_listed);
+}
+
 static void path_fill(const char *pattern, const char *brand, const char *value, char *out, size_t cap)
 {
 	size_t n = 0;
@@ -413,6 +470,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_live_auth, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_bad_bodies, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_issue_use_revoke, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_live_reads_never_wait_for_the_writer, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_role_matrix, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_tenancy, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_brand_flow, live_setup, live_teardown),

@@ -135,6 +135,48 @@ static void test_checkpointer_moves_wal_into_database(void **state)
 	store_close(s);
 }
 
+static int settings_count(struct store *s)
+{
+	return pragma_int(s, "SELECT count(*) FROM settings");
+}
+
+/*
+ * A reader (issue 20 item 1) refuses to write, reads only what is
+ * committed while the writer holds its transaction open, and once given
+ * back (store_reader_reset) sees the newest commit even if a statement of
+ * its last use was left stepped: a forgotten reset would pin it to an old
+ * snapshot.
+ */
+static void test_reader_reads_committed_state_and_never_writes(void **state)
+{
+	(void)state;
+	struct store *w = NULL, *r = NULL;
+	sqlite3_stmt *left;
+	int n0;
+	assert_int_equal(store_open(dbpath, true, &w), CR_OK);
+	assert_int_equal(store_open_reader(dbpath, &r), CR_OK);
+	n0 = settings_count(r);
+	assert_int_not_equal(store_begin(r), CR_OK);
+	assert_int_not_equal(store_exec(r, "INSERT INTO settings(key, value) VALUES ('reader', 'v')"), CR_OK);
+	assert_int_equal(settings_count(r), n0);
+
+	/* The writer's open transaction neither blocks the reader nor shows to it. */
+	assert_int_equal(store_begin(w), CR_OK);
+	assert_int_equal(store_setting_set(w, "reader-a", "1"), CR_OK);
+	assert_int_equal(settings_count(r), n0);
+	assert_int_equal(store_commit(w), CR_OK);
+
+	/* A statement stepped and never reset holds a read transaction open. */
+	assert_int_equal(sqlite3_prepare_v2(r->db, "SELECT key FROM settings", -1, &left, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(left), SQLITE_ROW);
+	assert_int_equal(store_setting_set(w, "reader-b", "2"), CR_OK); /* autocommit */
+	store_reader_reset(r);
+	assert_int_equal(settings_count(r), n0 + 2);
+	sqlite3_finalize(left);
+	store_close(r);
+	store_close(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_newer_schema_is_refused),
 		cmocka_unit_test(test_rollback_discards_and_settings_roundtrip),
 		cmocka_unit_test(test_checkpointer_moves_wal_into_database),
+		cmocka_unit_test(test_reader_reads_committed_state_and_never_writes),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
