@@ -6,11 +6,11 @@
  * their brands' data.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -283,21 +283,42 @@ cr_err app_commit(struct app *a)
 	return rc;
 }
 
-void app_store_acquire(struct app *a)
+/* Takes the mutex, counted among the short or the long waiters meanwhile. */
+static void store_mutex_take(struct app *a, _Atomic unsigned *waiters)
 {
-	if (a->store_mutex == NULL)
-		return;
-	atomic_fetch_add(&a->lock_waiters, 1);
+	atomic_fetch_add(waiters, 1);
 	if (pthread_mutex_lock(a->store_mutex) != 0)
 		cr_die("app: store lock");
-	atomic_fetch_sub(&a->lock_waiters, 1);
+	atomic_fetch_sub(waiters, 1);
 	atomic_fetch_add(&a->lock_taken, 1);
 	a->lock_depth++;
+}
+
+void app_store_acquire(struct app *a)
+{
+	if (a->store_mutex != NULL)
+		store_mutex_take(a, &a->lock_waiters);
 }
 
 void app_store_lock(struct app *a)
 {
 	app_store_acquire(a);
+	app_group_flush_foreign(a);
+}
+
+void app_store_lock_long(struct app *a)
+{
+	const struct timespec nap = { 0, 200 * 1000 };
+	int64_t until = cr_monotonic_ms() + APP_YIELD_MAX_MS;
+	if (a->store_mutex != NULL) {
+		/* Not in the mutex's queue beside short writes (it would hand the
+		 * lock to either): wait until none waits, for a bounded time. */
+		atomic_fetch_add(&a->long_waiters, 1);
+		while (atomic_load(&a->lock_waiters) > 0 && cr_monotonic_ms() < until)
+			nanosleep(&nap, NULL);
+		atomic_fetch_sub(&a->long_waiters, 1);
+		store_mutex_take(a, &a->long_waiters);
+	}
 	app_group_flush_foreign(a);
 }
 
@@ -310,18 +331,39 @@ void app_store_unlock(struct app *a)
 		cr_die("app: store unlock");
 }
 
+bool app_store_wanted(struct app *a, int64_t chunk_start_ms)
+{
+	return a->store_mutex != NULL && a->lock_depth == 1 && atomic_load(&a->lock_waiters) > 0 &&
+	       cr_monotonic_ms() - chunk_start_ms >= APP_CHUNK_MIN_MS;
+}
+
 void app_store_yield(struct app *a)
 {
+	const struct timespec nap = { 0, 50 * 1000 };
+	int64_t until;
 	uint64_t taken;
-	if (a->store_mutex == NULL || a->lock_depth != 1 || a->store->in_txn ||
-	    atomic_load(&a->lock_waiters) == 0)
+	if (a->store_mutex == NULL || a->lock_depth != 1 || a->store->in_txn)
 		return;
-	taken = atomic_load(&a->lock_taken);
-	app_store_unlock(a);
-	/* A mutex is not fair: taken back at once, it would go to this thread again. */
-	while (atomic_load(&a->lock_taken) == taken && atomic_load(&a->lock_waiters) > 0)
-		sched_yield();
-	app_store_lock(a);
+	if (atomic_load(&a->lock_waiters) > 0) {
+		/* Short writes go first while any wait, for a bounded time so
+		 * that a steady stream of them cannot starve the long one. */
+		until = cr_monotonic_ms() + APP_YIELD_MAX_MS;
+		app_store_unlock(a);
+		while (atomic_load(&a->lock_waiters) > 0 && cr_monotonic_ms() < until)
+			nanosleep(&nap, NULL);
+	} else if (atomic_load(&a->long_waiters) > 0) {
+		/* Another long write takes its turn for one chunk. (A mutex is
+		 * not fair: taken back at once, it would come back here.) */
+		taken = atomic_load(&a->lock_taken);
+		until = cr_monotonic_ms() + APP_YIELD_MAX_MS;
+		app_store_unlock(a);
+		while (atomic_load(&a->lock_taken) == taken && atomic_load(&a->long_waiters) > 0 &&
+		       cr_monotonic_ms() < until)
+			nanosleep(&nap, NULL);
+	} else {
+		return;
+	}
+	app_store_lock_long(a);
 }
 
 void app_rollback(struct app *a)

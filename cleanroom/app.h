@@ -44,8 +44,10 @@ struct app {
 	_Atomic uint64_t commit_members;
 	bool reader;                  /* a read connection's view (app_readers): keys borrowed */
 	/* The store lock's hand-over (app_store_yield): threads waiting for
-	 * it, times it was taken, and how deep its holder holds it. */
+	 * it (short writes and reads of the writer; long writes), times it
+	 * was taken, and how deep its holder holds it. */
 	_Atomic unsigned lock_waiters;
+	_Atomic unsigned long_waiters;
 	_Atomic uint64_t lock_taken;
 	unsigned lock_depth;
 };
@@ -62,16 +64,32 @@ void app_store_lock(struct app *a);
 void app_store_unlock(struct app *a);
 /* The lock alone, without committing an open group (group.c joins with it). */
 void app_store_acquire(struct app *a);
+/* app_store_lock for a long write (a batch, an ingest): it waits its turn
+ * behind short writes and alternates chunk by chunk with other long ones. */
+void app_store_lock_long(struct app *a);
 
 /*
  * Between two chunks of a long write (a consent batch's 1000 lines, an
- * ingest's 4096 rows), with no transaction open: if another thread waits
- * for the store lock, hands it over and takes it back after that thread
- * had it, so another tenant's write waits at most one chunk. Does nothing
- * when nobody waits, without a lock, or when the caller holds it more than
- * once (it could not give it up).
+ * ingest's 4096 rows), with no transaction open: if short writes wait for
+ * the store lock, lets them have it until none waits (at most
+ * APP_YIELD_MAX_MS, so a steady stream of them cannot starve the long
+ * write); else, if another long write waits, lets it have one chunk. Then
+ * takes the lock back (app_store_lock_long). Another tenant's write thus
+ * waits at most about one chunk. Does nothing when nobody waits, without a
+ * lock, or when the caller holds it more than once (it could not give it
+ * up).
  */
+#define APP_YIELD_MAX_MS 20
 void app_store_yield(struct app *a);
+
+/*
+ * True if a long write that began its chunk at `chunk_start_ms`
+ * (cr_monotonic_ms) should end it now: a short write waits for the store
+ * lock, this one could give it up, and the chunk has run APP_CHUNK_MIN_MS.
+ * So a short write waits about that long, not a whole chunk.
+ */
+#define APP_CHUNK_MIN_MS 5
+bool app_store_wanted(struct app *a, int64_t chunk_start_ms);
 
 /*
  * The brand's consent importer (default profile), borrowed from a cache in

@@ -262,6 +262,7 @@ static unsigned default_threads(void)
 /* What the command line asked for (strings borrowed from argv). */
 struct serve_opts {
 	const char *listen, *cert, *key, *threads, *rate, *sweep, *window, *spool_max, *disk_floor, *per_range, *header_timeout;
+	const char *max_conns;
 	bool insecure, public_metrics;
 };
 
@@ -316,6 +317,11 @@ static int serve_opts_check(const struct serve_opts *o, const struct cli_args *a
 			return cli_usage_error(VERB, "'--per-range-limit' must be 0 (no cap) to 1000000");
 		cfg->per_range_limit = (unsigned)mib;
 	}
+	if (o->max_conns) {
+		if (cr_parse_u64(o->max_conns, 8, 65536, &mib) != CR_OK)
+			return cli_usage_error(VERB, "'--max-connections' must be 8 to 65536");
+		cfg->connection_limit = (unsigned)mib;
+	}
 	if (o->header_timeout) {
 		if (cr_parse_u64(o->header_timeout, 0, 3600, &mib) != CR_OK)
 			return cli_usage_error(VERB, "'--header-timeout' must be 0 (none) to 3600 seconds");
@@ -347,6 +353,7 @@ int cmd_serve(int argc, char **argv)
 		{ "public-metrics", NULL, &o.public_metrics, "answer GET /metrics without a token (default: any role's token)" },
 		{ "spool-max", &o.spool_max, NULL, "MIB: uploads on disk at once, all clients together (default 4096; 0: no cap); 507 beyond" },
 		{ "per-range-limit", &o.per_range, NULL, "N connections per IPv4 /24 or IPv6 /64 (default 256; 0: no cap)" },
+		{ "max-connections", &o.max_conns, NULL, "N connections in total, an eighth kept for clients with a token (default 1024)" },
 		{ "header-timeout", &o.header_timeout, NULL, "SECONDS a request's headers may take to arrive (default 10; 0: no deadline)" },
 		{ "disk-floor", &o.disk_floor, NULL, "MIB: free space an upload must leave on the data disk (default 512; 0: none); 507 below" },
 		{ "threads", &o.threads, NULL, "N worker threads (default: one per core)" },

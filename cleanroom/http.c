@@ -39,6 +39,8 @@
 
 /* A client that keeps sending past its route's maximum is cut off after this. */
 #define DISCARD_MAX (1u << 20)
+/* Threads for short writes (half of them for any one tenant). */
+#define WRITE_THREADS 16u
 /* How often the service checkpoints the WAL, off the writer (store_wal.c). */
 #define WAL_CHECKPOINT_MS 1000
 /* TLS 1.3, and TLS 1.2 with forward-secret key exchange and AEAD ciphers only. */
@@ -55,6 +57,7 @@ struct http_server {
 	pthread_mutex_t store_lock;
 	struct app_readers *readers;     /* owned: token checks and read routes */
 	struct http_jobs *jobs;          /* owned: slow routes' handlers */
+	struct http_jobs *writes;        /* owned: short writes' handlers */
 	struct store_checkpointer *wal;  /* owned: WAL checkpoints off the writer */
 	FILE *log;                       /* borrowed */
 	atomic_bool stopping;
@@ -94,7 +97,8 @@ struct http_conn {
 	uint64_t start_us;
 	struct app_member member;        /* a group route's place in its commit group */
 	bool parked;                     /* suspended until its group commits or its job ends */
-	struct MHD_Connection *mc;       /* for a slow route's job */
+	struct MHD_Connection *mc;       /* for its job */
+	bool in_job;                     /* its handler runs on a job thread, the connection suspended */
 	struct http_reply parked_rep;    /* the handler's reply meanwhile */
 	cr_err parked_rc;
 };
@@ -181,27 +185,12 @@ static enum MHD_Result reply_error(struct http_conn *c, struct MHD_Connection *m
 
 /* ------------------------------------------------------- request: begin */
 
-/*
- * The store lock for a read of what commit groups never write (tokens) or a
- * post-commit step: taken as a member that commits nothing, so an open
- * group is not committed early. Never write between these two.
- */
-static void store_enter_reading(struct app *a, struct app_member *none)
-{
-	(void)app_group_join(a, none);
-}
-
-static void store_leave_reading(struct app *a)
-{
-	(void)app_group_leave(a);
-	app_store_unlock(a);
-}
-
 /* 401 without or with a bad token, 403 for a role the route does not admit. */
 static cr_err authenticate(struct http_conn *c, struct MHD_Connection *mc)
 {
 	const char *hdr = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
 						      MHD_HTTP_HEADER_AUTHORIZATION);
+	const union MHD_ConnectionInfo *guard_ctx;
 	const char *token = NULL;
 	size_t len = 0;
 	struct app *r;
@@ -214,6 +203,9 @@ static cr_err authenticate(struct http_conn *c, struct MHD_Connection *mc)
 	if (rc != CR_OK)
 		return rc;
 	c->authed = true;
+	guard_ctx = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (guard_ctx != NULL)
+		http_guard_authenticated(guard_ctx->socket_context);
 	if (!(c->route->roles & (unsigned)c->who.role))
 		return CR_ERR_AUTH_FORBIDDEN;
 	if (c->srv->rate == NULL)
@@ -421,18 +413,24 @@ static void conn_wake(void *mc)
 	MHD_resume_connection(mc);
 }
 
-/* Runs the reply's post-commit step, if any, under the store lock; `rc` is the commit's outcome. */
-static cr_err reply_finish(struct app *a, cr_err rc, struct http_reply *rep, bool locked)
+/*
+ * Runs the reply's post-commit step, if any, with the commit's outcome
+ * `rc`: on `a` when the caller holds the store lock, else on a read
+ * connection (the change is committed, so a reader sees it; a step run
+ * for a resumed connection on a libmicrohttpd thread must not wait for
+ * the writer).
+ */
+static cr_err reply_finish(struct http_server *srv, struct app *a, cr_err rc, struct http_reply *rep,
+			   bool locked)
 {
-	struct app_member none = { 0 };
+	struct app *r;
 	if (rep->finish == NULL)
 		return rc;
-	if (!locked)
-		store_enter_reading(a, &none);
-	rc = rep->finish(a, rc, rep->finish_ctx, rep);
+	r = locked ? a : app_reader_take(srv->readers);
+	rc = rep->finish(r, rc, rep->finish_ctx, rep);
 	rep->finish = NULL;
 	if (!locked)
-		store_leave_reading(a);
+		app_reader_give(srv->readers, r);
 	return rc;
 }
 
@@ -487,6 +485,8 @@ static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct
 		return handler_run_reading(c, &req, rep);
 	if (c->route->group)
 		joined = app_group_join(a, &c->member);
+	else if (c->route->slow)
+		app_store_lock_long(a);
 	else
 		app_store_lock(a);
 	rc = c->route->handler(&req, rep);
@@ -500,7 +500,8 @@ static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct
 		c->parked_rc = rc;
 		memset(rep, 0, sizeof(*rep));
 		c->parked = *parked = true;
-		MHD_suspend_connection(mc);
+		if (!c->in_job) /* a job's connection is suspended already */
+			MHD_suspend_connection(mc);
 		app_store_unlock(a);
 		return CR_OK;
 	}
@@ -514,7 +515,7 @@ static cr_err handler_run(struct http_conn *c, struct MHD_Connection *mc, struct
 	if (rc == CR_OK && c->member.registered)
 		rc = c->member.rc; /* its group committed before it left */
 	if (rep->finish != NULL)
-		rc = reply_finish(a, rc, rep, true);
+		rc = reply_finish(srv, a, rc, rep, true);
 	app_store_unlock(a);
 	return rc;
 }
@@ -533,16 +534,32 @@ static enum MHD_Result reply_or_error(struct http_conn *c, struct MHD_Connection
 	return reply_queue(c, mc, rep, NULL);
 }
 
-/* A slow route's handler, on a job thread; its connection is suspended meanwhile. */
+/*
+ * A handler on a job thread; its connection is suspended meanwhile and
+ * resumed here, or by its commit group once that has committed.
+ */
 static void job_run(void *ctx)
 {
 	struct http_conn *c = ctx;
 	struct http_reply rep = { 0 };
 	bool parked = false;
-	cr_err rc = handler_run(c, c->mc, &rep, &parked); /* never parked: slow routes are not group routes */
+	cr_err rc = handler_run(c, c->mc, &rep, &parked);
+	if (parked)
+		return; /* the group wakes it (conn_wake) */
 	c->parked_rep = rep;
 	c->parked_rc = rc;
 	MHD_resume_connection(c->mc);
+}
+
+/*
+ * Whether a route's handler runs on a job thread: a slow one (it would hold
+ * a libmicrohttpd thread, and every connection that thread serves, for
+ * seconds) or one that may wait for the store lock (a write: waiting there
+ * while a long write's chunk runs would stall those connections too).
+ */
+static bool on_job_thread(const struct http_route *r)
+{
+	return r->slow || r->store == HTTP_STORE_WRITE;
 }
 
 /* Body complete: runs the handler and queues its reply or its error. */
@@ -551,11 +568,12 @@ static enum MHD_Result request_finish(struct http_conn *c, struct MHD_Connection
 	struct http_reply rep = { 0 };
 	bool parked = false;
 	cr_err rc;
-	if (c->route->slow && !c->too_large && !c->storage_full && !c->io_error) {
-		c->parked = true;
+	if (on_job_thread(c->route) && !c->too_large && !c->storage_full && !c->io_error) {
+		c->parked = c->in_job = true;
 		c->mc = mc;
 		MHD_suspend_connection(mc);
-		http_jobs_submit(c->srv->jobs, c->authed ? c->who.tenant : "", job_run, c);
+		http_jobs_submit(c->route->slow ? c->srv->jobs : c->srv->writes, c->authed ? c->who.tenant : "",
+				 job_run, c);
 		return MHD_YES;
 	}
 	rc = c->too_large ? CR_ERR_TOO_LARGE
@@ -574,7 +592,7 @@ static enum MHD_Result request_resume(struct http_conn *c, struct MHD_Connection
 	cr_err rc = c->parked_rc == CR_OK ? c->member.rc : c->parked_rc;
 	c->parked = false;
 	memset(&c->parked_rep, 0, sizeof(c->parked_rep));
-	rc = reply_finish(c->srv->app, rc, &rep, false);
+	rc = reply_finish(c->srv, c->srv->app, rc, &rep, false);
 	return reply_or_error(c, mc, &rep, rc);
 }
 
@@ -846,6 +864,7 @@ static void store_lock_init(pthread_mutex_t *m)
 static void server_free(struct http_server *srv)
 {
 	http_jobs_free(srv->jobs);
+	http_jobs_free(srv->writes);
 	store_checkpointer_stop(srv->wal);
 	srv->app->store_mutex = NULL;
 	pthread_mutex_destroy(&srv->store_lock);
@@ -879,7 +898,8 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 	srv->routes = routes;
 	srv->n_routes = n_routes;
 	srv->tls = tls;
-	srv->guard = http_guard_new(cfg->per_range_limit, cfg->header_timeout_s, cfg->timeout_s);
+	srv->guard = http_guard_new(cfg->per_range_limit, cfg->header_timeout_s, cfg->timeout_s,
+				    cfg->connection_limit - cfg->connection_limit / 8u);
 	srv->spool_max = cfg->spool_max;
 	srv->disk_floor = cfg->disk_floor;
 	atomic_init(&srv->spooled, 0);
@@ -908,6 +928,9 @@ cr_err http_server_start(struct app *a, const struct http_config *cfg,
 	 * crypto pool), half of them for any one tenant. */
 	srv->jobs = http_jobs_new(cfg->threads * 2u < 4u ? 4u : cfg->threads * 2u,
 				  cfg->threads < 2u ? 2u : cfg->threads);
+	/* Short writes: they mostly wait for the store lock, and the more wait
+	 * together, the more share one group commit. */
+	srv->writes = http_jobs_new(WRITE_THREADS, WRITE_THREADS / 2u);
 	/* Enough readers that a token check never waits for one in practice. */
 	if (app_readers_open(a, cfg->threads * 2u + 2u, &srv->readers) != CR_OK) {
 		server_free(srv);
@@ -980,7 +1003,8 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms)
 	while (atomic_load(&srv->in_flight) > 0 && monotonic_us() < deadline)
 		usleep(10 * 1000);
 	http_jobs_free(srv->jobs); /* runs what is queued and resumes it */
-	srv->jobs = NULL;
+	http_jobs_free(srv->writes);
+	srv->jobs = srv->writes = NULL;
 	app_group_stop(srv->app); /* commits and wakes what is parked; the daemon must not stop with it suspended */
 	MHD_stop_daemon(srv->daemon);
 	if (listen_fd != MHD_INVALID_SOCKET)

@@ -240,7 +240,7 @@ struct http_config {
 	unsigned threads;            /* worker threads, >= 1 */
 	const char *tls_cert_pem;    /* borrowed, NUL-terminated; NULL for plain HTTP */
 	const char *tls_key_pem;     /* borrowed; must outlive the server; NULL for plain */
-	unsigned connection_limit;
+	unsigned connection_limit;   /* in total; an eighth is kept for clients with a token */
 	unsigned per_ip_limit;
 	unsigned timeout_s;          /* idle connection timeout */
 	size_t memory_limit;         /* per connection, for headers and buffers */
@@ -314,16 +314,22 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms);
  * (0: none), counted from the accept; on a kept-alive connection the next
  * request's headers have `keepalive_s` (at least the deadline) from the end
  * of the previous one. Past it the socket is shut down by a watchdog thread.
+ * Connections that have not shown a valid token are held to `anon_max`
+ * (0: no cap): past it, a new one takes the place of the oldest of them
+ * waiting for a request.
  */
 struct http_guard;
 struct http_guard_conn;
-struct http_guard *http_guard_new(unsigned per_range, unsigned header_timeout_s, unsigned keepalive_s);
+struct http_guard *http_guard_new(unsigned per_range, unsigned header_timeout_s, unsigned keepalive_s,
+				  unsigned anon_max);
 void http_guard_free(struct http_guard *g); /* accepts NULL; stops the watchdog */
 /* True if a connection from `addr` fits under its range's cap. */
 bool http_guard_admit(struct http_guard *g, const struct sockaddr *addr);
 /* A connection accepted on `fd`: counted and timed until http_guard_close. */
 struct http_guard_conn *http_guard_open(struct http_guard *g, const struct sockaddr *addr, int fd);
 void http_guard_close(struct http_guard *g, struct http_guard_conn *c); /* accepts NULL c */
+/* A request on it showed a valid token: it is never evicted for a newcomer. */
+void http_guard_authenticated(struct http_guard_conn *c);
 /* The request's headers have arrived: no deadline until the request is done. */
 void http_guard_headers_done(struct http_guard_conn *c);
 /* The request is done: the next one's headers have keepalive_s from now. */

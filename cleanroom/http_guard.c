@@ -8,7 +8,14 @@
  *     on a kept-alive connection, the idle timeout from the end of its
  *     previous request), so a client that sends one header
  *     line every few seconds (slowloris) or nothing at all is cut off, not
- *     held until the idle timeout that each line resets.
+ *     held until the idle timeout that each line resets;
+ *   - a share of the connections kept for authenticated clients: those that
+ *     have not yet shown a valid token are held to `anon_max`; past it a
+ *     new connection takes the place of the oldest of them that is waiting
+ *     for a request (idle, or sending its headers slowly), or is cut itself
+ *     if every one of them is being answered. A connection that has shown a
+ *     token is never evicted, so a flood of connections from many networks
+ *     leaves the rest (total limit minus anon_max) to the service's users.
  *
  * A watchdog thread checks the deadlines every 200 ms and shuts the socket
  * down (libmicrohttpd then sees the end of the stream and closes it).
@@ -29,6 +36,7 @@ struct http_guard_conn {
 	int fd;
 	atomic_bool in_headers;          /* waiting for a request's headers */
 	atomic_int_least64_t since_ms;   /* since when */
+	atomic_bool authed;              /* a request on it showed a valid token */
 	bool cut;
 };
 
@@ -36,6 +44,7 @@ struct http_guard {
 	pthread_mutex_t lock;
 	struct http_guard_conn *head;
 	unsigned per_range;              /* 0: no cap */
+	unsigned anon_max;               /* connections without a token yet (0: no cap) */
 	int64_t header_ms;               /* 0: no deadline */
 	int64_t keepalive_ms;            /* the deadline after a completed request */
 	pthread_t watchdog;
@@ -92,12 +101,14 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
-struct http_guard *http_guard_new(unsigned per_range, unsigned header_timeout_s, unsigned keepalive_s)
+struct http_guard *http_guard_new(unsigned per_range, unsigned header_timeout_s, unsigned keepalive_s,
+				  unsigned anon_max)
 {
 	struct http_guard *g = cr_xcalloc(1, sizeof(*g));
 	if (pthread_mutex_init(&g->lock, NULL) != 0)
 		cr_die("http: pthread_mutex_init");
 	g->per_range = per_range;
+	g->anon_max = anon_max;
 	g->header_ms = (int64_t)header_timeout_s * 1000;
 	g->keepalive_ms = (int64_t)keepalive_s * 1000 > g->header_ms ? (int64_t)keepalive_s * 1000 : g->header_ms;
 	atomic_init(&g->stop, false);
@@ -147,6 +158,34 @@ bool http_guard_admit(struct http_guard *g, const struct sockaddr *addr)
 	return room;
 }
 
+/*
+ * Room among the connections without a token for one more: if they are at
+ * anon_max, the oldest of them waiting for a request is cut (true), else
+ * there is none to give way (false). Lock held.
+ */
+static bool anon_room_locked(struct http_guard *g)
+{
+	struct http_guard_conn *oldest = NULL;
+	unsigned n = 0;
+	if (g->anon_max == 0)
+		return true;
+	/* Newest first: the last waiting one met is the oldest. */
+	for (struct http_guard_conn *c = g->head; c != NULL; c = c->next) {
+		if (c->cut || atomic_load(&c->authed))
+			continue;
+		n++;
+		if (atomic_load(&c->in_headers))
+			oldest = c;
+	}
+	if (n < g->anon_max)
+		return true;
+	if (oldest == NULL)
+		return false;
+	shutdown(oldest->fd, SHUT_RDWR);
+	oldest->cut = true;
+	return true;
+}
+
 struct http_guard_conn *http_guard_open(struct http_guard *g, const struct sockaddr *addr, int fd)
 {
 	struct http_guard_conn *c = cr_xcalloc(1, sizeof(*c));
@@ -154,10 +193,11 @@ struct http_guard_conn *http_guard_open(struct http_guard *g, const struct socka
 	c->fd = fd;
 	atomic_init(&c->in_headers, true);
 	atomic_init(&c->since_ms, now_ms());
+	atomic_init(&c->authed, false);
 	pthread_mutex_lock(&g->lock);
-	if (!room_locked(g, c->range)) {
-		/* Two accepts of one range raced past http_guard_admit: the
-		 * later one is cut at once (counted and inserted in one step). */
+	/* Two accepts of one range may race past http_guard_admit: the later
+	 * one is cut at once (counted and inserted in one step). */
+	if (!room_locked(g, c->range) || !anon_room_locked(g)) {
 		shutdown(fd, SHUT_RDWR);
 		c->cut = true;
 	}
@@ -182,6 +222,12 @@ void http_guard_close(struct http_guard *g, struct http_guard_conn *c)
 		c->next->prev = c->prev;
 	pthread_mutex_unlock(&g->lock);
 	free(c);
+}
+
+void http_guard_authenticated(struct http_guard_conn *c)
+{
+	if (c != NULL)
+		atomic_store(&c->authed, true);
 }
 
 void http_guard_headers_done(struct http_guard_conn *c)

@@ -53,10 +53,11 @@ const struct http_route http_routes[] = {
 	{ "GET",  "/v1/collaborations/{id}/budget", COLLAB_READERS, READ,  0,   api_collab_budget, false, false, false },
 	{ "GET",  "/v1/collaborations/{id}/releases/{release}", COLLAB_READERS, READ,  0, api_collab_release, false, false, false },
 	/* Match rounds take the store lock only around their store calls (api_sessions.c).
-	 * Slow routes run on the job threads, so they never hold a libmicrohttpd thread. */
+	 * Slow routes, and every WRITE route, run on the job threads: they never hold a
+	 * libmicrohttpd thread, long or waiting for the store lock. */
 	{ "POST", "/v1/collaborations/{id}/sessions", PARTNER, NONE, 4 * KiB, api_sessions_post, false, false, true },
 	{ "GET",  "/v1/sessions/{session}",  PARTNER,         NONE, 0,        api_session_get, false, false, false },
-	{ "DELETE", "/v1/sessions/{session}", PARTNER,        NONE, 0,        api_session_delete, false, false, false },
+	{ "DELETE", "/v1/sessions/{session}", PARTNER,        NONE, 0,        api_session_delete, false, false, true },
 	{ "POST", "/v1/sessions/{session}/blinded", PARTNER,  NONE, ROUND_MAX, api_session_blinded, true, false, true },
 	{ "POST", "/v1/sessions/{session}/answer", PARTNER,   NONE, ROUND_MAX, api_session_answer, true, false, true },
 	{ "GET",  "/v1/audit/log",           AUDIT_READERS,   READ,   0,        api_audit_log, false, false, false },
@@ -73,8 +74,8 @@ const struct http_route http_routes[] = {
 	{ "POST", "/v1/brands/{brand}/subjects/{digest}/link", BRAND, WRITE, 1 * KiB, api_link_issue, false, false, false },
 	{ "POST", "/web/v1/link",            HTTP_PUBLIC,     READ,   1 * KiB,  api_link_view, false, false, false },
 	{ "POST", "/web/v1/link/withdraw",   HTTP_PUBLIC,     WRITE,  1 * KiB,  api_link_withdraw, false, false, false },
-	/* Takes the store lock itself, then pads its answer outside it (api_web_withdraw.c). */
-	{ "POST", "/web/v1/withdraw",        HTTP_PUBLIC,     NONE, 1 * KiB,  api_web_withdraw, false, false, false },
+	/* Takes the store lock itself, then pads its answer outside it (api_web_withdraw.c): slow. */
+	{ "POST", "/web/v1/withdraw",        HTTP_PUBLIC,     NONE, 1 * KiB,  api_web_withdraw, false, false, true },
 	{ "POST", "/v1/audit/search",        AUDIT_READERS,   READ,   4 * KiB,  api_audit_search, false, false, false },
 	{ "GET",  "/v1/audit/checkpoints",   AUDIT_READERS,   READ,   0,        api_audit_checkpoints, false, false, false },
 };

@@ -356,7 +356,8 @@ static cr_err ingest_rows(struct ingest_run *run, FILE *f, const char *hint, cha
 			if (rc == CR_OK)
 				rc = take_row(run, &lay, fields, line);
 		}
-		if (rc == CR_OK && batch_rows > 0 && (eof || batch_rows == run->cap)) {
+		if (rc == CR_OK && batch_rows > 0 &&
+		    (eof || batch_rows == run->cap || (run->hooks && run->hooks->cut && run->hooks->cut(run->hooks->ctx)))) {
 			uint64_t rej = rejected_total(run->rep);
 			rc = flush_batch(run, batch_rows, rej - rej_before, first, line);
 			rej_before = rej;

@@ -83,6 +83,9 @@ struct ingest_hooks {
 	void *ctx;
 	/* Progress, called between batches, with no transaction open (may be NULL). */
 	void (*on_progress)(void *ctx, uint64_t rows, uint64_t bytes);
+	/* Asked after each row (may be NULL): true ends the batch there, before
+	 * batch_rows (someone waits for the store). */
+	bool (*cut)(void *ctx);
 };
 
 struct ingest_opts {

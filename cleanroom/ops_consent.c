@@ -16,6 +16,7 @@
 
 struct import_ctx {
 	struct app *a;
+	int64_t chunk_start_ms;  /* when the open chunk's transaction began */
 	const struct registry_actor *who;
 	ops_refused_fn refused;
 	ops_lines_fn lines;
@@ -97,10 +98,18 @@ static cr_err import_on_batch(void *user, uint64_t lines)
 	if (rc == CR_OK) {
 		app_store_yield(c->a);
 		rc = app_begin(c->a);
+		c->chunk_start_ms = cr_monotonic_ms();
 	}
 	if (c->lines)
 		c->lines(c->ctx, lines);
 	return rc;
+}
+
+/* Ends the chunk early when another request waits for the store (the service). */
+static bool import_cut(void *user)
+{
+	struct import_ctx *c = user;
+	return app_store_wanted(c->a, c->chunk_start_ms);
 }
 
 cr_err ops_consent_import(struct app *a, const struct registry_actor *who, int64_t brand,
@@ -108,9 +117,9 @@ cr_err ops_consent_import(struct app *a, const struct registry_actor *who, int64
 			  FILE *in, ops_refused_fn refused, ops_lines_fn lines, void *ctx,
 			  struct consent_import_summary *sum)
 {
-	struct import_ctx c = { a, who, refused, lines, ctx };
+	struct import_ctx c = { a, cr_monotonic_ms(), who, refused, lines, ctx };
 	struct consent_importer *imp = NULL;
-	struct consent_import_hooks hooks = { import_on_line, import_on_batch, IMPORT_BATCH, &c };
+	struct consent_import_hooks hooks = { import_on_line, import_on_batch, IMPORT_BATCH, &c, import_cut };
 	cr_err rc = consent_importer_new(a->consent, a->keys, brand, NULL, &imp);
 	memset(sum, 0, sizeof(*sum));
 	if (rc == CR_OK)

@@ -10,6 +10,7 @@
 
 struct ingest_ctx {
 	struct app *a;
+	int64_t chunk_start_ms;  /* about when the open batch began (the last one's end) */
 	const struct registry_actor *who;
 	const char *brand;
 	ops_progress_fn progress;
@@ -39,8 +40,16 @@ static void on_progress(void *ctx, uint64_t rows, uint64_t bytes)
 {
 	struct ingest_ctx *c = ctx;
 	app_store_yield(c->a);
+	c->chunk_start_ms = cr_monotonic_ms();
 	if (c->progress)
 		c->progress(c->progress_ctx, rows, bytes);
+}
+
+/* Ends the batch early when another request waits for the store (the service). */
+static bool ingest_cut(void *ctx)
+{
+	struct ingest_ctx *c = ctx;
+	return app_store_wanted(c->a, c->chunk_start_ms);
 }
 
 cr_err ops_ingest(struct app *a, const struct registry_actor *who, const char *brand,
@@ -49,11 +58,11 @@ cr_err ops_ingest(struct app *a, const struct registry_actor *who, const char *b
 		  ops_progress_fn progress, void *progress_ctx, struct ingest_report *rep,
 		  char *err, size_t errcap)
 {
-	struct ingest_ctx c = { a, who, brand, progress, progress_ctx };
+	struct ingest_ctx c = { a, cr_monotonic_ms(), who, brand, progress, progress_ctx };
 	struct crypto_pool *pool = NULL;
 	struct registry_gate gstate;
 	struct ingest_gate gate;
-	struct ingest_hooks hooks = { on_batch, &c, on_progress };
+	struct ingest_hooks hooks = { on_batch, &c, on_progress, ingest_cut };
 	struct ingest_opts opts = { .id_opts = id_opts }; /* each batch judged when it begins */
 	cr_err rc = crypto_pool_create(threads, &pool);
 	if (rc != CR_OK)

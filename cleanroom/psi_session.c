@@ -349,11 +349,13 @@ static cr_err reader_open(struct app *a, struct reader *r)
 		rc = consent_ctx_new(r->store->db, &r->consent);
 	if (rc != CR_OK)
 		return rc;
-	r->app = *a;
+	/* Not a copy of *a: its lock counters change under other threads. The
+	 * gate needs the consent context; no lock (its own connection). */
+	memset(&r->app, 0, sizeof(r->app));
+	r->app.reader = true;
+	r->app.keys = a->keys;
 	r->app.store = r->store;
 	r->app.consent = r->consent;
-	r->app.log = NULL;
-	r->app.store_mutex = NULL;  /* its own connection: never the shared lock */
 	registry_ingest_gate(&r->gstate, &r->app, &r->gate);
 	/* one read snapshot for the whole shard, and no per-statement locking */
 	return store_exec(r->store, "BEGIN");

@@ -630,6 +630,9 @@ struct consent_import_hooks {
 	cr_err (*on_batch)(void *user, uint64_t lines_done);
 	size_t batch_lines;
 	void *user;
+	/* Asked after each line (may be NULL): true ends the batch there,
+	 * before batch_lines (someone waits for the store). */
+	bool (*cut)(void *user);
 };
 
 /*

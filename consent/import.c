@@ -265,7 +265,7 @@ cr_err consent_import_stream(struct consent_importer *imp, FILE *in, cr_time_ms 
 	struct consent_line_result *res = cr_xmalloc(sizeof(*res));
 	char *buf = cr_xmalloc(CONSENT_LINE_MAX + 2);
 	size_t batch = hooks != NULL && hooks->batch_lines ? hooks->batch_lines : 1000;
-	size_t len;
+	size_t len, in_batch = 0;
 	bool too_long;
 	cr_err rc = CR_OK;
 
@@ -289,8 +289,12 @@ cr_err consent_import_stream(struct consent_importer *imp, FILE *in, cr_time_ms 
 			if (hooks != NULL && hooks->on_line != NULL)
 				rc = hooks->on_line(hooks->user, res);
 		}
-		if (rc == CR_OK && sum->lines % batch == 0 && hooks != NULL && hooks->on_batch)
+		in_batch++;
+		if (rc == CR_OK && hooks != NULL && hooks->on_batch &&
+		    (in_batch == batch || (hooks->cut != NULL && hooks->cut(hooks->user)))) {
 			rc = hooks->on_batch(hooks->user, sum->lines);
+			in_batch = 0;
+		}
 	}
 	if (rc == CR_OK && ferror(in))
 		rc = CR_ERR_IO;

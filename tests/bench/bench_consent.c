@@ -190,7 +190,7 @@ static void bench_import(struct world *w, unsigned subjects, size_t batch)
 {
 	size_t cap = (size_t)subjects * 1400 + 1, len = 0;
 	char *text = malloc(cap);
-	struct consent_import_hooks hooks = { NULL, commit_batch, batch, w->db };
+	struct consent_import_hooks hooks = { NULL, commit_batch, batch, w->db, NULL };
 	struct consent_import_summary sum;
 	FILE *in;
 	int64_t t0, t1, c0, c1;

@@ -5,7 +5,10 @@
 # --header-timeout 2: the range gets at most 100 connections, a client of
 # another /24 is answered at once, every idle and slowloris connection is
 # cut after the deadline, a kept-alive connection may wait longer between
-# two requests, and the range's slots are given back.
+# two requests, and the range's slots are given back. Then, against
+# --max-connections 40: 60 idle connections from 60 networks cannot keep a
+# client with a token, or a fresh client, out (an eighth is kept for tokens;
+# newcomers take the place of the oldest idle connection without one).
 set -euo pipefail
 CR=${CLEANROOM:?}
 command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -110,6 +113,58 @@ k.close()
 # The range's slots are given back.
 status, _ = healthz("127.0.0.50")
 assert status.startswith(b"HTTP/1.1 200"), status
+PY
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+pid=
+[ $rc -eq 0 ] || { echo "serve exited $rc"; exit 1; }
+
+# A share of the connections is kept for clients with a token: with
+# --max-connections 40, connections without one are held to 35. 60 idle
+# connections from 60 networks (no range cap) cannot fill the server: each
+# newcomer takes the place of the oldest idle one, a client that showed a
+# token keeps its connection, and a fresh client is answered at once.
+export CLEANROOM_DATA=$d
+tok=$("$CR" token issue --role admin --tenant ops --name conn 2>/dev/null)
+"$CR" serve --data "$d" --listen 127.0.0.1:0 --insecure-http --threads 2 \
+  --max-connections 40 --per-range-limit 0 --header-timeout 60 2>"$log" &
+pid=$!
+for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
+url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+[[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || { echo "no listening line:"; cat "$log"; exit 1; }
+TOKEN=$tok python3 - "${url##*:}" <<'PY'
+import os, socket, sys, time
+port, token = int(sys.argv[1]), os.environ["TOKEN"]
+
+def conn(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    s.settimeout(5)
+    return s
+
+def ask(s, path, auth=True):
+    h = "Authorization: Bearer %s\r\n" % token if auth else ""
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (path, h)).encode())
+    return s.recv(4096).split(b"\r\n")[0]
+
+member = conn("127.0.9.1")
+assert ask(member, "/v1/whoami").startswith(b"HTTP/1.1 200")
+idle = []
+for i in range(60):
+    idle.append(conn("127.%d.%d.1" % (10 + i // 200, i % 200)))
+    time.sleep(0.005)
+time.sleep(0.5)
+# The client with a token was not evicted: its connection still answers.
+assert ask(member, "/v1/whoami").startswith(b"HTTP/1.1 200"), "the authenticated connection was evicted"
+# A fresh client is answered at once, past 60 idle connections on a server of 40.
+t0 = time.monotonic()
+fresh = conn("127.9.9.9")
+got = ask(fresh, "/healthz", auth=False)
+assert got.startswith(b"HTTP/1.1 200"), got
+assert time.monotonic() - t0 < 2, "the fresh client waited %.1f s" % (time.monotonic() - t0)
+for s in idle + [member, fresh]:
+    s.close()
 PY
 kill -INT "$pid"
 set +e; wait "$pid"; rc=$?; set -e

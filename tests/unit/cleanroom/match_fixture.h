@@ -107,7 +107,7 @@ static inline void mfx_dataset(struct mfx *f)
 {
 	struct registry_gate gs;
 	struct ingest_gate gate;
-	struct ingest_hooks hooks = { mfx_no_leaf, NULL, NULL };
+	struct ingest_hooks hooks = { mfx_no_leaf, NULL, NULL, NULL };
 	struct ingest_opts opts = { .at = cr_time_now() };
 	struct ingest_report rep;
 	char err[200] = "";

@@ -8,6 +8,7 @@
  * others; a member that leaves its savepoint open is flagged and undone; a full group commits at once; a member is woken exactly once.
  * And I5 for every verb: each appends exactly its leaf, a refusal none.
  * Subjects are made up. */
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -477,6 +478,48 @@ static void test_i5_every_verb_appends_its_leaf(void **state)
 	}
 }
 
+/* A short write: takes the store lock (counted as waiting meanwhile), notes that it ran. */
+struct short_write {
+	struct app *a;
+	atomic_bool ran;
+};
+
+static void *short_write_main(void *arg)
+{
+	struct short_write *w = arg;
+	app_store_lock(w->a);
+	atomic_store(&w->ran, true);
+	app_store_unlock(w->a);
+	return NULL;
+}
+
+/*
+ * Issue 20 item 1: a long write holding the store lock sees a short write
+ * waiting for it (app_store_wanted, once its chunk has run the minimum),
+ * and app_store_yield lets it in before taking the lock back. Without a
+ * waiter, or within the minimum, the chunk goes on.
+ */
+static void test_long_write_yields_to_a_waiting_short_write(void **state)
+{
+	struct fx *f = *state;
+	struct short_write w = { .a = f->a };
+	pthread_t t;
+	int64_t start = cr_monotonic_ms();
+	atomic_init(&w.ran, false);
+	app_store_lock_long(f->a);
+	assert_false(app_store_wanted(f->a, start - APP_CHUNK_MIN_MS)); /* nobody waits */
+	assert_int_equal(pthread_create(&t, NULL, short_write_main, &w), 0);
+	while (atomic_load(&f->a->lock_waiters) == 0)
+		usleep(1000);
+	assert_false(app_store_wanted(f->a, cr_monotonic_ms() + 1000)); /* within the minimum */
+	assert_true(app_store_wanted(f->a, start - APP_CHUNK_MIN_MS));
+	app_store_yield(f->a);
+	assert_true(atomic_load(&w.ran)); /* it ran between the two chunks */
+	assert_int_equal(f->a->lock_depth, 1);
+	app_store_unlock(f->a);
+	pthread_join(t, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +531,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_savepoint_left_open_is_undone, fx_group_setup, fx_group_teardown),
 		cmocka_unit_test_setup_teardown(test_group_full_commits_at_once, fx_group_setup, fx_group_teardown),
 		cmocka_unit_test_setup_teardown(test_group_committer_thread, fx_group_setup, fx_group_teardown),
+		cmocka_unit_test_setup_teardown(test_long_write_yields_to_a_waiting_short_write, fx_group_setup,
+						fx_group_teardown),
 		cmocka_unit_test_setup_teardown(test_i5_every_verb_appends_its_leaf, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

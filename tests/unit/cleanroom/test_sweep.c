@@ -30,7 +30,7 @@ static void ingest_then(struct sfx *s, const struct dataset *d, const char *csv,
 {
 	struct registry_gate gs;
 	struct ingest_gate gate;
-	struct ingest_hooks hooks = { no_leaf, NULL, NULL };
+	struct ingest_hooks hooks = { no_leaf, NULL, NULL, NULL };
 	struct ingest_opts opts = { .at = s->ingested };
 	struct ingest_report rep;
 	char err[200] = "";

@@ -59,7 +59,7 @@ static cr_err on_batch(void *user, uint64_t lines)
 
 static cr_err run(struct ifx *x, const char *text, size_t batch, struct consent_import_summary *s)
 {
-	struct consent_import_hooks h = { on_line, on_batch, batch, x };
+	struct consent_import_hooks h = { on_line, on_batch, batch, x, NULL };
 	FILE *in = fmemopen((void *)text, strlen(text), "r");
 	cr_err rc;
 	assert_non_null(in);
