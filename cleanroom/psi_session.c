@@ -1,9 +1,9 @@
 /*
  * psi_session.c: the service's side of a match (see psi_session.h).
  *
- * Layout, bottom up: the prefix set C; the session's buffers and how they
- * are wiped; audit leaves; loading the eligible records; then one function
- * per round. Buffers that hold anything derived from the brand's records or
+ * Layout, bottom up: the session's buffers and how they are wiped (the
+ * prefix set C is prefix_set.c); audit leaves; loading the eligible
+ * records; then one function per round. Buffers that hold anything derived from the brand's records or
  * the session secrets are wiped with sodium_memzero before they are freed,
  * on every path, and as soon as the round that needed them is over.
  */
@@ -16,87 +16,11 @@
 #include <sodium.h>
 
 #include "cleanroom/app.h"
+#include "cleanroom/prefix_set.h"
 #include "cleanroom/psi_session.h"
 #include "cleanroom/registry.h"
 
-#define PREFIX_BYTES 16
 #define C_CHUNK 65536   /* B elements multiplied per pool run while building C */
-
-/* ------------------------------------------------------------ prefix set */
-
-/*
- * An open-addressing set of 16-byte prefixes of C's elements. The slot
- * index is the prefix's first 8 bytes: C = (a·k)·B is pseudo-random to
- * whoever chose B, so the partner cannot aim collisions. An all-zero slot
- * is empty; an all-zero prefix (probability 2^-128) is kept in a flag.
- */
-struct prefix_set {
-	uint8_t *slots;   /* cap x 16 */
-	size_t cap;       /* a power of two, at least twice the elements */
-	bool has_zero;
-};
-
-static void pset_init(struct prefix_set *s, size_t n)
-{
-	size_t cap = 16;
-	while (cap < 2 * n)
-		cap <<= 1;
-	s->slots = cr_xcalloc(cap, PREFIX_BYTES);
-	s->cap = cap;
-	s->has_zero = false;
-}
-
-static void pset_wipe(struct prefix_set *s)
-{
-	if (s->slots) {
-		sodium_memzero(s->slots, s->cap * PREFIX_BYTES);
-		free(s->slots);
-	}
-	memset(s, 0, sizeof(*s));
-}
-
-static bool is_zero16(const uint8_t *p)
-{
-	uint64_t a, b;
-	memcpy(&a, p, 8);
-	memcpy(&b, p + 8, 8);
-	return (a | b) == 0;
-}
-
-/* Finds the slot of `key`, or the empty slot where it would go. */
-static uint8_t *pset_slot(const struct prefix_set *s, const uint8_t *key)
-{
-	uint64_t h;
-	memcpy(&h, key, 8);
-	for (size_t i = (size_t)h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-		uint8_t *slot = s->slots + i * PREFIX_BYTES;
-		if (is_zero16(slot) || memcmp(slot, key, PREFIX_BYTES) == 0)
-			return slot;
-	}
-}
-
-/* Adds key; false if it was there already (a duplicate). */
-static bool pset_add(struct prefix_set *s, const uint8_t *key)
-{
-	uint8_t *slot;
-	if (is_zero16(key)) {
-		bool fresh = !s->has_zero;
-		s->has_zero = true;
-		return fresh;
-	}
-	slot = pset_slot(s, key);
-	if (!is_zero16(slot))
-		return false;
-	memcpy(slot, key, PREFIX_BYTES);
-	return true;
-}
-
-static bool pset_has(const struct prefix_set *s, const uint8_t *key)
-{
-	if (is_zero16(key))
-		return s->has_zero;
-	return !is_zero16(pset_slot(s, key));
-}
 
 /* ------------------------------------------------------------- session */
 

@@ -95,6 +95,14 @@ cr_err crypto_psi_mul(const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
 		rc = CR_ERR_PSI_IDENTITY;
 		goto out;
 	}
+	/* RFC 9496 4.3.1: a string whose value is >= p does not decode. With
+	 * bit 255 set it is >= 2^255; libsodium 1.0.18 ignores that bit, so
+	 * one point would have two encodings (and the partner a second name
+	 * for an element it has already sent). */
+	if (p[CRYPTO_PSI_ELEMENT_BYTES - 1] & 0x80) {
+		rc = CR_ERR_PSI_ENCODING;
+		goto out;
+	}
 	/*
 	 * crypto_scalarmult_ristretto255 decodes `p` with the very check
 	 * crypto_core_ristretto255_is_valid_point makes (ristretto255_frombytes)

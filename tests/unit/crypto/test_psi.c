@@ -82,6 +82,9 @@ static const char *bad_encodings[] = {
 	"445425117cb8c90edcbc7c1cc0e74f747f2c1efa5630a967c64f287792a48a4b",
 	/* s = -1, which gives y = 0 */
 	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	/* the base point's encoding with bit 255 set (value >= 2^255 > p,
+	 * RFC 9496 4.3.1; libsodium 1.0.18 alone would decode it) */
+	"e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2df6",
 	/* and two of our own: all 0xff, all 0xfe */
 	"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
 	"fefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefe",
