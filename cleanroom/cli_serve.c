@@ -369,6 +369,7 @@ int cmd_serve(int argc, char **argv)
 	struct serve_tls tls = { 0 };
 	struct app *a = NULL;
 	unsigned sweep_s = SWEEP_DEFAULT_S;
+	size_t aborted = 0;
 	int ret = cli_parse(argc, argv, opts, usage, &args);
 	cr_err rc;
 
@@ -382,6 +383,17 @@ int cmd_serve(int argc, char **argv)
 	if (rc != CR_OK) {
 		ret = cli_fail(VERB, "'%s': %s", cli_data_dir(&args), cr_strerror(rc));
 		goto out;
+	}
+	/* Match sessions the last stop left open get their "match.abort" leaf. */
+	rc = psi_sessions_recover(a, &aborted);
+	if (rc != CR_OK) {
+		ret = cli_fail(VERB, "ending the match sessions left open: %s", cr_strerror(rc));
+		goto out;
+	}
+	if (aborted > 0) {
+		char n[24];
+		snprintf(n, sizeof(n), "%zu", aborted);
+		log_line("info", "match sessions left open by the last stop were aborted", "sessions", n);
 	}
 	if (o.insecure) {
 		log_line("warning", "--insecure-http: tokens and data travel unencrypted; "

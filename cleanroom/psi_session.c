@@ -184,11 +184,16 @@ static cr_err session_audit(struct psi_session *s, struct app *a, const char *ty
 				 .collaboration = id, .session = s->id, .recipients = recipients,
 				 .n_recipients = 1, .detail = detail };
 	cr_err rc;
+	struct psi_open_row row = { s->id, s->brand, s->d.name, s->c.partner, s->actor_role, s->actor_id, s->c.id };
 	snprintf(id, sizeof(id), "%lld", (long long)s->c.id);
 	app_store_lock(a);
 	rc = app_begin(a);
 	if (rc == CR_OK)
 		rc = app_audit(a, &e, NULL);
+	/* The session is open from its first leaf to its last (psi_recover.c). */
+	if (rc == CR_OK)
+		rc = strcmp(type, "match.session") == 0 ? psi_open_row_add(a->store, &row)
+							: psi_open_row_end(a->store, s->id);
 	rc = app_end(a, rc);
 	app_store_unlock(a);
 	return rc;

@@ -207,4 +207,22 @@ void psi_sessions_remove(struct psi_sessions *t, const char *id);
  */
 size_t psi_sessions_sweep(struct psi_sessions *t, struct app *a, cr_time_ms now);
 
+/* --------------------------------------------- sessions a stop left open */
+
+/*
+ * psi_recover.c: a session's row in match_open is added with its
+ * "match.session" leaf and ended with its last leaf, each in that leaf's
+ * transaction. At start-up psi_sessions_recover appends a "match.abort"
+ * leaf for every row left (a session the previous process never ended)
+ * and deletes it, one transaction each; *aborted (may be NULL) counts them.
+ */
+extern const char psi_schema_open[];
+struct psi_open_row {
+	const char *session, *tenant, *dataset, *partner, *actor_role, *actor_id;
+	int64_t collab_id;
+};
+cr_err psi_open_row_add(struct store *s, const struct psi_open_row *r) CR_MUST_CHECK;
+cr_err psi_open_row_end(struct store *s, const char *session) CR_MUST_CHECK;
+cr_err psi_sessions_recover(struct app *a, size_t *aborted) CR_MUST_CHECK;
+
 #endif

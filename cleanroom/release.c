@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "cleanroom/app.h"
+#include "cleanroom/psi_session.h"
 #include "cleanroom/release.h"
 
 /* ---------------------------------------------------------------- query */
@@ -419,6 +420,7 @@ static cr_err audit_release(struct app *a, const struct release_ctx *x, const st
 {
 	char id[24], detail[RELEASE_QUERY_MAX + 256], eps[COLLAB_MILLI_STRLEN], left[COLLAB_MILLI_STRLEN];
 	const char *recipients[1] = { c->partner };
+	cr_err rc;
 	struct audit_entry e = { .event_type = r->outcome == CR_OK ? "match.release" : "match.refuse",
 				 .actor_role = x->actor_role, .actor_id = x->actor_id, .tenant = x->brand,
 				 .dataset = d->name, .collaboration = id, .session = x->session,
@@ -434,7 +436,9 @@ static cr_err audit_release(struct app *a, const struct release_ctx *x, const st
 	else
 		snprintf(detail, sizeof(detail), "reason=%s release=%lld query=%s epsilon=%s budget_left=%s",
 			 refusal_reason(r->outcome), (long long)r->release_id, q->text, eps, left);
-	return app_audit(a, &e, NULL);
+	rc = app_audit(a, &e, NULL);
+	/* The session's last leaf: it is no longer open (psi_recover.c). */
+	return rc == CR_OK ? psi_open_row_end(a->store, x->session) : rc;
 }
 
 /* Aggregate and noise, inside the transaction, after the budget was found sufficient. */

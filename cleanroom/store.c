@@ -19,6 +19,7 @@
 #include "cleanroom/store.h"
 #include "cleanroom/auth.h"
 #include "cleanroom/collab.h"
+#include "cleanroom/psi_session.h"
 
 /* Tables owned by cleanroom/ itself. */
 static const char schema_core_v1[] =
@@ -41,6 +42,7 @@ static const char *const migration_datasets[] = { dataset_schema_v1, NULL };
 static const char *const migration_collab[] = { collab_schema_v1, NULL };
 static const char *const migration_consent_v2[] = { consent_schema_v2, NULL };
 static const char *const migration_datasets_v2[] = { dataset_schema_v2, NULL };
+static const char *const migration_match_open[] = { psi_schema_open, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -51,6 +53,7 @@ static const struct migration migrations[] = {
 	{ "collaborations", migration_collab },
 	{ "consent rule tables append-only", migration_consent_v2 },
 	{ "child-directed datasets", migration_datasets_v2 },
+	{ "match sessions open", migration_match_open },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

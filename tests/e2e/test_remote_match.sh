@@ -177,6 +177,22 @@ PY
 # The ledger as the partner sees it, and the audit log still verifies.
 curl -sS --cacert "$ca" -H "Authorization: Bearer $p1" -o body "$url/v1/collaborations/$C/budget"
 python3 -c "import json; l=json.load(open('body')); assert l['spent']=='2.000' and len(l['debits'])==4, l"
+
+# A stop between two rounds (SIGKILL): the next start ends the open session
+# with a match.abort leaf naming it (issue 21 item 7).
+sid=$(curl -sS --cacert "$ca" -H "Authorization: Bearer $p1" -H 'Content-Type: application/json' \
+        -d '{"group_by":"segment"}' "$url/v1/collaborations/$C/sessions" | python3 -c "import json,sys; print(json.load(sys.stdin)['session'])")
+kill -KILL "$pid"; wait "$pid" || true; pid=
+"$CR" serve --listen 127.0.0.1:0 --threads 2 2>"$log.restart" &
+pid=$!
+for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log.restart" 2>/dev/null && break; sleep 0.1; done
+grep -q '"message":"match sessions left open by the last stop were aborted","sessions":"1"' "$log.restart" \
+  || { echo "the restart did not abort the open session:"; cat "$log.restart"; exit 1; }
+"$CR" audit log --json --limit 5 | python3 -c "
+import json, sys
+doc = json.load(sys.stdin)
+entries = doc['entries'] if isinstance(doc, dict) else doc
+assert any(e['type'] == 'match.abort' and e['session'] == '$sid' for e in entries), 'no match.abort leaf for the session'"
 kill -TERM "$pid"; wait "$pid" || true; pid=
 "$CR" audit verify | grep -q "audit log OK"
 

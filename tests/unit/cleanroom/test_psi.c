@@ -471,6 +471,42 @@ static void test_withdrawal_before_and_during_match(void **state)
 
 /* ------------------------------------------------------------- expiry */
 
+/*
+ * Issue 21 item 7: a session the service never ended (the process stopped
+ * between two rounds) gets a "match.abort" leaf at the next start, naming
+ * it; a session that ended (released, refused, expired) gets none, and a
+ * second start finds nothing left.
+ */
+static void test_restart_aborts_the_sessions_left_open(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct run done, left;
+	struct audit_query q = { .tenant = "acme", .event_type = "match.abort", .limit = 1 };
+	struct audit_page page;
+	size_t aborts, n = 99;
+	/* Earlier tests of this group dropped sessions too, as a stop would. */
+	assert_int_equal(psi_sessions_recover(f->a, NULL), CR_OK);
+	aborts = mfx_leaves(f, "match.abort");
+	mfx_collab(f, &c, "segment", "count", 10, 0, 0, 0);
+	assert_int_equal(run_all(f, &c, "segment", NULL, &done), CR_OK);
+	assert_int_equal(run_open(f, &c, "segment", NULL, NULL, &left), CR_OK);
+	run_blind(f, &left);
+	assert_int_equal(run_service_b(f, &left), CR_OK);
+	/* The process stops here: its memory is gone, nothing more is written. */
+	assert_int_equal(psi_sessions_recover(f->a, &n), CR_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(mfx_leaves(f, "match.abort"), aborts + 1);
+	assert_int_equal(audit_log_query(f->a->log, &q, &page), CR_OK);
+	assert_int_equal(page.n, 1);
+	assert_string_equal(page.records[0].leaf->session, psi_session_id(left.s));
+	audit_page_release(&page);
+	assert_int_equal(psi_sessions_recover(f->a, &n), CR_OK);
+	assert_int_equal(n, 0);
+	run_free(&left);
+	run_free(&done);
+}
+
 static void test_expiry_wipes_and_frees(void **state)
 {
 	struct mfx *f = *state;
@@ -775,6 +811,7 @@ int main(void)
 		cmocka_unit_test(test_refused_wrong_length_answer),
 		cmocka_unit_test(test_refused_repeated_answer),
 		cmocka_unit_test(test_refused_queries_and_order),
+		cmocka_unit_test(test_restart_aborts_the_sessions_left_open),
 		cmocka_unit_test(test_expiry_wipes_and_frees),
 		cmocka_unit_test(test_i4_partner_receives_only_released_aggregates),
 		cmocka_unit_test(test_partner_list_and_rounds),
