@@ -13,8 +13,10 @@
  * expired (sweep.h; withdrawals need no sweep, they purge at once).
  *
  * Shutdown is graceful: the signal stops new connections, requests in
- * flight get up to SHUTDOWN_GRACE_MS to finish, then the database is closed
- * and the process exits 0. Log lines (start, stop, access log) are JSON on
+ * flight get up to SHUTDOWN_GRACE_MS to finish, and a request already
+ * handed to a job thread (a write, a batch, an ingest, a match round) is
+ * run to its end even past that (http_jobs_free), so none is cut
+ * half-way; then the database is closed and the process exits 0. Log lines (start, stop, access log) are JSON on
  * stderr.
  */
 #include <arpa/inet.h>
