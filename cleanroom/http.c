@@ -415,21 +415,21 @@ static void conn_wake(void *mc)
 
 /*
  * Runs the reply's post-commit step, if any, with the commit's outcome
- * `rc`: on `a` when the caller holds the store lock, else on a read
- * connection (the change is committed, so a reader sees it; a step run
+ * `rc`: on `a` when the caller holds it (the writer under the store
+ * lock, or a reader it took), else on a read connection (the change is committed, so a reader sees it; a step run
  * for a resumed connection on a libmicrohttpd thread must not wait for
  * the writer).
  */
 static cr_err reply_finish(struct http_server *srv, struct app *a, cr_err rc, struct http_reply *rep,
-			   bool locked)
+			   bool held)
 {
 	struct app *r;
 	if (rep->finish == NULL)
 		return rc;
-	r = locked ? a : app_reader_take(srv->readers);
+	r = held ? a : app_reader_take(srv->readers);
 	rc = rep->finish(r, rc, rep->finish_ctx, rep);
 	rep->finish = NULL;
-	if (!locked)
+	if (!held)
 		app_reader_give(srv->readers, r);
 	return rc;
 }
@@ -440,10 +440,7 @@ static cr_err handler_run_reading(struct http_conn *c, struct http_request *req,
 	struct app *r = app_reader_take(c->srv->readers);
 	cr_err rc;
 	req->app = r;
-	rc = c->route->handler(req, rep);
-	if (rep->finish != NULL)
-		rc = rep->finish(r, rc, rep->finish_ctx, rep);
-	rep->finish = NULL;
+	rc = reply_finish(c->srv, r, c->route->handler(req, rep), rep, true);
 	app_reader_give(c->srv->readers, r);
 	return rc;
 }

@@ -61,8 +61,11 @@ cr_err psi_open_row_end(struct store *s, const char *session)
 	return rc == SQLITE_DONE ? CR_OK : store_err(rc);
 }
 
-/* The oldest row left, or CR_ERR_NOT_FOUND. Text fields are copied into *r's buffers. */
-static cr_err first_row(struct store *s, struct psi_open_row *r, char buf[7][DATASET_CODE_MAX + 66])
+/* Room for one text column of a row (session id, names, actor). */
+#define ROW_TEXT_MAX (DATASET_CODE_MAX + 66)
+
+/* The oldest row left, or CR_ERR_NOT_FOUND. Its text columns are copied into buf. */
+static cr_err first_row(struct store *s, struct psi_open_row *r, char buf[6][ROW_TEXT_MAX])
 {
 	sqlite3_stmt *st = NULL;
 	cr_err rc = CR_ERR_STORE;
@@ -80,7 +83,7 @@ static cr_err first_row(struct store *s, struct psi_open_row *r, char buf[7][DAT
 		const int col[6] = { 0, 2, 3, 4, 5, 6 };
 		for (int i = 0; i < 6; i++) {
 			const char *v = (const char *)sqlite3_column_text(st, col[i]);
-			snprintf(buf[i], DATASET_CODE_MAX + 66, "%s", v ? v : "");
+			snprintf(buf[i], ROW_TEXT_MAX, "%s", v ? v : "");
 			*dst[i] = buf[i];
 		}
 		r->collab_id = sqlite3_column_int64(st, 1);
@@ -94,7 +97,7 @@ static cr_err first_row(struct store *s, struct psi_open_row *r, char buf[7][DAT
 
 cr_err psi_sessions_recover(struct app *a, size_t *aborted)
 {
-	char buf[7][DATASET_CODE_MAX + 66], collab[24];
+	char buf[6][ROW_TEXT_MAX], collab[24];
 	struct psi_open_row r;
 	size_t n = 0;
 	cr_err rc;

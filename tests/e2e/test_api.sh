@@ -12,6 +12,7 @@
 # headers) and the server's log hold no identifier and no digest of one, the
 # status and export of the withdrawn subject among them.
 set -euo pipefail
+. "$(dirname "$0")/serve_lib.sh"
 CR=${CLEANROOM:?}
 here=$(cd "$(dirname "$0")" && pwd)
 command -v curl >/dev/null || { echo "curl is required"; exit 1; }
@@ -33,8 +34,7 @@ flood=$("$CR" token issue --data "$d" --role officer --tenant acme --name flood 
 
 "$CR" serve --data "$d" --listen 127.0.0.1:0 --threads 2 2>"$log" &
 pid=$!
-for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+url=$(serve_url "$log")
 [[ $url =~ ^https://127\.0\.0\.1:[0-9]+$ ]] || { echo "no listening line:"; cat "$log"; exit 1; }
 ca=$d/tls/cert.pem
 

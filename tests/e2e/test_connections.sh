@@ -10,6 +10,7 @@
 # client with a token, or a fresh client, out (an eighth is kept for tokens;
 # newcomers take the place of the oldest idle connection without one).
 set -euo pipefail
+. "$(dirname "$0")/serve_lib.sh"
 CR=${CLEANROOM:?}
 command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
 d=$PWD/data
@@ -22,8 +23,7 @@ trap cleanup EXIT
 "$CR" serve --data "$d" --listen 127.0.0.1:0 --insecure-http --threads 2 \
   --per-range-limit 100 --header-timeout 2 2>"$log" &
 pid=$!
-for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+url=$(serve_url "$log")
 [[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || { echo "no listening line:"; cat "$log"; exit 1; }
 
 python3 - "${url##*:}" <<'PY'
@@ -129,8 +129,7 @@ tok=$("$CR" token issue --role admin --tenant ops --name conn 2>/dev/null)
 "$CR" serve --data "$d" --listen 127.0.0.1:0 --insecure-http --threads 2 \
   --max-connections 40 --per-range-limit 0 --header-timeout 60 2>"$log" &
 pid=$!
-for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+url=$(serve_url "$log")
 [[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || { echo "no listening line:"; cat "$log"; exit 1; }
 TOKEN=$tok python3 - "${url##*:}" <<'PY'
 import os, socket, sys, time

@@ -10,6 +10,7 @@
 # the API between two matches lowers the second one's count (I3), that the
 # remote process never opens a data directory, and that the log verifies.
 set -euo pipefail
+. "$(dirname "$0")/serve_lib.sh"
 CR=${CLEANROOM:?}
 command -v curl >/dev/null || { echo "curl is required"; exit 1; }
 d=$PWD/data
@@ -66,8 +67,7 @@ ca=$d/tls/cert.pem
 
 "$CR" serve --listen 127.0.0.1:0 --threads 2 2>"$log" &
 pid=$!
-for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+url=$(serve_url "$log")
 [[ $url =~ ^https:// ]] || { echo "no listening line:"; cat "$log"; exit 1; }
 
 # The remote partner has no data directory: point CLEANROOM_DATA at nothing.
@@ -185,7 +185,7 @@ sid=$(curl -sS --cacert "$ca" -H "Authorization: Bearer $p1" -H 'Content-Type: a
 kill -KILL "$pid"; wait "$pid" || true; pid=
 "$CR" serve --listen 127.0.0.1:0 --threads 2 2>"$log.restart" &
 pid=$!
-for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log.restart" 2>/dev/null && break; sleep 0.1; done
+[ -n "$(serve_url "$log.restart")" ] || { echo "no listening line after the restart:"; cat "$log.restart"; exit 1; }
 grep -q '"message":"match sessions left open by the last stop were aborted","sessions":"1"' "$log.restart" \
   || { echo "the restart did not abort the open session:"; cat "$log.restart"; exit 1; }
 "$CR" audit log --json --limit 5 | python3 -c "

@@ -6,6 +6,7 @@
 # bodies (I7); /healthz and /metrics; an access log with no token in it;
 # SIGTERM lets a request in flight finish and exits 0.
 set -euo pipefail
+. "$(dirname "$0")/serve_lib.sh"
 CR=${CLEANROOM:?}
 command -v curl >/dev/null || { echo "curl is required (apt-get install curl)"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -52,8 +53,7 @@ set -e
 # --- the server ---------------------------------------------------------------
 "$CR" serve --data "$d" --listen 127.0.0.1:0 --threads 2 2>"$log" &
 pid=$!
-for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+url=$(serve_url "$log")
 [[ $url =~ ^https://127\.0\.0\.1:[0-9]+$ ]] || { echo "no listening line:"; cat "$log"; exit 1; }
 port=${url##*:}
 ca=$d/tls/cert.pem
@@ -173,8 +173,7 @@ log_is_json "$log"
 log=$PWD/serve-plain.log
 "$CR" serve --data "$d" --listen 127.0.0.1:0 --insecure-http 2>"$log" &
 pid=$!
-for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+url=$(serve_url "$log")
 [[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || { echo "no plain listening line:"; cat "$log"; exit 1; }
 grep -q '"level":"warning","message":"--insecure-http: ' "$log"
 [ "$(curl -sS -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]
@@ -188,8 +187,7 @@ b2=$("$CR" token issue --data "$d" --role brand --tenant acme --name b2 2>/dev/n
 log=$PWD/serve-metrics.log
 "$CR" serve --data "$d" --listen 127.0.0.1:0 --insecure-http --public-metrics --spool-max 1 2>"$log" &
 pid=$!
-for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+url=$(serve_url "$log")
 [ "$(curl -sS -o /dev/null -w '%{http_code}' "$url/metrics")" = 200 ]
 [ "$(curl -sS -o /dev/null -w '%{http_code}' "$url/v1/whoami")" = 401 ]
 [ "$(stat -c %a "$d"/cleanroom.db)" = 600 ] || { echo "an older install's database stays $(stat -c %a "$d"/cleanroom.db)"; exit 1; }
@@ -239,8 +237,7 @@ log_is_json "$log"
 log=$PWD/serve-floor.log
 "$CR" serve --data "$d" --listen 127.0.0.1:0 --insecure-http --disk-floor 1073741824 2>"$log" &
 pid=$!
-for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+url=$(serve_url "$log")
 st=$(curl -sS -o body -w '%{http_code}' -H "Authorization: Bearer $b2" -H 'Content-Type: text/csv' \
        --data-binary 'email' "$url/v1/brands/acme/datasets/crm/ingest" || true)
 [ "$st" = 507 ] && grep -q '"code":"http_storage"' body || { echo "below the disk floor: $st $(cat body)"; exit 1; }

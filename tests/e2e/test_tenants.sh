@@ -8,6 +8,7 @@
 # acme's batch must be whole (every line stored, its leaves in the log).
 # Synthetic subjects only (name@tenants.example).
 set -euo pipefail
+. "$(dirname "$0")/serve_lib.sh"
 CR=${CLEANROOM:?}
 command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
 d=$PWD/data
@@ -27,8 +28,7 @@ acme=$("$CR" token issue --role brand --tenant acme --name a 2>/dev/null)
 beta=$("$CR" token issue --role brand --tenant beta --name b 2>/dev/null)
 "$CR" serve --listen 127.0.0.1:0 --insecure-http --threads 1 --rate-limit 0 2>"$log" &
 pid=$!
-for _ in $(seq 1 100); do grep -q '"message":"listening"' "$log" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o '"url":"[^"]*"' "$log" | head -1 | cut -d'"' -f4)
+url=$(serve_url "$log")
 [[ $url =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || { echo "no listening line:"; cat "$log"; exit 1; }
 
 ACME=$acme BETA=$beta python3 - "${url##*:}" <<'PY'

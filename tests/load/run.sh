@@ -18,6 +18,7 @@
 # mistaken for a leak in the first phase. Synthetic subjects only
 # (name@load.example).
 set -euo pipefail
+. "$(dirname "$0")/../e2e/serve_lib.sh"
 CR=${CLEANROOM:?}
 SECS=${LOAD_SECONDS:-20}
 BATCH=${LOAD_BATCH:-1000}
@@ -51,8 +52,7 @@ for i in range(10000):
 threads=$(nproc)
 "$CR" serve --listen 127.0.0.1:0 --threads "$threads" --rate-limit 0 2>"$work/serve.log" &
 pid=$!
-for _ in $(seq 1 100); do grep -q '"message":"listening"' "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
-url=$(grep -o '"url":"[^"]*"' "$work/serve.log" | head -1 | cut -d'"' -f4)
+url=$(serve_url "$work/serve.log")
 [ -n "$url" ] || { echo "load: the server did not start"; cat "$work/serve.log"; exit 1; }
 
 # RSS of the server once a second, tagged with the phase running.
