@@ -24,6 +24,7 @@ static const struct http_field collab_fields[] = {
 	{ "max_dims", HTTP_JSON_INTEGER, false },
 	{ "min_partner_set", HTTP_JSON_INTEGER, false },
 	{ "max_partner_set", HTTP_JSON_INTEGER, false },
+	{ "pad_to", HTTP_JSON_INTEGER, false },
 	{ NULL, 0, false },
 };
 
@@ -69,6 +70,8 @@ static cr_err rule_from_json(const json_t *in, struct collab *c)
 	if (rc == CR_OK)
 		rc = int_field(in, "max_partner_set", 1, COLLAB_SET_LIMIT, COLLAB_MAX_SET_DEFAULT,
 			       &c->max_partner_set);
+	if (rc == CR_OK)
+		rc = int_field(in, "pad_to", COLLAB_PAD_MIN, (json_int_t)COLLAB_PAD_MAX, 0, &c->pad_to);
 	if (rc == CR_OK)
 		rc = milli_field(in, "epsilon", COLLAB_EPSILON_DEFAULT, &c->epsilon_milli);
 	if (rc == CR_OK)

@@ -22,7 +22,7 @@ static const struct registry_actor cli_brand_actor = { "brand", "cli" };
 
 struct create_opts {
 	const char *brand, *dataset, *partner, *dims, *metrics;
-	const char *k, *epsilon, *budget, *min_set, *max_set, *max_dims;
+	const char *k, *epsilon, *budget, *min_set, *max_set, *max_dims, *pad_to;
 };
 
 /* A number option in [min, max], or `def` when absent. */
@@ -64,6 +64,8 @@ static int rule_numbers(const struct create_opts *o, struct collab *c)
 	if (rc == CLI_OK)
 		rc = number_opt("max-partner-set", o->max_set, 1, COLLAB_SET_LIMIT, COLLAB_MAX_SET_DEFAULT,
 				&c->max_partner_set);
+	if (rc == CLI_OK)
+		rc = number_opt("pad-to", o->pad_to, COLLAB_PAD_MIN, COLLAB_PAD_MAX, 0, &c->pad_to);
 	if (rc == CLI_OK)
 		rc = milli_opt("epsilon", o->epsilon, COLLAB_EPSILON_DEFAULT, &c->epsilon_milli);
 	if (rc == CLI_OK)
@@ -108,6 +110,8 @@ static int collab_create_cmd(int argc, char **argv)
 		{ "max-dims", &o.max_dims, NULL, "dimensions per query (default 2, at most 4)" },
 		{ "min-partner-set", &o.min_set, NULL, "smallest partner list accepted (default 1000)" },
 		{ "max-partner-set", &o.max_set, NULL, "largest partner list accepted (default 50000000)" },
+		{ "pad-to", &o.pad_to, NULL, "the list size every match offers (default: the dataset's records "
+					       "now plus an eighth, at least 1024)" },
 		{ NULL, NULL, NULL, NULL },
 	};
 	char why[COLLAB_WHY_MAX] = "";
@@ -121,7 +125,8 @@ static int collab_create_cmd(int argc, char **argv)
 	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
 			    "usage: cleanroom collab create --brand B --dataset N --partner P\n"
 			    "         --dimensions D1[,D2] --metrics count[,sum:COLUMN] [--k 50] [--epsilon 0.5]\n"
-			    "         [--budget 5] [--max-dims 2] [--min-partner-set 1000] [--max-partner-set N]");
+			    "         [--budget 5] [--max-dims 2] [--min-partner-set 1000] [--max-partner-set N]\n"
+			    "         [--pad-to N]");
 	memset(&c, 0, sizeof(c));
 	if (o.dataset == NULL || o.partner == NULL || o.dims == NULL) {
 		free(args.pos);
@@ -184,6 +189,8 @@ static void print_collab_text(const json_t *o)
 	printf("\n  partner set: %lld to %lld identifiers\n",
 	       (long long)json_integer_value(json_object_get(o, "min_partner_set")),
 	       (long long)json_integer_value(json_object_get(o, "max_partner_set")));
+	printf("  padding:    every match offers %lld elements while the eligible records fit\n",
+	       (long long)json_integer_value(json_object_get(o, "pad_to")));
 }
 
 static int collab_list_cmd(int argc, char **argv)

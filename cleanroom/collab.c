@@ -14,6 +14,12 @@
 #include "cleanroom/registry.h"
 #include "cleanroom/release.h"
 
+/* Collaborations created before pad_to existed get the floor (so their |A|
+ * is 1024 · 2^j, docs/operations.md). */
+const char collab_schema_v2[] =
+	"ALTER TABLE collaborations ADD COLUMN pad_to INTEGER NOT NULL DEFAULT 1024"
+	" CHECK (pad_to >= 64 AND pad_to <= 2147483648);";
+
 const char collab_schema_v1[] =
 	"CREATE TABLE collaborations ("
 	"  id              INTEGER PRIMARY KEY,"
@@ -255,7 +261,24 @@ cr_err collab_rule_check(const struct collab *c, const struct dataset *d, char *
 		why_set(why, why_cap, "%s", "partner set limits must satisfy 1 <= min <= max <= 100000000");
 		return CR_ERR_COLLAB_RULE;
 	}
+	if (c->pad_to != 0 && (c->pad_to < COLLAB_PAD_MIN || c->pad_to > COLLAB_PAD_MAX)) {
+		why_set(why, why_cap, "%s", "--pad-to must be 64 to 2147483648");
+		return CR_ERR_COLLAB_RULE;
+	}
 	return rule_noise_check(c, d, why, why_cap);
+}
+
+uint64_t collab_pad_default(uint64_t records)
+{
+	uint64_t want = records + records / 8, step = 64, p;
+	unsigned bits = 0;
+	for (uint64_t v = want; v; v >>= 1)
+		bits++;
+	if (bits > 13)
+		step = (uint64_t)1 << (bits - 7);
+	p = (want + step - 1) / step * step;
+	p = p < COLLAB_PAD_FLOOR ? COLLAB_PAD_FLOOR : p;
+	return p > COLLAB_PAD_MAX ? COLLAB_PAD_MAX : p;
 }
 
 /* ------------------------------------------------------------- storing */
@@ -281,8 +304,8 @@ static cr_err collab_insert(struct store *s, struct collab *c)
 	join_names(c->sums, c->nsums, sums, sizeof(sums));
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO collaborations(brand_id, dataset_id, partner, dimensions, sums, k,"
-			       " max_dims, epsilon_milli, budget_milli, min_partner_set, max_partner_set, created_ms)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			       " max_dims, epsilon_milli, budget_milli, min_partner_set, max_partner_set, created_ms,"
+			       " pad_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, c->brand_id);
@@ -297,6 +320,7 @@ static cr_err collab_insert(struct store *s, struct collab *c)
 	sqlite3_bind_int64(st, 10, (int64_t)c->min_partner_set);
 	sqlite3_bind_int64(st, 11, (int64_t)c->max_partner_set);
 	sqlite3_bind_int64(st, 12, c->created);
+	sqlite3_bind_int64(st, 13, (int64_t)c->pad_to);
 	rc = store_err(sqlite3_step(st));
 	if (rc == CR_OK)
 		c->id = sqlite3_last_insert_rowid(s->db);
@@ -336,8 +360,9 @@ static cr_err audit_create(struct app *a, const struct registry_actor *who, cons
 	collab_milli_format(c->budget_milli, budget);
 	snprintf(detail, sizeof(detail),
 		 "dimensions=%s sums=%s k=%u max_dims=%u epsilon=%s budget=%s min_partner_set=%llu"
-		 " max_partner_set=%llu", dims, sums[0] ? sums : "-", c->k, c->max_dims, eps, budget,
-		 (unsigned long long)c->min_partner_set, (unsigned long long)c->max_partner_set);
+		 " max_partner_set=%llu pad_to=%llu", dims, sums[0] ? sums : "-", c->k, c->max_dims, eps, budget,
+		 (unsigned long long)c->min_partner_set, (unsigned long long)c->max_partner_set,
+		 (unsigned long long)c->pad_to);
 	e.detail = detail;
 	return app_audit(a, &e, NULL);
 }
@@ -356,7 +381,13 @@ cr_err collab_create(struct app *a, const struct registry_actor *who, const char
 	rc = app_begin(a);
 	if (rc != CR_OK)
 		return rc;
-	rc = collab_insert(a->store, c);
+	if (c->pad_to == 0) {
+		uint64_t records = 0;
+		rc = dataset_record_count(a->store, d->id, &records);
+		c->pad_to = collab_pad_default(records);
+	}
+	if (rc == CR_OK)
+		rc = collab_insert(a->store, c);
 	if (rc == CR_OK)
 		rc = audit_create(a, who, brand, d, c);
 	return app_end(a, rc);
@@ -365,7 +396,7 @@ cr_err collab_create(struct app *a, const struct registry_actor *who, const char
 /* ------------------------------------------------------------- reading */
 
 #define COLLAB_COLUMNS "id, brand_id, dataset_id, partner, dimensions, sums, k, max_dims," \
-		       " epsilon_milli, budget_milli, min_partner_set, max_partner_set, created_ms"
+		       " epsilon_milli, budget_milli, min_partner_set, max_partner_set, created_ms, pad_to"
 
 static cr_err row_to_collab(sqlite3_stmt *st, struct collab *c)
 {
@@ -384,6 +415,7 @@ static cr_err row_to_collab(sqlite3_stmt *st, struct collab *c)
 	c->min_partner_set = (uint64_t)sqlite3_column_int64(st, 10);
 	c->max_partner_set = (uint64_t)sqlite3_column_int64(st, 11);
 	c->created = sqlite3_column_int64(st, 12);
+	c->pad_to = (uint64_t)sqlite3_column_int64(st, 13);
 	return CR_OK;
 }
 
@@ -583,10 +615,11 @@ json_t *collab_json(const struct collab *c, const char *dataset_name)
 	collab_milli_format(c->budget_milli, budget);
 	if (cr_time_format(c->created, when) != CR_OK)
 		when[0] = '\0';
-	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:i, s:i, s:s, s:s, s:I, s:I, s:s}",
+	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:i, s:i, s:s, s:s, s:I, s:I, s:I, s:s}",
 			 "id", (json_int_t)c->id, "dataset", dataset_name ? dataset_name : "",
 			 "partner", c->partner, "dimensions", dims, "metrics", metrics,
 			 "k", (int)c->k, "max_dims", (int)c->max_dims, "epsilon", eps, "budget", budget,
 			 "min_partner_set", (json_int_t)c->min_partner_set,
-			 "max_partner_set", (json_int_t)c->max_partner_set, "created", when);
+			 "max_partner_set", (json_int_t)c->max_partner_set, "pad_to", (json_int_t)c->pad_to,
+			 "created", when);
 }

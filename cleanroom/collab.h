@@ -37,6 +37,7 @@ struct app;
 struct registry_actor;
 
 extern const char collab_schema_v1[];
+extern const char collab_schema_v2[];  /* pad_to (issue 21, item 4) */
 
 #define COLLAB_SUMS_MAX 4              /* sum metrics per rule (and per query) */
 #define COLLAB_DIMS_MAX COLUMNS_MAX
@@ -51,6 +52,9 @@ extern const char collab_schema_v1[];
 #define COLLAB_SET_LIMIT 100000000     /* no partner set above 10^8, whatever the rule */
 #define COLLAB_MILLI_STRLEN 24         /* "1000.000" and room to spare */
 #define COLLAB_WHY_MAX 200
+#define COLLAB_PAD_MIN 64              /* the smallest |A| a session offers */
+#define COLLAB_PAD_FLOOR 1024          /* the smallest default pad_to */
+#define COLLAB_PAD_MAX ((uint64_t)1 << 31)
 
 struct collab {
 	int64_t id;
@@ -66,6 +70,7 @@ struct collab {
 	uint64_t epsilon_milli;                              /* per query */
 	uint64_t budget_milli;                               /* total */
 	uint64_t min_partner_set, max_partner_set;
+	uint64_t pad_to;       /* |A| of every session while n <= pad_to (psi_padded_size); 0: default at create */
 	cr_time_ms created;
 };
 
@@ -107,6 +112,13 @@ cr_err collab_rule_parse(struct collab *c, const struct dataset *d, const char *
  */
 cr_err collab_rule_check(const struct collab *c, const struct dataset *d, char *why,
 			 size_t why_cap) CR_MUST_CHECK;
+
+/*
+ * The default pad_to for a dataset of `records` stored records: an eighth
+ * more than it holds, rounded up to a multiple of max(64, 2^(bitlen - 7)),
+ * and at least COLLAB_PAD_FLOOR (docs/spec/psi-protocol.md, section 7).
+ */
+uint64_t collab_pad_default(uint64_t records);
 
 /*
  * Creates collaboration `c` (rule filled; id and created are written) on

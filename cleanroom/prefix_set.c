@@ -16,6 +16,7 @@ void pset_init(struct prefix_set *s, size_t n)
 	s->cap = cap;
 	s->has_zero = false;
 	s->probes = 0;
+	s->lookups = 0;
 	crypto_shorthash_keygen(s->key);
 }
 
@@ -68,6 +69,7 @@ bool pset_add(struct prefix_set *s, const uint8_t *key)
 
 bool pset_has(struct prefix_set *s, const uint8_t *key)
 {
+	s->lookups++;
 	if (is_zero16(key))
 		return s->has_zero;
 	return !is_zero16(pset_slot(s, key));

@@ -25,6 +25,7 @@ struct prefix_set {
 	bool has_zero;
 	uint8_t key[crypto_shorthash_KEYBYTES]; /* the slots' hash key, random per set */
 	uint64_t probes;  /* slots looked at, for tests */
+	uint64_t lookups; /* pset_has calls (psi_session_work) */
 };
 
 /* An empty set with room for n prefixes. */

@@ -305,18 +305,23 @@ out:
 
 /* -------------------------------------------------------------- rounds */
 
-/* Fisher-Yates over 32-byte entries with unbiased uniform draws. */
+/* Fisher-Yates over 32-byte entries with unbiased uniform draws from a
+ * ChaCha20 stream seeded once (not one system call per draw). */
 static void shuffle_elements(uint8_t *e, size_t n)
 {
 	uint8_t tmp[CRYPTO_PSI_ELEMENT_BYTES];
+	struct crypto_stream_rng rng;
+	crypto_stream_rng_init(&rng);
 	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)crypto_random_uniform(NULL, i);
+		size_t j = (size_t)crypto_random_uniform(&rng.rng, i);
 		if (j == i - 1)
 			continue;
 		memcpy(tmp, e + (i - 1) * 32, 32);
 		memcpy(e + (i - 1) * 32, e + j * 32, 32);
 		memcpy(e + j * 32, tmp, 32);
 	}
+	sodium_memzero(tmp, sizeof(tmp));
+	crypto_stream_rng_wipe(&rng);
 }
 
 cr_err psi_partner_blind(struct psi_partner *p, struct crypto_pool *pool, struct psi_elements *b_out)

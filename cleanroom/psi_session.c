@@ -34,10 +34,13 @@ struct psi_session {
 	char brand[CONSENT_BRAND_NAME_MAX + 1];
 	char actor_role[32];
 	char actor_id[DATASET_CODE_MAX + 1];
-	const struct crypto_rng *noise_rng;
+	const struct crypto_rng *noise_rng; /* the caller's (tests), or &rng.rng */
+	struct crypto_stream_rng rng;       /* π and the noise, one system draw */
 
 	/* secrets and per-record state: wiped when the session ends */
 	uint8_t *a;           /* sodium_malloc'd scalar */
+	uint8_t pad_key[32];  /* each padding position's scalar and stand-in record (pad_draw) */
+	int64_t *noise;       /* drawn at open: release_noise_count(&q) values */
 	size_t n;             /* eligible records (0 once wiped) */
 	size_t cap;           /* records the arrays below were sized for */
 	uint64_t eligible;    /* the eligible count at open (kept) */
@@ -49,6 +52,7 @@ struct psi_session {
 	uint64_t nb;          /* |B| */
 	struct prefix_set cset;
 
+	struct psi_work work;
 	struct release_result result;
 	bool busy;            /* acquired from a struct psi_sessions */
 };
@@ -84,10 +88,14 @@ static void session_wipe(struct psi_session *s)
 	wipe_free(s->elems, s->cap * CRYPTO_PSI_ELEMENT_BYTES);
 	wipe_free(s->vals, s->cap * ncols * sizeof(int64_t));
 	wipe_free(s->perm, s->padded * sizeof(uint32_t));
+	wipe_free(s->noise, release_noise_count(&s->q) * sizeof(int64_t));
 	s->pseudonyms = s->elems = NULL;
 	s->vals = NULL;
 	s->perm = NULL;
+	s->noise = NULL;
 	pset_wipe(&s->cset);
+	sodium_memzero(s->pad_key, sizeof(s->pad_key));
+	crypto_stream_rng_wipe(&s->rng);
 	s->n = s->cap = 0;
 }
 
@@ -114,6 +122,8 @@ size_t psi_session_held_bytes(const struct psi_session *s)
 		total += s->cap * ncols * sizeof(int64_t);
 	if (s->perm)
 		total += s->padded * sizeof(uint32_t);
+	if (s->noise)
+		total += release_noise_count(&s->q) * sizeof(int64_t);
 	if (s->cset.slots)
 		total += s->cset.cap * PREFIX_BYTES;
 	return total;
@@ -152,6 +162,11 @@ cr_time_ms psi_session_expires(const struct psi_session *s)
 const struct release_result *psi_session_result(const struct psi_session *s)
 {
 	return s->result.json ? &s->result : NULL;
+}
+
+const struct psi_work *psi_session_work(const struct psi_session *s)
+{
+	return &s->work;
 }
 
 uint64_t psi_session_eligible(const struct psi_session *s)
@@ -259,6 +274,7 @@ struct reader {
 	struct app app;            /* the caller's, with store and consent replaced */
 	struct registry_gate gstate;
 	struct ingest_gate gate;
+	uint64_t checks;           /* gate decisions made (psi_session_work) */
 };
 
 /*
@@ -365,6 +381,7 @@ static cr_err reader_allows(struct reader *r, const struct psi_session *s, const
 	memcpy(p.bytes, pseudonym, CRYPTO_PSEUDONYM_BYTES);
 	p.key_version = s->d.key_version;
 	rc = r->gate.decide(r->gate.ctx, &s->d, &p, at, &v, reason);
+	r->checks++;
 	sodium_memzero(&p, sizeof(p));
 	*ok = rc == CR_OK && v == INGEST_ALLOW;
 	return rc;
@@ -535,17 +552,18 @@ static cr_err load_eligible(struct psi_session *s, struct app *a, struct crypto_
 
 /* ---------------------------------------------------------------- open */
 
-/* |A|: n rounded up to a multiple of max(64, 2^(bitlen(n) - 7)), at least 64. */
-static size_t padded_size(size_t n)
+/*
+ * |A|: the collaboration's pad_to P while n <= P, else P doubled until it
+ * holds n, so the partner learns from |A| only whether n outgrew P, and
+ * by how many doublings; never n itself (docs/spec/psi-protocol.md,
+ * section 7).
+ */
+static size_t padded_size(size_t n, uint64_t pad_to)
 {
-	unsigned bits = 0;
-	size_t step = 64, p;
-	for (size_t v = n; v; v >>= 1)
-		bits++;
-	if (bits > 13)
-		step = (size_t)1 << (bits - 7);
-	p = (n + step - 1) / step * step;
-	return p < 64 ? 64 : p;
+	size_t p = pad_to < COLLAB_PAD_MIN ? COLLAB_PAD_MIN : (size_t)pad_to;
+	while (p < n)
+		p *= 2;
+	return p;
 }
 
 /* π: a uniformly random permutation (Fisher-Yates with unbiased draws). */
@@ -555,7 +573,7 @@ static void draw_permutation(struct psi_session *s)
 	for (size_t i = 0; i < s->padded; i++)
 		s->perm[i] = (uint32_t)i;
 	for (size_t i = s->padded; i > 1; i--) {
-		size_t j = (size_t)crypto_random_uniform(NULL, i);
+		size_t j = (size_t)crypto_random_uniform(&s->rng.rng, i);
 		uint32_t t = s->perm[i - 1];
 		s->perm[i - 1] = s->perm[j];
 		s->perm[j] = t;
@@ -572,7 +590,8 @@ static cr_err session_init(struct psi_session *s, struct app *a, const struct ps
 		return CR_ERR_INTERNAL;
 	s->created = o && o->now ? o->now : cr_time_now();
 	s->expires = s->created + (o && o->ttl_ms > 0 ? o->ttl_ms : PSI_SESSION_TTL_MS);
-	s->noise_rng = o ? o->noise_rng : NULL;
+	crypto_stream_rng_init(&s->rng);
+	s->noise_rng = o && o->noise_rng ? o->noise_rng : &s->rng.rng;
 	app_store_lock(a);
 	rc = collab_get(a->store, req->collab_id, &s->c);
 	if (rc == CR_OK)
@@ -642,12 +661,19 @@ cr_err psi_session_open(struct app *a, struct crypto_pool *pool, const struct ps
 	if (rc != CR_OK)
 		goto out;
 	s->eligible = s->n;
-	s->padded = padded_size(s->n);
+	s->padded = padded_size(s->n, s->c.pad_to);
 	draw_permutation(s);
 	s->a = sodium_malloc(CRYPTO_PSI_SCALAR_BYTES);
 	if (s->a == NULL)
 		cr_die("sodium_malloc");
 	crypto_psi_scalar_random(s->a);
+	randombytes_buf(s->pad_key, sizeof(s->pad_key));
+	/* Every cell's noise now, so that sampling (whose time grows with the
+	 * noise drawn) is not part of the answer's time. */
+	s->noise = cr_xmalloc(release_noise_count(&s->q) * sizeof(int64_t) + 1);
+	rc = release_noise_draw(&s->q, &s->c, &s->d, s->noise_rng, s->noise);
+	if (rc != CR_OK)
+		goto out;
 	snprintf(detail, sizeof(detail), "query=%s elements=%zu", s->q.text, s->padded);
 	rc = session_audit(s, a, "match.session", detail);
 out:
@@ -698,25 +724,89 @@ static cr_err build_c(struct psi_session *s, struct app *a, struct crypto_pool *
 	return rc;
 }
 
-/* A: a·E_x placed by π, random elements in the padding; a is wiped after. */
+/*
+ * What padding position i stands in for: a scalar t (reduced from a keyed
+ * BLAKE2b-512 of i, never zero) and a record j < n whose work it repeats.
+ * Every position of A computes both, so a padding position costs what a
+ * real one does, in round 4 (one multiplication) and in round 6 (one gate
+ * check, one aggregated row).
+ */
+static void pad_draw(const struct psi_session *s, size_t i, uint8_t t[static 32], size_t *j)
+{
+	uint8_t h[64], msg[9] = { 'p' };
+	uint64_t v = 0;
+	for (int b = 0; b < 8; b++)
+		msg[1 + b] = (uint8_t)((uint64_t)i >> (8 * b));
+	crypto_generichash(h, sizeof(h), msg, sizeof(msg), s->pad_key, sizeof(s->pad_key));
+	crypto_core_ristretto255_scalar_reduce(t, h);
+	if (sodium_is_zero(t, 32))
+		t[0] = 1; /* probability 2^-252 */
+	msg[0] = 'j';
+	crypto_generichash(h, 8, msg, sizeof(msg), s->pad_key, sizeof(s->pad_key));
+	for (int b = 0; b < 8; b++)
+		v |= (uint64_t)h[b] << (8 * b);
+	*j = s->n ? (size_t)(v % s->n) : 0;
+	sodium_memzero(h, sizeof(h));
+}
+
+/* The record position i works on: its own, or padding's stand-in. */
+static size_t position_record(const struct psi_session *s, size_t i, uint8_t t[static 32], bool *real)
+{
+	size_t j;
+	pad_draw(s, i, t, &j);
+	*real = s->perm[i] < s->n;
+	return *real ? s->perm[i] : j;
+}
+
+struct a_job {
+	struct psi_session *s;
+	uint8_t *out;
+	uint8_t base[CRYPTO_PSI_ELEMENT_BYTES];  /* the generator: padding's base when n = 0 */
+};
+
+/*
+ * A_i = a·E_x for a real position, (a·t)·E_j for padding: a uniformly
+ * random element (t is secret and uniform), for one multiplication, the
+ * same cost as a real one.
+ */
+static cr_err a_range(void *ctx, size_t begin, size_t end)
+{
+	struct a_job *job = ctx;
+	struct psi_session *s = job->s;
+	uint8_t t[32], one[32] = { 1 }, sc[32];
+	uint64_t done = 0;
+	cr_err rc = CR_OK;
+	for (size_t i = begin; i < end && rc == CR_OK; i++) {
+		bool real;
+		size_t j = position_record(s, i, t, &real);
+		crypto_psi_scalar_mul(s->a, real ? one : t, sc);
+		rc = crypto_psi_mul(sc, s->n ? s->elems + j * CRYPTO_PSI_ELEMENT_BYTES : job->base,
+				    job->out + i * CRYPTO_PSI_ELEMENT_BYTES);
+		done++;
+	}
+	__atomic_fetch_add(&s->work.a_mults, done, __ATOMIC_RELAXED);
+	sodium_memzero(t, sizeof(t));
+	sodium_memzero(sc, sizeof(sc));
+	return rc;
+}
+
+/* A: a·E_x placed by π, random elements of the same cost in the padding; a is wiped after. */
 static cr_err build_a(struct psi_session *s, struct crypto_pool *pool, struct psi_elements *out)
 {
-	uint8_t *buf;
-	cr_err rc = crypto_psi_mul_batch(pool, s->a, s->elems, s->elems, s->n, NULL);
+	struct a_job job = { .s = s, .out = cr_xmalloc(s->padded * CRYPTO_PSI_ELEMENT_BYTES) };
+	uint8_t one[32] = { 1 };
+	cr_err rc;
+	if (crypto_scalarmult_ristretto255_base(job.base, one) != 0)
+		cr_die("crypto_scalarmult_ristretto255_base");
+	rc = crypto_pool_run(pool, s->padded, a_range, &job);
 	wipe_scalar(&s->a);
-	if (rc != CR_OK)
-		return CR_ERR_INTERNAL; /* a stored element that does not decode */
-	buf = cr_xmalloc(s->padded * CRYPTO_PSI_ELEMENT_BYTES);
-	for (size_t i = 0; i < s->padded; i++) {
-		uint8_t *dst = buf + i * CRYPTO_PSI_ELEMENT_BYTES;
-		if (s->perm[i] < s->n)
-			memcpy(dst, s->elems + (size_t)s->perm[i] * CRYPTO_PSI_ELEMENT_BYTES, CRYPTO_PSI_ELEMENT_BYTES);
-		else
-			crypto_core_ristretto255_random(dst);
-	}
 	wipe_free(s->elems, s->cap * CRYPTO_PSI_ELEMENT_BYTES);
 	s->elems = NULL;
-	out->bytes = buf;
+	if (rc != CR_OK) {
+		free(job.out);
+		return CR_ERR_INTERNAL; /* a stored element that does not decode */
+	}
+	out->bytes = job.out;
 	out->count = s->padded;
 	return CR_OK;
 }
@@ -775,21 +865,33 @@ static cr_err distinct_answer(const struct psi_session *s, const uint8_t *a_prim
 	return rc;
 }
 
-/* Marks matched records; wipes C and π afterwards. */
-static size_t match(struct psi_session *s, const uint8_t *a_prime, uint8_t *matched)
+/*
+ * Round 6's per-position state. Every position of A does the same work,
+ * real or padding, matched or not: one look-up in C, one gate check (on
+ * its record, or padding's stand-in), one row in the aggregation. So the
+ * answer's time depends on |A| only, never on how many records matched
+ * nor on n.
+ */
+struct answer {
+	uint8_t *hit;   /* |A|: 1 if a real position's A'_i is in C */
+	uint8_t *in;    /* |A|: 1 if it also passed the gate (and is still stored) */
+	uint32_t *src;  /* |A|: the record the position works on */
+	size_t count;   /* matched real positions, before the re-check */
+};
+
+/* Looks every position of A' up in C; wipes C afterwards. */
+static void match(struct psi_session *s, const uint8_t *a_prime, struct answer *x)
 {
 	size_t count = 0;
 	for (size_t i = 0; i < s->padded; i++) {
-		uint32_t r = s->perm[i];
-		if (r < s->n && pset_has(&s->cset, a_prime + i * CRYPTO_PSI_ELEMENT_BYTES)) {
-			matched[r] = 1;
-			count++;
-		}
+		uint8_t real = s->perm[i] < s->n;
+		uint8_t hit = pset_has(&s->cset, a_prime + i * CRYPTO_PSI_ELEMENT_BYTES);
+		x->hit[i] = hit & real;
+		count += x->hit[i];
 	}
+	s->work.lookups = s->cset.lookups;
 	pset_wipe(&s->cset);
-	wipe_free(s->perm, s->padded * sizeof(uint32_t));
-	s->perm = NULL;
-	return count;
+	x->count = count;
 }
 
 /*
@@ -818,39 +920,48 @@ static cr_err write_mark(struct store *st, struct write_mark *out)
 struct recheck_job {
 	struct psi_session *s;
 	struct readers *rs;
-	uint8_t *matched;
+	struct answer *x;
 	cr_time_ms at;
 };
 
-/* A pool worker: matched records in [begin, end) on its own connection. */
+/* The pseudonym position i's gate check runs on (a made-up one when n = 0). */
+static const uint8_t *position_pseudonym(const struct psi_session *s, size_t j, const uint8_t t[static 32])
+{
+	return s->n ? s->pseudonyms + j * CRYPTO_PSEUDONYM_BYTES : t;
+}
+
+/* A pool worker: positions [begin, end) of A, each one gate check on its own connection. */
 static cr_err recheck_range(void *ctx, size_t begin, size_t end)
 {
 	struct recheck_job *job = ctx;
+	struct psi_session *s = job->s;
 	struct reader *r = readers_take(job->rs);
+	uint8_t t[32];
 	cr_err rc = CR_OK;
 	for (size_t i = begin; i < end && rc == CR_OK; i++) {
-		bool ok = false;
-		if (!job->matched[i])
-			continue;
-		rc = reader_allows(r, job->s, job->s->pseudonyms + i * CRYPTO_PSEUDONYM_BYTES, job->at, &ok);
-		if (rc == CR_OK && !ok)
-			job->matched[i] = 0;
+		bool ok = false, real;
+		size_t j = position_record(s, i, t, &real);
+		job->x->src[i] = (uint32_t)j;
+		rc = reader_allows(r, s, position_pseudonym(s, j, t), job->at, &ok);
+		job->x->in[i] = job->x->hit[i] & (uint8_t)ok;
 	}
+	sodium_memzero(t, sizeof(t));
 	readers_put(job->rs, r);
 	return rc;
 }
 
 /*
- * Matched records whose consent is still valid at `at` (the gate again,
- * I3). *version is the caller's connection's write mark before the check:
- * if it is unchanged later, nothing can have been withdrawn since (see
- * rows_in_txn).
+ * The gate again at `at` (I3), for every position of A: a matched record
+ * stays in only if its consent is still valid. *version is the caller's
+ * connection's write mark before the check: if it is unchanged later,
+ * nothing can have been withdrawn since (see rows_in_txn). π is wiped
+ * after.
  */
-static cr_err recheck(struct psi_session *s, struct app *a, struct crypto_pool *pool, uint8_t *matched,
+static cr_err recheck(struct psi_session *s, struct app *a, struct crypto_pool *pool, struct answer *x,
 		      cr_time_ms at, struct write_mark *version)
 {
 	struct readers rs;
-	struct recheck_job job = { s, &rs, matched, at };
+	struct recheck_job job = { s, &rs, x, at };
 	cr_err rc;
 	app_store_lock(a);
 	rc = write_mark(a->store, version);
@@ -859,27 +970,30 @@ static cr_err recheck(struct psi_session *s, struct app *a, struct crypto_pool *
 		return rc;
 	rc = readers_open(&rs, a, pool);
 	if (rc == CR_OK)
-		rc = crypto_pool_run(pool, s->n, recheck_range, &job);
+		rc = crypto_pool_run(pool, s->padded, recheck_range, &job);
+	for (size_t i = 0; i < rs.n; i++)
+		s->work.gate_checks += rs.r[i].checks;
 	readers_close(&rs);
+	wipe_free(s->perm, s->padded * sizeof(uint32_t));
+	s->perm = NULL;
 	return rc;
 }
 
 /* What release_run_rows asks for inside its transaction. */
 struct rows_ctx {
 	struct psi_session *s;
-	const uint8_t *matched;
+	struct answer *x;
 	struct write_mark version;  /* before the re-check */
-	int64_t *rows;
-	size_t nrows;
+	int64_t *rows;              /* |A| rows: each position's record's values */
 };
 
-/* Whether record i is still stored (a withdrawal purges it, I3). */
-static cr_err still_stored(sqlite3_stmt *st, const struct psi_session *s, size_t i, bool *yes)
+/* Whether the record with pseudonym p is still stored (a withdrawal purges it, I3). */
+static cr_err still_stored(sqlite3_stmt *st, const struct psi_session *s, const uint8_t *p, bool *yes)
 {
 	int step;
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, s->d.id);
-	sqlite3_bind_blob(st, 2, s->pseudonyms + i * CRYPTO_PSEUDONYM_BYTES, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, p, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
 	step = sqlite3_step(st);
 	*yes = step == SQLITE_ROW;
 	return step == SQLITE_ROW || step == SQLITE_DONE ? CR_OK : store_err(step);
@@ -887,17 +1001,19 @@ static cr_err still_stored(sqlite3_stmt *st, const struct psi_session *s, size_t
 
 /*
  * Inside the release's write transaction, where no withdrawal can commit:
- * if anything was written since the re-check began, drops matched
- * records whose rows a withdrawal purged meanwhile; then lays out the
- * remaining records' values.
+ * if anything was written since the re-check began, every position looks
+ * its record up again and a matched one whose row a withdrawal purged
+ * meanwhile drops out; then every position's row is laid out, with the
+ * mask saying which count.
  */
-static cr_err rows_in_txn(void *ctx, struct app *a, const int64_t **rows, size_t *n)
+static cr_err rows_in_txn(void *ctx, struct app *a, const int64_t **rows, const uint8_t **mask, size_t *n)
 {
 	struct rows_ctx *x = ctx;
 	struct psi_session *s = x->s;
 	size_t ncols = release_query_ncols(&s->q);
 	sqlite3_stmt *st = NULL;
 	struct write_mark now_mark = { 0, 0 };
+	uint8_t none[CRYPTO_PSEUDONYM_BYTES] = { 0 };
 	cr_err rc = write_mark(a->store, &now_mark);
 	bool check = now_mark.data_version != x->version.data_version ||
 		     now_mark.total_changes != x->version.total_changes;
@@ -905,30 +1021,34 @@ static cr_err rows_in_txn(void *ctx, struct app *a, const int64_t **rows, size_t
 	    sqlite3_prepare_v2(a->store->db, "SELECT 1 FROM records WHERE dataset_id = ?1 AND pseudonym = ?2",
 			       -1, &st, NULL) != SQLITE_OK)
 		rc = CR_ERR_STORE;
-	for (size_t i = 0; i < s->n && rc == CR_OK; i++) {
-		bool keep = x->matched[i];
-		if (keep && check)
-			rc = still_stored(st, s, i, &keep);
-		if (rc == CR_OK && keep)
-			memcpy(x->rows + x->nrows++ * ncols, s->vals + i * ncols, ncols * sizeof(int64_t));
+	for (size_t i = 0; i < s->padded && rc == CR_OK; i++) {
+		size_t j = x->x->src[i];
+		bool stored = true;
+		if (check)
+			rc = still_stored(st, s, s->n ? s->pseudonyms + j * CRYPTO_PSEUDONYM_BYTES : none, &stored);
+		x->x->in[i] &= (uint8_t)stored;
+		if (s->n)
+			memcpy(x->rows + i * ncols, s->vals + j * ncols, ncols * sizeof(int64_t));
 	}
 	sqlite3_finalize(st);
 	*rows = x->rows;
-	*n = x->nrows;
+	*mask = x->x->in;
+	*n = s->padded;
 	return rc;
 }
 
-static cr_err release(struct psi_session *s, struct app *a, const uint8_t *matched, size_t count,
-		      struct write_mark version, char **release_json)
+static cr_err release(struct psi_session *s, struct app *a, struct answer *ans, struct write_mark version,
+		      char **release_json)
 {
-	size_t ncols = release_query_ncols(&s->q);
-	struct rows_ctx x = { s, matched, version, cr_xmalloc(count && ncols ? count * ncols * sizeof(int64_t) : 1), 0 };
-	struct release_ctx rc_ctx = { s->brand, s->id, s->actor_role, s->actor_id, s->noise_rng };
+	size_t ncols = release_query_ncols(&s->q), bytes = s->padded * ncols * sizeof(int64_t);
+	struct rows_ctx x = { s, ans, version, cr_xcalloc(bytes ? bytes : 1, 1) };
+	struct release_ctx rc_ctx = { s->brand, s->id, s->actor_role, s->actor_id, s->noise_rng, s->noise };
 	cr_err rc;
 	app_store_lock(a);
 	rc = release_run_rows(a, &rc_ctx, &s->c, &s->d, &s->q, rows_in_txn, &x, &s->result);
 	app_store_unlock(a);
-	wipe_free(x.rows, count && ncols ? count * ncols * sizeof(int64_t) : 1);
+	s->work.rows = s->result.rows_seen;
+	wipe_free(x.rows, bytes ? bytes : 1);
 	if (rc == CR_OK || rc == CR_ERR_BUDGET_EXHAUSTED) {
 		s->state = rc == CR_OK && s->result.outcome == CR_OK ? PSI_RELEASED : PSI_REFUSED;
 		*release_json = cr_xstrdup(s->result.json);
@@ -936,13 +1056,20 @@ static cr_err release(struct psi_session *s, struct app *a, const uint8_t *match
 	return rc;
 }
 
+static void answer_free(struct answer *x, size_t padded)
+{
+	wipe_free(x->hit, padded ? padded : 1);
+	wipe_free(x->in, padded ? padded : 1);
+	wipe_free(x->src, (padded ? padded : 1) * sizeof(uint32_t));
+}
+
 cr_err psi_session_answer(struct psi_session *s, struct app *a, struct crypto_pool *pool,
 			  const uint8_t *a_prime, size_t len, uint64_t announced, cr_time_ms now,
 			  char **release_json)
 {
-	uint8_t *matched = NULL;
+	struct answer x = { 0 };
 	char extra[64] = "";
-	size_t count, n;
+	size_t padded;
 	struct write_mark version = { 0, 0 };
 	cr_err rc = enter(s, a, now, PSI_A_SENT);
 	*release_json = NULL;
@@ -954,21 +1081,23 @@ cr_err psi_session_answer(struct psi_session *s, struct app *a, struct crypto_po
 	rc = distinct_answer(s, a_prime, extra, sizeof(extra));
 	if (rc != CR_OK)
 		return refuse(s, a, rc, extra);
-	n = s->n;
-	matched = cr_xcalloc(n ? n : 1, 1);
-	count = match(s, a_prime, matched);
-	if (count > s->n || count > s->nb) {
+	padded = s->padded;
+	x.hit = cr_xcalloc(padded ? padded : 1, 1);
+	x.in = cr_xcalloc(padded ? padded : 1, 1);
+	x.src = cr_xcalloc(padded ? padded : 1, sizeof(uint32_t));
+	match(s, a_prime, &x);
+	if (x.count > s->n || x.count > s->nb) {
 		rc = refuse(s, a, CR_ERR_PSI_INTERSECTION, NULL);
 		goto out;
 	}
-	rc = recheck(s, a, pool, matched, now, &version);
+	rc = recheck(s, a, pool, &x, now, &version);
 	if (rc == CR_OK)
-		rc = release(s, a, matched, count, version, release_json);
+		rc = release(s, a, &x, version, release_json);
 	if (rc != CR_OK && rc != CR_ERR_BUDGET_EXHAUSTED && live(s))
 		rc = refuse(s, a, rc, NULL);
 	session_wipe(s);
 out:
-	wipe_free(matched, n ? n : 1);
+	answer_free(&x, padded);
 	return rc;
 }
 

@@ -151,6 +151,17 @@ const struct release_result *psi_session_result(const struct psi_session *s);
 /* The exact eligible count at open (service side only). */
 uint64_t psi_session_eligible(const struct psi_session *s);
 
+/*
+ * What rounds 4 and 6 did, counted where it is done: the multiplications
+ * that built A, the look-ups of A' in C, the gate checks of the re-check and
+ * the rows aggregated. Each equals |A| whatever n and the overlap are
+ * (docs/spec/psi-protocol.md, section 6); tests and the leak bench read them.
+ */
+struct psi_work {
+	uint64_t a_mults, lookups, gate_checks, rows;
+};
+const struct psi_work *psi_session_work(const struct psi_session *s);
+
 /* Wipes and frees; accepts NULL. Does not audit (see psi_session_expire). */
 void psi_session_free(struct psi_session *s);
 

@@ -240,41 +240,40 @@ static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-cr_err release_aggregate(const struct release_query *q, const struct dataset *d, const int64_t *rows,
-			 size_t n, struct release_result *r)
+cr_err release_aggregate_masked(const struct release_query *q, const struct dataset *d, const int64_t *rows,
+				const uint8_t *mask, size_t n, struct release_result *r)
 {
 	size_t ncols = release_query_ncols(q);
 	cr_err rc = CR_OK;
 	release_result_release(r);
 	r->ncells = q->ncells;
 	r->cells = cr_xcalloc(q->ncells, sizeof(*r->cells));
+	/* The same work for every row, in or out: the mask multiplies, it never branches. */
 	for (size_t i = 0; i < n && rc == CR_OK; i++) {
 		const int64_t *row = rows + i * ncols;
+		int64_t in = mask ? (int64_t)(mask[i] & 1) : 1;
 		size_t idx = 0;
 		rc = cell_index(q, d, row, &idx);
 		if (rc != CR_OK)
 			break;
-		r->cells[idx].count++;
+		r->cells[idx].count += (uint64_t)in;
 		for (size_t s = 0; s < q->nsums; s++) {
 			const struct column *col = &d->columns.cols[q->sums[s]];
-			int64_t v = clamp(row[q->ndims + s], col->lo, col->hi);
+			int64_t v = clamp(row[q->ndims + s], col->lo, col->hi) * in;
 			if (__builtin_add_overflow(r->cells[idx].sum[s], v, &r->cells[idx].sum[s]))
 				rc = CR_ERR_OVERFLOW;
 		}
+		r->rows_seen++;
 	}
 	if (rc != CR_OK)
 		release_result_release(r);
 	return rc;
 }
 
-static cr_err add_noise(const struct crypto_rng *rng, uint64_t num, uint64_t den, int64_t exact,
-			int64_t *out)
+cr_err release_aggregate(const struct release_query *q, const struct dataset *d, const int64_t *rows,
+			 size_t n, struct release_result *r)
 {
-	int64_t z = 0;
-	cr_err rc = crypto_noise_discrete_laplace(rng, num, den, &z);
-	if (rc == CR_OK && __builtin_add_overflow(exact, z, out))
-		rc = CR_ERR_OVERFLOW;
-	return rc;
+	return release_aggregate_masked(q, d, rows, NULL, n, r);
 }
 
 /* Saturating addition for totals of noisy values (they are only reported). */
@@ -286,25 +285,44 @@ static int64_t add_sat(int64_t a, int64_t b)
 	return b > 0 ? INT64_MAX : INT64_MIN;
 }
 
-cr_err release_noise(const struct release_query *q, const struct collab *c, const struct dataset *d,
-		     const struct crypto_rng *rng, struct release_result *r)
+/* The sampler's parameters of the count and of every sum of q. */
+static cr_err noise_params(const struct release_query *q, const struct collab *c, const struct dataset *d,
+			   uint64_t num[static 1 + COLLAB_SUMS_MAX], uint64_t den[static 1 + COLLAB_SUMS_MAX])
 {
 	unsigned nm = (unsigned)(1 + q->nsums);
-	uint64_t cnum, cden, snum[COLLAB_SUMS_MAX], sden[COLLAB_SUMS_MAX];
-	cr_err rc = release_noise_params(1, c->epsilon_milli, nm, &cnum, &cden);
+	cr_err rc = release_noise_params(1, c->epsilon_milli, nm, &num[0], &den[0]);
 	for (size_t s = 0; s < q->nsums && rc == CR_OK; s++)
 		rc = release_noise_params(release_sum_sensitivity(d, q->sums[s]), c->epsilon_milli, nm,
-					  &snum[s], &sden[s]);
+					  &num[1 + s], &den[1 + s]);
+	return rc;
+}
+
+cr_err release_noise_draw(const struct release_query *q, const struct collab *c, const struct dataset *d,
+			  const struct crypto_rng *rng, int64_t *z)
+{
+	uint64_t num[1 + COLLAB_SUMS_MAX], den[1 + COLLAB_SUMS_MAX];
+	size_t per = 1 + q->nsums;
+	cr_err rc = noise_params(q, c, d, num, den);
+	for (size_t i = 0; i < q->ncells * per && rc == CR_OK; i++)
+		rc = crypto_noise_discrete_laplace(rng, num[i % per], den[i % per], &z[i]);
+	return rc;
+}
+
+cr_err release_noise_apply(const struct release_query *q, const struct collab *c, const int64_t *z,
+			   struct release_result *r)
+{
+	size_t per = 1 + q->nsums;
 	r->nsuppressed = 0;
 	r->suppressed_count = r->noisy_total = 0;
 	memset(r->suppressed_sum, 0, sizeof(r->suppressed_sum));
-	for (size_t i = 0; i < r->ncells && rc == CR_OK; i++) {
+	for (size_t i = 0; i < r->ncells; i++) {
 		struct release_cell *cell = &r->cells[i];
-		rc = add_noise(rng, cnum, cden, (int64_t)cell->count, &cell->noisy_count);
-		for (size_t s = 0; s < q->nsums && rc == CR_OK; s++)
-			rc = add_noise(rng, snum[s], sden[s], cell->sum[s], &cell->noisy_sum[s]);
-		if (rc != CR_OK)
-			break;
+		const int64_t *zi = z + i * per;
+		if (__builtin_add_overflow((int64_t)cell->count, zi[0], &cell->noisy_count))
+			return CR_ERR_OVERFLOW;
+		for (size_t s = 0; s < q->nsums; s++)
+			if (__builtin_add_overflow(cell->sum[s], zi[1 + s], &cell->noisy_sum[s]))
+				return CR_ERR_OVERFLOW;
 		cell->suppressed = cell->noisy_count < (int64_t)c->k;
 		r->noisy_total = add_sat(r->noisy_total, cell->noisy_count);
 		if (!cell->suppressed)
@@ -314,14 +332,25 @@ cr_err release_noise(const struct release_query *q, const struct collab *c, cons
 		for (size_t s = 0; s < q->nsums; s++)
 			r->suppressed_sum[s] = add_sat(r->suppressed_sum[s], cell->noisy_sum[s]);
 	}
-	if (rc != CR_OK)
-		return rc;
 	/* a negative total says nothing a zero would not (post-processing) */
 	if (r->suppressed_count < 0)
 		r->suppressed_count = 0;
 	r->outcome = r->noisy_total < (int64_t)c->k ? CR_ERR_RELEASE_BELOW_K : CR_OK;
 	r->epsilon_milli = c->epsilon_milli;
 	return CR_OK;
+}
+
+cr_err release_noise(const struct release_query *q, const struct collab *c, const struct dataset *d,
+		     const struct crypto_rng *rng, struct release_result *r)
+{
+	size_t nz = release_noise_count(q);
+	int64_t *z = cr_xmalloc(nz ? nz * sizeof(int64_t) : 1);
+	cr_err rc = release_noise_draw(q, c, d, rng, z);
+	if (rc == CR_OK)
+		rc = release_noise_apply(q, c, z, r);
+	sodium_memzero(z, nz ? nz * sizeof(int64_t) : 1);
+	free(z);
+	return rc;
 }
 
 /* ----------------------------------------------------------------- JSON */
@@ -448,12 +477,13 @@ static cr_err compute(const struct release_ctx *x, const struct collab *c, const
 {
 	uint64_t budget = r->budget_milli, left = r->budget_left_milli;
 	const int64_t *rows = NULL;
+	const uint8_t *mask = NULL;
 	size_t n = 0;
-	cr_err rc = fn(ctx, a, &rows, &n);
+	cr_err rc = fn(ctx, a, &rows, &mask, &n);
 	if (rc == CR_OK)
-		rc = release_aggregate(q, d, rows, n, r);
+		rc = release_aggregate_masked(q, d, rows, mask, n, r);
 	if (rc == CR_OK)
-		rc = release_noise(q, c, d, x->rng, r);
+		rc = x->noise ? release_noise_apply(q, c, x->noise, r) : release_noise(q, c, d, x->rng, r);
 	r->budget_milli = budget;
 	r->budget_left_milli = left - c->epsilon_milli;
 	return rc;
@@ -516,11 +546,12 @@ struct fixed_rows {
 	size_t n;
 };
 
-static cr_err fixed_rows_fn(void *ctx, struct app *a, const int64_t **rows, size_t *n)
+static cr_err fixed_rows_fn(void *ctx, struct app *a, const int64_t **rows, const uint8_t **mask, size_t *n)
 {
 	const struct fixed_rows *f = ctx;
 	(void)a;
 	*rows = f->rows;
+	*mask = NULL;
 	*n = f->n;
 	return CR_OK;
 }

@@ -110,6 +110,7 @@ struct release_result {
 	uint64_t epsilon_milli;      /* charged by this release (0 if refused for budget) */
 	uint64_t budget_milli, budget_left_milli;
 	int64_t release_id;          /* the stored row (0 before release_run stores it) */
+	size_t rows_seen;            /* rows the aggregation went through, counted or not */
 	char *json;                  /* owned: the release the partner receives */
 };
 
@@ -123,6 +124,33 @@ struct release_result {
  */
 cr_err release_aggregate(const struct release_query *q, const struct dataset *d,
 			 const int64_t *rows, size_t n, struct release_result *r) CR_MUST_CHECK;
+/*
+ * release_aggregate over every row, counting row i only if mask[i] is 1
+ * (mask NULL: all). Each row costs the same whether it counts or not, so
+ * the time says nothing of how many do.
+ */
+cr_err release_aggregate_masked(const struct release_query *q, const struct dataset *d,
+				const int64_t *rows, const uint8_t *mask, size_t n,
+				struct release_result *r) CR_MUST_CHECK;
+
+/* The noise values a query needs: one per cell and metric. */
+static inline size_t release_noise_count(const struct release_query *q)
+{
+	return q->ncells * (1 + q->nsums);
+}
+
+/*
+ * Step 3's draws, made ahead of the data (a session draws them when it
+ * opens, so their sampling time is not in the answer's): z receives
+ * release_noise_count(q) values, cell by cell, the count's then each sum's,
+ * each from crypto_noise_discrete_laplace with that metric's scale.
+ */
+cr_err release_noise_draw(const struct release_query *q, const struct collab *c, const struct dataset *d,
+			  const struct crypto_rng *rng, int64_t *z) CR_MUST_CHECK;
+
+/* Steps 3 to 5 with the draws z of release_noise_draw (see release_noise). */
+cr_err release_noise_apply(const struct release_query *q, const struct collab *c, const int64_t *z,
+			   struct release_result *r) CR_MUST_CHECK;
 
 /*
  * Steps 3 to 5 on aggregated cells: noise for every cell and metric with
@@ -151,6 +179,7 @@ struct release_ctx {
 	const char *actor_role;
 	const char *actor_id;
 	const struct crypto_rng *rng;  /* NULL: randombytes (tests pass a seeded one) */
+	const int64_t *noise;          /* drawn ahead (release_noise_draw), or NULL: drawn with rng */
 };
 
 /*
@@ -169,13 +198,16 @@ cr_err release_run(struct app *a, const struct release_ctx *rc, const struct col
 		   size_t n, struct release_result *r) CR_MUST_CHECK;
 
 /*
- * Produces the matched rows inside release_run_rows's write transaction,
- * after the budget check and only if it passed: *rows (borrowed until
- * release_run_rows returns) holds *n records of release_query_ncols values.
+ * Produces the rows inside release_run_rows's write transaction, after the
+ * budget check and only if it passed: *rows (borrowed until
+ * release_run_rows returns) holds *n records of release_query_ncols values,
+ * and *mask (borrowed, or NULL for all) says which of them count
+ * (release_aggregate_masked).
  * Running under the write lock lets the caller drop records a withdrawal
  * removed a moment earlier (I3): no withdrawal can commit in between.
  */
-typedef cr_err (*release_rows_fn)(void *ctx, struct app *a, const int64_t **rows, size_t *n);
+typedef cr_err (*release_rows_fn)(void *ctx, struct app *a, const int64_t **rows, const uint8_t **mask,
+				  size_t *n);
 
 /* release_run with the rows produced by fn(ctx, ...) inside the transaction. */
 cr_err release_run_rows(struct app *a, const struct release_ctx *rc, const struct collab *c,

@@ -43,6 +43,7 @@ static const char *const migration_collab[] = { collab_schema_v1, NULL };
 static const char *const migration_consent_v2[] = { consent_schema_v2, NULL };
 static const char *const migration_datasets_v2[] = { dataset_schema_v2, NULL };
 static const char *const migration_match_open[] = { psi_schema_open, NULL };
+static const char *const migration_collab_pad[] = { collab_schema_v2, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -54,6 +55,7 @@ static const struct migration migrations[] = {
 	{ "consent rule tables append-only", migration_consent_v2 },
 	{ "child-directed datasets", migration_datasets_v2 },
 	{ "match sessions open", migration_match_open },
+	{ "collaboration padding", migration_collab_pad },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -302,6 +302,26 @@ struct crypto_rng {
 cr_err crypto_noise_discrete_laplace(const struct crypto_rng *rng, uint64_t num,
 				     uint64_t den, int64_t *out) CR_MUST_CHECK;
 
+/*
+ * A ChaCha20 keystream as a struct crypto_rng: seeded once from the system
+ * (randombytes_buf, one call), then every draw is a copy from a buffer
+ * refilled 256 bytes at a time, with no system call. One per session or
+ * task, used by one thread at a time; crypto_stream_rng_wipe erases the key
+ * and what is left of the buffer.
+ */
+#define CRYPTO_STREAM_RNG_BUF 256
+struct crypto_stream_rng {
+	uint8_t key[32];
+	uint64_t block;               /* the next 64-byte block of the keystream */
+	size_t pos;                   /* bytes of buf already handed out */
+	uint8_t buf[CRYPTO_STREAM_RNG_BUF];
+	struct crypto_rng rng;        /* {fill, this}: pass &s->rng */
+};
+void crypto_stream_rng_init(struct crypto_stream_rng *s);
+/* The same stream from a given key (tests: known answers). */
+void crypto_stream_rng_init_key(struct crypto_stream_rng *s, const uint8_t key[static 32]);
+void crypto_stream_rng_wipe(struct crypto_stream_rng *s);
+
 /* A uniform integer in [0, n) without modulo bias (rejection sampling on
  * 64-bit draws); `rng` NULL means randombytes_buf. n == 0 aborts (misuse). */
 uint64_t crypto_random_uniform(const struct crypto_rng *rng, uint64_t n);

@@ -35,6 +35,55 @@ void crypto_rng_fill(const struct crypto_rng *rng, uint8_t *buf, size_t len)
 	randombytes_buf(buf, len);
 }
 
+static void stream_refill(struct crypto_stream_rng *s)
+{
+	static const uint8_t zeros[CRYPTO_STREAM_RNG_BUF];
+	static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+	crypto_stream_chacha20_xor_ic(s->buf, zeros, sizeof(s->buf), nonce, s->block, s->key);
+	s->block += sizeof(s->buf) / 64;
+	s->pos = 0;
+}
+
+static void stream_fill(void *ctx, uint8_t *buf, size_t len)
+{
+	struct crypto_stream_rng *s = ctx;
+	while (len > 0) {
+		size_t take;
+		if (s->pos == sizeof(s->buf))
+			stream_refill(s);
+		take = sizeof(s->buf) - s->pos < len ? sizeof(s->buf) - s->pos : len;
+		memcpy(buf, s->buf + s->pos, take);
+		sodium_memzero(s->buf + s->pos, take); /* handed out: not kept */
+		s->pos += take;
+		buf += take;
+		len -= take;
+	}
+}
+
+void crypto_stream_rng_init_key(struct crypto_stream_rng *s, const uint8_t key[static 32])
+{
+	crypto_sodium_ready();
+	memcpy(s->key, key, sizeof(s->key));
+	s->block = 0;
+	s->rng.fill = stream_fill;
+	s->rng.ctx = s;
+	stream_refill(s);
+}
+
+void crypto_stream_rng_init(struct crypto_stream_rng *s)
+{
+	uint8_t key[32];
+	crypto_sodium_ready();
+	randombytes_buf(key, sizeof(key));
+	crypto_stream_rng_init_key(s, key);
+	sodium_memzero(key, sizeof(key));
+}
+
+void crypto_stream_rng_wipe(struct crypto_stream_rng *s)
+{
+	sodium_memzero(s, sizeof(*s));
+}
+
 /* 64 uniform bits, read little-endian so a seeded stream gives the same
  * numbers on every machine. */
 static uint64_t random_u64(const struct crypto_rng *rng)

@@ -20,36 +20,21 @@
 #include <sodium.h>
 
 #include "crypto/crypto.h"
+#include "bench_child.h"
 
 static const char *binary;
 static char work[128];
 
-/* Runs the binary with args; returns wall ms and peak RSS KiB of the child. */
+/* Runs the binary with args; wall ms and peak RSS (KiB) of the child; stdout to out_path. */
 static int run(char *const argv[], int64_t *ms, long *rss_kib, const char *out_path)
 {
-	struct rusage ru;
-	int status = 0;
-	int64_t t0 = cr_monotonic_ms();
-	pid_t pid;
-	fflush(stdout); /* or the child's exit would print our buffer again */
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		FILE *o = freopen(out_path ? out_path : "/dev/null", "w", stdout);
-		(void)o;
-		if (freopen("/dev/null", "w", stderr) == NULL)
-			_exit(127);
-		execv(binary, argv);
-		_exit(127);
-	}
-	if (wait4(pid, &status, 0, &ru) < 0)
-		return -1;
+	struct bench_child c = { 0 };
+	int rc = bench_child_run(binary, argv, out_path, &c);
 	if (ms)
-		*ms = cr_monotonic_ms() - t0;
+		*ms = c.wall_ms;
 	if (rss_kib)
-		*rss_kib = ru.ru_maxrss;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		*rss_kib = c.rss_kib;
+	return rc;
 }
 
 #define ARGV(...) ((char *const[]){ (char *)"cleanroom", __VA_ARGS__, NULL })

@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "crypto/crypto.h"
+#include "bench_child.h"
 
 #define SAMPLE 40000 /* elements per floor measurement */
 
@@ -38,28 +39,13 @@ static char work[256];
 /* Runs the binary with args; wall ms and peak RSS (KiB) of the child; stdout to out_path. */
 static int run(char *const argv[], int64_t *ms, long *rss_kib, const char *out_path)
 {
-	struct rusage ru;
-	int status = 0;
-	int64_t t0 = cr_monotonic_ms();
-	pid_t pid;
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		if (freopen(out_path ? out_path : "/dev/null", "w", stdout) == NULL ||
-		    freopen("/dev/null", "w", stderr) == NULL)
-			_exit(127);
-		execv(binary, argv);
-		_exit(127);
-	}
-	if (wait4(pid, &status, 0, &ru) < 0)
-		return -1;
+	struct bench_child c = { 0 };
+	int rc = bench_child_run(binary, argv, out_path, &c);
 	if (ms)
-		*ms = cr_monotonic_ms() - t0;
+		*ms = c.wall_ms;
 	if (rss_kib)
-		*rss_kib = ru.ru_maxrss;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		*rss_kib = c.rss_kib;
+	return rc;
 }
 
 #define ARGV(...) ((char *const[]){ (char *)"cleanroom", __VA_ARGS__, NULL })
@@ -191,6 +177,7 @@ int main(void)
 	unsigned threads = th ? (unsigned)strtoul(th, NULL, 10) : 0;
 	int64_t ms = 0;
 	long rss = 0;
+	struct bench_child child = { 0 };
 	uint64_t x, y;
 	double hash_ns, mul_ns, floor_ms;
 	json_t *j, *rel;
@@ -220,9 +207,12 @@ int main(void)
 	else
 		printf("setup: reusing %s\n", work);
 
-	if (run(ARGV("match", "--collab", "1", "--ids", partner, "--group-by", "segment", "--metrics",
-		     "count,sum:spend", "--threads", threads_s, "--json", "--data", data), &ms, &rss, out) != 0)
+	if (bench_child_run(binary, ARGV("match", "--collab", "1", "--ids", partner, "--group-by", "segment",
+					 "--metrics", "count,sum:spend", "--threads", threads_s, "--json", "--data",
+					 data), out, &child) != 0)
 		die("match");
+	ms = child.wall_ms;
+	rss = child.rss_kib;
 	floor_costs(threads, &hash_ns, &mul_ns);
 
 	j = json_load_file(out, 0, NULL);
@@ -234,7 +224,8 @@ int main(void)
 	floor_ms = ((double)y * hash_ns + 2.0 * (double)(x + y) * mul_ns) / 1e6;
 	printf("match: |X| = %llu eligible records, |Y| = %llu partner identifiers\n", (unsigned long long)x,
 	       (unsigned long long)y);
-	printf("match: whole process %.2f s wall, peak RSS %ld KiB (%.0f MiB)\n", ms / 1000.0, rss, rss / 1024.0);
+	printf("match: whole process %.2f s wall, peak RSS %ld KiB (%.0f MiB), CPU %.2f s user + %.2f s system\n",
+	       ms / 1000.0, rss, rss / 1024.0, child.user_s, child.sys_s);
 	printf("bytes partner -> service %lld, service -> partner %lld\n",
 	       (long long)json_integer_value(json_object_get(json_object_get(j, "traffic"), "to_service")),
 	       (long long)json_integer_value(json_object_get(json_object_get(j, "traffic"), "from_service")));

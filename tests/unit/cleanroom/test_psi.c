@@ -437,6 +437,227 @@ static size_t matched_emails(struct mfx *f, const struct release_query *q, char 
 	return k;
 }
 
+/* ------------------------------------------------ padding: issue 21, item 4 */
+
+/*
+ * |A| is the collaboration's pad_to, fixed when it was created, whatever
+ * the eligible count is at each open: 100 withdrawals between two sessions
+ * change nothing the partner sees. A pad_to under n doubles until it holds
+ * n. The default is an eighth over the records stored at creation.
+ */
+static void test_padded_size_fixed_by_the_collaboration(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct release_query q;
+	struct run r;
+	char who[100][128], why[128];
+	uint64_t first, eligible_first;
+	mfx_collab(f, &c, "segment", "count", 10, 0, 0, 0);
+	assert_int_equal(c.pad_to, collab_pad_default(f->ingested));
+	assert_true(c.pad_to >= f->ingested + f->ingested / 8);
+	assert_int_equal(run_open(f, &c, NULL, NULL, NULL, &r), CR_OK);
+	first = r.offer.elements;
+	eligible_first = psi_session_eligible(r.s);
+	assert_int_equal(first, c.pad_to);
+	run_free(&r);
+
+	assert_int_equal(release_query_parse(&c, &f->d, "segment", NULL, &q, why, sizeof(why)), CR_OK);
+	assert_int_equal(matched_emails(f, &q, who, 100), 100);
+	for (size_t i = 0; i < 100; i++)
+		withdraw(f, who[i]);
+	assert_int_equal(run_open(f, &c, NULL, NULL, NULL, &r), CR_OK);
+	assert_int_equal(psi_session_eligible(r.s), eligible_first - 100);
+	assert_int_equal(r.offer.elements, first);
+	run_free(&r);
+
+	/* pad_to 64 under ~1,700 eligible records: 64 doubled to 2,048 */
+	{
+		struct collab p = c;
+		p.id = 0;
+		p.pad_to = 64;
+		assert_int_equal(collab_create(f->a, &mfx_actor, "acme", &f->d, &p, why, sizeof(why)), CR_OK);
+		assert_int_equal(run_open(f, &p, NULL, NULL, NULL, &r), CR_OK);
+		assert_true(psi_session_eligible(r.s) > 1024 && psi_session_eligible(r.s) <= 2048);
+		assert_int_equal(r.offer.elements, 2048);
+		run_free(&r);
+		p.id = 0;
+		p.pad_to = 63;
+		assert_int_equal(collab_create(f->a, &mfx_actor, "acme", &f->d, &p, why, sizeof(why)),
+				 CR_ERR_COLLAB_RULE);
+	}
+	/* the default: an eighth over the records, on the padding grid, at least 1024 */
+	assert_int_equal(collab_pad_default(0), 1024);
+	assert_int_equal(collab_pad_default(1000), 1152);
+	assert_int_equal(collab_pad_default(1000000), 1130496);
+	assert_int_equal(collab_pad_default((uint64_t)1 << 40), COLLAB_PAD_MAX);
+}
+
+/* ------------------------------------------- timing: issue 21, items 2 and 6 */
+
+/* Writes the partner emails that are (hits) or are not (misses) stored customers, `want` of each. */
+static void split_partner_list(struct mfx *f, const char *hits, const char *misses, size_t want)
+{
+	struct release_query q;
+	char why[128];
+	size_t n = 0, nh = 0, nm = 0;
+	char **emails = mfx_partner_emails(f, &n);
+	FILE *h = fopen(hits, "w"), *m = fopen(misses, "w");
+	assert_true(h && m);
+	assert_int_equal(release_query_parse(&f->c, &f->d, NULL, NULL, &q, why, sizeof(why)), CR_OK);
+	fputs("email\n", h);
+	fputs("email\n", m);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t digest[32];
+		struct crypto_pseudonym p;
+		int64_t vals[RELEASE_COLS_MAX];
+		bool stored;
+		if (crypto_id_digest(CRYPTO_ID_EMAIL, emails[i], strlen(emails[i]), NULL, digest) != CR_OK)
+			continue;
+		assert_int_equal(crypto_pseudonym(f->a->keys, f->brand, f->d.key_version, CRYPTO_ID_EMAIL, digest, &p),
+				 CR_OK);
+		stored = mfx_record_values(f, &p, &q, vals);
+		if (stored && nh < want && ++nh)
+			fprintf(h, "%s\n", emails[i]);
+		else if (!stored && nm < want && ++nm)
+			fprintf(m, "%s\n", emails[i]);
+	}
+	fclose(h);
+	fclose(m);
+	mfx_free_list(emails, n);
+	assert_int_equal(nh, want);
+	assert_int_equal(nm, want);
+}
+
+/* A whole match with the partner list in `list`; the session's work after it. */
+static struct psi_work run_list(struct mfx *f, const struct psi_session_opts *o, const char *list,
+				int64_t *noisy_total, uint64_t *elements)
+{
+	struct run r;
+	struct psi_work w;
+	FILE *in;
+	assert_int_equal(run_open(f, &f->c, NULL, NULL, o, &r), CR_OK);
+	in = fopen(list, "r");
+	assert_non_null(in);
+	assert_int_equal(psi_partner_new(&r.offer, &r.p), CR_OK);
+	assert_int_equal(psi_partner_load(r.p, in, "partner.csv", NULL, &r.list, NULL, 0), CR_OK);
+	fclose(in);
+	assert_int_equal(psi_partner_blind(r.p, f->pool, &r.b), CR_OK);
+	assert_int_equal(run_service_b(f, &r), CR_OK);
+	assert_int_equal(run_finish(f, &r), CR_OK);
+	w = *psi_session_work(r.s);
+	*noisy_total = json_integer_value(json_object_get(r.rel, "noisy_total"));
+	*elements = r.offer.elements;
+	run_free(&r);
+	return w;
+}
+
+/*
+ * Item 2: rounds 4 and 6 do the same work whether none or all of the
+ * partner's list matches, and a padding position costs what a real one
+ * does: one multiplication building A, one look-up, one gate check and one
+ * aggregated row per position of A, |A| of each, whatever the overlap.
+ */
+static void test_answer_work_independent_of_overlap(void **state)
+{
+	struct mfx *f = *state;
+	char hits[160], misses[160];
+	int64_t total_hits = 0, total_misses = 0;
+	uint64_t elements = 0, elements2 = 0;
+	struct psi_work wh, wm;
+	mfx_path(f, hits, sizeof(hits), "hits.csv");
+	mfx_path(f, misses, sizeof(misses), "misses.csv");
+	split_partner_list(f, hits, misses, 400);
+	wh = run_list(f, NULL, hits, &total_hits, &elements);
+	wm = run_list(f, NULL, misses, &total_misses, &elements2);
+	assert_int_equal(elements, elements2);
+	assert_true(elements > N_CUSTOMERS / 2);
+	assert_true(total_hits > 200);            /* 400 matched, noise of scale a few */
+	assert_true(total_misses < 100);
+	assert_int_equal(wh.a_mults, elements);
+	assert_int_equal(wh.lookups, elements);
+	assert_int_equal(wh.gate_checks, elements);
+	assert_int_equal(wh.rows, elements);
+	assert_memory_equal(&wh, &wm, sizeof(wh));
+}
+
+/* A struct crypto_rng that counts the bytes it hands out. */
+struct counted_rng {
+	struct mfx_rng inner;
+	uint64_t bytes;
+};
+
+static void counted_fill(void *ctx, uint8_t *buf, size_t len)
+{
+	struct counted_rng *c = ctx;
+	c->bytes += len;
+	mfx_rng_fill(&c->inner, buf, len);
+}
+
+/* Item 2: every cell's noise is drawn when the session opens, none in the answer round. */
+static void test_noise_drawn_at_open(void **state)
+{
+	struct mfx *f = *state;
+	struct counted_rng c = { .inner = { .seed = { 3 } } };
+	struct crypto_rng rng = { counted_fill, &c };
+	struct psi_session_opts o = { .noise_rng = &rng };
+	struct run r;
+	uint64_t at_open;
+	assert_int_equal(run_open(f, &f->c, "segment,region", NULL, &o, &r), CR_OK);
+	at_open = c.bytes;
+	assert_true(at_open >= 15 * 8); /* 15 cells, at least one 64-bit draw each */
+	run_blind(f, &r);
+	assert_int_equal(run_service_b(f, &r), CR_OK);
+	assert_int_equal(run_finish(f, &r), CR_OK);
+	assert_int_equal(c.bytes, at_open);
+	assert_non_null(r.rel);
+	run_free(&r);
+}
+
+/* randombytes calls, counted by an implementation that wraps the system one. */
+static size_t system_draws;
+static randombytes_implementation *system_source;
+
+static void counting_buf(void *buf, size_t len)
+{
+	system_draws++;
+	system_source->buf(buf, len);
+}
+
+static uint32_t counting_random(void)
+{
+	system_draws++;
+	return system_source->random();
+}
+
+static const char *counting_name(void)
+{
+	return "counting";
+}
+
+static randombytes_implementation counting_source = {
+	.implementation_name = counting_name, .random = counting_random, .buf = counting_buf,
+};
+
+/*
+ * Item 6: a whole match of 2,000 records against 1,500 partner rows takes a
+ * handful of system draws (seeds and keys), not one per draw of π, of the
+ * noise, of a padding element or of the partner's shuffle.
+ */
+static void test_session_randomness_is_seeded_once(void **state)
+{
+	struct mfx *f = *state;
+	struct run r;
+	system_source = &randombytes_sysrandom_implementation;
+	assert_int_equal(randombytes_set_implementation(&counting_source), 0);
+	system_draws = 0;
+	assert_int_equal(run_all(f, &f->c, "segment,region", NULL, &r), CR_OK);
+	assert_int_equal(randombytes_set_implementation(system_source), 0);
+	assert_true(system_draws > 0);
+	assert_true(system_draws <= 16);
+	run_free(&r);
+}
+
 static void test_withdrawal_before_and_during_match(void **state)
 {
 	struct mfx *f = *state;
@@ -635,16 +856,15 @@ static void test_i4_partner_receives_only_released_aggregates(void **state)
 	got = psi_session_result(r.s);
 	eligible = psi_session_eligible(r.s);
 
-	/* Round 1: the offer has exactly its seven fields; |A| is padded, not exact. */
+	/* Round 1: the offer has exactly its seven fields; |A| is the collaboration's padding, not n. */
 	offer_json = psi_offer_to_json(&r.offer);
 	assert_int_equal(json_object_size(offer_json), 7);
 	for (i = 0; i < 7; i++)
 		assert_non_null(json_object_get(offer_json, offer_keys[i]));
 	offer_text = json_dumps(offer_json, JSON_COMPACT);
 	json_decref(offer_json);
-	assert_true(r.offer.elements % 64 == 0);
-	assert_true(r.offer.elements >= eligible && r.offer.elements < eligible + 64);
-	assert_true(r.offer.elements > eligible || eligible % 64 == 0);
+	assert_int_equal(r.offer.elements, c.pad_to);
+	assert_true(r.offer.elements > eligible);
 
 	/* Round 4: A is |A| distinct elements, none a stored element, pseudonym, digest or H(d). */
 	assert_int_equal(r.a.count, r.offer.elements);
@@ -817,6 +1037,10 @@ int main(void)
 		cmocka_unit_test(test_partner_list_and_rounds),
 		cmocka_unit_test(test_messages_round_trip_and_strictness),
 		cmocka_unit_test(test_withdrawal_before_and_during_match),
+		cmocka_unit_test(test_answer_work_independent_of_overlap),
+		cmocka_unit_test(test_padded_size_fixed_by_the_collaboration),
+		cmocka_unit_test(test_noise_drawn_at_open),
+		cmocka_unit_test(test_session_randomness_is_seeded_once),
 	};
 	if (sodium_init() < 0)
 		return 1;

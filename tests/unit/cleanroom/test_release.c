@@ -104,6 +104,59 @@ static void test_aggregate_exact_and_clamped(void **state)
 	release_result_release(&r);
 }
 
+/* A masked-out row counts nowhere; the masked-in ones as if alone (issue 21, item 2). */
+static void test_aggregate_masked_counts_only_the_mask(void **state)
+{
+	struct mfx *f = *state;
+	struct release_query q;
+	struct release_result all = { 0 }, some = { 0 };
+	char why[128];
+	const int64_t rows[] = { 0, 0, 10, 1, 2, 20, 2, 4, 30, 0, 0, 40 };
+	const int64_t kept[] = { 1, 2, 20, 0, 0, 40 };
+	const uint8_t mask[] = { 0, 1, 0, 1 };
+	assert_int_equal(release_query_parse(&f->c, &f->d, "segment,region", "sum:spend", &q, why, sizeof(why)), CR_OK);
+	assert_int_equal(release_aggregate_masked(&q, &f->d, rows, mask, 4, &some), CR_OK);
+	assert_int_equal(release_aggregate(&q, &f->d, kept, 2, &all), CR_OK);
+	for (size_t i = 0; i < q.ncells; i++) {
+		assert_int_equal(some.cells[i].count, all.cells[i].count);
+		assert_int_equal(some.cells[i].sum[0], all.cells[i].sum[0]);
+	}
+	assert_int_equal(some.cells[0].count, 1);
+	assert_int_equal(some.cells[0].sum[0], 40);
+	release_result_release(&some);
+	release_result_release(&all);
+}
+
+/* Noise drawn ahead and applied later is the noise release_noise draws. */
+static void test_noise_drawn_ahead_is_the_same_noise(void **state)
+{
+	struct mfx *f = *state;
+	struct mfx_rng s1 = { .seed = { 7 } }, s2 = { .seed = { 7 } };
+	struct crypto_rng r1 = { mfx_rng_fill, &s1 }, r2 = { mfx_rng_fill, &s2 };
+	struct release_query q;
+	struct release_result a = { 0 }, b = { 0 };
+	const int64_t rows[] = { 0, 0, 10, 1, 2, 20 };
+	int64_t *z;
+	char why[128];
+	assert_int_equal(release_query_parse(&f->c, &f->d, "segment,region", "sum:spend", &q, why, sizeof(why)), CR_OK);
+	z = calloc(release_noise_count(&q), sizeof(int64_t));
+	assert_int_equal(release_noise_count(&q), 30);
+	assert_int_equal(release_noise_draw(&q, &f->c, &f->d, &r1, z), CR_OK);
+	assert_int_equal(release_aggregate(&q, &f->d, rows, 2, &a), CR_OK);
+	assert_int_equal(release_aggregate(&q, &f->d, rows, 2, &b), CR_OK);
+	assert_int_equal(release_noise_apply(&q, &f->c, z, &a), CR_OK);
+	assert_int_equal(release_noise(&q, &f->c, &f->d, &r2, &b), CR_OK);
+	for (size_t i = 0; i < q.ncells; i++) {
+		assert_int_equal(a.cells[i].noisy_count, b.cells[i].noisy_count);
+		assert_int_equal(a.cells[i].noisy_sum[0], b.cells[i].noisy_sum[0]);
+		assert_int_equal(a.cells[i].noisy_count - (int64_t)a.cells[i].count, z[i * 2]);
+	}
+	assert_int_equal(a.noisy_total, b.noisy_total);
+	free(z);
+	release_result_release(&a);
+	release_result_release(&b);
+}
+
 /* Cells far under and far over k, with a seeded sampler of scale 1. */
 static void test_suppression_and_summary(void **state)
 {
@@ -293,7 +346,7 @@ static void run_segments(struct mfx *f, uint32_t k, size_t na, size_t nb, size_t
 {
 	struct mfx_rng seed = { .seed = { 4 } };
 	struct crypto_rng rng = { mfx_rng_fill, &seed };
-	struct release_ctx x = { "acme", "00112233445566778899aabbccddeeff", "partner", "partner-1", &rng };
+	struct release_ctx x = { "acme", "00112233445566778899aabbccddeeff", "partner", "partner-1", &rng, NULL };
 	struct collab c;
 	struct release_query q;
 	int64_t *rows = calloc(na + nb + nc + 1, sizeof(int64_t));
@@ -403,21 +456,23 @@ static void test_i4_epsilon_split_over_metrics(void **state)
 
 /* ------------------------------------------------- the whole, on an app */
 
-static cr_err rows_must_not_run(void *ctx, struct app *a, const int64_t **rows, size_t *n)
+static cr_err rows_must_not_run(void *ctx, struct app *a, const int64_t **rows, const uint8_t **mask, size_t *n)
 {
 	(void)ctx;
 	(void)a;
 	(void)rows;
+	(void)mask;
 	(void)n;
 	fail_msg("rows were produced for a query the budget could not pay for");
 	return CR_ERR_INTERNAL;
 }
 
-static cr_err rows_fail(void *ctx, struct app *a, const int64_t **rows, size_t *n)
+static cr_err rows_fail(void *ctx, struct app *a, const int64_t **rows, const uint8_t **mask, size_t *n)
 {
 	(void)ctx;
 	(void)a;
 	(void)rows;
+	(void)mask;
 	(void)n;
 	return CR_ERR_STORE;
 }
@@ -440,7 +495,7 @@ static void test_run_release_budget_and_refusals(void **state)
 	struct mfx *f = *state;
 	struct mfx_rng seed = { .seed = { 2 } };
 	struct crypto_rng rng = { mfx_rng_fill, &seed };
-	struct release_ctx x = { "acme", "00112233445566778899aabbccddeeff", "partner", "partner-1", &rng };
+	struct release_ctx x = { "acme", "00112233445566778899aabbccddeeff", "partner", "partner-1", &rng, NULL };
 	struct collab c;
 	struct release_query q;
 	struct release_result r;
@@ -492,7 +547,7 @@ static void test_run_release_budget_and_refusals(void **state)
 static void test_run_release_is_atomic(void **state)
 {
 	struct mfx *f = *state;
-	struct release_ctx x = { "acme", "00112233445566778899aabbccddeeff", "partner", "partner-1", NULL };
+	struct release_ctx x = { "acme", "00112233445566778899aabbccddeeff", "partner", "partner-1", NULL, NULL };
 	struct collab c;
 	struct release_query q;
 	struct release_result r;
@@ -515,6 +570,8 @@ int main(void)
 		cmocka_unit_test(test_query_parse),
 		cmocka_unit_test(test_noise_params),
 		cmocka_unit_test(test_aggregate_exact_and_clamped),
+		cmocka_unit_test(test_aggregate_masked_counts_only_the_mask),
+		cmocka_unit_test(test_noise_drawn_ahead_is_the_same_noise),
 		cmocka_unit_test(test_suppression_and_summary),
 		cmocka_unit_test(test_i4_cell_suppressed_below_k_released_at_k),
 		cmocka_unit_test(test_i4_release_refused_below_k_total),

@@ -141,6 +141,69 @@ static void test_uniform_zero_aborts(void **state)
 	assert_int_equal(WTERMSIG(status), SIGABRT);
 }
 
+/* randombytes calls, counted by an implementation that wraps the system one. */
+static size_t system_calls;
+static randombytes_implementation *system_impl;
+
+static void counting_buf(void *buf, size_t len)
+{
+	system_calls++;
+	system_impl->buf(buf, len);
+}
+
+static const char *counting_name(void)
+{
+	return "counting";
+}
+
+static uint32_t counting_random(void)
+{
+	system_calls++;
+	return system_impl->random();
+}
+
+static randombytes_implementation counting = {
+	.implementation_name = counting_name, .random = counting_random, .buf = counting_buf,
+};
+
+/*
+ * The stream rng is ChaCha20 under its key from block 0, whatever the sizes
+ * of the draws (buffer edges included), and takes one system draw when it
+ * is seeded and none after (issue 21, item 6).
+ */
+static void test_stream_rng_is_chacha20_and_draws_once(void **state)
+{
+	(void)state;
+	uint8_t key[32], want[4096], got[4096];
+	static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+	struct crypto_stream_rng s;
+	size_t off = 0, step = 1;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	crypto_stream_chacha20(want, sizeof(want), nonce, key);
+	crypto_stream_rng_init_key(&s, key);
+	while (off < sizeof(got)) {
+		size_t take = step < sizeof(got) - off ? step : sizeof(got) - off;
+		crypto_rng_fill(&s.rng, got + off, take);
+		off += take;
+		step = step * 3 % 301 + 1; /* 1, 4, 13, ..., across the 256-byte buffer's edges */
+	}
+	assert_memory_equal(got, want, sizeof(want));
+	crypto_stream_rng_wipe(&s);
+
+	assert_true(sodium_init() >= 0); /* stirs the system source before it is wrapped */
+	system_impl = &randombytes_sysrandom_implementation;
+	assert_int_equal(randombytes_set_implementation(&counting), 0);
+	system_calls = 0;
+	crypto_stream_rng_init(&s);
+	for (int i = 0; i < 100000; i++)
+		(void)crypto_random_uniform(&s.rng, 1000003);
+	assert_int_equal(system_calls, 1);
+	crypto_stream_rng_wipe(&s);
+	assert_int_equal(randombytes_set_implementation(system_impl), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_rng_fill_and_byte_order),
 		cmocka_unit_test(test_uniform_default_rng),
 		cmocka_unit_test(test_uniform_zero_aborts),
+		cmocka_unit_test(test_stream_rng_is_chacha20_and_draws_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
