@@ -111,7 +111,7 @@ static int collab_create_cmd(int argc, char **argv)
 		{ "min-partner-set", &o.min_set, NULL, "smallest partner list accepted (default 1000)" },
 		{ "max-partner-set", &o.max_set, NULL, "largest partner list accepted (default 50000000)" },
 		{ "pad-to", &o.pad_to, NULL, "the list size every match offers (default: the dataset's records "
-					       "now plus an eighth, at least 1024)" },
+					       "now, rounded up, at least 1024)" },
 		{ NULL, NULL, NULL, NULL },
 	};
 	char why[COLLAB_WHY_MAX] = "";

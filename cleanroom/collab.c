@@ -270,7 +270,7 @@ cr_err collab_rule_check(const struct collab *c, const struct dataset *d, char *
 
 uint64_t collab_pad_default(uint64_t records)
 {
-	uint64_t want = records + records / 8, step = 64, p;
+	uint64_t want = records, step = 64, p;
 	unsigned bits = 0;
 	for (uint64_t v = want; v; v >>= 1)
 		bits++;

@@ -114,9 +114,10 @@ cr_err collab_rule_check(const struct collab *c, const struct dataset *d, char *
 			 size_t why_cap) CR_MUST_CHECK;
 
 /*
- * The default pad_to for a dataset of `records` stored records: an eighth
- * more than it holds, rounded up to a multiple of max(64, 2^(bitlen - 7)),
- * and at least COLLAB_PAD_FLOOR (docs/spec/psi-protocol.md, section 7).
+ * The default pad_to for a dataset of `records` stored records: that
+ * number rounded up to a multiple of max(64, 2^(bitlen - 7)), and at least
+ * COLLAB_PAD_FLOOR (docs/spec/psi-protocol.md, section 7). Eligible records
+ * are never more than stored ones.
  */
 uint64_t collab_pad_default(uint64_t records);
 

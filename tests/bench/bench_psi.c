@@ -2,8 +2,9 @@
  * bench_psi.c: `make bench-psi`. A local-mode match of BENCH_PARTNER partner
  * rows (default 1,000,000) against BENCH_CUSTOMERS synthetic customers
  * (default 1,000,000; half of the partner rows are customers), run by the
- * real binary: its whole-process wall time and peak RSS, the bytes each
- * way, the per-segment output, and the ratio of the time to the protocol's
+ * real binary: its whole-process wall time, peak RSS and CPU time (user
+ * and system: a session's random draws come from one ChaCha20 stream, so
+ * system time stays small), the bytes each way, the per-segment output, and the ratio of the time to the protocol's
  * floor measured in the same run (docs/spec/psi-protocol.md, "Cost"):
  *     |Y| hash-to-group + 2 (|X| + |Y|) scalar multiplications
  * (partner |Y| + |X|, service |X| + |Y|), each costed by a batch on a pool

@@ -38,12 +38,16 @@ expect 1 "not an enum column" collab create --brand acme --dataset crm --partner
 expect 1 "not an int column" collab create --brand acme --dataset crm --partner partner-1 --dimensions segment --metrics count,sum:region
 expect 2 "at most 3 decimals" collab create --brand acme --dataset crm --partner partner-1 --dimensions segment --epsilon 0.0001
 expect 2 "required" collab create --brand acme --dataset crm
+expect 2 "pad-to must be a whole number from 64 to 2147483648" collab create --brand acme --dataset crm --partner partner-1 --dimensions segment --pad-to 63
 
 C=$(run collab create --brand acme --dataset crm --partner partner-1 --dimensions segment,region,age_band \
       --metrics count,sum:spend --k 20 --epsilon 0.5 --budget 1.5 --min-partner-set 100 --json \
     | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
 run collab list --brand acme --json | python3 -c "
-import json,sys; l=json.load(sys.stdin); assert len(l)==1 and l[0]['k']==20 and l[0]['budget_left']=='1.500', l"
+import json,sys; l=json.load(sys.stdin); assert len(l)==1 and l[0]['k']==20 and l[0]['budget_left']=='1.500', l
+# the default padding: the stored records rounded up to the 64 grid, at least 1024 (docs/spec/psi-protocol.md)
+assert l[0]['pad_to'] >= 1024 and l[0]['pad_to'] % 64 == 0, l
+open('pad_to', 'w').write(str(l[0]['pad_to']))"
 
 # A released match: noisy cells at or above k, the summary, the charge.
 run match --collab "$C" --ids s/partner.csv --group-by segment,region --metrics count,sum:spend --json > m1.json
@@ -60,6 +64,7 @@ for c in r["cells"]:
 # 900 partner rows are customers; about 80% of customers consented
 assert 500 < r["noisy_total"] < 1000, r["noisy_total"]
 assert m["partner_list"]["rows"] == 1500 and m["partner_list"]["distinct"] == 1500, m
+assert m["elements"] == int(open("pad_to").read()), m  # |A| is the collaboration's pad_to, not n
 # traffic: B and A' out, A and the release back (32 bytes per element)
 assert m["traffic"]["to_service"] > 1500 * 32 + 500 * 32, m["traffic"]
 PY

@@ -443,7 +443,7 @@ static size_t matched_emails(struct mfx *f, const struct release_query *q, char 
  * |A| is the collaboration's pad_to, fixed when it was created, whatever
  * the eligible count is at each open: 100 withdrawals between two sessions
  * change nothing the partner sees. A pad_to under n doubles until it holds
- * n. The default is an eighth over the records stored at creation.
+ * n. The default is the records stored at creation, rounded up.
  */
 static void test_padded_size_fixed_by_the_collaboration(void **state)
 {
@@ -455,7 +455,7 @@ static void test_padded_size_fixed_by_the_collaboration(void **state)
 	uint64_t first, eligible_first;
 	mfx_collab(f, &c, "segment", "count", 10, 0, 0, 0);
 	assert_int_equal(c.pad_to, collab_pad_default(f->ingested));
-	assert_true(c.pad_to >= f->ingested + f->ingested / 8);
+	assert_true(c.pad_to >= f->ingested && c.pad_to < f->ingested + 64);
 	assert_int_equal(run_open(f, &c, NULL, NULL, NULL, &r), CR_OK);
 	first = r.offer.elements;
 	eligible_first = psi_session_eligible(r.s);
@@ -486,10 +486,12 @@ static void test_padded_size_fixed_by_the_collaboration(void **state)
 		assert_int_equal(collab_create(f->a, &mfx_actor, "acme", &f->d, &p, why, sizeof(why)),
 				 CR_ERR_COLLAB_RULE);
 	}
-	/* the default: an eighth over the records, on the padding grid, at least 1024 */
+	/* the default: the records, on the padding grid, at least 1024 */
 	assert_int_equal(collab_pad_default(0), 1024);
-	assert_int_equal(collab_pad_default(1000), 1152);
-	assert_int_equal(collab_pad_default(1000000), 1130496);
+	assert_int_equal(collab_pad_default(1000), 1024);
+	assert_int_equal(collab_pad_default(2000), 2048);
+	assert_int_equal(collab_pad_default(10000), 10112);
+	assert_int_equal(collab_pad_default(1000000), 1007616);
 	assert_int_equal(collab_pad_default((uint64_t)1 << 40), COLLAB_PAD_MAX);
 }
 
