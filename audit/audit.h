@@ -264,7 +264,8 @@ struct audit_proof_check {
  * inclusion proof against the signed root, and checks the leaf decodes with
  * its sequence field equal to the index. Returns CR_OK or the exact failure
  * (CR_ERR_AUDIT_KEY_*, _TLOG_PROOF_MALFORMED, _NOTE_*, _CHECKPOINT_MALFORMED,
- * _ORIGIN when `origin` is non-NULL and differs, _LEAF_MISSING,
+ * _ORIGIN when the checkpoint's origin is not `origin` (NULL: the
+ * verifier key's name, the log's origin by convention), _LEAF_MISSING,
  * _LEAF_MISMATCH, _PROOF_RANGE, _PROOF_LENGTH, _PROOF_ROOT, _LEAF_*), with a
  * one-line reason in `why` (may be NULL).
  */

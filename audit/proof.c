@@ -240,7 +240,14 @@ cr_err audit_tlog_proof_verify(const char *vkey, size_t vkey_len, const char *pr
 		audit_why(why, why_cap, "proof: %s", cr_strerror(rc));
 		goto out;
 	}
-	rc = audit_checkpoint_open(&v, p->checkpoint, p->checkpoint_len, origin, &cp);
+	/* No origin given: the key's name, which names the log it signs for
+	 * (c2sp.org/tlog-checkpoint), so a key that also signs another log's
+	 * checkpoints cannot vouch for that log's entries here. */
+	rc = audit_checkpoint_open(&v, p->checkpoint, p->checkpoint_len, origin ? origin : v.name, &cp);
+	if (rc == CR_ERR_AUDIT_ORIGIN) {
+		audit_why(why, why_cap, "checkpoint: it is for another log than '%s'", origin ? origin : v.name);
+		goto out;
+	}
 	if (rc != CR_OK) {
 		audit_why(why, why_cap, "checkpoint: %s", cr_strerror(rc));
 		goto out;

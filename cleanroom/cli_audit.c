@@ -295,9 +295,10 @@ static int audit_verify(int argc, char **argv)
 
 static int audit_verify_proof(int argc, char **argv)
 {
-	const char *key = NULL;
+	const char *key = NULL, *origin = NULL;
 	const struct cli_opt opts[] = {
 		{ "key", &key, NULL, "the log's verifier key text (from 'audit key')" },
+		{ "origin", &origin, NULL, "the log's origin (default: the key's name, which names the log)" },
 		{ NULL, NULL, NULL, NULL },
 	};
 	struct cli_args args;
@@ -305,9 +306,10 @@ static int audit_verify_proof(int argc, char **argv)
 	char *proof = NULL, why[AUDIT_MSG_MAX] = "";
 	size_t len = 0;
 	int prc = cli_parse(argc, argv, opts,
-			    "usage: cleanroom audit verify-proof --key VKEY FILE\n\n"
+			    "usage: cleanroom audit verify-proof --key VKEY [--origin NAME] FILE\n\n"
 			    "Checks a tlog-proof (from 'audit prove') offline, with no database:\n"
-			    "the checkpoint's signature, the inclusion proof and the entry.", &args);
+			    "the checkpoint's signature, that it is the log's (its origin is NAME,\n"
+			    "by default the key's name), the inclusion proof and the entry.", &args);
 	int rc = CLI_FAIL;
 	cr_err err;
 
@@ -321,7 +323,7 @@ static int audit_verify_proof(int argc, char **argv)
 		rc = cli_fail("audit verify-proof", "cannot read proof file '%s'", args.pos[0]);
 		goto out;
 	}
-	err = audit_tlog_proof_verify(key, strlen(key), proof, len, NULL, 0, NULL, &chk, why, sizeof(why));
+	err = audit_tlog_proof_verify(key, strlen(key), proof, len, NULL, 0, origin, &chk, why, sizeof(why));
 	if (err != CR_OK) {
 		rc = cli_fail("audit verify-proof", "proof REJECTED: %s", why[0] ? why : cr_strerror(err));
 		goto out;

@@ -227,10 +227,18 @@
 		return out;
 	}
 
-	/* The whole offline check of a tlog-proof, as `cleanroom audit verify-proof` does it. */
-	async function verifyTlogProof(vkeyText, proofText) {
+	/*
+	 * The whole offline check of a tlog-proof, as `cleanroom audit verify-proof`
+	 * does it. The checkpoint's origin must be `origin`, or by default the
+	 * verifier key's name (the log's origin, c2sp.org/tlog-checkpoint): a key
+	 * that also signs another log's checkpoints must not vouch for them here.
+	 */
+	async function verifyTlogProof(vkeyText, proofText, origin) {
 		var vkey = await parseVerifierKey(vkeyText), p = parseTlogProof(proofText);
 		var cp = parseCheckpoint(await verifyNote(vkey, p.note));
+		var want = origin === undefined || origin === null || origin === "" ? vkey.name : origin;
+		if (cp.origin !== want)
+			fail("the checkpoint is for the log '" + cp.origin + "', not '" + want + "'");
 		if (!p.extra)
 			fail("the proof carries no leaf");
 		if (p.extra.length < 9 || p.extra[0] !== 1)

@@ -54,3 +54,32 @@ test("C2SP signed note: the Go reference known answer verifies, a changed byte d
 	assert.equal(await outcome(() => t.verifyNote(k, text.replace("answer", "Answer") + "\n" + sig + "\n")), "rejected");
 	assert.equal(await outcome(() => t.parseVerifierKey(vkey.replace("c74f20a3", "c74f20a4"))), "rejected");
 });
+
+/*
+ * A key that also signs another log's checkpoints: a proof in that other log
+ * verifies its signature but is refused, since the key's name is the origin
+ * of the log it vouches for (issue 19); naming that origin explicitly is the
+ * officer's own choice.
+ */
+test("verifyTlogProof: a checkpoint of another log than the key's is refused", async () => {
+	const crypto = require("node:crypto");
+	const name = "log.example/ours";
+	const { publicKey, privateKey } = crypto.generateKeyPairSync("ed25519");
+	const pk = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
+	const keyId = crypto.createHash("sha256").update(Buffer.concat([Buffer.from(name + "\n"), Buffer.from([1]), pk]))
+		.digest().subarray(0, 4);
+	const vkey = name + "+" + keyId.toString("hex") + "+" + Buffer.concat([Buffer.from([1]), pk]).toString("base64");
+	const leaf = new Uint8Array(9);
+	leaf[0] = 1; /* a version 1 entry, sequence 0 */
+	const root = Buffer.from(await t.hashLeaf(leaf)).toString("base64");
+	const proofIn = (origin) => {
+		const body = origin + "\n1\n" + root + "\n";
+		const sig = crypto.sign(null, Buffer.from(body), privateKey);
+		const note = body + "\n\u2014 " + name + " " + Buffer.concat([keyId, sig]).toString("base64") + "\n";
+		return "c2sp.org/tlog-proof@v1\nextra " + Buffer.from(leaf).toString("base64") + "\nindex 0\n\n" + note;
+	};
+	assert.equal((await t.verifyTlogProof(vkey, proofIn(name))).origin, name);
+	await assert.rejects(() => t.verifyTlogProof(vkey, proofIn("log.example/other")), /another log|not 'log.example\/ours'/);
+	assert.equal((await t.verifyTlogProof(vkey, proofIn("log.example/other"), "log.example/other")).origin,
+		"log.example/other");
+});

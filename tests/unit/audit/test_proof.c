@@ -34,8 +34,9 @@ static cr_err fx_emit(void *ctx, unsigned level, uint64_t index, const uint8_t h
 	return CR_OK;
 }
 
-/* Leaf i carries sequence seq[i] (normally i). */
-static void fx_build(const uint64_t *seq)
+/* Leaf i carries sequence seq[i] (normally i); the checkpoint is for `origin`
+ * (NULL: the key's name, log.example/proofs). */
+static void fx_build_for(const uint64_t *seq, const char *origin)
 {
 	uint8_t seed[32] = { 42 }, root[32];
 	struct audit_verifier v;
@@ -57,9 +58,16 @@ static void fx_build(const uint64_t *seq)
 	}
 	assert_int_equal(merkle_root(fx_reader, NULL, NLEAVES, root), CR_OK);
 	memcpy(cp.root, root, 32);
+	if (origin)
+		snprintf(cp.origin, sizeof(cp.origin), "%s", origin);
 	assert_int_equal(audit_checkpoint_format(&cp, &body, &blen), CR_OK);
 	assert_int_equal(audit_note_sign(fx.signer, body, blen, &fx.note, &fx.note_len), CR_OK);
 	free(body);
+}
+
+static void fx_build(const uint64_t *seq)
+{
+	fx_build_for(seq, NULL);
 }
 
 static void fx_free(void)
@@ -219,6 +227,27 @@ static void test_offline_verify_failures(void **state)
 	fx_free();
 }
 
+/*
+ * The same key signing a checkpoint of another log (origin
+ * log.example/other): a proof in that log is refused when no origin is
+ * given, since the key's name says which log it vouches for (issue 19).
+ */
+static void test_a_checkpoint_of_another_log_is_refused(void **state)
+{
+	char *proof;
+	size_t len;
+	struct audit_proof_check out;
+	(void)state;
+	fx_build_for(NULL, "log.example/other");
+	proof = fx_proof(2, true, &len);
+	expect(fx.vkey, proof, NULL, 0, NULL, CR_ERR_AUDIT_ORIGIN);
+	/* naming that log explicitly is the officer's own choice */
+	assert_int_equal(audit_tlog_proof_verify(fx.vkey, strlen(fx.vkey), proof, len, NULL, 0, "log.example/other",
+						 &out, NULL, 0), CR_OK);
+	free(proof);
+	fx_free();
+}
+
 static void test_parse_refusals(void **state)
 {
 	(void)state;
@@ -274,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_offline_verify_every_entry),
 		cmocka_unit_test(test_offline_verify_failures),
 		cmocka_unit_test(test_parse_refusals),
+		cmocka_unit_test(test_a_checkpoint_of_another_log_is_refused),
 	};
 	if (sodium_init() < 0)
 		return 1;
