@@ -272,17 +272,26 @@ static int audit_verify(int argc, char **argv)
 		} else if (err != CR_OK) {
 			rc = cli_fail_rc("audit verify", err);
 		} else if (cr_hex_encode(rep.root, 32, root, sizeof(root)) == CR_OK) {
+			/* Entries past the latest signed checkpoint: nothing signed vouches
+			 * for them yet, so deleting them would not be caught. */
+			unsigned long long uncovered = (unsigned long long)(rep.size - rep.latest_checkpoint);
 			if (args.json)
 				printf("{\"ok\": true, \"leaves\": %llu, \"hashes\": %llu, \"checkpoints\": %llu,"
+				       " \"latest_checkpoint\": %llu, \"uncovered\": %llu,"
 				       " \"root\": \"%s\", \"saved_checkpoint_consistent\": %s}\n",
 				       (unsigned long long)rep.size, (unsigned long long)rep.hashes,
-				       (unsigned long long)rep.checkpoints, root, rep.saved_checked ? "true" : "false");
+				       (unsigned long long)rep.checkpoints, (unsigned long long)rep.latest_checkpoint,
+				       uncovered, root, rep.saved_checked ? "true" : "false");
 			else
 				printf("audit log OK: %llu leaves, %llu stored hashes, %llu signed checkpoints, "
 				       "all consistent%s\nroot %s\n",
 				       (unsigned long long)rep.size, (unsigned long long)rep.hashes,
 				       (unsigned long long)rep.checkpoints,
 				       rep.saved_checked ? "; the saved checkpoint is a prefix of the log" : "", root);
+			if (uncovered && !args.json)
+				printf("note: the newest %llu entries (from index %llu) are covered by no signed "
+				       "checkpoint: nothing signed vouches for them yet\n",
+				       uncovered, (unsigned long long)rep.latest_checkpoint);
 		}
 	}
 	free(saved);
