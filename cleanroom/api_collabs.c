@@ -3,8 +3,9 @@
  * datasets (the same checks and audited store as `cleanroom collab
  * create`, through ops_collab_create) and lists them; its officer reads
  * them; a partner lists its own, across brands. One collaboration, its
- * budget ledger and its stored releases are read by the brand, its officer
- * and its partner (api_collab_scope), as `collab list|budget --json` print.
+ * pair's budget ledger and its stored releases are read by the brand, its
+ * officer and its partner (api_collab_scope), as `collab list|budget --json`
+ * print; only the brand raises the budget (`collab budget --raise`).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +76,7 @@ static cr_err rule_from_json(const json_t *in, struct collab *c)
 	if (rc == CR_OK)
 		rc = milli_field(in, "epsilon", COLLAB_EPSILON_DEFAULT, &c->epsilon_milli);
 	if (rc == CR_OK)
-		rc = milli_field(in, "budget", COLLAB_BUDGET_DEFAULT, &c->budget_milli);
+		rc = milli_field(in, "budget", 0, &c->budget_milli);   /* 0: the pair's, or the default */
 	if (rc == CR_OK && (partner[0] == '\0' || strlen(partner) > DATASET_CODE_MAX))
 		rc = CR_ERR_COLLAB_PARTNER;
 	if (rc != CR_OK)
@@ -173,6 +174,37 @@ cr_err api_collab_budget(const struct http_request *req, struct http_reply *rep)
 	struct collab c;
 	json_t *o = NULL;
 	cr_err rc = api_collab_scope(req, &c);
+	if (rc == CR_OK)
+		rc = ops_collab_ledger_json(req->app, &c, &o);
+	return rc == CR_OK ? http_reply_json(rep, 200, o) : rc;
+}
+
+static const struct http_field raise_fields[] = {
+	{ "budget", HTTP_JSON_STRING, true },
+	{ NULL, 0, false },
+};
+
+/*
+ * POST /v1/collaborations/{id}/budget (brand; the route refuses any other
+ * role, the scope another brand): {"budget":"2.5"} raises the budget of
+ * the collaboration's (dataset, partner) pair to 2.5; 200 the ledger.
+ */
+cr_err api_collab_budget_raise(const struct http_request *req, struct http_reply *rep)
+{
+	char actor[32], why[COLLAB_WHY_MAX] = "";
+	struct registry_actor who;
+	struct collab c;
+	uint64_t to = 0;
+	json_t *in = NULL, *o = NULL;
+	cr_err rc = api_collab_scope(req, &c);
+	if (rc == CR_OK)
+		rc = http_json_body(req, raise_fields, &in);
+	if (rc == CR_OK)
+		rc = collab_milli_parse(json_string_value(json_object_get(in, "budget")), &to);
+	json_decref(in);
+	api_actor(req, actor, sizeof(actor), &who.role, &who.id);
+	if (rc == CR_OK)
+		rc = ops_collab_raise(req->app, &who, &c, to, why, sizeof(why));
 	if (rc == CR_OK)
 		rc = ops_collab_ledger_json(req->app, &c, &o);
 	return rc == CR_OK ? http_reply_json(rep, 200, o) : rc;

@@ -2,8 +2,10 @@
  * cli_collab.c: `cleanroom collab create|list|budget`. A collaboration
  * fixes what a partner may learn from a brand dataset (docs/spec/privacy.md):
  * the dimensions and metrics a query may use, the threshold k, epsilon per
- * query and the total budget, and the partner set's size limits. The
- * budget ledger is readable by both sides.
+ * query, and the partner set's size limits. The total budget belongs to
+ * the (dataset, partner) pair: the pair's first collaboration sets it, and
+ * `collab budget C --raise B --brand NAME` raises it (audited). The pair's
+ * ledger, raises included, is readable by both sides.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +71,7 @@ static int rule_numbers(const struct create_opts *o, struct collab *c)
 	if (rc == CLI_OK)
 		rc = milli_opt("epsilon", o->epsilon, COLLAB_EPSILON_DEFAULT, &c->epsilon_milli);
 	if (rc == CLI_OK)
-		rc = milli_opt("budget", o->budget, COLLAB_BUDGET_DEFAULT, &c->budget_milli);
+		rc = milli_opt("budget", o->budget, 0, &c->budget_milli);   /* 0: the pair's, or the default */
 	c->k = (uint32_t)k;
 	c->max_dims = (uint32_t)max_dims;
 	return rc;
@@ -90,6 +92,8 @@ static int create_failed(cr_err err, const struct create_opts *o, const char *wh
 				COLLAB_K_MIN);
 	case CR_ERR_CONSENT_NOTICE_NOT_FOUND:
 		return cli_fail("collab create", "the brand has no published notice; publish one first");
+	case CR_ERR_COLLAB_BUDGET_SHARED:
+		return cli_fail("collab create", "%s (leave out --budget to share it)", why);
 	default:
 		return cli_fail("collab create", "%s%s%s", cr_strerror(err), why[0] ? ": " : "", why);
 	}
@@ -106,7 +110,8 @@ static int collab_create_cmd(int argc, char **argv)
 		{ "metrics", &o.metrics, NULL, "count[,sum:COLUMN...] (count is always released)" },
 		{ "k", &o.k, NULL, "minimum noisy count of a released cell (default 50, at least 10)" },
 		{ "epsilon", &o.epsilon, NULL, "epsilon per query (default 0.5)" },
-		{ "budget", &o.budget, NULL, "total epsilon budget (default 5)" },
+		{ "budget", &o.budget, NULL, "total epsilon budget of the (dataset, partner) pair, set by its first "
+					     "collaboration (default 1)" },
 		{ "max-dims", &o.max_dims, NULL, "dimensions per query (default 2, at most 4)" },
 		{ "min-partner-set", &o.min_set, NULL, "smallest partner list accepted (default 1000)" },
 		{ "max-partner-set", &o.max_set, NULL, "largest partner list accepted (default 50000000)" },
@@ -125,8 +130,10 @@ static int collab_create_cmd(int argc, char **argv)
 	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
 			    "usage: cleanroom collab create --brand B --dataset N --partner P\n"
 			    "         --dimensions D1[,D2] --metrics count[,sum:COLUMN] [--k 50] [--epsilon 0.5]\n"
-			    "         [--budget 5] [--max-dims 2] [--min-partner-set 1000] [--max-partner-set N]\n"
-			    "         [--pad-to N]");
+			    "         [--budget 1] [--max-dims 2] [--min-partner-set 1000] [--max-partner-set N]\n"
+			    "         [--pad-to N]\n\n"
+			    "The budget is the (dataset, partner) pair's, shared by every collaboration on it:\n"
+			    "the first sets it, a later one takes it (see 'collab budget --raise').");
 	memset(&c, 0, sizeof(c));
 	if (o.dataset == NULL || o.partner == NULL || o.dims == NULL) {
 		free(args.pos);
@@ -239,12 +246,24 @@ static void print_ledger_text(const json_t *o)
 {
 	const json_t *v;
 	size_t i;
-	printf("collaboration %lld: budget %s, spent %s, left %s\n",
+	printf("collaboration %lld: dataset %s with partner %s (collaborations",
 	       (long long)json_integer_value(json_object_get(o, "collaboration")),
-	       json_string_value(json_object_get(o, "budget")), json_string_value(json_object_get(o, "spent")),
-	       json_string_value(json_object_get(o, "left")));
+	       json_string_value(json_object_get(o, "dataset")), json_string_value(json_object_get(o, "partner")));
+	json_array_foreach(json_object_get(o, "collaborations"), i, v)
+		printf("%s%lld", i ? ", " : " ", (long long)json_integer_value(v));
+	printf("): budget %s, spent %s, left %s\n", json_string_value(json_object_get(o, "budget")),
+	       json_string_value(json_object_get(o, "spent")), json_string_value(json_object_get(o, "left")));
+	printf("  budget %s set by the pair's first collaboration\n",
+	       json_string_value(json_object_get(o, "initial_budget")));
+	json_array_foreach(json_object_get(o, "raises"), i, v)
+		printf("  %s  raised from %s to %s by %s (collaboration %lld)\n",
+		       json_string_value(json_object_get(v, "time")), json_string_value(json_object_get(v, "from")),
+		       json_string_value(json_object_get(v, "to")), json_string_value(json_object_get(v, "by")),
+		       (long long)json_integer_value(json_object_get(v, "collaboration")));
 	json_array_foreach(json_object_get(o, "debits"), i, v)
-		printf("  %s  %s  epsilon %s  release %lld (%s)\n", json_string_value(json_object_get(v, "time")),
+		printf("  %s  collaboration %lld  %s  epsilon %s  release %lld (%s)\n",
+		       json_string_value(json_object_get(v, "time")),
+		       (long long)json_integer_value(json_object_get(v, "collaboration")),
 		       json_string_value(json_object_get(v, "query")), json_string_value(json_object_get(v, "epsilon")),
 		       (long long)json_integer_value(json_object_get(v, "release")),
 		       json_string_value(json_object_get(v, "outcome")));
@@ -252,24 +271,61 @@ static void print_ledger_text(const json_t *o)
 		printf("  no debits yet\n");
 }
 
+/* --raise B for the brand --brand names: the collaboration must be that brand's. */
+static int budget_raise(struct app *a, const char *brand, const struct collab *c, uint64_t to)
+{
+	static const struct registry_actor who = { "brand", "cli" };
+	char why[COLLAB_WHY_MAX] = "", to_s[COLLAB_MILLI_STRLEN];
+	int64_t brand_id = 0;
+	int rc = cli_brand("collab budget", a, brand, &brand_id);
+	cr_err err;
+	if (rc != CLI_OK)
+		return rc;
+	if (c->brand_id != brand_id)
+		return cli_fail("collab budget", "no collaboration %lld for brand '%s'", (long long)c->id, brand);
+	err = ops_collab_raise(a, &who, c, to, why, sizeof(why));
+	if (err == CR_ERR_COLLAB_BUDGET_RAISE) {
+		collab_milli_format(to, to_s);
+		return cli_fail("collab budget", "--raise %s is not above %s", to_s, why);
+	}
+	return err == CR_OK ? CLI_OK : cli_fail_rc("collab budget", err);
+}
+
 static int collab_budget_cmd(int argc, char **argv)
 {
-	const struct cli_opt opts[] = { { NULL, NULL, NULL, NULL } };
+	const char *raise = NULL, *brand = NULL;
+	const struct cli_opt opts[] = {
+		{ "raise", &raise, NULL, "raise the pair's budget to this new total (audited; the brand only)" },
+		{ "brand", &brand, NULL, "the brand that owns the collaboration (with --raise)" },
+		{ NULL, NULL, NULL, NULL },
+	};
 	struct cli_args args;
 	struct app *a = NULL;
 	struct collab c;
-	uint64_t id = 0;
+	uint64_t id = 0, to = 0;
 	json_t *o = NULL;
 	int rc;
 	cr_err err;
 
 	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 1,
-			    "usage: cleanroom collab budget C [--json]\n\n"
-			    "Shows collaboration C's budget ledger: every debit with its time, query,\n"
-			    "epsilon and release id (visible to the brand and the partner alike).");
+			    "usage: cleanroom collab budget C [--raise B --brand NAME] [--json]\n\n"
+			    "Shows the budget ledger of collaboration C's (dataset, partner) pair, which every\n"
+			    "collaboration on the pair draws on: every debit with its time, collaboration, query,\n"
+			    "epsilon and release id, and every raise (visible to the brand and the partner alike).\n"
+			    "--raise B raises the pair's budget to the new total B, above the current one and at\n"
+			    "most 1000; it is audited (collab.budget_raise) and shown in the ledger.");
 	if (cr_parse_u64(args.pos[0], 1, INT64_MAX, &id) != CR_OK) {
 		free(args.pos);
 		return cli_usage_error("collab budget", "C must be a collaboration id (see 'cleanroom collab list')");
+	}
+	if (raise != NULL && brand == NULL) {
+		free(args.pos);
+		return cli_usage_error("collab budget", "--raise needs --brand (the brand that owns collaboration C)");
+	}
+	if (raise != NULL && collab_milli_parse(raise, &to) != CR_OK) {
+		free(args.pos);
+		return cli_usage_error("collab budget", "--raise must be a decimal from 0.001 to 1000 with at most 3 "
+				       "decimals (the new total, e.g. 2.5)");
 	}
 	rc = cli_open_app("collab budget", &args, &a);
 	if (rc != CLI_OK)
@@ -278,6 +334,11 @@ static int collab_budget_cmd(int argc, char **argv)
 	if (err == CR_ERR_COLLAB_NOT_FOUND) {
 		rc = cli_fail("collab budget", "no collaboration %llu", (unsigned long long)id);
 		goto out;
+	}
+	if (err == CR_OK && raise != NULL) {
+		rc = budget_raise(a, brand, &c, to);
+		if (rc != CLI_OK)
+			goto out;
 	}
 	if (err == CR_OK)
 		err = ops_collab_ledger_json(a, &c, &o);
@@ -300,7 +361,7 @@ out:
 static const struct cli_subverb subverbs[] = {
 	{ "create", collab_create_cmd, "create a collaboration: dataset, partner and analysis rule" },
 	{ "list", collab_list_cmd, "list a brand's collaborations" },
-	{ "budget", collab_budget_cmd, "show a collaboration's budget ledger" },
+	{ "budget", collab_budget_cmd, "show (or, as the brand, raise) the budget of a collaboration's pair" },
 };
 
 int cmd_collab(int argc, char **argv)

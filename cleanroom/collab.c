@@ -1,8 +1,9 @@
 /*
- * collab.c: collaborations, their analysis rules and budget ledgers (see
- * collab.h). Lists of dimensions and sums are stored as comma-joined text:
- * they are short, checked against the dataset's columns on the way in and
- * only ever compared whole. Epsilon and budget are integers (thousandths).
+ * collab.c: collaborations and their analysis rules (see collab.h); the
+ * budget of their (dataset, partner) pairs is collab_budget.c's. Lists of
+ * dimensions and sums are stored as comma-joined text: they are short,
+ * checked against the dataset's columns on the way in and only ever
+ * compared whole. Epsilon and budget are integers (thousandths).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 
 /* Collaborations created before pad_to existed get the floor (so their |A|
  * is 1024 · 2^j, docs/operations.md). */
-const char collab_schema_v2[] =
+const char collab_schema_v3[] =
 	"ALTER TABLE collaborations ADD COLUMN pad_to INTEGER NOT NULL DEFAULT 1024"
 	" CHECK (pad_to >= 64 AND pad_to <= 2147483648);";
 
@@ -345,7 +346,7 @@ static cr_err partner_check(struct app *a, const struct dataset *d, const char *
 }
 
 static cr_err audit_create(struct app *a, const struct registry_actor *who, const char *brand,
-			   const struct dataset *d, const struct collab *c)
+			   const struct dataset *d, const struct collab *c, bool new_pair)
 {
 	char id[24], detail[1024], dims[COLLAB_DIMS_MAX * (COLUMN_NAME_MAX + 1) + 1];
 	char sums[COLLAB_SUMS_MAX * (COLUMN_NAME_MAX + 1) + 1], eps[COLLAB_MILLI_STRLEN], budget[COLLAB_MILLI_STRLEN];
@@ -359,10 +360,10 @@ static cr_err audit_create(struct app *a, const struct registry_actor *who, cons
 	collab_milli_format(c->epsilon_milli, eps);
 	collab_milli_format(c->budget_milli, budget);
 	snprintf(detail, sizeof(detail),
-		 "dimensions=%s sums=%s k=%u max_dims=%u epsilon=%s budget=%s min_partner_set=%llu"
+		 "dimensions=%s sums=%s k=%u max_dims=%u epsilon=%s budget=%s budget_pair=%s min_partner_set=%llu"
 		 " max_partner_set=%llu pad_to=%llu", dims, sums[0] ? sums : "-", c->k, c->max_dims, eps, budget,
-		 (unsigned long long)c->min_partner_set, (unsigned long long)c->max_partner_set,
-		 (unsigned long long)c->pad_to);
+		 new_pair ? "new" : "shared", (unsigned long long)c->min_partner_set,
+		 (unsigned long long)c->max_partner_set, (unsigned long long)c->pad_to);
 	e.detail = detail;
 	return app_audit(a, &e, NULL);
 }
@@ -370,9 +371,8 @@ static cr_err audit_create(struct app *a, const struct registry_actor *who, cons
 cr_err collab_create(struct app *a, const struct registry_actor *who, const char *brand,
 		     const struct dataset *d, struct collab *c, char *why, size_t why_cap)
 {
+	bool new_pair = false;
 	cr_err rc = partner_check(a, d, c->partner);
-	if (rc == CR_OK)
-		rc = collab_rule_check(c, d, why, why_cap);
 	if (rc != CR_OK)
 		return rc;
 	c->brand_id = d->brand_id;
@@ -381,22 +381,28 @@ cr_err collab_create(struct app *a, const struct registry_actor *who, const char
 	rc = app_begin(a);
 	if (rc != CR_OK)
 		return rc;
-	if (c->pad_to == 0) {
+	rc = collab_budget_take(a->store, d, c, &new_pair, why, why_cap);
+	if (rc == CR_OK && c->pad_to == 0) {
 		uint64_t records = 0;
 		rc = dataset_record_count(a->store, d->id, &records);
 		c->pad_to = collab_pad_default(records);
 	}
 	if (rc == CR_OK)
+		rc = collab_rule_check(c, d, why, why_cap);
+	if (rc == CR_OK)
 		rc = collab_insert(a->store, c);
 	if (rc == CR_OK)
-		rc = audit_create(a, who, brand, d, c);
+		rc = audit_create(a, who, brand, d, c, new_pair);
 	return app_end(a, rc);
 }
 
 /* ------------------------------------------------------------- reading */
 
-#define COLLAB_COLUMNS "id, brand_id, dataset_id, partner, dimensions, sums, k, max_dims," \
-		       " epsilon_milli, budget_milli, min_partner_set, max_partner_set, created_ms, pad_to"
+/* A collaboration with its pair's budget now in place of the one it was created with. */
+#define COLLAB_SELECT "SELECT c.id, c.brand_id, c.dataset_id, c.partner, c.dimensions, c.sums, c.k," \
+		      " c.max_dims, c.epsilon_milli, " COLLAB_PAIR_BUDGET_SQL("b") ", c.min_partner_set," \
+		      " c.max_partner_set, c.created_ms, c.pad_to FROM collaborations c JOIN collab_budgets b" \
+		      " ON b.dataset_id = c.dataset_id AND b.partner = c.partner"
 
 static cr_err row_to_collab(sqlite3_stmt *st, struct collab *c)
 {
@@ -424,7 +430,7 @@ cr_err collab_get(struct store *s, int64_t id, struct collab *out)
 	sqlite3_stmt *st = NULL;
 	cr_err rc = CR_ERR_STORE;
 	int step;
-	if (sqlite3_prepare_v2(s->db, "SELECT " COLLAB_COLUMNS " FROM collaborations WHERE id = ?1", -1,
+	if (sqlite3_prepare_v2(s->db, COLLAB_SELECT " WHERE c.id = ?1", -1,
 			       &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
@@ -445,8 +451,8 @@ cr_err collab_each(struct store *s, int64_t brand_id, void (*fn)(void *ctx, cons
 	struct collab c;
 	cr_err rc = CR_ERR_STORE;
 	int step;
-	if (sqlite3_prepare_v2(s->db, "SELECT " COLLAB_COLUMNS " FROM collaborations"
-			       " WHERE ?1 <= 0 OR brand_id = ?1 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, COLLAB_SELECT
+			       " WHERE ?1 <= 0 OR c.brand_id = ?1 ORDER BY c.id", -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, brand_id);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -454,61 +460,6 @@ cr_err collab_each(struct store *s, int64_t brand_id, void (*fn)(void *ctx, cons
 		if (rc != CR_OK)
 			goto out;
 		fn(ctx, &c);
-	}
-	rc = store_err(step);
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-cr_err collab_budget_spent(struct store *s, int64_t id, uint64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	cr_err rc = CR_ERR_STORE;
-	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(sum(epsilon_milli), 0) FROM collab_ledger"
-			       " WHERE collab_id = ?1", -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		goto out;
-	*out = (uint64_t)sqlite3_column_int64(st, 0);
-	rc = CR_OK;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-cr_err collab_budget_left(struct store *s, const struct collab *c, uint64_t *out)
-{
-	uint64_t spent = 0;
-	cr_err rc = collab_budget_spent(s, c->id, &spent);
-	if (rc == CR_OK)
-		*out = spent >= c->budget_milli ? 0 : c->budget_milli - spent;
-	return rc;
-}
-
-cr_err collab_ledger_each(struct store *s, int64_t id,
-			  void (*fn)(void *ctx, const struct collab_debit *d), void *ctx)
-{
-	sqlite3_stmt *st = NULL;
-	cr_err rc = CR_ERR_STORE;
-	int step;
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT l.id, l.time_ms, l.query, l.epsilon_milli, l.release_id, r.outcome"
-			       " FROM collab_ledger l JOIN collab_releases r ON r.id = l.release_id"
-			       " WHERE l.collab_id = ?1 ORDER BY l.id", -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct collab_debit d = {
-			.id = sqlite3_column_int64(st, 0),
-			.time = sqlite3_column_int64(st, 1),
-			.query = (const char *)sqlite3_column_text(st, 2),
-			.epsilon_milli = (uint64_t)sqlite3_column_int64(st, 3),
-			.release_id = sqlite3_column_int64(st, 4),
-			.outcome = (const char *)sqlite3_column_text(st, 5),
-		};
-		fn(ctx, &d);
 	}
 	rc = store_err(step);
 out:
@@ -550,26 +501,6 @@ cr_err collab_release_insert(struct store *s, int64_t id, int64_t collab_id, con
 	sqlite3_bind_text(st, 5, query, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, released ? "released" : "refused", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, json, -1, SQLITE_STATIC);
-	rc = store_err(sqlite3_step(st));
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-cr_err collab_ledger_debit(struct store *s, int64_t collab_id, cr_time_ms t, const char *query,
-			   uint64_t epsilon_milli, int64_t release_id)
-{
-	sqlite3_stmt *st = NULL;
-	cr_err rc = CR_ERR_STORE;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO collab_ledger(collab_id, time_ms, query, epsilon_milli, release_id)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int64(st, 1, collab_id);
-	sqlite3_bind_int64(st, 2, t);
-	sqlite3_bind_text(st, 3, query, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)epsilon_milli);
-	sqlite3_bind_int64(st, 5, release_id);
 	rc = store_err(sqlite3_step(st));
 out:
 	sqlite3_finalize(st);

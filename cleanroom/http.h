@@ -371,6 +371,7 @@ cr_err api_collabs_get(const struct http_request *req, struct http_reply *rep) C
 cr_err api_partner_collabs_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_collab_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_collab_budget(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_collab_budget_raise(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_collab_release(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_sessions_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_session_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;

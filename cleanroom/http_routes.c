@@ -51,6 +51,8 @@ const struct http_route http_routes[] = {
 	{ "GET",  "/v1/collaborations",      PARTNER,         READ,   0,        api_partner_collabs_get, false, false, false },
 	{ "GET",  "/v1/collaborations/{id}", COLLAB_READERS,  READ,   0,        api_collab_get, false, false, false },
 	{ "GET",  "/v1/collaborations/{id}/budget", COLLAB_READERS, READ,  0,   api_collab_budget, false, false, false },
+	/* Only the brand raises its pairs' budgets: not its officer, not the partner. */
+	{ "POST", "/v1/collaborations/{id}/budget", BRAND,    WRITE,  1 * KiB,  api_collab_budget_raise, false, false, false },
 	{ "GET",  "/v1/collaborations/{id}/releases/{release}", COLLAB_READERS, READ,  0, api_collab_release, false, false, false },
 	/* Match rounds take the store lock only around their store calls (api_sessions.c).
 	 * Slow routes, and every WRITE route, run on the job threads: they never hold a

@@ -101,13 +101,12 @@ static void local_budget_note(struct match_link *l, int64_t collab, char *buf, s
 {
 	struct local_link *k = (struct local_link *)l;
 	char left_s[COLLAB_MILLI_STRLEN], budget_s[COLLAB_MILLI_STRLEN];
-	struct collab c;
-	uint64_t left = 0;
+	struct collab_budget b;
 	buf[0] = '\0';
-	if (collab_get(k->app->store, collab, &c) != CR_OK || collab_budget_left(k->app->store, &c, &left) != CR_OK)
+	if (collab_budget_get(k->app->store, collab, &b) != CR_OK)
 		return;
-	collab_milli_format(left, left_s);
-	collab_milli_format(c.budget_milli, budget_s);
+	collab_milli_format(b.left_milli, left_s);
+	collab_milli_format(b.budget_milli, budget_s);
 	snprintf(buf, cap, "budget left %s of %s", left_s, budget_s);
 }
 

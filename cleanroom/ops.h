@@ -128,8 +128,22 @@ cr_err ops_collab_create(struct app *a, const struct registry_actor *who, const 
 /* The rule with its brand, dataset and budget left; new reference. */
 json_t *ops_collab_json(struct app *a, const struct collab *c);
 
-/* The budget ledger: budget, spent, left and every debit; *out a new reference. */
+/*
+ * The budget ledger of c's (dataset, partner) pair, as both sides see it:
+ * the dataset, the partner, the pair's collaborations, its budget (and the
+ * one it started with), spent and left, every debit of every collaboration
+ * on the pair and every raise; *out a new reference.
+ */
 cr_err ops_collab_ledger_json(struct app *a, const struct collab *c, json_t **out) CR_MUST_CHECK;
+
+/*
+ * Raises the budget of c's pair to `to_milli` (collab_budget_raise, which
+ * refuses anything but a raise): c's dataset and brand name are looked up
+ * for the leaf. The caller has checked that `who` is the brand that owns
+ * c (api_collab_scope on a brand-only route; the CLI's --brand).
+ */
+cr_err ops_collab_raise(struct app *a, const struct registry_actor *who, const struct collab *c,
+			uint64_t to_milli, char *why, size_t why_cap) CR_MUST_CHECK;
 
 /* ----------------------------------------------------------------- audit */
 

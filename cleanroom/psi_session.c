@@ -609,6 +609,7 @@ static cr_err admission(struct psi_session *s, struct app *a, const struct psi_o
 			char *why, size_t why_cap)
 {
 	char left_s[COLLAB_MILLI_STRLEN], eps_s[COLLAB_MILLI_STRLEN], budget_s[COLLAB_MILLI_STRLEN], extra[96];
+	struct collab_budget b;
 	uint64_t left = 0;
 	cr_err rc = release_query_parse(&s->c, &s->d, req->group_by, req->metrics[0] ? req->metrics : NULL,
 					&s->q, why, why_cap);
@@ -617,14 +618,15 @@ static cr_err admission(struct psi_session *s, struct app *a, const struct psi_o
 	if (!dataset_has_recipient(&s->d, s->c.partner))
 		return refuse(s, a, CR_ERR_COLLAB_PARTNER, NULL);
 	app_store_lock(a);
-	rc = collab_budget_left(a->store, &s->c, &left);
+	rc = collab_budget_get(a->store, s->c.id, &b);
 	app_store_unlock(a);
 	if (rc != CR_OK)
 		return rc;
+	left = b.left_milli;
 	if (s->c.epsilon_milli > left) {
 		collab_milli_format(left, left_s);
 		collab_milli_format(s->c.epsilon_milli, eps_s);
-		collab_milli_format(s->c.budget_milli, budget_s);
+		collab_milli_format(b.budget_milli, budget_s);
 		if (why && why_cap)
 			snprintf(why, why_cap, "budget left %s of %s, the query needs %s", left_s, budget_s, eps_s);
 		snprintf(extra, sizeof(extra), "charged=0 budget_left=%s", left_s);

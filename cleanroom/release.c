@@ -511,18 +511,21 @@ cr_err release_run_rows(struct app *a, const struct release_ctx *x, const struct
 			const struct dataset *d, const struct release_query *q, release_rows_fn fn,
 			void *ctx, struct release_result *r)
 {
+	struct collab_budget b;
 	uint64_t left = 0;
 	cr_err rc;
 	memset(r, 0, sizeof(*r));
 	rc = app_begin(a);
 	if (rc != CR_OK)
 		return rc;
-	/* Step 2: the budget first, under the write lock, so two sessions
-	 * cannot both spend the last of it. */
-	rc = collab_budget_left(a->store, c, &left);
+	/* Step 2: the budget first, under the write lock, so two sessions (of
+	 * any collaborations on the pair) cannot both spend the last of it, and
+	 * a raise committed a moment ago counts. */
+	rc = collab_budget_get(a->store, c->id, &b);
 	if (rc != CR_OK)
 		goto out;
-	r->budget_milli = c->budget_milli;
+	left = b.left_milli;
+	r->budget_milli = b.budget_milli;
 	r->budget_left_milli = left;
 	if (c->epsilon_milli > left) {
 		r->outcome = CR_ERR_BUDGET_EXHAUSTED;

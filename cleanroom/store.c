@@ -43,7 +43,8 @@ static const char *const migration_collab[] = { collab_schema_v1, NULL };
 static const char *const migration_consent_v2[] = { consent_schema_v2, NULL };
 static const char *const migration_datasets_v2[] = { dataset_schema_v2, NULL };
 static const char *const migration_match_open[] = { psi_schema_open, NULL };
-static const char *const migration_collab_pad[] = { collab_schema_v2, NULL };
+static const char *const migration_collab_v2[] = { collab_schema_v2, NULL };
+static const char *const migration_collab_pad[] = { collab_schema_v3, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -55,6 +56,7 @@ static const struct migration migrations[] = {
 	{ "consent rule tables append-only", migration_consent_v2 },
 	{ "child-directed datasets", migration_datasets_v2 },
 	{ "match sessions open", migration_match_open },
+	{ "budgets per dataset and partner", migration_collab_v2 },
 	{ "collaboration padding", migration_collab_pad },
 };
 
@@ -131,7 +133,7 @@ out:
 	return rc;
 }
 
-static cr_err migrate(struct store *s)
+static cr_err migrate(struct store *s, int upto)
 {
 	int have = 0;
 	cr_err rc = read_user_version(s, &have);
@@ -139,7 +141,7 @@ static cr_err migrate(struct store *s)
 		return rc;
 	if (have > MIGRATION_COUNT)
 		return CR_ERR_STORE_VERSION;
-	for (int v = have + 1; v <= MIGRATION_COUNT && rc == CR_OK; v++)
+	for (int v = have + 1; v <= upto && rc == CR_OK; v++)
 		rc = apply_migration(s, v);
 	return rc;
 }
@@ -194,7 +196,7 @@ static cr_err private_file(const char *path, bool create)
 	return CR_OK;
 }
 
-cr_err store_open(const char *path, bool create, struct store **out)
+static cr_err open_migrated(const char *path, bool create, int upto, struct store **out)
 {
 	struct store *s = cr_xcalloc(1, sizeof(*s));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
@@ -214,7 +216,7 @@ cr_err store_open(const char *path, bool create, struct store **out)
 	rc = set_pragmas(s);
 	if (rc != CR_OK)
 		goto out;
-	rc = migrate(s);
+	rc = migrate(s, upto);
 out:
 	if (rc != CR_OK) {
 		store_close(s);
@@ -222,6 +224,18 @@ out:
 	}
 	*out = s;
 	return CR_OK;
+}
+
+cr_err store_open(const char *path, bool create, struct store **out)
+{
+	return open_migrated(path, create, MIGRATION_COUNT, out);
+}
+
+cr_err store_open_at_version(const char *path, int version, struct store **out)
+{
+	if (version < 1 || version > MIGRATION_COUNT)
+		return CR_ERR_INVALID_ARG;
+	return open_migrated(path, true, version, out);
 }
 
 cr_err store_open_reader(const char *path, struct store **out)

@@ -34,6 +34,12 @@ int store_schema_version(void);
  */
 cr_err store_open(const char *path, bool create, struct store **out) CR_MUST_CHECK;
 /*
+ * As store_open with `create`, but migrates only up to schema `version`
+ * (1..store_schema_version(), else CR_ERR_INVALID_ARG): for the tests that
+ * show a migration carries an existing database's rows over.
+ */
+cr_err store_open_at_version(const char *path, int version, struct store **out) CR_MUST_CHECK;
+/*
  * A read connection to the database the writer at `path` keeps (already
  * migrated; CR_ERR_STORE_VERSION if its schema is not this program's):
  * PRAGMA query_only, so any write through it fails, and store_begin

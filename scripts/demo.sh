@@ -82,7 +82,7 @@ api "$BRAND" POST /v1/brands/acme/datasets/crm/ingest -H 'Content-Type: text/csv
 show 'print("rows read", d["read"], "accepted", d["accepted"], "rejected", {k: v["count"] for k, v in d["rejected"].items()})'
 echo "(only keyed forms are stored: an HMAC pseudonym and a keyed group element per record)"
 
-step "7. The brand opens a collaboration with partner-1: its analysis rule and privacy budget"
+step "7. The brand opens a collaboration with partner-1: its analysis rule, and the privacy budget of the (crm, partner-1) pair"
 api "$BRAND" POST /v1/brands/acme/collaborations -H "$J" \
   -d '{"dataset":"crm","partner":"partner-1","dimensions":["segment","region"],"metrics":["count","sum:spend"],"k":20,"epsilon":"0.5","budget":"2","min_partner_set":100}'
 C=$(show 'print(d["id"])')
@@ -141,6 +141,11 @@ after=$(sed -n 's/^noisy total: //p' "$DEMO/match2.txt")
 echo "noisy overlap before the withdrawals: $before; after: $after"
 api "$PARTNER" GET "/v1/collaborations/$C/budget"
 show 'print("ledger: spent", d["spent"], "left", d["left"], "debits", len(d["debits"]))'
+echo "(the budget belongs to the dataset and partner: a new collaboration on crm with partner-1 would draw on it too)"
+api "$BRAND" POST "/v1/collaborations/$C/budget" -H "$J" -d '{"budget":"3"}'
+show 'print("the brand raised the budget to", d["budget"], "(audited: collab.budget_raise)")'
+api "$PARTNER" GET "/v1/collaborations/$C/budget"
+show 'print("the partner sees the raise in its ledger:", [(r["from"], r["to"], r["by"]) for r in d["raises"]], "left", d["left"])'
 
 step "11. The compliance officer reads the log and checks a proof; then verifies everything offline"
 api "$OFFICER" GET "/v1/audit/log?type=match.release&limit=5"

@@ -112,9 +112,55 @@ assert l["debits"][0]["query"] == "group_by=segment,region;metrics=count,sum:spe
 assert all(d["outcome"] == "released" for d in l["debits"]), l
 PY
 
+# Issue 21 item 3: the budget belongs to the (dataset, partner) pair. A second
+# collaboration on the pair starts with what the first left, which is nothing;
+# it cannot bring a budget of its own; only the brand's audited raise adds to
+# it, strictly upward, and the ledger shows the raise to both sides.
+expect 1 "dataset 'crm' already has a budget of 1.500 for partner 'partner-1'.*collab budget $C --raise" \
+  collab create --brand acme --dataset crm --partner partner-1 --dimensions segment --budget 5
+C2=$(run collab create --brand acme --dataset crm --partner partner-1 --dimensions segment --k 20 \
+      --min-partner-set 100 --json | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['budget']=='1.500' and d['budget_left']=='0.000', d; print(d['id'])")
+expect 1 "budget left 0.000 of 1.500, the query needs 0.500; nothing computed, nothing charged" \
+  match --collab "$C2" --ids s/partner.csv
+expect 2 "--raise needs --brand" collab budget "$C2" --raise 2
+expect 2 "--raise must be a decimal" collab budget "$C2" --raise 2.0001 --brand acme
+expect 2 "--raise must be a decimal" collab budget "$C2" --raise 1001 --brand acme
+expect 1 "--raise 1.500 is not above the budget 1.500 of dataset .crm. for partner .partner-1.; a budget only goes up" \
+  collab budget "$C2" --raise 1.5 --brand acme
+expect 1 "--raise 1.200 is not above the budget 1.500" collab budget "$C2" --raise 1.2 --brand acme
+run brand create beta >/dev/null
+expect 1 "no collaboration $C2 for brand 'beta'" collab budget "$C2" --raise 2 --brand beta
+run collab budget "$C" --json | python3 -c "import json,sys; l=json.load(sys.stdin); assert l['budget']=='1.500' and l['raises']==[], l"
+run collab budget "$C2" --raise 2 --brand acme --json > raised.json
+run match --collab "$C2" --ids s/partner.csv --json > m4.json
+run collab budget "$C" --json > ledger2.json
+python3 - "$C" "$C2" <<'PY'
+import json, sys
+c, c2 = int(sys.argv[1]), int(sys.argv[2])
+r = json.load(open("raised.json"))
+assert r["budget"] == "2.000" and r["left"] == "0.500", r
+m = json.load(open("m4.json"))["release"]
+assert m["budget"] == "2.000" and m["budget_left"] == "0.000" and m["charged"], m
+l = json.load(open("ledger2.json"))   # the first collaboration's view: the pair's ledger
+assert l["budget"] == "2.000" and l["spent"] == "2.000" and l["left"] == "0.000", l
+assert l["collaborations"] == [c, c2] and l["dataset"] == "crm" and l["partner"] == "partner-1", l
+assert [d["collaboration"] for d in l["debits"]] == [c, c, c, c2], l
+assert len(l["raises"]) == 1, l
+x = l["raises"][0]
+assert (x["from"], x["to"], x["by"], x["collaboration"]) == ("1.500", "2.000", "brand", c2), x
+PY
+run collab budget "$C" | grep -q "raised from 1.500 to 2.000 by brand" || { echo "the text ledger hides the raise"; exit 1; }
+
+# Issue 21 item 8: the default budget is 1.0 (e^1 bounds what a padded list
+# learns about one person); a new pair without --budget gets it.
+run dataset create --brand acme --name crm2 --purposes audience_insights --recipients partner-1 --id-type email \
+  --columns 'segment:enum(a|b)' >/dev/null
+run collab create --brand acme --dataset crm2 --partner partner-1 --dimensions segment --json \
+  | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['budget']=='1.000' and d['epsilon']=='0.500', d"
+
 # I5: every session, release and refusal is an audit leaf; the log verifies.
 count() { "$CR" audit log --brand acme --type "$1" --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)['entries']))"; }
-[ "$(count collab.create)" -eq 1 ] && [ "$(count match.release)" -eq 3 ] \
+[ "$(count collab.create)" -eq 3 ] && [ "$(count collab.budget_raise)" -eq 1 ] && [ "$(count match.release)" -eq 4 ] \
   && [ "$(count match.session)" -ge 5 ] && [ "$(count match.refuse)" -ge 6 ] \
   || { echo "audit leaves missing"; exit 1; }
 "$CR" audit log --brand acme --type match.release --json | python3 -c "

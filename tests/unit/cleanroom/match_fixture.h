@@ -3,7 +3,9 @@
  * test_psi.c, test_release.c): a data directory with a brand, the synth
  * notice, N synthetic customers' consent events imported, a dataset
  * ingested through the real consent gate, a collaboration with partner-1,
- * and a synthetic partner list with a known overlap. Also the plain join
+ * and a synthetic partner list with a known overlap. The budget is the
+ * (dataset, partner) pair's, so mfx_collab gives each later collaboration
+ * a dataset of its own (a copy of the records); mfx_collab_on shares one. Also the plain join
  * the tests compare the PSI against, a seeded noise source, and helpers to
  * read the audit log and the ledger.
  */
@@ -37,6 +39,7 @@ struct mfx {
 	struct crypto_pool *pool;
 	uint32_t n, m, overlap;
 	uint64_t ingested;
+	int ndatasets;         /* datasets made by mfx_fresh_dataset */
 };
 
 static const struct registry_actor mfx_actor = { "brand", "test" };
@@ -136,9 +139,37 @@ static inline void mfx_dataset(struct mfx *f)
 	assert_true(rep.accepted > f->n / 2);
 }
 
-/* A collaboration on the fixture's dataset (rule given; numbers defaulted if 0). */
-static inline void mfx_collab(struct mfx *f, struct collab *c, const char *dims, const char *metrics,
-			      uint32_t k, uint64_t eps, uint64_t budget, uint64_t min_set)
+/*
+ * A new dataset "crm-N" holding a copy of the current dataset's records,
+ * which becomes f->d: the budget is kept per (dataset, partner), so a test
+ * that needs a budget of its own needs a pair of its own.
+ */
+static inline void mfx_fresh_dataset(struct mfx *f)
+{
+	struct dataset d = f->d;
+	sqlite3_stmt *st = NULL;
+	snprintf(d.name, sizeof(d.name), "crm-%d", ++f->ndatasets);
+	d.created = cr_time_now();
+	assert_int_equal(app_begin(f->a), CR_OK);
+	assert_int_equal(dataset_insert(f->a->store, &d), CR_OK);
+	assert_int_equal(sqlite3_prepare_v2(f->a->store->db,
+					    "INSERT INTO records(dataset_id, pseudonym, key_version, psi, attrs, ingested_ms)"
+					    " SELECT ?1, pseudonym, key_version, psi, attrs, ingested_ms FROM records"
+					    " WHERE dataset_id = ?2", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, d.id);
+	sqlite3_bind_int64(st, 2, f->d.id);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(app_commit(f->a), CR_OK);
+	f->d = d;
+}
+
+/*
+ * A collaboration on the fixture's current dataset, with partner-1 (rule
+ * given; numbers defaulted if 0, a budget of 0 being the pair's).
+ */
+static inline void mfx_collab_on(struct mfx *f, struct collab *c, const char *dims, const char *metrics,
+				 uint32_t k, uint64_t eps, uint64_t budget, uint64_t min_set)
 {
 	char why[COLLAB_WHY_MAX] = "";
 	memset(c, 0, sizeof(*c));
@@ -147,10 +178,22 @@ static inline void mfx_collab(struct mfx *f, struct collab *c, const char *dims,
 	c->k = k ? k : COLLAB_K_DEFAULT;
 	c->max_dims = COLLAB_MAX_DIMS_DEFAULT;
 	c->epsilon_milli = eps ? eps : COLLAB_EPSILON_DEFAULT;
-	c->budget_milli = budget ? budget : COLLAB_BUDGET_DEFAULT;
+	c->budget_milli = budget;
 	c->min_partner_set = min_set ? min_set : 10;
 	c->max_partner_set = COLLAB_MAX_SET_DEFAULT;
 	assert_int_equal(collab_create(f->a, &mfx_actor, "acme", &f->d, c, why, sizeof(why)), CR_OK);
+}
+
+/*
+ * A collaboration with a budget of its own: after the fixture's first, on
+ * a fresh dataset (mfx_fresh_dataset), which f->d then is.
+ */
+static inline void mfx_collab(struct mfx *f, struct collab *c, const char *dims, const char *metrics,
+			      uint32_t k, uint64_t eps, uint64_t budget, uint64_t min_set)
+{
+	if (f->c.id != 0)
+		mfx_fresh_dataset(f);
+	mfx_collab_on(f, c, dims, metrics, k, eps, budget, min_set);
 }
 
 static inline void mfx_setup(struct mfx *f, uint32_t n, uint32_t m, uint32_t overlap, uint64_t seed)
@@ -313,11 +356,20 @@ static inline void mfx_last_detail(struct mfx *f, const char *type, char *buf, s
 	audit_page_release(&page);
 }
 
+/* What c's (dataset, partner) pair has spent, every collaboration on it together. */
 static inline uint64_t mfx_spent(struct mfx *f, const struct collab *c)
 {
-	uint64_t spent = 0;
-	assert_int_equal(collab_budget_spent(f->a->store, c->id, &spent), CR_OK);
-	return spent;
+	struct collab_budget b;
+	assert_int_equal(collab_budget_get(f->a->store, c->id, &b), CR_OK);
+	return b.spent_milli;
+}
+
+/* What c's pair has left. */
+static inline uint64_t mfx_left(struct mfx *f, const struct collab *c)
+{
+	struct collab_budget b;
+	assert_int_equal(collab_budget_get(f->a->store, c->id, &b), CR_OK);
+	return b.left_milli;
 }
 
 /*

@@ -456,6 +456,12 @@ static void test_i5_every_verb_appends_its_leaf(void **state)
 	c.max_partner_set = COLLAB_MAX_SET_DEFAULT;
 	assert_int_equal(collab_create(f->a, &who, "i5brand", &d, &c, why, sizeof(why)), CR_OK);
 	EXPECT_LEAF(f, size, "collab.create");
+	assert_int_equal(collab_budget_raise(f->a, &who, "i5brand", &d, &c, c.budget_milli + 1, why, sizeof(why)),
+			 CR_OK);
+	EXPECT_LEAF(f, size, "collab.budget_raise");
+	assert_int_not_equal(collab_budget_raise(f->a, &who, "i5brand", &d, &c, c.budget_milli, why, sizeof(why)),
+			     CR_OK);
+	assert_int_equal(newest_leaf(f, type, sizeof(type)), size);
 
 	assert_int_equal(auth_token_issue(f->a, AUTH_ROLE_PARTNER, "partner-1", "i5", token, &tok), CR_OK);
 	EXPECT_LEAF(f, size, "token.issue");

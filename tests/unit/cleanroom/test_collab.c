@@ -1,8 +1,7 @@
 /* Unit tests for cleanroom/collab.c: exact epsilon decimals, the analysis
  * rule's checks (docs/spec/privacy.md: k >= 10, epsilon <= budget, enum dimensions,
  * int sums, drawable noise), creation with its audit leaf (I5), the partner
- * check, listing, and the budget ledger (append-only; left = budget -
- * debits). */
+ * check and listing. The budget ledger is test_collab_budget.c's. */
 #include "match_fixture.h"
 
 static int setup(void **state)
@@ -163,55 +162,10 @@ static void test_create_get_list(void **state)
 	c.max_partner_set = 10;
 	assert_int_equal(collab_create(f->a, &mfx_actor, "acme", &f->d, &c, why, sizeof(why)), CR_ERR_COLLAB_PARTNER);
 	c.k = 9;
+	c.budget_milli = 0;   /* the pair's */
 	snprintf(c.partner, sizeof(c.partner), "partner-1");
 	assert_int_equal(collab_create(f->a, &mfx_actor, "acme", &f->d, &c, why, sizeof(why)), CR_ERR_COLLAB_K);
 	assert_int_equal(mfx_leaves(f, "collab.create"), leaves + 1);
-}
-
-struct ledger_seen {
-	size_t n;
-	uint64_t eps;
-};
-
-static void ledger_one(void *ctx, const struct collab_debit *d)
-{
-	struct ledger_seen *s = ctx;
-	s->n++;
-	s->eps += d->epsilon_milli;
-	assert_string_equal(d->query, "group_by=segment;metrics=count");
-}
-
-static void test_ledger(void **state)
-{
-	struct mfx *f = *state;
-	struct collab c;
-	struct ledger_seen seen = { 0, 0 };
-	uint64_t left = 0;
-	int64_t id = 0;
-	mfx_collab(f, &c, "segment", "count", 0, 500, 1200, 0);
-	assert_int_equal(collab_budget_left(f->a->store, &c, &left), CR_OK);
-	assert_int_equal(left, 1200);
-	assert_int_equal(app_begin(f->a), CR_OK);
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(collab_release_next_id(f->a->store, &id), CR_OK);
-		assert_int_equal(collab_release_insert(f->a->store, id, c.id, "s", 1, "group_by=segment;metrics=count",
-						       true, "{}"), CR_OK);
-		assert_int_equal(collab_ledger_debit(f->a->store, c.id, 1, "group_by=segment;metrics=count", 500, id),
-				 CR_OK);
-	}
-	assert_int_equal(app_commit(f->a), CR_OK);
-	assert_int_equal(collab_budget_left(f->a->store, &c, &left), CR_OK);
-	assert_int_equal(left, 200);
-	assert_int_equal(collab_ledger_each(f->a->store, c.id, ledger_one, &seen), CR_OK);
-	assert_int_equal(seen.n, 2);
-	assert_int_equal(seen.eps, 1000);
-	/* no silent refresh: debits, releases and rules cannot be changed */
-	assert_int_not_equal(store_exec(f->a->store, "DELETE FROM collab_ledger"), CR_OK);
-	assert_int_not_equal(store_exec(f->a->store, "UPDATE collab_ledger SET epsilon_milli = 1"), CR_OK);
-	assert_int_not_equal(store_exec(f->a->store, "UPDATE collab_releases SET result = 'x'"), CR_OK);
-	assert_int_not_equal(store_exec(f->a->store, "UPDATE collaborations SET budget_milli = 999999"), CR_OK);
-	assert_int_equal(collab_budget_left(f->a->store, &c, &left), CR_OK);
-	assert_int_equal(left, 200);
 }
 
 int main(void)
@@ -221,7 +175,6 @@ int main(void)
 		cmocka_unit_test(test_rule_parse),
 		cmocka_unit_test(test_rule_check),
 		cmocka_unit_test(test_create_get_list),
-		cmocka_unit_test(test_ledger),
 	};
 	if (sodium_init() < 0)
 		return 1;

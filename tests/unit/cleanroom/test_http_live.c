@@ -463,6 +463,96 @@ static void test_live_brand_flow(void **state)
 	assert_null(strstr(r.body, hex));
 }
 
+/* A field of the JSON body r holds, as a string ("" if absent). */
+static const char *body_str(json_t **keep, const struct resp *r, const char *key)
+{
+	const char *v;
+	json_decref(*keep);
+	*keep = json_loadb(r->body, r->len, 0, NULL);
+	assert_non_null(*keep);
+	v = json_string_value(json_object_get(*keep, key));
+	return v ? v : "";
+}
+
+/*
+ * Issue 21 item 3: only the brand that owns a collaboration raises the
+ * budget of its (dataset, partner) pair: its partner, its officer and
+ * another brand are refused and nothing is stored; a raise must go up, to
+ * at most 1000; the raise is audited, and the partner sees it in its ledger.
+ */
+static void test_live_budget_raise_only_by_its_brand(void **state)
+{
+	struct live *l = *state;
+	char partner[AUTH_TOKEN_STRLEN], officer[AUTH_TOKEN_STRLEN], other[AUTH_TOKEN_STRLEN];
+	static const char *const bad[] = { "{\"budget\":\"1\"}", "{\"budget\":\"0.5\"}",
+					   "{\"budget\":\"1000.001\"}", "{\"budget\":\"2.0001\"}",
+					   "{\"budget\":\"-3\"}", "{\"budget\":2}", "{}",
+					   "{\"budget\":\"2\",\"by\":\"x\"}" };
+	static const char *const bad_code[] = { "collab_budget_raise", "collab_budget_raise", "collab_epsilon",
+						"collab_epsilon", "collab_epsilon", "json_type",
+						"json_missing_field", "json_unknown_field" };
+	struct auth_token_info t;
+	struct resp r;
+	size_t nlen = 0;
+	char *notice = notice_text(&nlen), path[96];
+	json_t *j = NULL, *raise;
+	int before;
+	assert_int_equal(auth_token_issue(l->ap, AUTH_ROLE_PARTNER, "partner-1", "p", partner, &t), CR_OK);
+	assert_int_equal(auth_token_issue(l->ap, AUTH_ROLE_OFFICER, "acme", "o", officer, &t), CR_OK);
+	assert_int_equal(auth_token_issue(l->ap, AUTH_ROLE_BRAND, "other", "b2", other, &t), CR_OK);
+	assert_int_equal(POST_JSON(l, "/v1/brands", l->admin, "{\"name\":\"acme\"}"), 201);
+	assert_int_equal(POST_JSON(l, "/v1/brands", l->admin, "{\"name\":\"other\"}"), 201);
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/notices?published_at=2026-01-01T00:00:00%2B08:00",
+			      l->brand, "application/json", notice, nlen, &r), 201);
+	free(notice);
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/datasets", l->brand,
+				   "{\"name\":\"crm\",\"purposes\":[\"audience_insights\"],\"recipients\":[\"partner-1\"],"
+				   "\"id_type\":\"email\",\"columns\":\"segment:enum(a|b)\"}"), 201);
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/collaborations", l->brand,
+				   "{\"dataset\":\"crm\",\"partner\":\"partner-1\",\"dimensions\":[\"segment\"],"
+				   "\"budget\":\"1\"}"), 201);
+	j = json_loadb(r.body, r.len, 0, NULL);
+	assert_non_null(j);
+	snprintf(path, sizeof(path), "/v1/collaborations/%lld/budget",
+		 (long long)json_integer_value(json_object_get(j, "id")));
+
+	/* refused callers: the partner and the officer by role, another brand as if it did not exist */
+	before = sqlite3_total_changes(l->store->db);
+	assert_int_equal(POST_JSON(l, path, partner, "{\"budget\":\"2.5\"}"), 403);
+	assert_error(&r, "auth_forbidden");
+	assert_int_equal(POST_JSON(l, path, officer, "{\"budget\":\"2.5\"}"), 403);
+	assert_error(&r, "auth_forbidden");
+	assert_int_equal(POST_JSON(l, path, other, "{\"budget\":\"2.5\"}"), 404);
+	assert_error(&r, "collab_not_found");
+	/* bad raises: a clear error each, nothing stored */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (POST_JSON(l, path, l->brand, bad[i]) != 400)
+			fail_msg("%s: %ld %s", bad[i], r.status, r.body);
+		assert_error(&r, bad_code[i]);
+	}
+	assert_int_equal(sqlite3_total_changes(l->store->db), before);
+	assert_int_equal(call(l, "GET", path, partner, NULL, NULL, 0, &r), 200);
+	assert_string_equal(body_str(&j, &r, "budget"), "1.000");
+
+	/* the brand raises; the partner sees the raise in its ledger; it is audited */
+	assert_int_equal(POST_JSON(l, path, l->brand, "{\"budget\":\"2.5\"}"), 200);
+	assert_string_equal(body_str(&j, &r, "budget"), "2.500");
+	assert_int_equal(call(l, "GET", path, partner, NULL, NULL, 0, &r), 200);
+	assert_string_equal(body_str(&j, &r, "budget"), "2.500");
+	assert_string_equal(body_str(&j, &r, "left"), "2.500");
+	assert_int_equal(json_array_size(json_object_get(j, "raises")), 1);
+	raise = json_array_get(json_object_get(j, "raises"), 0);
+	assert_string_equal(json_string_value(json_object_get(raise, "from")), "1.000");
+	assert_string_equal(json_string_value(json_object_get(raise, "to")), "2.500");
+	assert_string_equal(json_string_value(json_object_get(raise, "by")), "brand");
+	json_decref(j);
+	assert_int_equal(call(l, "GET", "/v1/audit/log?type=collab.budget_raise", officer, NULL, NULL, 0, &r), 200);
+	assert_non_null(strstr(r.body, "from=1.000 to=2.500"));
+	/* and only upward from there */
+	assert_int_equal(POST_JSON(l, path, l->brand, "{\"budget\":\"2.5\"}"), 400);
+	assert_error(&r, "collab_budget_raise");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,6 +564,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_live_role_matrix, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_tenancy, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_brand_flow, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_live_budget_raise_only_by_its_brand, live_setup, live_teardown),
 	};
 	int rc;
 	curl_global_init(CURL_GLOBAL_DEFAULT);

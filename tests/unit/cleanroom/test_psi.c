@@ -222,6 +222,61 @@ static void test_budget_spent_between_open_and_release(void **state)
 	run_free(&r2);
 }
 
+/*
+ * Issue 21 item 8: the minimum partner set protects nothing against a
+ * partner that pads one target with random identifiers. A list of one
+ * customer and 999 random addresses meets the default minimum of 1000, and
+ * only the noise and the budget stand between the partner and the target:
+ * over the pair's whole budget its likelihood ratio for "the target is a
+ * customer" is at most e^budget (docs/threat-model.md). With the default
+ * budget that is e^1 (about 2.72): the partner can spend no more than 1.0.
+ */
+static void test_padded_partner_list_is_bounded_by_the_default_budget(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct run r;
+	char path[160], line[256], target[256] = "";
+	FILE *in = fopen(f->customers, "r"), *out;
+	size_t queries = 0;
+	cr_err rc;
+	assert_non_null(in);
+	assert_non_null(fgets(line, sizeof(line), in));       /* header */
+	assert_non_null(fgets(target, sizeof(target), in));   /* the first customer: email,... */
+	fclose(in);
+	target[strcspn(target, ",\r\n")] = '\0';
+	mfx_path(f, path, sizeof(path), "padded.csv");
+	out = fopen(path, "w");
+	assert_non_null(out);
+	fprintf(out, "email\n%s\n", target);
+	for (int i = 1; i < COLLAB_MIN_SET_DEFAULT; i++)
+		fprintf(out, "pad-%d-%08x@example.net\n", i, randombytes_random());
+	fclose(out);
+	/* every number of the rule at its default */
+	mfx_collab(f, &c, "segment", "count", 0, 0, 0, COLLAB_MIN_SET_DEFAULT);
+	for (;;) {
+		rc = run_open(f, &c, "segment", NULL, NULL, &r);
+		if (rc != CR_OK)
+			break;
+		in = fopen(path, "r");
+		assert_non_null(in);
+		assert_int_equal(psi_partner_new(&r.offer, &r.p), CR_OK);
+		assert_int_equal(psi_partner_load(r.p, in, "padded.csv", NULL, &r.list, NULL, 0), CR_OK);
+		fclose(in);
+		assert_int_equal(psi_partner_blind(r.p, f->pool, &r.b), CR_OK);
+		assert_int_equal(run_service_b(f, &r), CR_OK);    /* the padded list is accepted */
+		assert_int_equal(run_finish(f, &r), CR_OK);
+		run_free(&r);
+		queries++;
+		assert_true(queries <= 40);   /* a budget that never runs out fails here, not after hours */
+	}
+	assert_int_equal(rc, CR_ERR_BUDGET_EXHAUSTED);
+	assert_true(queries >= 1);
+	/* the likelihood ratio bound e^spent is at most e^1 */
+	assert_true(mfx_spent(f, &c) <= 1000);
+	assert_int_equal(mfx_spent(f, &c), queries * COLLAB_EPSILON_DEFAULT);
+}
+
 /* ------------------------------------------------------ refused sessions */
 
 /* n valid, distinct blinded-looking elements. */
@@ -298,7 +353,7 @@ static void test_refused_partner_sets(void **state)
 	small.k = 10;
 	small.max_dims = 2;
 	small.epsilon_milli = 500;
-	small.budget_milli = 5000;
+	small.budget_milli = c.budget_milli;   /* it shares c's pair, and so its budget */
 	small.min_partner_set = 10;
 	small.max_partner_set = 20;
 	assert_int_equal(collab_create(f->a, &mfx_actor, "acme", &f->d, &small, why, sizeof(why)), CR_OK);
@@ -532,13 +587,13 @@ static void split_partner_list(struct mfx *f, const char *hits, const char *miss
 }
 
 /* A whole match with the partner list in `list`; the session's work after it. */
-static struct psi_work run_list(struct mfx *f, const struct psi_session_opts *o, const char *list,
+static struct psi_work run_list(struct mfx *f, const struct collab *c, const char *list,
 				int64_t *noisy_total, uint64_t *elements)
 {
 	struct run r;
 	struct psi_work w;
 	FILE *in;
-	assert_int_equal(run_open(f, &f->c, NULL, NULL, o, &r), CR_OK);
+	assert_int_equal(run_open(f, c, NULL, NULL, NULL, &r), CR_OK);
 	in = fopen(list, "r");
 	assert_non_null(in);
 	assert_int_equal(psi_partner_new(&r.offer, &r.p), CR_OK);
@@ -567,11 +622,13 @@ static void test_answer_work_independent_of_overlap(void **state)
 	int64_t total_hits = 0, total_misses = 0;
 	uint64_t elements = 0, elements2 = 0;
 	struct psi_work wh, wm;
+	struct collab c;
+	mfx_collab(f, &c, "segment", "count", 10, 0, 10000, 0); /* a pair of its own, budget 10 */
 	mfx_path(f, hits, sizeof(hits), "hits.csv");
 	mfx_path(f, misses, sizeof(misses), "misses.csv");
 	split_partner_list(f, hits, misses, 400);
-	wh = run_list(f, NULL, hits, &total_hits, &elements);
-	wm = run_list(f, NULL, misses, &total_misses, &elements2);
+	wh = run_list(f, &c, hits, &total_hits, &elements);
+	wm = run_list(f, &c, misses, &total_misses, &elements2);
 	assert_int_equal(elements, elements2);
 	assert_true(elements > N_CUSTOMERS / 2);
 	assert_true(total_hits > 200);            /* 400 matched, noise of scale a few */
@@ -604,8 +661,10 @@ static void test_noise_drawn_at_open(void **state)
 	struct crypto_rng rng = { counted_fill, &c };
 	struct psi_session_opts o = { .noise_rng = &rng };
 	struct run r;
+	struct collab co;
 	uint64_t at_open;
-	assert_int_equal(run_open(f, &f->c, "segment,region", NULL, &o, &r), CR_OK);
+	mfx_collab(f, &co, "segment,region", "count", 10, 0, 0, 0);
+	assert_int_equal(run_open(f, &co, "segment,region", NULL, &o, &r), CR_OK);
 	at_open = c.bytes;
 	assert_true(at_open >= 15 * 8); /* 15 cells, at least one 64-bit draw each */
 	run_blind(f, &r);
@@ -650,10 +709,12 @@ static void test_session_randomness_is_seeded_once(void **state)
 {
 	struct mfx *f = *state;
 	struct run r;
+	struct collab c;
+	mfx_collab(f, &c, "segment,region", "count", 10, 0, 0, 0);
 	system_source = &randombytes_sysrandom_implementation;
 	assert_int_equal(randombytes_set_implementation(&counting_source), 0);
 	system_draws = 0;
-	assert_int_equal(run_all(f, &f->c, "segment,region", NULL, &r), CR_OK);
+	assert_int_equal(run_all(f, &c, "segment,region", NULL, &r), CR_OK);
 	assert_int_equal(randombytes_set_implementation(system_source), 0);
 	assert_true(system_draws > 0);
 	assert_true(system_draws <= 16);
@@ -1029,6 +1090,7 @@ int main(void)
 		cmocka_unit_test(test_total_under_k_is_refused_and_charged),
 		cmocka_unit_test(test_budget_exhausted_before_computing),
 		cmocka_unit_test(test_budget_spent_between_open_and_release),
+		cmocka_unit_test(test_padded_partner_list_is_bounded_by_the_default_budget),
 		cmocka_unit_test(test_refused_partner_sets),
 		cmocka_unit_test(test_refused_wrong_length_answer),
 		cmocka_unit_test(test_refused_repeated_answer),

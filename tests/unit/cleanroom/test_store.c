@@ -2,11 +2,13 @@
  * migrations by user_version, refusal of a newer schema, transactions and
  * settings; and cleanroom/store_wal.c: the service's checkpoint thread
  * copies committed WAL pages into the database file while the writer does
- * not checkpoint itself. */
+ * not checkpoint itself; and the migration that moves budgets from
+ * collaborations to their (dataset, partner) pairs. */
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "test_util.h"
+#include "cleanroom/collab.h"
 #include "cleanroom/store.h"
 
 static char dbpath[256];
@@ -177,6 +179,77 @@ static void test_reader_reads_committed_state_and_never_writes(void **state)
 	store_close(w);
 }
 
+/* A collaboration row as the schema before budgets per pair stored it, with its debits. */
+static void old_collab(struct store *s, int64_t id, int64_t dataset, const char *partner, int budget,
+		       const int *debits, size_t n)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql), "INSERT INTO collaborations(id, brand_id, dataset_id, partner, dimensions, sums,"
+		 " k, max_dims, epsilon_milli, budget_milli, min_partner_set, max_partner_set, created_ms)"
+		 " VALUES (%lld, 1, %lld, '%s', 'segment', '', 10, 1, 500, %d, 1, 10, %lld)", (long long)id,
+		 (long long)dataset, partner, budget, 1000 + (long long)id);
+	assert_int_equal(store_exec(s, sql), CR_OK);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO collab_releases(collab_id, session, time_ms, query, outcome,"
+			 " result) VALUES (%lld, 's', 1, 'q', 'released', '{}');"
+			 "INSERT INTO collab_ledger(collab_id, time_ms, query, epsilon_milli, release_id)"
+			 " VALUES (%lld, 1, 'q', %d, last_insert_rowid())", (long long)id, (long long)id, debits[i]);
+		assert_int_equal(store_exec(s, sql), CR_OK);
+	}
+}
+
+static void assert_pair(struct store *s, int64_t collab, uint64_t budget, uint64_t spent, uint64_t left)
+{
+	struct collab_budget b;
+	struct collab c;
+	assert_int_equal(collab_budget_get(s, collab, &b), CR_OK);
+	if (b.budget_milli != budget || b.initial_milli != budget || b.spent_milli != spent || b.left_milli != left)
+		fail_msg("collaboration %lld: budget %llu (initial %llu), spent %llu, left %llu; want %llu, %llu, %llu",
+			 (long long)collab, (unsigned long long)b.budget_milli, (unsigned long long)b.initial_milli,
+			 (unsigned long long)b.spent_milli, (unsigned long long)b.left_milli,
+			 (unsigned long long)budget, (unsigned long long)spent, (unsigned long long)left);
+	assert_int_equal(collab_get(s, collab, &c), CR_OK);
+	assert_int_equal(c.budget_milli, budget);
+}
+
+/*
+ * Issue 21 item 3, an existing database: each (dataset, partner) pair gets
+ * the largest budget of its collaborations, and has spent the sum of their
+ * debits (docs/operations.md). Four collaborations that had four budgets
+ * now have one; a pair whose collaborations spent more than that budget
+ * has nothing left.
+ */
+static void test_migration_makes_budgets_per_dataset_and_partner(void **state)
+{
+	(void)state;
+	static const int d1[] = { 1000, 500 }, d2[] = { 2500 }, d3[] = { 500 }, d5[] = { 1000 }, d6[] = { 1000 };
+	struct store *s = NULL;
+	unlink(dbpath);
+	assert_int_equal(store_open_at_version(dbpath, store_schema_version() - 1, &s), CR_OK);
+	assert_int_equal(pragma_int(s, "PRAGMA user_version"), store_schema_version() - 1);
+	assert_int_equal(store_exec(s, "INSERT INTO datasets(id, brand_id, name, id_type, profile, purposes,"
+				    " recipients, columns, key_version, created_ms) VALUES"
+				    " (1, 1, 'crm', 'email', 'default', 'ads', 'p1,p2', 'segment:enum(a|b)', 1, 1),"
+				    " (2, 1, 'web', 'email', 'default', 'ads', 'p1', 'segment:enum(a|b)', 1, 1)"), CR_OK);
+	old_collab(s, 1, 1, "p1", 2000, d1, 2);
+	old_collab(s, 2, 1, "p1", 5000, d2, 1);
+	old_collab(s, 3, 1, "p1", 3000, d3, 1);
+	old_collab(s, 4, 1, "p2", 1000, NULL, 0);
+	old_collab(s, 5, 2, "p1", 1000, d5, 1);
+	old_collab(s, 6, 2, "p1", 1000, d6, 1);
+	store_close(s);
+	s = NULL;
+	assert_int_equal(store_open(dbpath, false, &s), CR_OK);
+	assert_int_equal(pragma_int(s, "PRAGMA user_version"), store_schema_version());
+	for (int64_t c = 1; c <= 3; c++)
+		assert_pair(s, c, 5000, 4500, 500);   /* crm with p1: the largest budget, every debit */
+	assert_pair(s, 4, 1000, 0, 1000);           /* crm with p2: a pair of its own */
+	assert_pair(s, 5, 1000, 2000, 0);           /* web with p1: spent twice its budget, none left */
+	assert_pair(s, 6, 1000, 2000, 0);
+	assert_int_equal(store_open_at_version(dbpath, 0, &s), CR_ERR_INVALID_ARG);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_rollback_discards_and_settings_roundtrip),
 		cmocka_unit_test(test_checkpointer_moves_wal_into_database),
 		cmocka_unit_test(test_reader_reads_committed_state_and_never_writes),
+		cmocka_unit_test(test_migration_makes_budgets_per_dataset_and_partner),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
