@@ -8,6 +8,7 @@
 #include "test_util.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -245,6 +246,64 @@ static void test_nothing_logged(void **state)
 	assert_int_equal(accepted, 2); /* the first number, with no country and with CN */
 }
 
+/* The service normalizes on many threads at once (ingest, requests): the
+ * library's answers do not depend on what other threads ask it. */
+static const char *const mixed[][2] = {
+	{ "+44 (0) 20 7946 0958", NULL }, { "8613800138000", "CN" }, { "00 44 20 7946 0958", "CN" },
+	{ "1 (201) 555-0123", "US" }, { "+1 123 456 7890", NULL }, { "02 1234 5678", "IT" },
+	{ "+44 20 7946 0958 ext 12", NULL }, { "+999 1234 5678", NULL }, { "(0)", "GB" },
+};
+#define MIXED_N (sizeof(mixed) / sizeof(mixed[0]))
+
+struct phone_thread {
+	char want[MIXED_N][CRYPTO_NORMALIZED_MAX + 1];
+	cr_err want_rc[MIXED_N];
+	int offset, mismatches;
+};
+
+static void *phone_worker(void *arg)
+{
+	struct phone_thread *t = arg;
+	char out[CRYPTO_NORMALIZED_MAX + 1];
+	for (int i = 0; i < 3000; i++) {
+		size_t k = (size_t)(i + t->offset) % MIXED_N;
+		const struct crypto_id_opts opts = { .default_country = mixed[k][1] };
+		out[0] = '\0';
+		cr_err rc = crypto_id_normalize(CRYPTO_ID_PHONE, mixed[k][0], strlen(mixed[k][0]), &opts, out);
+		if (rc != t->want_rc[k] || (rc == CR_OK && strcmp(out, t->want[k]) != 0))
+			t->mismatches++;
+	}
+	return NULL;
+}
+
+static void test_threads_get_the_same_answers(void **state)
+{
+	(void)state;
+	struct phone_thread t[4];
+	pthread_t tid[4];
+
+	for (size_t k = 0; k < MIXED_N; k++) {
+		const struct crypto_id_opts opts = { .default_country = mixed[k][1] };
+		t[0].want[k][0] = '\0';
+		t[0].want_rc[k] = crypto_id_normalize(CRYPTO_ID_PHONE, mixed[k][0], strlen(mixed[k][0]),
+						      &opts, t[0].want[k]);
+	}
+	for (int i = 0; i < 4; i++) {
+		if (i > 0)
+			memcpy(&t[i], &t[0], sizeof(t[0]));
+		t[i].offset = i * 7;
+		t[i].mismatches = 0;
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&tid[i], NULL, phone_worker, &t[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+		assert_int_equal(t[i].mismatches, 0);
+	}
+	assert_int_equal(t[0].want_rc[0], CR_OK);
+	assert_int_equal(t[0].want_rc[4], CR_ERR_ID_PHONE_INVALID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_size_bounds),
 		cmocka_unit_test(test_country_table_is_the_librarys),
 		cmocka_unit_test(test_nothing_logged),
+		cmocka_unit_test(test_threads_get_the_same_answers),
 	};
 	if (sodium_init() < 0)
 		return 1;
