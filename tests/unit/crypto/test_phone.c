@@ -153,7 +153,11 @@ static void test_refusals(void **state)
 	REFUSED("n/a", "CN", CR_ERR_ID_PHONE_MALFORMED);
 	REFUSED("86+13800138000", "CN", CR_ERR_ID_PHONE_MALFORMED);
 	REFUSED("+86 138 0013 8000 / +86 138 0013 8001", NULL, CR_ERR_ID_PHONE_MALFORMED);
-	/* control bytes and bytes that are not UTF-8 never reach the library */
+	/* control bytes and bytes that are not UTF-8 never reach the library
+	 * (which reads an RFC 3966 number past anything before "tel:") */
+	phone_ok("tel:13800138000;phone-context=+86", NULL, "+8613800138000");
+	REFUSED("\x01tel:13800138000;phone-context=+86", NULL, CR_ERR_ID_PHONE_MALFORMED);
+	REFUSED("\xfftel:13800138000;phone-context=+86", NULL, CR_ERR_ID_PHONE_MALFORMED);
 	REFUSED("138\t0013\t8000", "CN", CR_ERR_ID_PHONE_MALFORMED);
 	REFUSED("\x01+8613800138000", NULL, CR_ERR_ID_PHONE_MALFORMED);
 	REFUSED("+8613800138000\x7f", NULL, CR_ERR_ID_PHONE_MALFORMED);
