@@ -16,11 +16,13 @@ CC ?= cc
 ifeq ($(CC),cc)
 CC := gcc
 endif
+# crypto/phonenumber.cc (the C interface to libphonenumber) is C++.
+CXX := g++
 
 DEB_PKGS := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev \
             libmicrohttpd-dev libjansson-dev libcsv-dev libcurl4-openssl-dev \
             libcmocka-dev sqlite3 time clang libclang-rt-14-dev \
-            curl openssl python3
+            curl openssl python3 libphonenumber-dev
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
         -Wstrict-prototypes -Wmissing-prototypes
@@ -38,8 +40,12 @@ SANLD :=
 endif
 CPPFLAGS += -I. -D_GNU_SOURCE
 CFLAGS += -std=c11 $(WARN) $(HARDEN) $(OPT) -pthread
+CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wshadow $(HARDEN) $(OPT) -pthread
 LDFLAGS += -pie -Wl,-z,relro,-z,now -pthread $(SANLD)
-LDLIBS := -lmicrohttpd -lcurl -ljansson -lcsv -lsqlite3 -lsodium -lssl -lcrypto -lm
+# libphonenumber is C++ and its PhoneNumber is a protobuf message: the
+# program links both and the C++ runtime (crypto/phonenumber.cc).
+PHONE_LIBS := -lphonenumber -lprotobuf -lstdc++
+LDLIBS := -lmicrohttpd -lcurl -ljansson -lcsv -lsqlite3 -lsodium -lssl -lcrypto $(PHONE_LIBS) -lm
 
 MODULES := common crypto audit consent cleanroom
 DEPS_common    := common
@@ -48,9 +54,12 @@ DEPS_audit     := audit crypto common
 DEPS_consent   := consent crypto common
 DEPS_cleanroom := cleanroom audit consent crypto common
 
-# Sources of each module (cleanroom/main.c is the program's entry, not in the archive).
+# Sources of each module (cleanroom/main.c is the program's entry, not in the
+# archive); C++ sources (*.cc, only crypto/phonenumber.cc) go in the archive too.
 src_of = $(filter-out cleanroom/main.c,$(wildcard $(1)/*.c))
-obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call src_of,$(1)))
+cxx_src_of = $(wildcard $(1)/*.cc)
+obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call src_of,$(1))) \
+         $(patsubst %.cc,$(BUILD)/obj/%.o,$(call cxx_src_of,$(1)))
 lib_of = $(BUILD)/lib/libcr_$(1).a
 libs_for = $(foreach m,$(DEPS_$(1)),$(call lib_of,$(m)))
 
@@ -86,6 +95,11 @@ $(BUILD)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cc | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $<")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
 define module_lib
 $(call lib_of,$(1)): $(call obj_of,$(1))
@@ -168,11 +182,21 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_NAMES))
 FUZZ_LIB_SRCS = $(foreach m,$(MODULES),$(call src_of,$(m)))
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard */*.h common/errors/*.def)
+# The C++ sources (crypto/phonenumber.cc) are compiled apart with clang++:
+# instrumented for ASan and UBSan, but not UBSan's vptr check, whose runtime
+# part a C link does not bring in.
+FUZZ_CXX_OBJS := $(patsubst %.cc,build/fuzz/obj/%.o,$(foreach m,$(MODULES),$(call cxx_src_of,$(m))))
+.SECONDARY: $(FUZZ_CXX_OBJS)
+build/fuzz/obj/%.o: %.cc $(wildcard */*.h) | deps
+	@mkdir -p $(dir $@)
+	$(Q)clang++ -std=c++17 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	  -fno-sanitize=vptr -c $< -o $@
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(FUZZ_CXX_OBJS) $(wildcard */*.h common/errors/*.def)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ-LD $@"
 	$(Q)clang -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(FUZZ_LIB_SRCS) $(LDLIBS) -pthread
+	  -o $@ $< $(FUZZ_LIB_SRCS) $(FUZZ_CXX_OBJS) $(LDLIBS) -pthread
 
 fuzz: deps $(FUZZ_BINS)
 	@for n in $(FUZZ_NAMES); do \
@@ -225,16 +249,42 @@ clean:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
+# The browser copy of phone normalization (web/ident.js) reads the metadata
+# of the libphonenumber the program links: scripts/phonemeta.cc prints it
+# from the installed library into $(BUILD)/gen/phonemeta.js, embedded and
+# served as /static/phonemeta.js, and rebuilt when the library changes. It
+# also prints the library's example numbers, the seed of the cross-check
+# corpus (tests/browser/phone-xcheck.test.js).
+PHONE_LIB_FILES := $(wildcard /usr/lib/*/libphonenumber.so.8.* /usr/lib/libphonenumber.so.8.*)
+PHONEMETA := $(BUILD)/tools/phonemeta
+PHONE_JS := $(BUILD)/gen/phonemeta.js
+PHONE_EXAMPLES := $(BUILD)/gen/phone-examples.tsv
+$(PHONEMETA): scripts/phonemeta.cc $(PHONE_LIB_FILES) | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX-LD  $@")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) -o $@ $< -lphonenumber -lprotobuf
+$(PHONE_JS): $(PHONEMETA)
+	@mkdir -p $(dir $@)
+	$(Q)$(PHONEMETA) js "$$(dpkg-query -W -f='$${Version}' libphonenumber8)" > $@.tmp && mv $@.tmp $@
+$(PHONE_EXAMPLES): $(PHONEMETA)
+	@mkdir -p $(dir $@)
+	$(Q)$(PHONEMETA) examples > $@.tmp && mv $@.tmp $@
+
+# The service's normalization as a filter, for the cross-check.
+$(BUILD)/tests/tools/%: tests/tools/%.c $(call libs_for,crypto)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(call libs_for,crypto) $(LDLIBS)
+
 # Web pages: web/ is embedded into the binary at build time (one generated C
 # file in the cleanroom archive), so the single binary serves its pages
 # wherever it runs. The fuzz targets compile every module source directly,
 # so they get the generated file too.
 WEB_FILES := $(sort $(wildcard web/*))
 WEB_GEN := $(BUILD)/gen/web_assets.c
-$(WEB_GEN): $(WEB_FILES) scripts/embed-web.sh
+$(WEB_GEN): $(WEB_FILES) $(PHONE_JS) scripts/embed-web.sh
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  EMBED   $@")
-	$(Q)scripts/embed-web.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+	$(Q)scripts/embed-web.sh $(WEB_FILES) $(PHONE_JS) > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/gen/web_assets.o: $(WEB_GEN) cleanroom/web_assets.h | deps
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -243,13 +293,19 @@ FUZZ_LIB_SRCS += $(WEB_GEN)
 $(FUZZ_BINS): $(WEB_GEN)
 
 # Real-browser tests of the web pages (tests/browser/): headless Debian
-# chromium driven by playwright-core under node's test runner. setup.sh
+# chromium driven by playwright-core under node's test runner; and, under
+# node alone, the page's phone normalization against the service's
+# (phone-xcheck.test.js, with the example numbers and the filter above). setup.sh
 # installs chromium, nodejs, npm and the pinned playwright-core if missing.
 # Screenshots and the downloaded receipt go to build/browser-artifacts/.
 .PHONY: test-browser
-test-browser: deps $(PROGRAM)
+.PHONY: browser-deps
+browser-deps: $(PROGRAM) $(PHONE_EXAMPLES) $(BUILD)/tests/tools/ident_normalize
+test-browser: deps browser-deps
 	@tests/browser/setup.sh
 	@rm -rf build/browser-artifacts
 	@cd tests/browser && CLEANROOM=$(CURDIR)/$(PROGRAM) VECTORS_DIR=$(CURDIR)/tests/vectors \
+	  PHONE_META=$(CURDIR)/$(PHONE_JS) PHONE_EXAMPLES=$(CURDIR)/$(PHONE_EXAMPLES) \
+	  IDENT_NORMALIZE=$(CURDIR)/$(BUILD)/tests/tools/ident_normalize \
 	  BROWSER_ARTIFACTS=$(CURDIR)/build/browser-artifacts \
 	  node --test --test-concurrency=1 --test-reporter=spec .

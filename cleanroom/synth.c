@@ -11,6 +11,13 @@
  * json_t per event would dominate the run; the few keys are fixed ASCII and
  * the one free-form value (the subject) goes through a JSON string escaper.
  * The notice, written once, does use jansson.
+ *
+ * Phone numbers are China mobile numbers (+86, a mobile prefix, 8 digits).
+ * Every spelling written to customers.csv is first read back by the
+ * service's own normalization, libphonenumber (crypto_id_normalize): it must
+ * be a valid number whose E.164 form is the person's, or synth stops. So
+ * synth never writes a number the service would refuse or read as someone
+ * else, whatever the library's numbering plan says.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +26,7 @@
 #include <sodium.h>
 
 #include "cleanroom/synth.h"
+#include "crypto/crypto.h"
 
 #define TAG_MOD 100000000u                 /* tags are 8 decimal digits */
 #define LOCAL_2026 1767225600              /* 2026-01-01T00:00:00 as local seconds */
@@ -251,6 +259,9 @@ static const char *const domains[] = {
 	"hotmail.com", "sina.com", "example.com", "example.cn",
 };
 static const uint16_t domain_weights[] = { 30, 15, 5, 15, 2, 10, 5, 5, 8, 5 };
+/* China mobile prefixes whose every 8-digit continuation libphonenumber
+ * 8.12.57 takes as a valid mobile number (test_synth checks a sample; each
+ * written number is checked by synth_phone_variant). */
 static const char *const phone_prefixes[] = {
 	"130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151",
 	"152", "155", "156", "157", "158", "159", "166", "176", "177", "178", "180",
@@ -425,6 +436,21 @@ void synth_email_variant(const struct synth_person *p, struct synth_rng *r,
 	join3(out, spaces, lead, s, spaces + sizeof(spaces) - 1 - trail); /* trail of the spaces */
 }
 
+/*
+ * The service reads `written` as p's number, or synth stops: a number
+ * libphonenumber refuses, or reads as another, would be written to every
+ * customer list made with this seed.
+ */
+static void phone_check(const struct synth_person *p, const char *written)
+{
+	char e164[CRYPTO_NORMALIZED_MAX + 1];
+	cr_err rc = crypto_id_normalize(CRYPTO_ID_PHONE, written, strlen(written), NULL, e164);
+	if (rc != CR_OK || strcmp(e164, p->phone) != 0)
+		cr_die("synth: libphonenumber does not read a generated phone number as its person's "
+		       "(cleanroom/synth.c, phone_prefixes)");
+	sodium_memzero(e164, sizeof(e164));
+}
+
 void synth_phone_variant(const struct synth_person *p, struct synth_rng *r,
 			 char out[static SYNTH_PHONE_MAX])
 {
@@ -444,6 +470,7 @@ void synth_phone_variant(const struct synth_person *p, struct synth_rng *r,
 		snprintf(out, SYNTH_PHONE_MAX, "+86 %s", n);
 		break;
 	}
+	phone_check(p, out);
 }
 
 void synth_csv_email(const struct synth_gen *g, const struct synth_person *p, uint32_t pid,

@@ -86,7 +86,7 @@ struct synth_person {
 	char email[SYNTH_EMAIL_MAX]; /* lowercase, no whitespace */
 	size_t at;                   /* offset of '@' in email */
 	bool gmail;                  /* gmail.com or googlemail.com: dots don't count */
-	char phone[16];              /* E.164: "+86" and 11 digits */
+	char phone[16];              /* E.164: "+86" and 11 digits (a China mobile number) */
 };
 
 /* Person `pid` (< 10^8) of generator g. */
@@ -103,7 +103,11 @@ void synth_person_normalized(const struct synth_person *p, char out[static SYNTH
 void synth_email_variant(const struct synth_person *p, struct synth_rng *r,
 			 char out[static SYNTH_EMAIL_MAX]);
 
-/* p's phone in one of the +86 layouts ("+86 138 0013 8000", "+86-138-...", ...). */
+/*
+ * p's phone in one of the +86 layouts ("+86 138 0013 8000", "+86-138-...",
+ * ...), checked with the service's normalization (libphonenumber): a layout
+ * it does not read as p->phone stops the program (cr_die).
+ */
 void synth_phone_variant(const struct synth_person *p, struct synth_rng *r,
 			 char out[static SYNTH_PHONE_MAX]);
 

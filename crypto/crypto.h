@@ -14,7 +14,8 @@
  * crypto_keyring_sign rather than crypto_sign.
  *
  * Secrets live in fixed-size buffers or sodium_malloc'd memory and are wiped
- * on every path. Depends on common/ and libsodium only.
+ * on every path. Depends on common/, libsodium and, for phone numbers only,
+ * libphonenumber (C++, behind the C interface of crypto/phonenumber.h).
  */
 #ifndef CR_CRYPTO_H
 #define CR_CRYPTO_H
@@ -114,7 +115,7 @@ const char *crypto_id_type_name(enum crypto_id_type t);
 /* Normalization options. profile: "default" only for now. */
 struct crypto_id_opts {
 	const char *profile;          /* NULL means "default" */
-	const char *default_country;  /* "CN", "US", ... or NULL: phone needs '+' */
+	const char *default_country;  /* "CN", "US", ... (a libphonenumber region) or NULL: phone needs '+' */
 };
 
 /*
@@ -123,7 +124,8 @@ struct crypto_id_opts {
  * is borrowed and need not be NUL-terminated; `opts` may be NULL (defaults).
  * Refusals carry the reason: CR_ERR_ID_EMPTY, CR_ERR_ID_EMAIL_MALFORMED,
  * CR_ERR_ID_PHONE_NO_COUNTRY, CR_ERR_ID_PHONE_LENGTH, CR_ERR_ID_PHONE_MALFORMED,
- * CR_ERR_ID_PHONE_PREFIX, CR_ERR_ID_PROFILE, CR_ERR_ID_COUNTRY, CR_ERR_ID_TYPE,
+ * CR_ERR_ID_PHONE_PREFIX, CR_ERR_ID_PHONE_INVALID, CR_ERR_ID_PHONE_EXTENSION,
+ * CR_ERR_ID_PROFILE, CR_ERR_ID_COUNTRY, CR_ERR_ID_TYPE,
  * CR_ERR_TOO_LARGE (raw_len > CRYPTO_ID_RAW_MAX, or a normalized email longer
  * than CRYPTO_NORMALIZED_MAX). Options are checked before the value. The
  * exact rules, and where they go beyond the spec, are in crypto/email.c and

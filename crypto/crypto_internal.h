@@ -31,15 +31,17 @@ const char *crypto_id_type_name_checked(enum crypto_id_type t);
  */
 cr_err crypto_email_normalize(const char *s, size_t len,
 			      char out[static CRYPTO_NORMALIZED_MAX + 1]) CR_MUST_CHECK;
-/* `country` is the validated default-country entry, or NULL for none. */
-struct crypto_country;
-cr_err crypto_phone_normalize(const char *s, size_t len, const struct crypto_country *country,
+/* `region` is the checked default country (two uppercase letters, from
+ * crypto_country_find), or NULL for none. Calls libphonenumber. */
+cr_err crypto_phone_normalize(const char *s, size_t len, const char *region,
 			      char out[static CRYPTO_NORMALIZED_MAX + 1]) CR_MUST_CHECK;
 /*
- * Looks up a default country by its ISO 3166 alpha-2 code (either case).
- * CR_ERR_ID_COUNTRY if it is not in the table.
+ * Looks up a default country by its region code (ISO 3166 alpha-2 and the
+ * few others libphonenumber knows, such as AC and XK), in either case, and
+ * writes it in uppercase to out. CR_ERR_ID_COUNTRY if libphonenumber does
+ * not know it. A table lookup: it never calls the library.
  */
-cr_err crypto_country_find(const char *iso2, const struct crypto_country **out) CR_MUST_CHECK;
+cr_err crypto_country_find(const char *iso2, char out[static 3]) CR_MUST_CHECK;
 
 /* True for the bytes C's isspace() accepts in the "C" locale. */
 static inline int crypto_ascii_space(unsigned char c)

@@ -2,9 +2,10 @@
  * ident.c: turning what users write into the 32-byte digests the clean room
  * works with (docs/spec/identifiers.md). It names the identifier types, checks
  * the normalization options, bounds and trims the raw value, hands it to the
- * email or phone normalizer (email.c, phone.c), and hashes the result with
- * SHA-256. It also accepts digests written as 64 hex characters. Normalized
- * identifiers are personal data: every buffer that held one is wiped.
+ * email or phone normalizer (email.c; phone.c, which asks libphonenumber),
+ * and hashes the result with SHA-256. It also accepts digests written as 64
+ * hex characters. Normalized identifiers are personal data: every buffer
+ * that held one is wiped.
  */
 #include <string.h>
 
@@ -53,17 +54,16 @@ enum crypto_id_type crypto_id_type_guess(const char *s, size_t len)
 }
 
 /* Checks the options alone, so a bad profile or country is reported the same
- * way whatever the value. *country is NULL when no default country is set. */
-static cr_err id_opts_check(const struct crypto_id_opts *opts,
-			    const struct crypto_country **country)
+ * way whatever the value. region[0] is NUL when no default country is set. */
+static cr_err id_opts_check(const struct crypto_id_opts *opts, char region[static 3])
 {
-	*country = NULL;
+	region[0] = '\0';
 	if (opts == NULL)
 		return CR_OK;
 	if (opts->profile != NULL && strcmp(opts->profile, "default") != 0)
 		return CR_ERR_ID_PROFILE;
 	if (opts->default_country != NULL)
-		return crypto_country_find(opts->default_country, country);
+		return crypto_country_find(opts->default_country, region);
 	return CR_OK;
 }
 
@@ -71,13 +71,13 @@ cr_err crypto_id_normalize(enum crypto_id_type t, const char *raw, size_t raw_le
 			   const struct crypto_id_opts *opts,
 			   char out[static CRYPTO_NORMALIZED_MAX + 1])
 {
-	const struct crypto_country *country;
+	char region[3];
 	size_t begin = 0, end = raw_len;
 	cr_err rc;
 
 	if (crypto_id_type_name(t) == NULL)
 		return CR_ERR_ID_TYPE;
-	rc = id_opts_check(opts, &country);
+	rc = id_opts_check(opts, region);
 	if (rc != CR_OK)
 		return rc;
 	if (raw_len > CRYPTO_ID_RAW_MAX)
@@ -90,7 +90,7 @@ cr_err crypto_id_normalize(enum crypto_id_type t, const char *raw, size_t raw_le
 		return CR_ERR_ID_EMPTY;
 	if (t == CRYPTO_ID_EMAIL)
 		return crypto_email_normalize(raw + begin, end - begin, out);
-	return crypto_phone_normalize(raw + begin, end - begin, country, out);
+	return crypto_phone_normalize(raw + begin, end - begin, region[0] ? region : NULL, out);
 }
 
 cr_err crypto_id_digest(enum crypto_id_type t, const char *raw, size_t raw_len,
@@ -119,8 +119,9 @@ cr_err crypto_digest_parse_hex(const char *hex, size_t len,
 	return CR_OK;
 }
 
-/* True for exactly 64 hex characters: no email (it has '@') and no phone
- * (at most 15 digits) looks like that, so the test is unambiguous. */
+/* True for exactly 64 hex characters: no email (it has '@') and no valid
+ * phone (at most 20 digits, docs/spec/identifiers.md) looks like that, so
+ * the test is unambiguous. */
 static bool looks_like_digest(const char *s, size_t len)
 {
 	if (len != DIGEST_HEX_LEN)
@@ -137,13 +138,13 @@ cr_err crypto_subject_digest(enum crypto_id_type t, const char *s, size_t len,
 			     const struct crypto_id_opts *opts,
 			     uint8_t digest[static CRYPTO_DIGEST_BYTES])
 {
-	const struct crypto_country *country;
+	char region[3];
 	cr_err rc;
 
 	if (looks_like_digest(s, len)) {
 		if (crypto_id_type_name(t) == NULL)
 			return CR_ERR_ID_TYPE;
-		rc = id_opts_check(opts, &country);
+		rc = id_opts_check(opts, region);
 		if (rc != CR_OK)
 			return rc;
 		return crypto_digest_parse_hex(s, len, digest);

@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 rc=0
 banned='\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|atoll|gets|strncpy|tmpnam|mktemp)[[:space:]]*\('
-hits=$(grep -rnE "$banned" --include='*.c' --include='*.h' common crypto audit consent cleanroom tests 2>/dev/null | grep -v 'lint:allow')
+hits=$(grep -rnE "$banned" --include='*.c' --include='*.h' --include='*.cc' common crypto audit consent cleanroom tests scripts 2>/dev/null | grep -v 'lint:allow')
 if [ -n "$hits" ]; then
   echo "lint: banned functions used (docs/style.md):"; echo "$hits"; rc=1
 fi

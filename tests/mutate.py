@@ -135,8 +135,10 @@ def e2e_test(spec):
 
 
 def browser_test(spec):
-    """A file of tests/browser, run by make test-browser's harness."""
-    ok, out = make([f"{BUILD}/cleanroom"])
+    """A file of tests/browser, run by make test-browser's harness (which
+    also needs the phone metadata, example numbers and normalization filter:
+    make browser-deps; the harness finds them under BUILD)."""
+    ok, out = make(["browser-deps"])
     if not ok:
         return None, out
     return run(["node", "--test", "--test-concurrency=1", spec], os.path.join(SCRATCH, "tests", "browser"),

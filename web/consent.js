@@ -29,7 +29,8 @@
 			anon_heading: "Withdraw without a link",
 			anon_intro: "Type the email or phone number the brand knows you by. It is normalized and hashed on this page; only the hash is sent.",
 			brand: "Brand", id_type: "I am known by my", email: "email", phone: "phone number",
-			identifier: "Email or phone number", identifier_help: "A phone number without + needs its country.",
+			identifier: "Email or phone number",
+			identifier_help: "Write a phone number with + and its country code, such as +86 138 0013 8000, or choose its country below.",
 			country: "Country for a phone number without +", none: "none", anon_submit: "Withdraw all consent",
 			given: "Consent given", not_given: "No consent", recipient: "Sharing with",
 			version: "Version", served: "shown on", language: "language", controller: "from",
@@ -49,9 +50,14 @@
 			reason_NO_NOTICE_SERVED: "No consent", reason_NOTICE_NOT_CURRENT: "Needs your consent again",
 			reason_GUARDIAN_REQUIRED: "Needs a guardian's consent", reason_OK: "Consent given",
 			id_empty: "it is empty", id_email_malformed: "this is not an email address",
-			id_phone_malformed: "a phone number has digits, spaces, dashes, dots and brackets only",
-			id_phone_length: "a phone number has 8 to 15 digits with its country code",
-			id_phone_no_country: "choose the country or start with +", id_phone_prefix: "start with + instead of 00",
+			id_phone_malformed: "this is not a phone number",
+			id_phone_length: "the number has too few or too many digits for its country",
+			id_phone_no_country: "choose the country or start with + and the country code",
+			id_phone_prefix: "no country has this code; start with + and the country code",
+			id_phone_invalid: "no such number exists in its country; check the digits and the country",
+			id_phone_extension: "write the number without its extension",
+			phone_form: "this page reads digits, spaces, dashes, dots, slashes and brackets only: write the number as + and the country code, then the number, such as +86 138 0013 8000",
+			phone_unavailable: "this page could not load its phone rules; reload it and try again",
 			id_country: "unknown country", too_large: "it is too long"
 		},
 		"zh-CN": {
@@ -64,7 +70,8 @@
 			anon_heading: "没有链接时撤回",
 			anon_intro: "请输入品牌方掌握的您的电子邮箱或手机号码。它会在本页面内规范化并计算哈希，只发送哈希值。",
 			brand: "品牌", id_type: "品牌方通过以下信息识别我", email: "电子邮箱", phone: "手机号码",
-			identifier: "电子邮箱或手机号码", identifier_help: "不带 + 的手机号码需要选择国家或地区。",
+			identifier: "电子邮箱或手机号码",
+			identifier_help: "手机号码请以 + 和国家代码开头，例如 +86 138 0013 8000，或在下方选择所属国家或地区。",
 			country: "不带 + 的手机号码所属国家或地区", none: "无", anon_submit: "撤回全部同意",
 			given: "已同意", not_given: "未同意", recipient: "提供给",
 			version: "版本", served: "展示于", language: "语言", controller: "处理者",
@@ -84,9 +91,14 @@
 			reason_NO_NOTICE_SERVED: "未同意", reason_NOTICE_NOT_CURRENT: "需要您重新同意",
 			reason_GUARDIAN_REQUIRED: "需要监护人同意", reason_OK: "已同意",
 			id_empty: "内容为空", id_email_malformed: "这不是有效的电子邮箱",
-			id_phone_malformed: "手机号码只能包含数字、空格、短横线、点和括号",
-			id_phone_length: "手机号码连同国家代码应为 8 到 15 位数字",
-			id_phone_no_country: "请选择国家或地区，或以 + 开头", id_phone_prefix: "请用 + 代替 00",
+			id_phone_malformed: "这不是手机号码",
+			id_phone_length: "号码位数与所属国家或地区不符",
+			id_phone_no_country: "请选择国家或地区，或以 + 和国家代码开头",
+			id_phone_prefix: "没有国家或地区使用这个代码，请以 + 和国家代码开头",
+			id_phone_invalid: "所属国家或地区没有这个号码，请检查数字和国家或地区",
+			id_phone_extension: "请去掉分机号后再输入",
+			phone_form: "本页面只识别数字、空格、短横线、点、斜线和括号：请以 + 和国家代码开头输入号码，例如 +86 138 0013 8000",
+			phone_unavailable: "本页面未能加载号码规则，请刷新后重试",
 			id_country: "未知的国家或地区", too_large: "内容太长"
 		}
 	};
@@ -283,7 +295,9 @@
 
 	function initAnon() {
 		var sel = $("anon-country"), params = new URLSearchParams(location.search);
-		window.crIdent.countries.forEach(function (c) { sel.appendChild(el("option", { value: c }, c)); });
+		window.crIdent.countries().forEach(function (c) {
+			sel.appendChild(el("option", { value: c }, c + " +" + window.crIdent.callingCode(c)));
+		});
 		if (params.get("brand"))
 			$("anon-brand").value = params.get("brand");
 		$("anon-form").addEventListener("submit", anonSubmit);

@@ -89,13 +89,14 @@ function identifierVectors() {
 	return {
 		answers: v.answers.map((a) => ({ type: a.type, raw: a.input, country: a.default_country || null,
 						 normalized: a.normalized, digest: a.sha256 })),
-		refused: v.refused.map((r) => r.input),
+		refused: v.refused.map((r) => ({ type: r.type, raw: r.input, country: r.default_country || null,
+						 refusal: r.refusal })),
 	};
 }
 
 test("anonymous form: normalization and hashing in the browser match docs/spec/identifiers.md", async () => {
 	const page = b.page, { answers: vectors, refused: refusedInputs } = identifierVectors();
-	assert.ok(vectors.length >= 7 && refusedInputs.length >= 4, "the vector file was read");
+	assert.ok(vectors.length >= 15 && refusedInputs.length >= 12, "the vector file was read");
 	await page.evaluate(() => sessionStorage.clear());
 	await page.goto(svc.url + "/consent");
 	await page.waitForSelector("#anon-form");
@@ -105,9 +106,50 @@ test("anonymous form: normalization and hashing in the browser match docs/spec/i
 	})), vectors);
 	vectors.forEach((v, i) => assert.deepEqual(got[i], { normalized: v.normalized, digest: v.digest }, v.raw));
 	const refused = await page.evaluate((rs) => rs.map((r) => {
-		try { window.crIdent.normalize("email", r); return "accepted"; } catch (e) { return e.code; }
+		try { window.crIdent.normalize(r.type, r.raw, r.country); return "accepted"; } catch (e) { return e.code; }
 	}), refusedInputs);
-	assert.deepEqual(refused, ["id_empty", "id_empty", "id_email_malformed", "id_email_malformed"]);
+	/* the same reasons as the service, except that the page asks for the
+	 * plain form of a number written with other characters ("ext.") */
+	assert.deepEqual(refused, refusedInputs.map((r) =>
+		(r.type === "phone" && /[^-0-9+ ().\/]/.test(r.raw) ? "phone_form" : r.refusal)));
+	/* the page's country list is libphonenumber's */
+	assert.ok((await page.$$eval("#anon-country option", (os) => os.map((o) => o.value))).includes("XK"));
+});
+
+test("anonymous form: a phone number is hashed as the service would, or refused with a way to write it", async () => {
+	const page = b.page;
+	await page.evaluate(() => sessionStorage.clear());
+	await page.goto(svc.url + "/consent?brand=acme");
+	await page.waitForSelector("#anon-form");
+	await page.check("#type-phone");
+	/* a form the page does not read: refused on the page, nothing sent */
+	const sent = [];
+	page.on("request", (r) => { if (r.url().endsWith("/web/v1/withdraw")) sent.push(r); });
+	await page.fill("#anon-id", "+44 20 7946 0958 ext. 12");
+	await page.click("#anon-submit");
+	await page.waitForSelector("#failure:not([hidden])");
+	assert.match(await page.textContent("#failure"), /\+ and the country code|\+ 和国家代码/);
+	assert.equal(sent.length, 0);
+	/* "(0)" after the country code, issue 21: the digest of +442079460958, and no digit of it sent */
+	await page.fill("#anon-id", "+44 (0) 20 7946 0958");
+	const [req] = await Promise.all([
+		page.waitForRequest((r) => r.url().endsWith("/web/v1/withdraw")),
+		page.click("#anon-submit"),
+	]);
+	await page.waitForFunction(() => /acme/.test(document.getElementById("anon-result").textContent));
+	assert.deepEqual(req.postDataJSON(), { brand: "acme", id_type: "phone", digest: digestOf("phone", "+442079460958", null) });
+	assert.ok(!/7946|0958/.test(req.url() + req.postData()));
+	/* a national number with its country chosen */
+	await page.fill("#anon-id", "8613800138000");
+	await page.selectOption("#anon-country", "CN");
+	const [req2] = await Promise.all([
+		page.waitForRequest((r) => r.url().endsWith("/web/v1/withdraw")),
+		page.click("#anon-submit"),
+	]);
+	assert.equal(req2.postDataJSON().digest, digestOf("phone", "+8613800138000", null));
+	await page.waitForFunction(() => /acme/.test(document.getElementById("anon-result").textContent));
+	await screenshot(page, "consent-form-phone");
+	assert.deepEqual(b.problems, []);
 });
 
 /* Submits the form for `email`; returns what was sent and what came back. */

@@ -23,6 +23,13 @@ function cr(args) {
 	return execFileSync(CR, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 }
 
+/* The phone metadata the build generated from libphonenumber (served as
+ * /static/phonemeta.js), and the service's own normalization as a filter. */
+const PHONE_META = process.env.PHONE_META || path.join(ROOT, "build/release/gen/phonemeta.js");
+const PHONE_EXAMPLES = process.env.PHONE_EXAMPLES || path.join(ROOT, "build/release/gen/phone-examples.tsv");
+const IDENT_NORMALIZE = process.env.IDENT_NORMALIZE || path.join(ROOT, "build/release/tests/tools/ident_normalize");
+globalThis.crPhoneMeta = require(PHONE_META);
+
 /* The digest of an identifier as docs/spec/identifiers.md defines it, computed with the page's own code. */
 const ident = require(path.join(ROOT, "web/ident.js"));
 function digestOf(idType, raw, country) {
@@ -192,4 +199,36 @@ function useService(test, prepare) {
 	return ctx;
 }
 
-module.exports = { useService, Service, browser, screenshot, unlabelled, digestOf, strangerEmail, cr, CR, VECTORS, ARTIFACTS };
+/*
+ * The service's normalization (crypto_id_normalize, through the filter
+ * tests/tools/ident_normalize.c) of each [type, raw, country or null]:
+ * {ok: normalized} or {refused: code}, in order.
+ */
+function serviceNormalize(cases) {
+	const input = cases.map(([type, raw, country]) =>
+		`${type}\t${country || "-"}\t${Buffer.from(raw, "utf8").toString("hex")}\n`).join("");
+	const out = execFileSync(IDENT_NORMALIZE, { input, maxBuffer: 1 << 28, encoding: "utf8" });
+	const lines = out.split("\n").filter(Boolean);
+	if (lines.length !== cases.length)
+		throw new Error(`ident_normalize answered ${lines.length} lines for ${cases.length} inputs`);
+	return lines.map((l) => {
+		const [what, value] = l.split("\t");
+		return what === "ok" ? { ok: value } : { refused: value };
+	});
+}
+
+/* The page's normalization of the same cases, in the same shape. */
+function pageNormalize(cases) {
+	return cases.map(([type, raw, country]) => {
+		try {
+			return { ok: ident.normalize(type, raw, country) };
+		} catch (e) {
+			if (!e.code)
+				throw e;
+			return { refused: e.code };
+		}
+	});
+}
+
+module.exports = { useService, Service, browser, screenshot, unlabelled, digestOf, strangerEmail, cr, CR, VECTORS, ARTIFACTS,
+		   ident, serviceNormalize, pageNormalize, PHONE_EXAMPLES };

@@ -4,13 +4,17 @@
  * shape (docs/spec/formats.md), the consent mix, the partner overlap and the notice. */
 #include "test_util.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
 
 #include "cleanroom/synth.h"
+#include "crypto/crypto.h"
 
 static int setup(void **state)
 {
@@ -142,14 +146,71 @@ static void test_variants_normalize_to_the_person(void **state)
 		}
 		synth_phone_variant(&p, &r, ph);
 		size_t n = 0;
-		char digits[SYNTH_PHONE_MAX];
+		char digits[SYNTH_PHONE_MAX], e164[CRYPTO_NORMALIZED_MAX + 1];
 		for (const char *c = ph; *c; c++)
 			if (*c != ' ' && *c != '-')
 				digits[n++] = *c;
 		digits[n] = '\0';
 		assert_string_equal(digits, p.phone);
+		/* and the service (libphonenumber) reads it as the person's */
+		assert_int_equal(crypto_id_normalize(CRYPTO_ID_PHONE, ph, strlen(ph), NULL, e164), CR_OK);
+		assert_string_equal(e164, p.phone);
 	}
 	assert_true(gmail > 1000 && spaces > 1000 && cased > 1000 && dots > 100);
+}
+
+/* Every person's number is a valid China mobile number to libphonenumber,
+ * over all the prefixes synth uses and tags from the whole 8-digit range. */
+static void test_phones_are_valid_numbers(void **state)
+{
+	(void)state;
+	struct synth_gen g;
+	struct synth_person p;
+	char e164[CRYPTO_NORMALIZED_MAX + 1], prefixes[64][4] = { { 0 } };
+	size_t distinct = 0;
+
+	synth_gen_init(&g, 3);
+	for (uint32_t pid = 0; pid < 5000; pid++) {
+		synth_person_make(&g, pid * 19997u, &p);
+		assert_int_equal(crypto_id_normalize(CRYPTO_ID_PHONE, p.phone, strlen(p.phone), NULL,
+						     e164), CR_OK);
+		assert_string_equal(e164, p.phone);
+		size_t k = 0;
+		while (k < distinct && strncmp(prefixes[k], p.phone + 3, 3) != 0)
+			k++;
+		if (k == distinct && distinct < 64)
+			memcpy(prefixes[distinct++], p.phone + 3, 3);
+	}
+	assert_true(distinct >= 30); /* every prefix of the table was drawn */
+}
+
+/* synth stops rather than write a number the service would refuse. */
+static void test_invalid_phone_stops_synth(void **state)
+{
+	(void)state;
+	struct synth_gen g;
+	struct synth_person p;
+	struct synth_rng r;
+	char ph[SYNTH_PHONE_MAX];
+	int status = 0;
+	pid_t child;
+
+	synth_gen_init(&g, 3);
+	synth_person_make(&g, 7, &p);
+	memcpy(p.phone, "+86100", 6); /* no China mobile number starts with 100 */
+	fflush(NULL);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		if (devnull >= 0)
+			dup2(devnull, 2);
+		synth_rng_init(&r, &g, SYNTH_STREAM_CSV, 7);
+		synth_phone_variant(&p, &r, ph);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void test_csv_field_quotes_only_when_needed(void **state)
@@ -388,6 +449,8 @@ int main(void)
 		cmocka_unit_test(test_rng_is_deterministic_per_stream),
 		cmocka_unit_test(test_persons_are_unique_after_normalization),
 		cmocka_unit_test(test_variants_normalize_to_the_person),
+		cmocka_unit_test(test_phones_are_valid_numbers),
+		cmocka_unit_test(test_invalid_phone_stops_synth),
 		cmocka_unit_test(test_csv_field_quotes_only_when_needed),
 		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_customer_events_have_the_format),

@@ -43,7 +43,7 @@ static void test_known_answers(void **state)
 	size_t i;
 	json_t *k;
 
-	assert_true(json_array_size(answers) >= 7);
+	assert_true(json_array_size(answers) >= 15);
 	json_array_foreach(answers, i, k) {
 		const char *input = json_string_value(json_object_get(k, "input"));
 		const char *country = json_string_value(json_object_get(k, "default_country"));
@@ -69,7 +69,8 @@ static void test_known_answers(void **state)
 	json_decref(doc);
 }
 
-/* Every refusal of the vector file is refused and never hashed. */
+/* Every refusal of the vector file is refused, with its exact error, and
+ * never hashed. */
 static void test_vector_refusals(void **state)
 {
 	(void)state;
@@ -79,18 +80,28 @@ static void test_vector_refusals(void **state)
 	size_t i;
 	json_t *k;
 
-	assert_true(json_array_size(refused) >= 4);
+	assert_true(json_array_size(refused) >= 12);
 	json_array_foreach(refused, i, k) {
 		const char *input = json_string_value(json_object_get(k, "input"));
+		const char *refusal = json_string_value(json_object_get(k, "refusal"));
+		const struct crypto_id_opts opts = {
+			.profile = NULL,
+			.default_country = json_string_value(json_object_get(k, "default_country")),
+		};
 		char norm[CRYPTO_NORMALIZED_MAX + 1] = "untouched";
 		uint8_t digest[32] = { 0 };
+		cr_err want;
 
 		assert_non_null(input);
-		assert_int_not_equal(crypto_id_normalize(vector_type(k), input, strlen(input), NULL,
-							 norm), CR_OK);
+		assert_non_null(refusal);
+		assert_true(cr_errcode_parse(refusal, &want));
+		if (crypto_id_normalize(vector_type(k), input, strlen(input), &opts, norm) != want)
+			print_error("refused[%zu] \"%s\": not refused as %s\n", i, input, refusal);
+		assert_int_equal(crypto_id_normalize(vector_type(k), input, strlen(input), &opts, norm),
+				 want);
 		assert_string_equal(norm, "untouched");
-		assert_int_not_equal(crypto_id_digest(vector_type(k), input, strlen(input), NULL,
-						      digest), CR_OK);
+		assert_int_equal(crypto_id_digest(vector_type(k), input, strlen(input), &opts, digest),
+				 want);
 		assert_bytes_equal(digest, zero, 32);
 	}
 	json_decref(doc);
