@@ -63,6 +63,10 @@ void audit_hash_children(const uint8_t left[static AUDIT_HASH_BYTES],
 			 uint8_t out[static AUDIT_HASH_BYTES]);
 /* SHA-256(""): the root of the empty tree. */
 void audit_hash_empty(uint8_t out[static AUDIT_HASH_BYTES]);
+/* The RFC 6962 Merkle tree hash of n items of item_len bytes each (the
+ * empty hash for none): one 32-byte root committing to a list. */
+void audit_list_root(const uint8_t *items, size_t n, size_t item_len,
+		     uint8_t root[static AUDIT_HASH_BYTES]);
 
 /* Number of hashes in the inclusion proof of `index` in a tree of `size`
  * (0 when index >= size). */
@@ -465,6 +469,18 @@ cr_err audit_log_tlog_proof(struct audit_log *log, uint64_t index, char **out,
  */
 cr_err audit_subject_erase(struct audit_log *log, const uint8_t pseudonym[static 32],
 			   uint64_t *rows_out) CR_MUST_CHECK;
+
+/*
+ * The subject commitment SHA-256(salt || pseudonym) under the pseudonym's
+ * erasable salt (created on first use, as an append would), without an
+ * index row: for a leaf that commits to many subjects at once (an ingest
+ * batch, through audit_list_root). Inside the caller's transaction
+ * (CR_ERR_AUDIT_NO_TXN), on a handle that can append (_READ_ONLY). Once
+ * audit_subject_erase deletes the salt, nobody can tie the commitment to
+ * the pseudonym again.
+ */
+cr_err audit_subject_commitment(struct audit_log *log, const uint8_t pseudonym[static 32],
+				uint8_t commit[static AUDIT_HASH_BYTES]) CR_MUST_CHECK;
 
 /* ============================================================== search */
 

@@ -432,31 +432,50 @@ static cr_err salt_get_or_create(struct audit_log *log, const uint8_t pseudonym[
 	return rc;
 }
 
+/* SHA-256(salt || pseudonym) under the pseudonym's salt (created on first use); *id its subject number. */
+static cr_err commitment(struct audit_log *log, const uint8_t pseudonym[static 32],
+			 sqlite3_int64 *id, uint8_t commit[static AUDIT_HASH_BYTES])
+{
+	uint8_t salt[32];
+	crypto_hash_sha256_state h;
+	cr_err rc = salt_get_or_create(log, pseudonym, id, salt);
+	if (rc == CR_OK) {
+		crypto_hash_sha256_init(&h);
+		crypto_hash_sha256_update(&h, salt, sizeof(salt));
+		crypto_hash_sha256_update(&h, pseudonym, 32);
+		crypto_hash_sha256_final(&h, commit);
+		sodium_memzero(&h, sizeof(h));
+	}
+	sodium_memzero(salt, sizeof(salt));
+	return rc;
+}
+
+cr_err audit_subject_commitment(struct audit_log *log, const uint8_t pseudonym[static 32],
+				uint8_t commit[static AUDIT_HASH_BYTES])
+{
+	sqlite3_int64 id = 0;
+	if (sqlite3_get_autocommit(log->db))
+		return CR_ERR_AUDIT_NO_TXN;
+	if (log->signer == NULL)
+		return CR_ERR_AUDIT_READ_ONLY;
+	return commitment(log, pseudonym, &id, commit);
+}
+
 /* subject_commit = SHA-256(salt || pseudonym), and the subject index row. */
 static cr_err subject_commit(struct audit_log *log, const uint8_t pseudonym[static 32],
 			     uint64_t index, uint8_t commit[static AUDIT_HASH_BYTES])
 {
-	uint8_t salt[32];
 	sqlite3_int64 id = 0;
 	sqlite3_stmt *st = NULL;
-	crypto_hash_sha256_state h;
-	cr_err rc = salt_get_or_create(log, pseudonym, &id, salt);
+	cr_err rc = commitment(log, pseudonym, &id, commit);
 	if (rc != CR_OK)
-		goto out;
-	crypto_hash_sha256_init(&h);
-	crypto_hash_sha256_update(&h, salt, sizeof(salt));
-	crypto_hash_sha256_update(&h, pseudonym, 32);
-	crypto_hash_sha256_final(&h, commit);
+		return rc;
 	rc = log_stmt(log, ST_SUBJECT_INSERT, &st);
 	if (rc != CR_OK)
-		goto out;
+		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
-	rc = step_done(st);
-out:
-	sodium_memzero(salt, sizeof(salt));
-	sodium_memzero(&h, sizeof(h));
-	return rc;
+	return step_done(st);
 }
 
 static cr_err leaf_insert(struct audit_log *log, const struct audit_leaf *leaf,

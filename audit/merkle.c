@@ -10,6 +10,7 @@
  * subtree that the store holds, and only ranges ending at the tree's right
  * edge are composed on the fly: a proof costs O(log n) reads.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -346,4 +347,29 @@ cr_err merkle_append(merkle_reader rd, void *rctx, uint64_t size,
 			audit_hash_children(left, h, h);
 	}
 	return rc == CR_OK ? emit(ectx, level, size >> level, h) : rc;
+}
+
+void audit_list_root(const uint8_t *items, size_t n, size_t item_len,
+		     uint8_t root[static AUDIT_HASH_BYTES])
+{
+	uint8_t (*level)[AUDIT_HASH_BYTES];
+	if (n == 0) {
+		audit_hash_empty(root);
+		return;
+	}
+	level = cr_xcalloc(n, AUDIT_HASH_BYTES);
+	for (size_t i = 0; i < n; i++)
+		audit_hash_leaf(items + i * item_len, item_len, level[i]);
+	/* Pairing left to right and promoting an odd last node unchanged
+	 * builds RFC 6962's tree (split at the largest power of two below n). */
+	while (n > 1) {
+		size_t m = 0;
+		for (size_t i = 0; i + 1 < n; i += 2)
+			audit_hash_children(level[i], level[i + 1], level[m++]);
+		if (n % 2)
+			memcpy(level[m++], level[n - 1], AUDIT_HASH_BYTES);
+		n = m;
+	}
+	memcpy(root, level[0], AUDIT_HASH_BYTES);
+	free(level);
 }

@@ -251,6 +251,7 @@ void app_close(struct app *a)
 		consent_importer_free(a->importers[i].imp);
 	consent_ctx_free(a->consent);
 	audit_log_free(a->log);
+	sqlite3_finalize(a->event_leaf_st);
 	store_close(a->store);
 	if (!a->reader)
 		crypto_keyring_free(a->keys);

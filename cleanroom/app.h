@@ -50,6 +50,7 @@ struct app {
 	_Atomic unsigned long_waiters;
 	_Atomic uint64_t lock_taken;
 	unsigned lock_depth;
+	sqlite3_stmt *event_leaf_st;  /* owned: registry.c's link of an event to its leaf */
 };
 
 /*

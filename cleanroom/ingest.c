@@ -277,22 +277,23 @@ static cr_err flush_batch(struct ingest_run *run, uint64_t rows_in_batch, uint64
 {
 	struct ingest_batch b = { .dataset = run->d, .rows = rows_in_batch, .rejected = rejected,
 				  .first_line = first_line, .last_line = last_line };
-	crypto_hash_sha256_state h;
+	uint8_t *pseudonyms = cr_xcalloc(run->n ? run->n : 1, 32);
 	cr_err rc = CR_OK;
 
 	if (run->n > 0)
 		rc = compute_elements(run);
-	crypto_hash_sha256_init(&h);
 	for (size_t i = 0; i < run->n && rc == CR_OK; i++) {
 		bool replaced = false;
 		rc = store_row(run, &run->rows[i], run->elements + i * 32, &replaced);
+		memcpy(pseudonyms + b.accepted * 32, run->rows[i].p.bytes, 32);
 		b.accepted++;
 		b.replaced += replaced;
-		crypto_hash_sha256_update(&h, run->rows[i].p.bytes, 32);
 	}
-	crypto_hash_sha256_final(&h, b.commitment);
+	b.pseudonyms = pseudonyms;
 	if (rc == CR_OK && run->hooks && run->hooks->on_batch)
 		rc = run->hooks->on_batch(run->hooks->ctx, &b);
+	sodium_memzero(pseudonyms, (run->n ? run->n : 1) * 32);
+	free(pseudonyms);
 	if (rc == CR_OK)
 		rc = store_commit(run->s);
 	if (rc != CR_OK) {

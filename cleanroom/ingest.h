@@ -73,8 +73,9 @@ struct ingest_batch {
 	const struct dataset *dataset;
 	uint64_t rows, accepted, replaced, rejected;
 	uint64_t first_line, last_line;
-	/* SHA-256 over the batch's stored pseudonyms in order: a commitment */
-	uint8_t commitment[32];
+	/* The stored rows' pseudonyms (accepted x 32 bytes, borrowed for the
+	 * call), for the leaf's salted commitment (ops_ingest.c); never in a leaf */
+	const uint8_t *pseudonyms;
 };
 
 /* Called inside each batch's transaction, before COMMIT. */

@@ -122,11 +122,35 @@ static cr_err audit_purge(struct app *a, const struct registry_actor *who,
 {
 	char detail[96];
 	struct audit_entry e;
+	(void)c;
 	audit_entry_init(&e, who, "consent.purge", brand_name);
-	snprintf(detail, sizeof(detail), "event=%lld purged_records=%llu", (long long)c->event_id,
-		 (unsigned long long)a->purged_records);
+	snprintf(detail, sizeof(detail), "purged_records=%llu", (unsigned long long)a->purged_records);
 	e.detail = detail;
 	return app_audit(a, &e, NULL);
+}
+
+const char registry_schema_v1[] =
+	/* Which leaf records which consent event: receipts quote it. A table
+	 * of its own (consent_events is append-only and never updated), whose
+	 * rows an erasure deletes, so that no leaf names an event row. */
+	"CREATE TABLE consent_event_leaves ("
+	"  event_id  INTEGER PRIMARY KEY REFERENCES consent_events(id),"
+	"  audit_idx INTEGER NOT NULL"
+	") STRICT;";
+
+/* Records that leaf `index` is event `event_id`'s (a statement kept on `a` for imports). */
+static cr_err event_leaf_link(struct app *a, int64_t event_id, uint64_t index)
+{
+	if (a->event_leaf_st == NULL &&
+	    sqlite3_prepare_v3(a->store->db, "INSERT INTO consent_event_leaves(event_id, audit_idx) VALUES (?1, ?2)",
+			       -1, SQLITE_PREPARE_PERSISTENT, &a->event_leaf_st, NULL) != SQLITE_OK)
+		return CR_ERR_STORE;
+	sqlite3_reset(a->event_leaf_st);
+	sqlite3_bind_int64(a->event_leaf_st, 1, event_id);
+	sqlite3_bind_int64(a->event_leaf_st, 2, (sqlite3_int64)index);
+	int step = sqlite3_step(a->event_leaf_st);
+	sqlite3_reset(a->event_leaf_st);
+	return step == SQLITE_DONE ? CR_OK : store_err(step);
 }
 
 cr_err registry_audit_change(struct app *a, const struct registry_actor *who,
@@ -135,6 +159,7 @@ cr_err registry_audit_change(struct app *a, const struct registry_actor *who,
 	char name[CONSENT_BRAND_NAME_MAX + 1], type[32], notice[16], detail[96];
 	const char *purposes[1] = { c->purpose }, *recipients[1] = { c->recipient };
 	struct audit_entry e;
+	uint64_t index = 0;
 	cr_err rc = consent_brand_name(a->consent, c->brand, name);
 	if (rc != CR_OK)
 		return rc;
@@ -149,13 +174,18 @@ cr_err registry_audit_change(struct app *a, const struct registry_actor *who,
 	e.recipients = recipients;
 	e.n_recipients = c->recipient[0] ? 1 : 0;
 	e.subject = c->subject.bytes;
-	if (c->type == CONSENT_EV_WITHDRAW)
-		snprintf(detail, sizeof(detail), "event=%lld suppressed=%u", (long long)c->event_id,
-			 c->suppressed);
-	else
-		snprintf(detail, sizeof(detail), "event=%lld", (long long)c->event_id);
-	e.detail = detail;
-	rc = app_audit(a, &e, index_out);
+	/* No event row id: the events table keeps the pseudonym, so an id in
+	 * the leaf would tie it to the person past an erasure. The link from
+	 * event to leaf lives in consent_event_leaves, which erasure deletes. */
+	if (c->type == CONSENT_EV_WITHDRAW) {
+		snprintf(detail, sizeof(detail), "suppressed=%u", c->suppressed);
+		e.detail = detail;
+	}
+	rc = app_audit(a, &e, &index);
+	if (rc == CR_OK)
+		rc = event_leaf_link(a, c->event_id, index);
+	if (rc == CR_OK && index_out)
+		*index_out = index;
 	if (rc == CR_OK && (c->type == CONSENT_EV_WITHDRAW || c->type == CONSENT_EV_OBJECT))
 		rc = audit_purge(a, who, c, name);
 	return rc;
@@ -241,11 +271,39 @@ cr_err registry_receipt(struct app *a, int64_t brand, const struct consent_chang
 	return rc;
 }
 
-/* The index of the leaf of event `id` among the subject's leaves of `type` ("event=<id>" or "event=<id> ..."). */
+/* The leaf linked to event `id` in consent_event_leaves; CR_ERR_AUDIT_NOT_FOUND if none. */
+static cr_err event_leaf_linked(struct app *a, int64_t id, uint64_t *index)
+{
+	sqlite3_stmt *st = NULL;
+	cr_err rc = CR_ERR_AUDIT_NOT_FOUND;
+	int step;
+	if (sqlite3_prepare_v2(a->store->db, "SELECT audit_idx FROM consent_event_leaves WHERE event_id = ?1", -1,
+			       &st, NULL) != SQLITE_OK)
+		return CR_ERR_STORE;
+	sqlite3_bind_int64(st, 1, id);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*index = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = CR_OK;
+	} else if (step != SQLITE_DONE) {
+		rc = store_err(step);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * The index of the leaf of event `id`: linked, or for an event recorded
+ * before the link table existed (migration 12), found among the subject's
+ * leaves of `type` by the "event=<id>" those leaves carried.
+ */
 static cr_err event_leaf(struct app *a, const char *brand_name, const struct crypto_pseudonym *p,
 			 enum consent_event_type type, int64_t id, uint64_t *index)
 {
 	char t[32], want[32];
+	cr_err linked = event_leaf_linked(a, id, index);
+	if (linked != CR_ERR_AUDIT_NOT_FOUND)
+		return linked;
 	struct audit_query q = { .tenant = brand_name, .event_type = t, .subject = p->bytes, .limit = 1000 };
 	struct audit_page page;
 	size_t wl;

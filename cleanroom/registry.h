@@ -132,4 +132,7 @@ cr_err registry_subject(struct app *a, int64_t brand, const char *subject,
 cr_err registry_purge(void *user, int64_t brand, const struct crypto_pseudonym *subject,
 		      const char *purpose, const char *recipient);
 
+/* The DDL of the registry's own table (store.c's migration 12): consent_event_leaves. */
+extern const char registry_schema_v1[];
+
 #endif

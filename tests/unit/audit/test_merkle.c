@@ -317,6 +317,44 @@ static void test_standard_tree_roots(void **state)
 	}
 }
 
+/* RFC 6962 §2.1 MTH as the RFC writes it: split at the largest power of two below n. */
+static void mth(const uint8_t *items, size_t n, size_t len, uint8_t out[static H])
+{
+	size_t k = 1;
+	uint8_t l[H], r[H];
+	if (n == 0) {
+		audit_hash_empty(out);
+		return;
+	}
+	if (n == 1) {
+		audit_hash_leaf(items, len, out);
+		return;
+	}
+	while (k * 2 < n)
+		k *= 2;
+	mth(items, k, len, l);
+	mth(items + k * len, n - k, len, r);
+	audit_hash_children(l, r, out);
+}
+
+/* audit_list_root (an ingest batch's records_root) is RFC 6962's tree hash for every size. */
+static void test_list_root_is_the_rfc6962_tree_hash(void **state)
+{
+	uint8_t items[70 * 32], got[H], want[H];
+	(void)state;
+	for (size_t i = 0; i < sizeof(items); i++)
+		items[i] = (uint8_t)(i * 7 + 3);
+	for (size_t n = 0; n <= 70; n++) {
+		audit_list_root(items, n, 32, got);
+		mth(items, n, 32, want);
+		assert_bytes_equal(got, want, H);
+	}
+	audit_list_root(items, 3, 32, got); /* and it depends on every item */
+	items[2 * 32] ^= 1;
+	audit_list_root(items, 3, 32, want);
+	assert_memory_not_equal(got, want, H);
+}
+
 /* ========================================== the dense stored-hash order */
 
 struct id_check {
@@ -819,6 +857,7 @@ int main(void)
 		cmocka_unit_test(test_inclusion_vectors),
 		cmocka_unit_test(test_consistency_vectors),
 		cmocka_unit_test(test_standard_tree_roots),
+		cmocka_unit_test(test_list_root_is_the_rfc6962_tree_hash),
 		cmocka_unit_test(test_stored_hash_ids_are_dense),
 		cmocka_unit_test(test_verify_refusals),
 		cmocka_unit_test(test_property_inclusion_every_size),

@@ -184,6 +184,23 @@ static inline struct crypto_pseudonym rfx_pseudonym(struct rfx *f, int64_t brand
 	return p;
 }
 
+/* The pseudonym's erasable audit salt; false when it has none (never had one, or erased). */
+static inline bool rfx_salt(struct rfx *f, const struct crypto_pseudonym *p, uint8_t salt[static 32])
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+	assert_int_equal(sqlite3_prepare_v2(f->a->store->db, "SELECT salt FROM audit_salts WHERE pseudonym = ?1",
+					    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, p->bytes, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		assert_int_equal(sqlite3_column_bytes(st, 0), 32);
+		memcpy(salt, sqlite3_column_blob(st, 0), 32);
+		found = true;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
 /* -------------------------------------------------------------- datasets */
 
 /* Dataset `name` of brand `brand_name` needing `purposes` and sharing with `recipients` (may be NULL). */

@@ -75,15 +75,27 @@ static void after_batch(void *ctx, uint64_t rows, uint64_t bytes)
 	c->calls++;
 }
 
-/* The detail the leaf of a batch must carry, its commitment over the one stored pseudonym. */
+/*
+ * The detail the leaf of a batch must carry: the RFC 6962 root of the one
+ * stored row's salted commitment, SHA-256(0x00 || SHA-256(salt || pseudonym))
+ * with the subject's audit salt, so nobody without the salt can test a
+ * pseudonym against it.
+ */
 static void want_detail(struct rfx *f, const char *email, const char *counts, char *out, size_t cap)
 {
 	struct crypto_pseudonym p = rfx_pseudonym(f, f->acme, email);
-	uint8_t h[32];
+	uint8_t salt[32], c[32], root[33] = { 0 };
+	crypto_hash_sha256_state h;
 	char hex[65];
-	crypto_hash_sha256(h, p.bytes, CRYPTO_PSEUDONYM_BYTES);
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(out, cap, "%s pseudonyms_sha256=%s", counts, hex);
+	assert_true(rfx_salt(f, &p, salt));
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, salt, 32);
+	crypto_hash_sha256_update(&h, p.bytes, CRYPTO_PSEUDONYM_BYTES);
+	crypto_hash_sha256_final(&h, c);
+	memcpy(root + 1, c, 32); /* 0x00 || c */
+	crypto_hash_sha256(c, root, sizeof(root));
+	sodium_bin2hex(hex, sizeof(hex), c, sizeof(c));
+	snprintf(out, cap, "%s records_root=%s", counts, hex);
 }
 
 static void assert_leaf(const struct audit_record *r, const char *detail)
@@ -170,8 +182,8 @@ static void test_i5_refused_rows_and_replacements_are_audited(void **state)
 	rfx_leaves(f, "acme", "dataset.ingest", &page);
 	assert_int_equal(page.n, 1);
 	assert_string_equal(page.records[0].leaf->detail,
-			    "rows=2 accepted=0 replaced=0 rejected=2 lines=2-3 pseudonyms_sha256="
-			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"); /* SHA-256 of nothing */
+			    "rows=2 accepted=0 replaced=0 rejected=2 lines=2-3 records_root="
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"); /* RFC 6962's empty root, SHA-256 of nothing */
 	audit_page_release(&page);
 
 	rfx_ingest(f, "acme", &d, "email,segment\nfirst@example.com,a\n", &rep);

@@ -114,7 +114,7 @@ static void assert_quoted_leaf_says_nothing(const char *body)
 	assert_int_equal(audit_leaf_decode(p->extra, p->extra_len, &leaf), CR_OK);
 	assert_string_equal(leaf->event_type, "consent.withdraw");
 	assert_true(leaf->has_subject);
-	assert_int_equal(regcomp(&re, "^event=[0-9]+ suppressed=1$", REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(regcomp(&re, "^suppressed=1$", REG_EXTENDED | REG_NOSUB), 0);
 	if (regexec(&re, leaf->detail, 0, NULL, 0) != 0)
 		fail_msg("the quoted leaf says \"%s\"", leaf->detail);
 	regfree(&re);
