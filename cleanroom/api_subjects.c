@@ -66,3 +66,26 @@ cr_err api_subject_export(const struct http_request *req, struct http_reply *rep
 		return rc;
 	return http_reply_json(rep, 200, doc);
 }
+
+/*
+ * POST .../subjects/{digest}/erase?id_type= (brand): the person's erasure
+ * (ops_subject_erase), 200 with what was erased and kept, the withdrawal's
+ * receipt and the erasure entry's inclusion proof.
+ */
+cr_err api_subject_erase(const struct http_request *req, struct http_reply *rep)
+{
+	struct crypto_pseudonym p[1 + CONSENT_KEY_VERSIONS_MAX];
+	struct registry_actor who;
+	char actor[32];
+	json_t *doc = NULL;
+	int64_t brand = 0;
+	size_t n = 0;
+	cr_err rc = api_subject_scope(req, &brand, p, &n);
+	if (rc != CR_OK)
+		return rc;
+	api_actor(req, actor, sizeof(actor), &who.role, &who.id);
+	rc = ops_subject_erase(req->app, &who, brand, p, n, &doc);
+	if (rc != CR_OK)
+		return rc;
+	return http_reply_json(rep, 200, doc);
+}

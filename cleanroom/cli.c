@@ -225,3 +225,21 @@ int cli_dispatch(const char *group, const struct cli_subverb *table, size_t n,
 		fprintf(f, "  %-13s %s\n", table[i].name, table[i].summary);
 	return help ? CLI_OK : CLI_USAGE;
 }
+
+/* Writes a receipt to stdout, or to a new file at `path` (never over an existing one). */
+int cli_write_receipt(const char *verb, const char *path, const char *json)
+{
+	FILE *f;
+	if (path == NULL) {
+		printf("%s\n", json);
+		return CLI_OK;
+	}
+	f = fopen(path, "wx");
+	if (f == NULL)
+		return cli_fail(verb, "cannot create receipt file '%s' (it must not exist yet)", path);
+	fprintf(f, "%s\n", json);
+	if (fclose(f) != 0)
+		return cli_fail(verb, "cannot write receipt file '%s'", path);
+	fprintf(stderr, "receipt written to %s\n", path);
+	return CLI_OK;
+}

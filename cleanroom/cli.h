@@ -113,6 +113,10 @@ int cmd_audit(int argc, char **argv);
 int cmd_brand(int argc, char **argv);
 int cmd_notice(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
+/* `cleanroom consent erase` (cli_erase.c). */
+int cli_consent_erase(int argc, char **argv);
+/* Writes a receipt (JSON text) to stdout, or to a new file at `path` (refusing an existing one). */
+int cli_write_receipt(const char *verb, const char *path, const char *json);
 int cmd_receipt(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);

@@ -198,23 +198,6 @@ static int event_from_opts(const char *verb, const struct event_opts *o, struct 
 	return rc;
 }
 
-static int write_receipt(const char *verb, const char *path, const char *json)
-{
-	FILE *f;
-	if (path == NULL) {
-		printf("%s\n", json);
-		return CLI_OK;
-	}
-	f = fopen(path, "wx");
-	if (f == NULL)
-		return cli_fail(verb, "cannot create receipt file '%s' (it must not exist yet)", path);
-	fprintf(f, "%s\n", json);
-	if (fclose(f) != 0)
-		return cli_fail(verb, "cannot write receipt file '%s'", path);
-	fprintf(stderr, "receipt written to %s\n", path);
-	return CLI_OK;
-}
-
 static int single_event(int argc, char **argv, enum consent_event_type type)
 {
 	struct event_opts o = { 0 };
@@ -276,7 +259,7 @@ static int single_event(int argc, char **argv, enum consent_event_type type)
 		fprintf(stderr, "withdrawn: effective now; %llu record(s) purged; the subject is suppressed\n",
 			(unsigned long long)a->purged_records);
 	if (receipt)
-		rc = write_receipt(argv[0], o.receipt, receipt);
+		rc = cli_write_receipt(argv[0], o.receipt, receipt);
 	else if (!ch.duplicate)
 		fprintf(stderr, "recorded %s event %lld\n", consent_event_type_name(type), (long long)ch.event_id);
 out:
@@ -445,7 +428,7 @@ static int consent_receipt_cmd(int argc, char **argv)
 		rc = cli_brand("receipt", a, brand, &id);
 	if (rc == CLI_OK) {
 		err = registry_event_receipt(a, id, (int64_t)ev, &receipt);
-		rc = err == CR_OK ? write_receipt("receipt", out, receipt) : cli_fail_rc("receipt", err);
+		rc = err == CR_OK ? cli_write_receipt("receipt", out, receipt) : cli_fail_rc("receipt", err);
 	}
 	free(receipt);
 	free(args.pos);
@@ -463,6 +446,7 @@ static const struct cli_subverb subverbs[] = {
 	{ "status", consent_status, "decisions per purpose and recipient for one subject" },
 	{ "export", consent_export, "export a subject's history or the whole registry" },
 	{ "receipt", consent_receipt_cmd, "the signed receipt of a stored consent act (R27)" },
+	{ "erase", cli_consent_erase, "erase a person: withdraw all, purge, unlink from the audit log" },
 };
 
 int cmd_consent(int argc, char **argv)

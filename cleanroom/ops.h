@@ -92,6 +92,16 @@ cr_err ops_subject_export(struct app *a, int64_t brand, const struct crypto_pseu
 			  json_t **out) CR_MUST_CHECK;
 
 /*
+ * Erases subject p[0] (current key) and its older-key pseudonyms p[1..n)
+ * (registry_erase) and describes it as JSON (*out, new reference):
+ * {"status":"erased","erased":{counts},"kept":[reasons],"receipt":
+ * the withdrawal's receipt (no pseudonym),"erasure":{"audit_index",
+ * "audit_proof"}}, the same for `cleanroom consent erase` and the route.
+ */
+cr_err ops_subject_erase(struct app *a, const struct registry_actor *who, int64_t brand,
+			 const struct crypto_pseudonym *p, size_t n, json_t **out) CR_MUST_CHECK;
+
+/*
  * The decisions for subject `p` of `brand` at `at`: every purpose and every
  * (purpose, recipient) of the current notice, appended to `list` as
  * {"purpose","recipient","allowed","reason"}.

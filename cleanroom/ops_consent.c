@@ -45,6 +45,34 @@ static cr_err import_on_line(void *user, const struct consent_line_result *r)
 	return rc;
 }
 
+/* What an erasure keeps, and why (R26, R18/R33): said in every answer. */
+static const char *const erasure_kept[] = {
+	"consent events under the brand's pseudonym, the evidence that past processing was lawful (R26)",
+	"the suppression entry, which keeps a later upload of this person out (R33)",
+	"every audit leaf, whose subject commitments no longer link to anyone once the salts are gone",
+};
+
+cr_err ops_subject_erase(struct app *a, const struct registry_actor *who, int64_t brand,
+			 const struct crypto_pseudonym *p, size_t n, json_t **out)
+{
+	struct registry_erasure e;
+	json_t *kept, *receipt;
+	cr_err rc = registry_erase(a, who, brand, &p[0], p + 1, n - 1, &e);
+	if (rc != CR_OK)
+		return rc;
+	receipt = json_loads(e.withdrawal_receipt, 0, NULL);
+	kept = json_array();
+	for (size_t i = 0; i < sizeof(erasure_kept) / sizeof(erasure_kept[0]); i++)
+		json_array_append_new(kept, json_string(erasure_kept[i]));
+	*out = json_pack("{s:s,s:{s:I,s:I,s:I,s:I},s:o,s:o,s:{s:I,s:s}}", "status", "erased", "erased",
+			 "purged_records", (json_int_t)e.purged_records, "event_links", (json_int_t)e.event_links,
+			 "audit_index_rows", (json_int_t)e.index_rows, "audit_salts", (json_int_t)e.salts,
+			 "kept", kept, "receipt", receipt ? receipt : json_null(), "erasure", "audit_index",
+			 (json_int_t)e.erase_index, "audit_proof", e.erase_proof);
+	registry_erasure_release(&e);
+	return *out ? CR_OK : CR_ERR_NOMEM;
+}
+
 cr_err ops_subject_export(struct app *a, int64_t brand, const struct crypto_pseudonym *p, size_t n,
 			  json_t **out)
 {

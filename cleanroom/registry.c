@@ -223,6 +223,15 @@ cr_err registry_record(struct app *a, const struct registry_actor *who, int64_t 
 	cr_err rc = app_begin(a);
 	if (rc != CR_OK)
 		return rc;
+	rc = registry_record_in_txn(a, who, brand, ev, change, index_out, why, why_cap);
+	return app_end(a, rc);
+}
+
+cr_err registry_record_in_txn(struct app *a, const struct registry_actor *who, int64_t brand,
+			      const struct consent_event *ev, struct consent_change *change,
+			      uint64_t *index_out, char *why, size_t why_cap)
+{
+	cr_err rc = CR_OK;
 	a->purged_records = 0;
 	/* A withdrawal naming several scopes is as many withdrawals, each with
 	 * its leaf, in this one transaction; *change and *index_out are the
@@ -248,7 +257,7 @@ cr_err registry_record(struct app *a, const struct registry_actor *who, int64_t 
 		}
 	}
 	a->purged_records += purged;
-	return app_end(a, rc);
+	return rc;
 }
 
 cr_err registry_receipt(struct app *a, int64_t brand, const struct consent_change *c,

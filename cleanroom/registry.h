@@ -73,6 +73,38 @@ cr_err registry_record(struct app *a, const struct registry_actor *who, int64_t 
 		       uint64_t *index_out, char *why, size_t why_cap) CR_MUST_CHECK;
 cr_err registry_receipt(struct app *a, int64_t brand, const struct consent_change *c,
 			uint64_t index, unsigned flags, char **receipt_out) CR_MUST_CHECK;
+/* registry_record inside a transaction the caller opened (app_begin) and ends. */
+cr_err registry_record_in_txn(struct app *a, const struct registry_actor *who, int64_t brand,
+			      const struct consent_event *ev, struct consent_change *change,
+			      uint64_t *index_out, char *why, size_t why_cap) CR_MUST_CHECK;
+
+/*
+ * Erasure (GDPR 17, PIPL 47) of the subject `p` (the brand's current
+ * pseudonym) and its `n_aliases` older-key pseudonyms, in one transaction:
+ * a withdrawal of every consent (which purges every record, I3, and keeps
+ * the subject on the suppression list, R33); the links from the subject's
+ * consent events to their leaves deleted; the subject's audit salts and
+ * index rows deleted (audit_subject_erase), so that no leaf can be tied to
+ * the person again, and the subject search finds nothing; and one
+ * "subject.erase" leaf with the counts and no subject. Kept: the
+ * pseudonymous consent events (R26, evidence of past lawfulness), the
+ * suppression entry, and every leaf (every proof stays valid).
+ * After the commit, *out gets the counts, the withdrawal's receipt (naming
+ * no pseudonym) and the erasure leaf's inclusion proof, handed over.
+ */
+struct registry_erasure {
+	uint64_t purged_records;       /* records the withdrawal purged */
+	uint64_t event_links;          /* consent_event_leaves rows deleted */
+	uint64_t index_rows;           /* audit_subjects rows deleted */
+	uint64_t salts;                /* audit_salts rows deleted (pseudonyms that had one) */
+	uint64_t erase_index;          /* the subject.erase leaf */
+	char *withdrawal_receipt;      /* handed over (free()) */
+	char *erase_proof;             /* tlog-proof of the subject.erase leaf; handed over */
+};
+cr_err registry_erase(struct app *a, const struct registry_actor *who, int64_t brand,
+		      const struct crypto_pseudonym *p, const struct crypto_pseudonym *aliases,
+		      size_t n_aliases, struct registry_erasure *out) CR_MUST_CHECK;
+void registry_erasure_release(struct registry_erasure *e);
 
 /*
  * The receipt of a stored grant, refusal, withdrawal or objection however it

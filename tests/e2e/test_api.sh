@@ -152,6 +152,14 @@ python3 -c "
 import json; r=json.load(open('receipt.json')); r['payload']['audit_index'] += 1
 json.dump(r, open('tampered.json','w'))"
 expect 400 - "$brand" -H "$J" --data-binary @tampered.json "$url/v1/receipts/verify"
+# Issue 19: erasure over the API: only the brand, only its own tenant; the
+# answer's receipt names no pseudonym and the erasure entry's proof checks.
+expect 403 auth_forbidden "$officer" -X POST "$url/v1/brands/acme/subjects/$pd/erase?id_type=email"
+expect 403 auth_tenant "$other" -X POST "$url/v1/brands/acme/subjects/$pd/erase?id_type=email"
+expect 200 - "$brand" -X POST "$url/v1/brands/acme/subjects/$pd/erase?id_type=email"
+json 'assert d["status"]=="erased" and d["erased"]["audit_salts"]==1 and d["receipt"]["payload"]["subject"]["pseudonym"] is None, d'
+json 'open("erase-proof.txt","w").write(d["erasure"]["audit_proof"])'
+"$CR" audit verify-proof --key "$VKEY" erase-proof.txt | grep -q "proof OK"
 
 # --- audit ---------------------------------------------------------------------
 expect 200 - "$officer" "$url/v1/audit/log?type=consent.withdraw&limit=5"

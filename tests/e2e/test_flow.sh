@@ -115,6 +115,20 @@ grep -q "proof OK" <<<"$checked" || { echo "the proof did not verify offline: $c
 sed 's/^index .*/index 0/' proof.txt > bad-proof.txt
 set +e; "$CR" audit verify-proof --key "$VKEY" bad-proof.txt >/dev/null 2>&1; rc=$?; set -e
 [ $rc -eq 1 ] || { echo "tampered proof accepted"; exit 1; }
+# Issue 19, I10: erasure. Refused without --yes; then the person's entries
+# are no longer found, the proof issued before still verifies offline, and
+# the whole log verifies.
+set +e; "$CR" consent erase --brand acme --subject "$pick" >/dev/null 2>&1; rc=$?; set -e
+[ $rc -eq 2 ] || { echo "erasure without --yes: rc=$rc"; exit 1; }
+run consent erase --brand acme --subject "$pick" --yes --json > erase.json
+python3 -c "
+import json; d=json.load(open('erase.json'))
+assert d['status']=='erased' and d['erased']['audit_salts']==1 and d['erased']['audit_index_rows']>=2, d['erased']
+assert d['receipt']['payload']['subject']['pseudonym'] is None, d['receipt']['payload']['subject']"
+"$CR" audit log --brand acme --subject "$pick" --json | python3 -c "import json,sys; e=json.load(sys.stdin)['entries']; assert e==[], e"
+checked=$(cd / && "$CR" audit verify-proof --key "$VKEY" "$OLDPWD/proof.txt")
+grep -q "proof OK" <<<"$checked" || { echo "a proof issued before the erasure no longer verifies: $checked"; exit 1; }
+run audit verify | grep -q "audit log OK"
 # The newest entries without a signed checkpoint are reported (an ingest
 # batch commits without one, 7.2; a deleted latest checkpoint row leaves
 # more of them so).
@@ -138,4 +152,4 @@ for r in csv.DictReader(open("s/customers.csv")):
     print(r["email"].strip()); print(r["phone"].strip())
 PY
 python3 "$here/find_leaks.py" search --control s/customers.csv ids.txt "$log" data \
-  import.json ingest.json again.json receipt.json saved-checkpoint subject-log.json proof.txt
+  import.json ingest.json again.json receipt.json saved-checkpoint subject-log.json proof.txt erase.json
