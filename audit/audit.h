@@ -542,6 +542,19 @@ struct audit_verify_report {
 };
 
 /*
+ * Writes the log in `src` as an officer takes it away: a new SQLite file at
+ * `dest_path` (refused if it exists: CR_ERR_STORE) with the leaves, stored
+ * hashes and checkpoints of one read snapshot, and no salt and no subject
+ * index (those link commitments to pseudonyms). audit_log_verify runs on it
+ * as on the original. Counts in *out.
+ */
+struct audit_export_report {
+	uint64_t leaves, hashes, checkpoints;
+};
+cr_err audit_log_export(sqlite3 *src, const char *dest_path,
+			struct audit_export_report *out) CR_MUST_CHECK;
+
+/*
  * Full verification of the log in `db` (what `cleanroom audit verify`
  * runs): every stored checkpoint must verify with `v`, carry `origin` (NULL:
  * the first checkpoint's origin) and have a strictly larger size than the

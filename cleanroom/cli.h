@@ -113,6 +113,10 @@ int cmd_audit(int argc, char **argv);
 int cmd_brand(int argc, char **argv);
 int cmd_notice(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
+/* `cleanroom audit export|verify|verify-proof` (cli_audit_verify.c). */
+int cli_audit_export(int argc, char **argv);
+int cli_audit_verify(int argc, char **argv);
+int cli_audit_verify_proof(int argc, char **argv);
 /* `cleanroom consent erase` (cli_erase.c). */
 int cli_consent_erase(int argc, char **argv);
 /* Writes a receipt (JSON text) to stdout, or to a new file at `path` (refusing an existing one). */

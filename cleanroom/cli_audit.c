@@ -1,8 +1,8 @@
 /*
- * cli_audit.c: `cleanroom audit <key|checkpoint|log|prove|verify|verify-proof>`,
+ * cli_audit.c: `cleanroom audit <key|checkpoint|log|prove|export|verify|verify-proof>`,
  * what a compliance officer runs. Each sub-verb is a table entry with one
- * handler. verify-proof needs no data directory at all: it checks a saved
- * tlog-proof against the verifier key alone.
+ * handler; export, verify and verify-proof, the officer's own checks, live
+ * in cli_audit_verify.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,116 +236,6 @@ static int audit_prove(int argc, char **argv)
 	return rc;
 }
 
-/* --------------------------------------------------------------- verify */
-
-static int audit_verify(int argc, char **argv)
-{
-	const char *saved_path = NULL;
-	const struct cli_opt opts[] = {
-		{ "checkpoint", &saved_path, NULL, "a checkpoint saved earlier, which the log must extend" },
-		{ NULL, NULL, NULL, NULL },
-	};
-	struct cli_args args;
-	struct app *a = NULL;
-	struct audit_verifier v;
-	struct audit_verify_report rep;
-	char *saved = NULL, root[65];
-	size_t saved_len = 0;
-	int rc;
-	cr_err err;
-
-	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0, "usage: cleanroom audit verify [--checkpoint FILE] [--data DIR] [--json]\n\n"
-			      "Checks every leaf, every stored hash, every checkpoint's signature and\n"
-			      "their mutual consistency, and that FILE (a checkpoint saved earlier) is\n"
-			      "consistent with the log now. Exit 0 when all holds, 1 naming the first failure.");
-	if (saved_path && cli_read_file(saved_path, AUDIT_NOTE_MAX, &saved, &saved_len) != CR_OK) {
-		free(args.pos);
-		return cli_fail("audit verify", "cannot read checkpoint file '%s'", saved_path);
-	}
-	rc = cli_open_app("audit verify", &args, &a);
-	if (rc == CLI_OK) {
-		err = audit_verifier_from_signer(&a->signer, &v);
-		if (err == CR_OK)
-			err = audit_log_verify(a->store->db, a->origin, &v, saved, saved_len, &rep);
-		if (err == CR_ERR_AUDIT_VERIFY) {
-			rc = cli_fail("audit verify", "FAILED: %s", rep.problem);
-		} else if (err != CR_OK) {
-			rc = cli_fail_rc("audit verify", err);
-		} else if (cr_hex_encode(rep.root, 32, root, sizeof(root)) == CR_OK) {
-			/* Entries past the latest signed checkpoint: nothing signed vouches
-			 * for them yet, so deleting them would not be caught. */
-			unsigned long long uncovered = (unsigned long long)(rep.size - rep.latest_checkpoint);
-			if (args.json)
-				printf("{\"ok\": true, \"leaves\": %llu, \"hashes\": %llu, \"checkpoints\": %llu,"
-				       " \"latest_checkpoint\": %llu, \"uncovered\": %llu,"
-				       " \"root\": \"%s\", \"saved_checkpoint_consistent\": %s}\n",
-				       (unsigned long long)rep.size, (unsigned long long)rep.hashes,
-				       (unsigned long long)rep.checkpoints, (unsigned long long)rep.latest_checkpoint,
-				       uncovered, root, rep.saved_checked ? "true" : "false");
-			else
-				printf("audit log OK: %llu leaves, %llu stored hashes, %llu signed checkpoints, "
-				       "all consistent%s\nroot %s\n",
-				       (unsigned long long)rep.size, (unsigned long long)rep.hashes,
-				       (unsigned long long)rep.checkpoints,
-				       rep.saved_checked ? "; the saved checkpoint is a prefix of the log" : "", root);
-			if (uncovered && !args.json)
-				printf("note: the newest %llu entries (from index %llu) are covered by no signed "
-				       "checkpoint: nothing signed vouches for them yet\n",
-				       uncovered, (unsigned long long)rep.latest_checkpoint);
-		}
-	}
-	free(saved);
-	free(args.pos);
-	app_close(a);
-	return rc;
-}
-
-/* --------------------------------------------------------- verify-proof */
-
-static int audit_verify_proof(int argc, char **argv)
-{
-	const char *key = NULL, *origin = NULL;
-	const struct cli_opt opts[] = {
-		{ "key", &key, NULL, "the log's verifier key text (from 'audit key')" },
-		{ "origin", &origin, NULL, "the log's origin (default: the key's name, which names the log)" },
-		{ NULL, NULL, NULL, NULL },
-	};
-	struct cli_args args;
-	struct audit_proof_check chk;
-	char *proof = NULL, why[AUDIT_MSG_MAX] = "";
-	size_t len = 0;
-	int prc = cli_parse(argc, argv, opts,
-			    "usage: cleanroom audit verify-proof --key VKEY [--origin NAME] FILE\n\n"
-			    "Checks a tlog-proof (from 'audit prove') offline, with no database:\n"
-			    "the checkpoint's signature, that it is the log's (its origin is NAME,\n"
-			    "by default the key's name), the inclusion proof and the entry.", &args);
-	int rc = CLI_FAIL;
-	cr_err err;
-
-	if (prc != CLI_OK)
-		return prc < 0 ? CLI_OK : prc;
-	if (key == NULL || args.npos != 1) {
-		free(args.pos);
-		return cli_usage_error("audit verify-proof", "needs --key VKEY and one proof FILE");
-	}
-	if (cli_read_file(args.pos[0], AUDIT_TLOG_PROOF_MAX, &proof, &len) != CR_OK) {
-		rc = cli_fail("audit verify-proof", "cannot read proof file '%s'", args.pos[0]);
-		goto out;
-	}
-	err = audit_tlog_proof_verify(key, strlen(key), proof, len, NULL, 0, origin, &chk, why, sizeof(why));
-	if (err != CR_OK) {
-		rc = cli_fail("audit verify-proof", "proof REJECTED: %s", why[0] ? why : cr_strerror(err));
-		goto out;
-	}
-	printf("proof OK: entry %llu is in the log '%s' of %llu entries, signed by the key given\n",
-	       (unsigned long long)chk.index, chk.checkpoint.origin, (unsigned long long)chk.checkpoint.size);
-	rc = CLI_OK;
-out:
-	free(proof);
-	free(args.pos);
-	return rc;
-}
-
 /* ---------------------------------------------------------------- table */
 
 static const struct cli_subverb subverbs[] = {
@@ -353,8 +243,9 @@ static const struct cli_subverb subverbs[] = {
 	{ "checkpoint", audit_checkpoint, "print the latest signed checkpoint" },
 	{ "log", audit_log_cmd, "list entries, newest first (filters: brand, subject, type, time)" },
 	{ "prove", audit_prove, "print an inclusion proof (tlog-proof) for one entry" },
-	{ "verify", audit_verify, "verify the whole log (and a saved checkpoint)" },
-	{ "verify-proof", audit_verify_proof, "verify a tlog-proof offline, with no database" },
+	{ "export", cli_audit_export, "write the log as an officer takes it away (no keys, no salts)" },
+	{ "verify", cli_audit_verify, "verify the whole log, or an exported one, with the officer's key" },
+	{ "verify-proof", cli_audit_verify_proof, "verify a tlog-proof offline, with no database" },
 };
 
 int cmd_audit(int argc, char **argv)

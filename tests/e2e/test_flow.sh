@@ -129,6 +129,20 @@ assert d['receipt']['payload']['subject']['pseudonym'] is None, d['receipt']['pa
 checked=$(cd / && "$CR" audit verify-proof --key "$VKEY" "$OLDPWD/proof.txt")
 grep -q "proof OK" <<<"$checked" || { echo "a proof issued before the erasure no longer verifies: $checked"; exit 1; }
 run audit verify | grep -q "audit log OK"
+# I10: the officer takes the log away (no key, no salt) and checks it on a
+# machine with no data directory, with the key they hold; any other key fails,
+# and so does a changed byte.
+run audit export --out exported > /dev/null
+[ "$(sqlite3 exported/log.db 'select count(*) from audit_salts') $(sqlite3 exported/log.db 'select count(*) from audit_subjects')" = "0 0" ] \
+  || { echo "the export carries salts or the subject index"; exit 1; }
+checked=$(cd / && "$CR" audit verify --log "$OLDPWD/exported" --key "$VKEY" --checkpoint "$OLDPWD/saved-checkpoint")
+grep -q "audit log OK" <<<"$checked" || { echo "the export does not verify offline: $checked"; exit 1; }
+"$CR" init --data other-dir >/dev/null 2>&1
+set +e; "$CR" audit verify --log exported --key "$("$CR" audit key --data other-dir)" >/dev/null 2>&1; rc=$?; set -e
+[ $rc -eq 1 ] || { echo "an export verified with another log's key (rc=$rc)"; exit 1; }
+sqlite3 exported/log.db "update audit_leaves set data = cast(data || x'00' as blob) where idx = 2"
+set +e; "$CR" audit verify --log exported --key "$VKEY" >/dev/null 2>&1; rc=$?; set -e
+[ $rc -eq 1 ] || { echo "a changed export verified (rc=$rc)"; exit 1; }
 # The newest entries without a signed checkpoint are reported (an ingest
 # batch commits without one, 7.2; a deleted latest checkpoint row leaves
 # more of them so).
@@ -152,4 +166,4 @@ for r in csv.DictReader(open("s/customers.csv")):
     print(r["email"].strip()); print(r["phone"].strip())
 PY
 python3 "$here/find_leaks.py" search --control s/customers.csv ids.txt "$log" data \
-  import.json ingest.json again.json receipt.json saved-checkpoint subject-log.json proof.txt erase.json
+  import.json ingest.json again.json receipt.json saved-checkpoint subject-log.json proof.txt erase.json exported
