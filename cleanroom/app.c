@@ -77,7 +77,7 @@ cr_err app_clock_skew(struct consent_ctx *consent)
 	return CR_OK;
 }
 
-static cr_err app_open_inner(const char *data_dir, bool check, struct app **out);
+static cr_err app_open_inner(const char *data_dir, bool check, bool check_tip, struct app **out);
 
 /* The audit signer callback: signs with the keyring's Ed25519 key. */
 static cr_err app_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static 64])
@@ -134,7 +134,7 @@ cr_err app_init_dir(const char *data_dir, const char *origin, struct app **out)
 	store_close(s);
 	if (rc != CR_OK)
 		goto out;
-	rc = app_open_inner(data_dir, false, &a);
+	rc = app_open_inner(data_dir, false, false, &a);
 	if (rc == CR_OK)
 		rc = app_genesis(a);
 	if (rc != CR_OK) {
@@ -154,7 +154,7 @@ out:
  * Opens the directory; with `check` the audit log's start-up check must
  * pass (a brand-new directory has no checkpoint yet, so init skips it).
  */
-static cr_err app_open_inner(const char *data_dir, bool check, struct app **out)
+static cr_err app_open_inner(const char *data_dir, bool check, bool check_tip, struct app **out)
 {
 	char why[AUDIT_MSG_MAX] = "";
 	struct app *a = cr_xcalloc(1, sizeof(*a));
@@ -195,6 +195,14 @@ static cr_err app_open_inner(const char *data_dir, bool check, struct app **out)
 		if (rc != CR_OK)
 			goto out;
 	}
+	rc = app_tip_open(a, check_tip, why, sizeof(why));
+	if (rc == CR_ERR_AUDIT_ROLLBACK)
+		fprintf(stderr, "cleanroom: audit log start-up check failed: %s\n"
+				"cleanroom: if the loss is known and accepted, record it with "
+				"'cleanroom audit accept-rollback --yes'\n", why);
+	if (rc != CR_OK)
+		goto out;
+	a->has_tip = true;
 	rc = consent_ctx_new(a->store->db, &a->consent);
 	if (rc == CR_OK) {
 		consent_set_purge_callback(a->consent, registry_purge, a);
@@ -213,7 +221,12 @@ out:
 
 cr_err app_open(const char *data_dir, struct app **out)
 {
-	return app_open_inner(data_dir, true, out);
+	return app_open_inner(data_dir, true, true, out);
+}
+
+cr_err app_open_accepting_rollback(const char *data_dir, struct app **out)
+{
+	return app_open_inner(data_dir, true, false, out);
 }
 
 cr_err app_importer(struct app *a, int64_t brand, struct consent_importer **out)
@@ -252,6 +265,8 @@ void app_close(struct app *a)
 	consent_ctx_free(a->consent);
 	audit_log_free(a->log);
 	sqlite3_finalize(a->event_leaf_st);
+	if (a->has_tip && a->tip_fd >= 0)
+		close(a->tip_fd);
 	store_close(a->store);
 	if (!a->reader)
 		crypto_keyring_free(a->keys);
@@ -278,9 +293,14 @@ cr_err app_commit(struct app *a)
 	cr_err rc;
 	if (app_group_commit(a, &rc))
 		return rc;
-	rc = audit_log_checkpoint(a->log, NULL);
+	char *note = NULL;
+	rc = audit_log_checkpoint(a->log, a->has_tip ? &note : NULL);
 	if (rc == CR_OK)
 		rc = store_commit(a->store);
+	if (rc == CR_OK)
+		app_tip_after_commit(a, note);
+	else
+		free(note);
 	return rc;
 }
 

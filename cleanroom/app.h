@@ -51,7 +51,38 @@ struct app {
 	_Atomic uint64_t lock_taken;
 	unsigned lock_depth;
 	sqlite3_stmt *event_leaf_st;  /* owned: registry.c's link of an event to its leaf */
+	/* DATA/audit-tip, the latest signed checkpoint kept outside the
+	 * database (app_tip.c); has_tip false for read connections. */
+	bool has_tip;
+	int tip_fd;
+	unsigned tip_slot;            /* the slot holding the newest note */
+	uint64_t tip_size;            /* its size */
 };
+
+/* What DATA/audit-tip holds (app_tip.c). */
+struct app_tip {
+	bool exists;                  /* the file is there */
+	bool found;                   /* a slot holds a checkpoint of this log, signed by its key */
+	unsigned slot;
+	struct audit_checkpoint cp;   /* the newest such */
+	char note[4097];
+};
+
+/* Reads DATA/audit-tip; a missing file is exists = false, not an error. */
+cr_err app_tip_load(const char *data_dir, const struct audit_verifier *v, const char *origin,
+		    struct app_tip *out) CR_MUST_CHECK;
+/*
+ * CR_ERR_AUDIT_ROLLBACK (with the reason in `why`) unless the log holds at
+ * least the tip's entries and its root at the tip's size is the tip's:
+ * a missing or unreadable file counts as a rollback too.
+ */
+cr_err app_tip_compare(struct audit_log *log, const struct app_tip *tip, char *why, size_t cap) CR_MUST_CHECK;
+/* At open: compares (with `check`) and keeps the file open for writing. */
+cr_err app_tip_open(struct app *a, bool check, char *why, size_t cap) CR_MUST_CHECK;
+/* Writes a newly signed checkpoint note into the file's other slot and fdatasyncs it. */
+cr_err app_tip_save(struct app *a, const char *note) CR_MUST_CHECK;
+/* After a COMMIT that signed `note` (handed over, may be NULL): saves it, warning on failure. */
+void app_tip_after_commit(struct app *a, char *note);
 
 /*
  * The store's connection is used by one thread at a time. A server that
@@ -119,6 +150,30 @@ cr_err app_init_dir(const char *data_dir, const char *origin, struct app **out) 
  * (with no partial state created).
  */
 cr_err app_open(const char *data_dir, struct app **out) CR_MUST_CHECK;
+
+/* app_open without comparing the database to DATA/audit-tip: only for
+ * `audit accept-rollback`, which records the loss (app_tip_accept). */
+cr_err app_open_accepting_rollback(const char *data_dir, struct app **out) CR_MUST_CHECK;
+
+/*
+ * Accepts a rollback (issue 19): when the database is behind DATA/audit-tip,
+ * or the file is missing or unreadable, appends an "audit.rollback" leaf
+ * saying what was signed and what the database holds, then, when the tip
+ * was larger, "audit.rollback_gap" leaves until the log is one entry past
+ * it, so that no size is ever signed twice with different roots, and
+ * signs (which rewrites the tip). Nothing when the database is not behind
+ * (out->needed false).
+ */
+struct app_rollback {
+	bool needed;
+	bool tip_found;
+	uint64_t entries;             /* what the database held */
+	uint64_t signed_size;         /* the tip's size (0: no readable tip) */
+	uint64_t gap;                 /* filler leaves appended */
+	uint64_t index;               /* the audit.rollback leaf */
+	char why[AUDIT_MSG_MAX];
+};
+cr_err app_tip_accept(struct app *a, struct app_rollback *out) CR_MUST_CHECK;
 
 /* Closes everything and wipes the keys; accepts NULL. */
 void app_close(struct app *a);

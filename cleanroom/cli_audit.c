@@ -236,6 +236,53 @@ static int audit_prove(int argc, char **argv)
 	return rc;
 }
 
+/* ------------------------------------------------------ accept-rollback */
+
+static int audit_accept_rollback(int argc, char **argv)
+{
+	bool yes = false;
+	const struct cli_opt opts[] = {
+		{ "yes", NULL, &yes, "confirm: the lost entries are gone for good, and the log will say so" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	static const char verb[] = "audit accept-rollback";
+	struct app_rollback r;
+	struct cli_args args;
+	struct app *a = NULL;
+	int rc = CLI_OK;
+	cr_err err;
+
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
+			    "usage: cleanroom audit accept-rollback --yes [--data DIR] [--json]\n\n"
+			    "When the database is behind the signed checkpoint kept outside it\n"
+			    "(DATA/audit-tip: the database was rolled back, or an older copy restored),\n"
+			    "every command refuses to open it. This records the loss instead: an\n"
+			    "audit.rollback entry naming what was signed and what the database holds,\n"
+			    "then filler entries past the signed size, so that no size is ever signed\n"
+			    "twice with different roots. Officers and witnesses see the rollback.");
+	if (!yes)
+		rc = cli_usage_error(verb, "the lost entries cannot be recovered; add --yes to record the rollback");
+	if (rc == CLI_OK && (err = app_open_accepting_rollback(cli_data_dir(&args), &a)) != CR_OK)
+		rc = cli_fail_rc(verb, err);
+	if (rc == CLI_OK && (err = app_tip_accept(a, &r)) != CR_OK)
+		rc = cli_fail_rc(verb, err);
+	if (rc == CLI_OK && args.json)
+		printf("{\"rollback\": %s, \"entries\": %llu, \"signed_size\": %llu, \"gap\": %llu, \"index\": %llu}\n",
+		       r.needed ? "true" : "false", (unsigned long long)r.entries, (unsigned long long)r.signed_size,
+		       (unsigned long long)r.gap, (unsigned long long)r.index);
+	else if (rc == CLI_OK && !r.needed)
+		printf("nothing to accept: the database holds every entry of the signed checkpoint kept outside it\n");
+	else if (rc == CLI_OK)
+		printf("recorded the rollback as entry %llu (audit.rollback): %s.\n"
+		       "%llu entries signed before are lost with what they recorded; %llu filler entries follow.\n",
+		       (unsigned long long)r.index, r.why,
+		       (unsigned long long)(r.signed_size > r.entries ? r.signed_size - r.entries : 0),
+		       (unsigned long long)r.gap);
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- table */
 
 static const struct cli_subverb subverbs[] = {
@@ -246,6 +293,7 @@ static const struct cli_subverb subverbs[] = {
 	{ "export", cli_audit_export, "write the log as an officer takes it away (no keys, no salts)" },
 	{ "verify", cli_audit_verify, "verify the whole log, or an exported one, with the officer's key" },
 	{ "verify-proof", cli_audit_verify_proof, "verify a tlog-proof offline, with no database" },
+	{ "accept-rollback", audit_accept_rollback, "record a known rollback of the database so it opens again" },
 };
 
 int cmd_audit(int argc, char **argv)

@@ -12,8 +12,10 @@
  *                              with any other key fails
  *   audit verify [--key VKEY]  the same on a data directory, read-only and
  *                              without the start-up check (a broken log gets a
- *                              full report); without --key it checks against
- *                              the directory's own key and says so
+ *                              full report), and that the database is not
+ *                              behind the checkpoint kept outside it
+ *                              (DATA/audit-tip); without --key it checks
+ *                              against the directory's own key and says so
  *   audit verify-proof         one tlog-proof, offline
  */
 #include <errno.h>
@@ -155,6 +157,25 @@ static int open_log(const char *verb, const char *path, sqlite3 **db)
 	return CLI_OK;
 }
 
+/*
+ * A data directory's database must not be behind the checkpoint kept
+ * outside it (app_tip.c): a rollback leaves a shorter log that is
+ * consistent in itself, which only the tip file (or a witness) shows.
+ */
+static cr_err tip_check(sqlite3 *db, const char *data_dir, const struct audit_verifier *v, const char *origin,
+			char *why, size_t cap)
+{
+	struct audit_log *log = NULL;
+	struct app_tip tip;
+	cr_err rc = app_tip_load(data_dir, v, origin, &tip);
+	if (rc == CR_OK)
+		rc = audit_log_open(db, origin, NULL, &log, why, cap);
+	if (rc == CR_OK)
+		rc = app_tip_compare(log, &tip, why, cap);
+	audit_log_free(log);
+	return rc;
+}
+
 int cli_audit_verify(int argc, char **argv)
 {
 	const char *saved_path = NULL, *key = NULL, *log_dir = NULL, *origin = NULL;
@@ -204,8 +225,12 @@ int cli_audit_verify(int argc, char **argv)
 		rc = open_log(verb, path, &db);
 	}
 	if (rc == CLI_OK) {
+		char why[AUDIT_MSG_MAX] = "";
 		err = audit_log_verify(db, origin ? origin : v.name, &v, saved, saved_len, &rep);
-		if (err == CR_ERR_AUDIT_VERIFY)
+		if (err == CR_OK && log_dir == NULL &&
+		    tip_check(db, cli_data_dir(&args), &v, origin ? origin : v.name, why, sizeof(why)) != CR_OK)
+			rc = cli_fail(verb, "FAILED: %s", why);
+		else if (err == CR_ERR_AUDIT_VERIFY)
 			rc = cli_fail(verb, "FAILED: %s", rep.problem);
 		else if (err != CR_OK)
 			rc = cli_fail_rc(verb, err);

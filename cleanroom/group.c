@@ -50,11 +50,16 @@ static void group_commit(struct app *a)
 	cr_err rc;
 	if (!g->open)
 		return;
-	rc = audit_log_checkpoint(a->log, NULL);
+	char *note = NULL;
+	rc = audit_log_checkpoint(a->log, a->has_tip ? &note : NULL);
 	if (rc == CR_OK)
 		rc = store_commit(a->store);
 	if (rc != CR_OK)
 		store_rollback(a->store);
+	if (rc == CR_OK)
+		app_tip_after_commit(a, note);
+	else
+		free(note);
 	g->open = false;
 	if (rc == CR_OK) {
 		atomic_fetch_add(&a->commit_groups, 1);

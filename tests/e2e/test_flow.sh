@@ -115,6 +115,8 @@ grep -q "proof OK" <<<"$checked" || { echo "the proof did not verify offline: $c
 sed 's/^index .*/index 0/' proof.txt > bad-proof.txt
 set +e; "$CR" audit verify-proof --key "$VKEY" bad-proof.txt >/dev/null 2>&1; rc=$?; set -e
 [ $rc -eq 1 ] || { echo "tampered proof accepted"; exit 1; }
+[ ! -e data/cleanroom.db-wal ] || { echo "a WAL is left after the commands closed"; exit 1; }
+cp data/cleanroom.db before-erase.db
 # Issue 19, I10: erasure. Refused without --yes; then the person's entries
 # are no longer found, the proof issued before still verifies offline, and
 # the whole log verifies.
@@ -152,6 +154,18 @@ out=$("$CR" audit verify)
 latest=$(sqlite3 data/cleanroom.db "select max(size) from audit_checkpoints")
 grep -q "the newest $((n - latest)) entries (from index $latest) are covered by no signed checkpoint" <<<"$out" \
   || { echo "uncovered entries not reported: $out"; exit 1; }
+# Issue 19: a rollback is caught. Put back the copy taken before the
+# erasure: verify fails, every verb refuses to open it, and accepting the
+# loss is an explicit, audited step after which all verifies again.
+cp before-erase.db data/cleanroom.db; rm -f data/cleanroom.db-wal data/cleanroom.db-shm
+set +e; out=$("$CR" audit verify 2>&1); rc=$?; set -e
+[ $rc -eq 1 ] && grep -q "rolled back or restored from an older copy" <<<"$out" || { echo "rollback not caught by verify (rc=$rc): $out"; exit 1; }
+set +e; out=$("$CR" consent status --brand acme --subject "$pick" 2>&1); rc=$?; set -e
+[ $rc -ne 0 ] && grep -q "accept-rollback" <<<"$out" || { echo "a verb opened a rolled-back database (rc=$rc): $out"; exit 1; }
+run audit accept-rollback --yes --json > rollback.json
+python3 -c "import json; r=json.load(open('rollback.json')); assert r['rollback'] and r['signed_size']>r['entries'] and r['gap']==r['signed_size']-r['entries'], r"
+run audit verify | grep -q "audit log OK"
+"$CR" audit log --type audit.rollback --json | python3 -c "import json,sys; e=json.load(sys.stdin)['entries']; assert len(e)==1, e"
 sqlite3 data/cleanroom.db "update audit_leaves set data = cast(data || x'00' as blob) where idx = 3"
 set +e; out=$("$CR" audit verify 2>&1); rc=$?; set -e
 [ $rc -eq 1 ] && echo "$out" | grep -qi "leaf 3" || { echo "tampering not named (rc=$rc): $out"; exit 1; }
@@ -166,4 +180,4 @@ for r in csv.DictReader(open("s/customers.csv")):
     print(r["email"].strip()); print(r["phone"].strip())
 PY
 python3 "$here/find_leaks.py" search --control s/customers.csv ids.txt "$log" data \
-  import.json ingest.json again.json receipt.json saved-checkpoint subject-log.json proof.txt erase.json exported
+  import.json ingest.json again.json receipt.json saved-checkpoint subject-log.json proof.txt erase.json exported rollback.json
