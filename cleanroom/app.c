@@ -77,7 +77,7 @@ cr_err app_clock_skew(struct consent_ctx *consent)
 	return CR_OK;
 }
 
-static cr_err app_open_inner(const char *data_dir, bool check, struct app **out);
+static cr_err app_open_inner(const char *data_dir, const char *db_leaf, bool check, struct app **out);
 
 /* The audit signer callback: signs with the keyring's Ed25519 key. */
 static cr_err app_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static 64])
@@ -134,7 +134,7 @@ cr_err app_init_dir(const char *data_dir, const char *origin, struct app **out)
 	store_close(s);
 	if (rc != CR_OK)
 		goto out;
-	rc = app_open_inner(data_dir, false, &a);
+	rc = app_open_inner(data_dir, APP_DB_FILE, false, &a);
 	if (rc == CR_OK)
 		rc = app_genesis(a);
 	if (rc != CR_OK) {
@@ -154,12 +154,12 @@ out:
  * Opens the directory; with `check` the audit log's start-up check must
  * pass (a brand-new directory has no checkpoint yet, so init skips it).
  */
-static cr_err app_open_inner(const char *data_dir, bool check, struct app **out)
+static cr_err app_open_inner(const char *data_dir, const char *db_leaf, bool check, struct app **out)
 {
 	char why[AUDIT_MSG_MAX] = "";
 	struct app *a = cr_xcalloc(1, sizeof(*a));
 	char *keys = app_path(data_dir, "keys");
-	char *db = app_path(data_dir, "cleanroom.db");
+	char *db = app_path(data_dir, db_leaf);
 	cr_err rc;
 
 	a->data_dir = cr_xstrdup(data_dir);
@@ -213,7 +213,12 @@ out:
 
 cr_err app_open(const char *data_dir, struct app **out)
 {
-	return app_open_inner(data_dir, true, out);
+	return app_open_inner(data_dir, APP_DB_FILE, true, out);
+}
+
+cr_err app_open_file(const char *data_dir, const char *db_leaf, struct app **out)
+{
+	return app_open_inner(data_dir, db_leaf, true, out);
 }
 
 cr_err app_importer(struct app *a, int64_t brand, struct consent_importer **out)

@@ -119,6 +119,28 @@ cr_err app_init_dir(const char *data_dir, const char *origin, struct app **out) 
  */
 cr_err app_open(const char *data_dir, struct app **out) CR_MUST_CHECK;
 
+/*
+ * As app_open, but on the database file DATA/`db_leaf` instead of
+ * DATA/cleanroom.db, with DATA's keys: restore (restore.c) prepares the
+ * restored database beside the live one, audits the restore in it, and
+ * only then renames it into place.
+ */
+cr_err app_open_file(const char *data_dir, const char *db_leaf, struct app **out) CR_MUST_CHECK;
+
+/* The database's file name inside a data directory. */
+#define APP_DB_FILE "cleanroom.db"
+
+/*
+ * The data directory's lock (app_lock.c): an exclusive flock(2) on
+ * DATA/serve.lock (created 0600). `serve` holds it for as long as it runs;
+ * restore takes it so that it never replaces a database a server holds,
+ * and no server starts while it does. CR_ERR_DATA_DIR_BUSY when another
+ * process holds it; *fd_out is the lock's descriptor (app_dir_unlock).
+ */
+cr_err app_dir_lock(const char *data_dir, int *fd_out) CR_MUST_CHECK;
+/* Releases the lock; accepts -1. */
+void app_dir_unlock(int fd);
+
 /* Closes everything and wipes the keys; accepts NULL. */
 void app_close(struct app *a);
 
