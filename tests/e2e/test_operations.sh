@@ -79,6 +79,8 @@ curl -sS --cacert own.pem -o /dev/null -w '%{http_code}' "$url/healthz" | grep -
 # tokens: issued once, listed, used, revoked
 tok=$("$bin" token issue --data "$state" --role officer --tenant acme --name dpo 2>/dev/null)
 "$bin" token list --data "$state" | grep -q dpo || fail "token list"
+spare=$("$bin" token issue --data "$state" --role brand --tenant acme --name spare 2>/dev/null)
+"$bin" token revoke --data "$state" "$("$bin" token list --data "$state" --json | python3 -c "import json,sys; print([t['id'] for t in json.load(sys.stdin)['tokens'] if t['name']=='spare'][0])")" >/dev/null || fail "token revoke"
 [ "$(curl -sS --cacert own.pem -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$url/v1/audit/checkpoint")" = 200 ] \
   || fail "a fresh token is refused"
 # the directory is locked while it serves: a restore is refused
