@@ -85,6 +85,7 @@ spare=$("$bin" token issue --data "$state" --role brand --tenant acme --name spa
   || fail "a fresh token is refused"
 # the directory is locked while it serves: a restore is refused
 "$bin" backup --data "$state" --out nightly.db >/dev/null
+[ ! -e nightly.db.keys ] || fail "keys were backed up without --with-keys"
 set +e; err=$("$bin" restore --data "$state" nightly.db 2>&1); rc=$?; set -e
 [ $rc -eq 1 ] && echo "$err" | grep -q "holds the data directory" || fail "restore while serving: $err"
 kill -TERM "$pid"; wait "$pid" || fail "SIGTERM (the unit's KillSignal) did not stop serve cleanly"; pid=
