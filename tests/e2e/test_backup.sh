@@ -45,7 +45,7 @@ load() {
     while IFS= read -r subj && [ -e load.on ]; do
       t=$(date -u +%Y-%m-%dT%H:%M:%SZ)
       printf '{"type":"withdraw","subject":"%s","time":"%s","channel":"web"}' "$subj" "$t" > ev.json
-      curl -sS -o /dev/null -H "Authorization: Bearer $brand" -H 'Content-Type: application/json' \
+      curl -s -o /dev/null -H "Authorization: Bearer $brand" -H 'Content-Type: application/json' \
         --data-binary @ev.json "$url/v1/brands/acme/consents" || true
       echo x >> sent.txt
     done < subjects.txt
