@@ -22,7 +22,7 @@ CXX := g++
 DEB_PKGS := build-essential pkg-config libsodium-dev libssl-dev libsqlite3-dev \
             libmicrohttpd-dev libjansson-dev libcsv-dev libcurl4-openssl-dev \
             libcmocka-dev sqlite3 time clang libclang-rt-14-dev \
-            curl openssl python3 libphonenumber-dev
+            curl openssl python3 libphonenumber-dev help2man
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
         -Wstrict-prototypes -Wmissing-prototypes
@@ -76,8 +76,9 @@ Q :=
 endif
 
 .PHONY: all deps test unit e2e check check-threads lint bench fuzz fuzz-smoke soak load demo clean mutate
+.PHONY: dist install uninstall service-check
 
-all: deps $(PROGRAM)
+all: deps $(PROGRAM) dist
 
 # Installs the Debian packages the build needs; skips what is present.
 deps:
@@ -148,8 +149,9 @@ unit-%: deps
 	@$(MAKE) --no-print-directory $(filter $(BUILD)/tests/unit/$*/%,$(UNIT_BINS))
 	@VECTORS_DIR=$(CURDIR)/tests/vectors BUILD=$(BUILD) tests/run-unit.sh $(filter $(BUILD)/tests/unit/$*/%,$(UNIT_BINS))
 
-# The whole suite: unit tests, then end-to-end tests against the real binary.
-test: lint unit e2e fuzz-smoke
+# The whole suite: unit tests, then end-to-end tests against the real binary,
+# then the systemd unit's checks (with its security score) where systemd-analyze exists.
+test: lint unit e2e fuzz-smoke service-check
 
 # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
 check: deps
@@ -246,6 +248,54 @@ demo: all
 
 clean:
 	rm -rf build
+
+# Install (docs/operations.md): the program, its man pages, the systemd unit
+# with its sysusers.d user, and the bash completion, under
+# $(DESTDIR)$(PREFIX). The man pages (scripts/manpages.sh, help2man) and the
+# completion (scripts/completion.sh) are generated from the built program's
+# own --help, so they never drift from it; the unit names $(BINDIR).
+VERSION := $(shell sed -n 's/^\#define CLEANROOM_VERSION "\(.*\)"/\1/p' cleanroom/main.c)
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+DIST := $(BUILD)/dist
+MAN_STAMP := $(DIST)/man/.stamp
+
+dist: $(MAN_STAMP) $(DIST)/cleanroom.bash $(DIST)/cleanroom.service
+
+$(MAN_STAMP): $(PROGRAM) scripts/manpages.sh | deps
+	@$(if $(Q),echo "  MAN     $(DIST)/man")
+	$(Q)rm -rf $(DIST)/man && scripts/manpages.sh $(abspath $(PROGRAM)) $(DIST)/man $(VERSION) && touch $@
+$(DIST)/cleanroom.bash: $(PROGRAM) scripts/completion.sh
+	@mkdir -p $(dir $@)
+	$(Q)scripts/completion.sh $(PROGRAM) > $@.tmp && mv $@.tmp $@
+# Rebuilt every time: BINDIR may differ from the last run.
+$(DIST)/cleanroom.service: dist/systemd/cleanroom.service.in FORCE
+	@mkdir -p $(dir $@)
+	$(Q)sed 's|@BINDIR@|$(BINDIR)|g' $< > $@.tmp && mv $@.tmp $@
+FORCE:
+
+install: $(PROGRAM) dist
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0755 $(PROGRAM) $(DESTDIR)$(BINDIR)/cleanroom
+	install -m 0644 $(DIST)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(DIST)/cleanroom.service $(DESTDIR)$(UNITDIR)/cleanroom.service
+	install -m 0644 dist/systemd/cleanroom.sysusers $(DESTDIR)$(SYSUSERSDIR)/cleanroom.conf
+	install -m 0644 $(DIST)/cleanroom.bash $(DESTDIR)$(COMPLETIONDIR)/cleanroom
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cleanroom $(DESTDIR)$(MANDIR)/man1/cleanroom.1 \
+	  $(DESTDIR)$(MANDIR)/man1/cleanroom-*.1 $(DESTDIR)$(UNITDIR)/cleanroom.service \
+	  $(DESTDIR)$(SYSUSERSDIR)/cleanroom.conf $(DESTDIR)$(COMPLETIONDIR)/cleanroom
+
+# The unit's checks: `systemd-analyze verify` and the security exposure
+# score (at most 2.0), printed; skipped, saying so, without systemd-analyze.
+service-check: $(PROGRAM) dist
+	@tests/service-check.sh dist/systemd/cleanroom.service.in $(abspath $(PROGRAM)) $(abspath $(DIST)/man)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

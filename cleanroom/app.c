@@ -77,7 +77,15 @@ cr_err app_clock_skew(struct consent_ctx *consent)
 	return CR_OK;
 }
 
-static cr_err app_open_inner(const char *data_dir, bool check, bool check_tip, struct app **out);
+/* How an open treats DATA/audit-tip (app_tip.c). */
+enum tip_mode {
+	TIP_CHECK,   /* compare the database with it, then keep it up to date */
+	TIP_KEEP,    /* no comparison (accept-rollback records the loss), keep it up to date */
+	TIP_NONE,    /* neither: a database that is not (yet) the directory's own (restore) */
+};
+
+static cr_err app_open_inner(const char *data_dir, const char *db_leaf, bool check, enum tip_mode tip,
+			     struct app **out);
 
 /* The audit signer callback: signs with the keyring's Ed25519 key. */
 static cr_err app_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static 64])
@@ -134,7 +142,7 @@ cr_err app_init_dir(const char *data_dir, const char *origin, struct app **out)
 	store_close(s);
 	if (rc != CR_OK)
 		goto out;
-	rc = app_open_inner(data_dir, false, false, &a);
+	rc = app_open_inner(data_dir, APP_DB_FILE, false, TIP_KEEP, &a);
 	if (rc == CR_OK)
 		rc = app_genesis(a);
 	if (rc != CR_OK) {
@@ -154,12 +162,13 @@ out:
  * Opens the directory; with `check` the audit log's start-up check must
  * pass (a brand-new directory has no checkpoint yet, so init skips it).
  */
-static cr_err app_open_inner(const char *data_dir, bool check, bool check_tip, struct app **out)
+static cr_err app_open_inner(const char *data_dir, const char *db_leaf, bool check, enum tip_mode tip,
+			     struct app **out)
 {
 	char why[AUDIT_MSG_MAX] = "";
 	struct app *a = cr_xcalloc(1, sizeof(*a));
 	char *keys = app_path(data_dir, "keys");
-	char *db = app_path(data_dir, "cleanroom.db");
+	char *db = app_path(data_dir, db_leaf);
 	cr_err rc;
 
 	a->data_dir = cr_xstrdup(data_dir);
@@ -195,14 +204,14 @@ static cr_err app_open_inner(const char *data_dir, bool check, bool check_tip, s
 		if (rc != CR_OK)
 			goto out;
 	}
-	rc = app_tip_open(a, check_tip, why, sizeof(why));
+	rc = tip == TIP_NONE ? CR_OK : app_tip_open(a, tip == TIP_CHECK, why, sizeof(why));
 	if (rc == CR_ERR_AUDIT_ROLLBACK)
 		fprintf(stderr, "cleanroom: audit log start-up check failed: %s\n"
 				"cleanroom: if the loss is known and accepted, record it with "
 				"'cleanroom audit accept-rollback --yes'\n", why);
 	if (rc != CR_OK)
 		goto out;
-	a->has_tip = true;
+	a->has_tip = tip != TIP_NONE;
 	rc = consent_ctx_new(a->store->db, &a->consent);
 	if (rc == CR_OK) {
 		consent_set_purge_callback(a->consent, registry_purge, a);
@@ -221,12 +230,17 @@ out:
 
 cr_err app_open(const char *data_dir, struct app **out)
 {
-	return app_open_inner(data_dir, true, true, out);
+	return app_open_inner(data_dir, APP_DB_FILE, true, TIP_CHECK, out);
 }
 
 cr_err app_open_accepting_rollback(const char *data_dir, struct app **out)
 {
-	return app_open_inner(data_dir, true, false, out);
+	return app_open_inner(data_dir, APP_DB_FILE, true, TIP_KEEP, out);
+}
+
+cr_err app_open_file(const char *data_dir, const char *db_leaf, struct app **out)
+{
+	return app_open_inner(data_dir, db_leaf, true, TIP_NONE, out);
 }
 
 cr_err app_importer(struct app *a, int64_t brand, struct consent_importer **out)

@@ -174,6 +174,35 @@ struct app_rollback {
 	char why[AUDIT_MSG_MAX];
 };
 cr_err app_tip_accept(struct app *a, struct app_rollback *out) CR_MUST_CHECK;
+/* Inside a transaction: "audit.rollback_gap" leaves until the log holds
+ * more than `signed_size` entries (*gap: how many). */
+cr_err app_tip_pad_past(struct app *a, uint64_t signed_size, uint64_t *gap) CR_MUST_CHECK;
+/* Writes the directory's database's latest checkpoint into DATA/audit-tip,
+ * after a restore put that database in place. */
+cr_err app_tip_reset(const char *data_dir) CR_MUST_CHECK;
+
+/*
+ * As app_open, but on the database file DATA/`db_leaf` instead of
+ * DATA/cleanroom.db, with DATA's keys, and neither compared with nor
+ * writing DATA/audit-tip (the file is not the directory's database yet):
+ * restore (restore.c) prepares the restored database beside the live one,
+ * audits the restore in it, renames it into place and then writes the tip.
+ */
+cr_err app_open_file(const char *data_dir, const char *db_leaf, struct app **out) CR_MUST_CHECK;
+
+/* The database's file name inside a data directory. */
+#define APP_DB_FILE "cleanroom.db"
+
+/*
+ * The data directory's lock (app_lock.c): an exclusive flock(2) on
+ * DATA/serve.lock (created 0600). `serve` holds it for as long as it runs;
+ * restore takes it so that it never replaces a database a server holds,
+ * and no server starts while it does. CR_ERR_DATA_DIR_BUSY when another
+ * process holds it; *fd_out is the lock's descriptor (app_dir_unlock).
+ */
+cr_err app_dir_lock(const char *data_dir, int *fd_out) CR_MUST_CHECK;
+/* Releases the lock; accepts -1. */
+void app_dir_unlock(int fd);
 
 /* Closes everything and wipes the keys; accepts NULL. */
 void app_close(struct app *a);

@@ -202,12 +202,35 @@ cr_err app_tip_accept(struct app *a, struct app_rollback *out)
 	rc = app_begin(a);
 	if (rc == CR_OK)
 		rc = app_audit(a, &e, &out->index);
-	/* Past every size signed before: the next checkpoint's size is new. */
-	for (uint64_t size = out->index + 1; rc == CR_OK && size <= out->signed_size; size++) {
-		struct audit_entry gap = { .event_type = "audit.rollback_gap", .actor_role = "admin",
-					   .actor_id = "cli" };
-		rc = app_audit(a, &gap, NULL);
-		out->gap++;
-	}
+	if (rc == CR_OK)
+		rc = app_tip_pad_past(a, out->signed_size, &out->gap);
 	return app_end(a, rc);
+}
+
+cr_err app_tip_pad_past(struct app *a, uint64_t signed_size, uint64_t *gap)
+{
+	uint64_t size = 0;
+	cr_err rc = audit_log_size(a->log, &size);
+	/* Past every size signed before: the next checkpoint's size is new. */
+	for (*gap = 0; rc == CR_OK && size <= signed_size; size++) {
+		struct audit_entry e = { .event_type = "audit.rollback_gap", .actor_role = "admin",
+					 .actor_id = "cli" };
+		rc = app_audit(a, &e, NULL);
+		(*gap)++;
+	}
+	return rc;
+}
+
+cr_err app_tip_reset(const char *data_dir)
+{
+	struct app *a = NULL;
+	char *note = NULL;
+	cr_err rc = app_open_accepting_rollback(data_dir, &a);
+	if (rc == CR_OK)
+		rc = audit_log_latest_checkpoint(a->log, &note);
+	if (rc == CR_OK)
+		rc = app_tip_save(a, note);
+	free(note);
+	app_close(a);
+	return rc;
 }

@@ -130,5 +130,7 @@ int cmd_token(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_collab(int argc, char **argv);
 int cmd_match(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif

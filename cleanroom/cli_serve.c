@@ -372,6 +372,7 @@ int cmd_serve(int argc, char **argv)
 	struct app *a = NULL;
 	unsigned sweep_s = SWEEP_DEFAULT_S;
 	size_t aborted = 0;
+	int lock = -1;
 	int ret = cli_parse(argc, argv, opts, usage, &args);
 	cr_err rc;
 
@@ -381,7 +382,10 @@ int cmd_serve(int argc, char **argv)
 	ret = serve_opts_check(&o, &args, &ss, &cfg, &sweep_s);
 	if (ret != CLI_OK)
 		goto out;
-	rc = app_open(cli_data_dir(&args), &a);
+	/* Held until exit: `restore` refuses to swap the database under us. */
+	rc = app_dir_lock(cli_data_dir(&args), &lock);
+	if (rc == CR_OK)
+		rc = app_open(cli_data_dir(&args), &a);
 	if (rc != CR_OK) {
 		ret = cli_fail(VERB, "'%s': %s", cli_data_dir(&args), cr_strerror(rc));
 		goto out;
@@ -414,6 +418,7 @@ int cmd_serve(int argc, char **argv)
 		log_line("info", "stopped", NULL, NULL);
 out:
 	app_close(a);
+	app_dir_unlock(lock);
 	serve_tls_release(&tls);
 	free(args.pos);
 	return ret;

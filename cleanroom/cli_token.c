@@ -218,7 +218,7 @@ static const struct token_verb verbs[] = {
 /* The sub-verbs, for `cleanroom token` without one. */
 static void token_usage(FILE *f)
 {
-	fprintf(f, "usage: cleanroom token <issue|list|revoke> [options]\n\nAPI tokens:\n");
+	fprintf(f, "usage: cleanroom token <issue|list|revoke> [options]\n\nAPI tokens.\n\nCommands:\n");
 	for (size_t i = 0; i < VERB_COUNT; i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
 }

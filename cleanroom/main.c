@@ -9,14 +9,22 @@
 #include <sodium.h>
 
 #include "cleanroom/cli.h"
+#include "cleanroom/store.h"
 
 #define CLEANROOM_VERSION "0.1.0"
+
+/* The program's version and the database schema it writes (store.c's
+ * migrations): a database with a higher schema is refused. */
+static void print_version(void)
+{
+	printf("cleanroom %s (database schema %d)\n", CLEANROOM_VERSION, store_schema_version());
+}
 
 static int cmd_version(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("cleanroom %s\n", CLEANROOM_VERSION);
+	print_version();
 	return CLI_OK;
 }
 
@@ -42,6 +50,8 @@ static const struct cli_command commands[] = {
 	{ "synth", cmd_synth, "write deterministic synthetic test data" },
 	{ "collab", cmd_collab, "collaborations: create, list, budget ledger" },
 	{ "match", cmd_match, "match a partner list against a collaboration (local mode)" },
+	{ "backup", cmd_backup, "a consistent copy of the database, even while serving" },
+	{ "restore", cmd_restore, "put a backup in place, saying what it loses" },
 };
 
 static void usage(FILE *f)
@@ -64,7 +74,7 @@ int main(int argc, char **argv)
 		return CLI_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
-		printf("cleanroom %s\n", CLEANROOM_VERSION);
+		print_version();
 		return CLI_OK;
 	}
 	/* SQLite frees a savepoint's page bitmap (sized by the database) on

@@ -3,7 +3,8 @@
  * settings; and cleanroom/store_wal.c: the service's checkpoint thread
  * copies committed WAL pages into the database file while the writer does
  * not checkpoint itself; and the migration that moves budgets from
- * collaborations to their (dataset, partner) pairs. */
+ * collaborations to their (dataset, partner) pairs; and that a database at
+ * every older schema level migrates to the current one (upgrades). */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -256,6 +257,64 @@ static void test_migration_makes_budgets_per_dataset_and_partner(void **state)
 	store_close(s);
 }
 
+/*
+ * Upgrades (issue 25): a database left at every older schema level, as an
+ * earlier release made it, opens with this program, which migrates it to
+ * the current version; every table the current schema has is then there
+ * with the same columns as in a database created fresh. So every path
+ * 1..N-1 -> N is checked, not only the ones a data migration test covers.
+ */
+static char *schema_of(struct store *s)
+{
+	sqlite3_stmt *st;
+	size_t cap = 1 << 16, len = 0;
+	char *out = calloc(1, cap);
+	assert_non_null(out);
+	/* Tables and their columns in order; indexes by name. */
+	assert_int_equal(sqlite3_prepare_v2(s->db,
+		"SELECT m.name || '(' || group_concat(p.name || ' ' || p.type || ' ' || p.\"notnull\", ',') || ')' "
+		"FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' "
+		"GROUP BY m.name UNION ALL SELECT 'index ' || name FROM sqlite_master WHERE type = 'index' "
+		"ORDER BY 1", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *row = (const char *)sqlite3_column_text(st, 0);
+		size_t n = strlen(row);
+		assert_true(len + n + 2 < cap);
+		memcpy(out + len, row, n);
+		len += n;
+		out[len++] = '\n';
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+static void test_every_older_schema_migrates_to_current(void **state)
+{
+	(void)state;
+	struct store *s = NULL;
+	char *fresh, *migrated;
+	unlink(dbpath);
+	assert_int_equal(store_open(dbpath, true, &s), CR_OK);
+	fresh = schema_of(s);
+	store_close(s);
+	for (int v = 1; v < store_schema_version(); v++) {
+		s = NULL;
+		unlink(dbpath);
+		assert_int_equal(store_open_at_version(dbpath, v, &s), CR_OK);
+		assert_int_equal(pragma_int(s, "PRAGMA user_version"), v);
+		store_close(s);
+		s = NULL;
+		assert_int_equal(store_open(dbpath, false, &s), CR_OK);
+		assert_int_equal(pragma_int(s, "PRAGMA user_version"), store_schema_version());
+		migrated = schema_of(s);
+		if (strcmp(fresh, migrated) != 0)
+			fail_msg("from schema %d the migrated schema differs:\n%s\nfresh:\n%s", v, migrated, fresh);
+		free(migrated);
+		store_close(s);
+	}
+	free(fresh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_checkpointer_moves_wal_into_database),
 		cmocka_unit_test(test_reader_reads_committed_state_and_never_writes),
 		cmocka_unit_test(test_migration_makes_budgets_per_dataset_and_partner),
+		cmocka_unit_test(test_every_older_schema_migrates_to_current),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
