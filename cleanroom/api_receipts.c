@@ -1,6 +1,6 @@
 /*
  * api_receipts.c: POST /v1/receipts/verify checks a consent receipt (R27)
- * with the service's own verifier key, exactly as `cleanroom receipt
+ * with the service's own keys (the receipts' and the log's), exactly as `cleanroom receipt
  * verify` does (ops_receipt_verify): the signature, and the attached audit
  * inclusion proof when there is one.
  */
@@ -13,7 +13,7 @@
 cr_err api_receipts_verify(const struct http_request *req, struct http_reply *rep)
 {
 	struct consent_receipt_info info;
-	char *vkey = NULL, why[AUDIT_MSG_MAX] = "";
+	char *vkey = NULL, *rkey = NULL, why[AUDIT_MSG_MAX] = "";
 	bool proven = false;
 	cr_err rc;
 	if (!http_media_is(req->content_type, "application/json"))
@@ -22,9 +22,12 @@ cr_err api_receipts_verify(const struct http_request *req, struct http_reply *re
 		return CR_ERR_JSON_MALFORMED;
 	rc = app_verifier_key(req->app, &vkey);
 	if (rc == CR_OK)
-		rc = ops_receipt_verify(vkey, (const char *)req->body, req->body_len, &info, &proven, why,
+		rc = app_receipt_key(req->app, &rkey);
+	if (rc == CR_OK)
+		rc = ops_receipt_verify(rkey, vkey, (const char *)req->body, req->body_len, &info, &proven, why,
 					sizeof(why));
 	free(vkey);
+	free(rkey);
 	if (rc == CR_ERR_AUDIT_VERIFY || rc == CR_ERR_INTERNAL || rc == CR_ERR_STORE)
 		return rc;
 	if (rc != CR_OK)

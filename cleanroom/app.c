@@ -417,6 +417,16 @@ cr_err app_end(struct app *a, cr_err rc)
 	return rc;
 }
 
+cr_err app_receipt_key(const struct app *a, char **out)
+{
+	struct audit_verifier v;
+	const char *name = crypto_keyring_receipt_key_name(a->keys);
+	snprintf(v.name, sizeof(v.name), "%s", name);
+	memcpy(v.public_key, crypto_keyring_receipt_public_key(a->keys), 32);
+	v.key_id = audit_key_id(v.name, strlen(v.name), v.public_key);
+	return audit_verifier_format(&v, out);
+}
+
 cr_err app_verifier_key(const struct app *a, char **out)
 {
 	struct audit_verifier v;

@@ -250,5 +250,7 @@ void app_readers_close(struct app_readers *r);
 
 /* The audit verifier key text of this data directory (handed over, free()). */
 cr_err app_verifier_key(const struct app *a, char **out) CR_MUST_CHECK;
+/* The receipts' verifier key text (their own key, not the log's), handed over. */
+cr_err app_receipt_key(const struct app *a, char **out) CR_MUST_CHECK;
 
 #endif

@@ -21,22 +21,35 @@
 
 static int audit_key(int argc, char **argv)
 {
-	static const struct cli_opt opts[] = { { NULL, NULL, NULL, NULL } };
+	bool receipts = false;
+	const struct cli_opt opts[] = {
+		{ "receipts", NULL, &receipts, "print the receipts' verifier key instead (a key of its own)" },
+		{ NULL, NULL, NULL, NULL },
+	};
 	struct cli_args args;
 	struct app *a = NULL;
-	char *vkey = NULL;
+	char *vkey = NULL, *rkey = NULL;
 	int rc;
 	cr_err err;
 
-	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0, "usage: cleanroom audit key [--data DIR]\n\nPrints the audit log's verifier key.");
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
+			    "usage: cleanroom audit key [--receipts] [--data DIR] [--json]\n\n"
+			    "Prints the audit log's verifier key (checkpoints are signed with it), or\n"
+			    "with --receipts the receipts' verifier key: receipts and checkpoints are\n"
+			    "signed with separate keys. --json prints both.");
 	rc = cli_open_app("audit key", &args, &a);
 	if (rc == CLI_OK) {
 		err = app_verifier_key(a, &vkey);
-		rc = err == CR_OK ? CLI_OK : cli_fail_rc("audit key", err);
 		if (err == CR_OK)
-			printf("%s\n", vkey);
+			err = app_receipt_key(a, &rkey);
+		rc = err == CR_OK ? CLI_OK : cli_fail_rc("audit key", err);
+		if (err == CR_OK && args.json)
+			cli_print_json(json_pack("{s:s,s:s}", "log", vkey, "receipts", rkey));
+		else if (err == CR_OK)
+			printf("%s\n", receipts ? rkey : vkey);
 	}
 	free(vkey);
+	free(rkey);
 	free(args.pos);
 	app_close(a);
 	return rc;

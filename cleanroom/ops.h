@@ -112,13 +112,14 @@ cr_err ops_consent_status(struct app *a, int64_t brand, const struct crypto_pseu
 /* -------------------------------------------------------------- receipts */
 
 /*
- * Verifies a receipt with the verifier key text `vkey`: the signature
- * (consent_receipt_verify's codes) and, when attached, the audit inclusion
- * proof, which must prove the receipt's own audit index
+ * Verifies a receipt: the signature with the receipts' verifier key text
+ * `rkey` (consent_receipt_verify's codes; receipts have their own key, not
+ * the log's) and, when attached, the audit inclusion proof with the log's
+ * `vkey`, which must prove the receipt's own audit index
  * (CR_ERR_AUDIT_VERIFY-class codes). `why` gets a reason on refusal;
  * *had_proof whether a proof was checked. *info written on success.
  */
-cr_err ops_receipt_verify(const char *vkey, const char *json, size_t len,
+cr_err ops_receipt_verify(const char *rkey, const char *vkey, const char *json, size_t len,
 			  struct consent_receipt_info *info, bool *had_proof, char *why,
 			  size_t why_cap) CR_MUST_CHECK;
 

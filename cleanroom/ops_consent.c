@@ -245,19 +245,19 @@ static cr_err check_audit_proof(const char *vkey, json_t *doc, const struct cons
 	return CR_OK;
 }
 
-cr_err ops_receipt_verify(const char *vkey, const char *json, size_t len,
+cr_err ops_receipt_verify(const char *rkey, const char *vkey, const char *json, size_t len,
 			  struct consent_receipt_info *info, bool *had_proof, char *why,
 			  size_t why_cap)
 {
 	struct consent_receipt_info got;
-	struct audit_verifier v;
+	struct audit_verifier r, v;
 	json_t *doc;
 	cr_err rc;
-	if (audit_verifier_parse(vkey, strlen(vkey), &v) != CR_OK) {
+	if (audit_verifier_parse(rkey, strlen(rkey), &r) != CR_OK || audit_verifier_parse(vkey, strlen(vkey), &v) != CR_OK) {
 		snprintf(why, why_cap, "not a verifier key (name+keyid+base64)");
 		return CR_ERR_PARSE;
 	}
-	rc = consent_receipt_verify(json, len, v.public_key, &got);
+	rc = consent_receipt_verify(json, len, r.public_key, &got);
 	if (rc != CR_OK)
 		return rc;
 	doc = json_loadb(json, len, 0, NULL);

@@ -99,6 +99,13 @@ const uint8_t *crypto_keyring_public_key(const struct crypto_keyring *kr);
 cr_err crypto_keyring_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
 		   uint8_t sig[static CRYPTO_SIG_BYTES]) CR_MUST_CHECK;
 
+/* The receipts' own key (key separation: not the log's): its name
+ * ("<log key name>/receipts"), public key and signature, as above. */
+const char *crypto_keyring_receipt_key_name(const struct crypto_keyring *kr);
+const uint8_t *crypto_keyring_receipt_public_key(const struct crypto_keyring *kr);
+cr_err crypto_keyring_receipt_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
+				   uint8_t sig[static CRYPTO_SIG_BYTES]) CR_MUST_CHECK;
+
 /* ============================================================ identifiers */
 
 enum crypto_id_type { CRYPTO_ID_EMAIL = 1, CRYPTO_ID_PHONE = 2 };

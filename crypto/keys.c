@@ -35,7 +35,36 @@ struct crypto_keyring {
 	uint8_t sign_sk[CRYPTO_SIGN_SK_BYTES];
 	uint8_t sign_pk[CRYPTO_SIGN_PK_BYTES];
 	char key_name[CRYPTO_KEY_NAME_MAX + 1];
+	/* The receipts' own Ed25519 key (key separation): derived from master,
+	 * not from sign.key, so the log's key cannot make a receipt. */
+	uint8_t receipt_sk[CRYPTO_SIGN_SK_BYTES];
+	uint8_t receipt_pk[CRYPTO_SIGN_PK_BYTES];
+	char receipt_name[CRYPTO_KEY_NAME_MAX + 1];
 };
+
+/* KDF context of the receipt key's seed: part of the derivation, never changed. */
+static const char kdf_ctx_receipt[crypto_kdf_CONTEXTBYTES] = "crrcpt01";
+
+/*
+ * The receipt key: seed = crypto_kdf_derive_from_key(32, id = 1,
+ * ctx = "crrcpt01", master), an Ed25519 key pair from it, named
+ * "<sign.key's name>/receipts" (or "cleanroom/receipts" when that would be
+ * too long). Independent of sign.key: holding the log's key gives no
+ * receipt key, and the other way round.
+ */
+static cr_err receipt_key_derive(struct crypto_keyring *kr)
+{
+	uint8_t seed[32];
+	cr_err rc = CR_OK;
+	if (crypto_kdf_derive_from_key(seed, sizeof(seed), 1, kdf_ctx_receipt, kr->master) != 0 ||
+	    crypto_sign_seed_keypair(kr->receipt_pk, kr->receipt_sk, seed) != 0)
+		rc = CR_ERR_CRYPTO;
+	if ((size_t)snprintf(kr->receipt_name, sizeof(kr->receipt_name), "%s/receipts", kr->key_name) >=
+	    sizeof(kr->receipt_name))
+		snprintf(kr->receipt_name, sizeof(kr->receipt_name), "cleanroom/receipts");
+	sodium_memzero(seed, sizeof(seed));
+	return rc;
+}
 
 /* ------------------------------------------------------------ key names */
 
@@ -383,6 +412,8 @@ cr_err crypto_keyring_open(const char *keys_dir, struct crypto_keyring **out)
 	if (rc != CR_OK)
 		goto out;
 	rc = sign_file_parse(text, len, kr);
+	if (rc == CR_OK)
+		rc = receipt_key_derive(kr);
 	if (rc != CR_OK)
 		goto out;
 	if (sodium_mprotect_readonly(kr) != 0) {
@@ -421,6 +452,24 @@ cr_err crypto_keyring_sign(const struct crypto_keyring *kr, const uint8_t *msg, 
 			   uint8_t sig[static CRYPTO_SIG_BYTES])
 {
 	if (crypto_sign_detached(sig, NULL, msg, len, kr->sign_sk) != 0)
+		return CR_ERR_CRYPTO;
+	return CR_OK;
+}
+
+const char *crypto_keyring_receipt_key_name(const struct crypto_keyring *kr)
+{
+	return kr->receipt_name;
+}
+
+const uint8_t *crypto_keyring_receipt_public_key(const struct crypto_keyring *kr)
+{
+	return kr->receipt_pk;
+}
+
+cr_err crypto_keyring_receipt_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
+				   uint8_t sig[static CRYPTO_SIG_BYTES])
+{
+	if (crypto_sign_detached(sig, NULL, msg, len, kr->receipt_sk) != 0)
 		return CR_ERR_CRYPTO;
 	return CR_OK;
 }

@@ -145,7 +145,9 @@ n=$(sqlite3 "$d/cleanroom.db" "select count(*) from consent_events where actor i
 [ "$n" -eq 0 ] || { echo "R24: $n events lack actor, channel or method"; exit 1; }
 expect 200 - "$brand" "$url/v1/brands/acme/subjects/$pd/status?id_type=email"
 grep -q WITHDRAWN body
-"$CR" receipt verify receipt.json --key "$VKEY" | grep -q "proven in the signed log"
+RKEY=$("$CR" audit key --receipts --data "$d")
+[ "$RKEY" != "$VKEY" ] || { echo "receipts and checkpoints share a key"; exit 1; }
+"$CR" receipt verify receipt.json --receipt-key "$RKEY" --key "$VKEY" | grep -q "proven in the signed log"
 expect 200 - "$partner" -H "$J" --data-binary @receipt.json "$url/v1/receipts/verify"
 json 'assert d["valid"] and d["type"]=="withdraw" and d["audit_proof_verified"], d'
 python3 -c "

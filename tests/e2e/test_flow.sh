@@ -15,6 +15,7 @@ run() { "$CR" "$@" 2>>"$log" | tee -a "$log"; }
 
 "$CR" init >"$PWD/vkey" 2>>"$log"
 VKEY=$(cat "$PWD/vkey")
+RKEY=$("$CR" audit key --receipts)
 "$CR" synth --customers 400 --overlap 0.5 --seed 11 --out "$PWD/s" >>"$log" 2>&1
 
 run brand create acme >/dev/null
@@ -78,11 +79,11 @@ src=$(sqlite3 data/cleanroom.db "select actor||'/'||channel||'/'||method from co
 n=$(sqlite3 data/cleanroom.db "select count(*) from consent_events where actor is null or channel is null or method is null")
 [ "$n" -eq 0 ] || { echo "R24: $n events lack actor, channel or method"; exit 1; }
 "$CR" consent status --brand acme --subject "$pick" | grep -q "WITHDRAWN"
-"$CR" receipt verify receipt.json --key "$VKEY" | grep -q "proven in the signed log"
+"$CR" receipt verify receipt.json --receipt-key "$RKEY" --key "$VKEY" | grep -q "proven in the signed log"
 python3 -c "
 import json; r=json.load(open('receipt.json')); r['payload']['audit_index'] += 1
 json.dump(r, open('tampered.json','w'))"
-set +e; "$CR" receipt verify tampered.json --key "$VKEY" >/dev/null 2>&1; rc=$?; set -e
+set +e; "$CR" receipt verify tampered.json --receipt-key "$RKEY" --key "$VKEY" >/dev/null 2>&1; rc=$?; set -e
 [ $rc -eq 1 ] || { echo "tampered receipt accepted"; exit 1; }
 
 # R27: the grants that came in the import have receipts too, in the export
@@ -93,7 +94,7 @@ import json; d=json.load(open('export.json'))
 assert len(d['receipts']) == sum(e['type'] in ('grant','refuse','withdraw','object') for e in d['events']), d['receipts']
 print([e['id'] for e in d['events'] if e['type'] == 'grant'][0])")
 "$CR" consent receipt --brand acme --event "$grant_id" --out imported-receipt.json 2>>"$log"
-"$CR" receipt verify imported-receipt.json --key "$VKEY" | grep -q "proven in the signed log"
+"$CR" receipt verify imported-receipt.json --receipt-key "$RKEY" --key "$VKEY" | grep -q "proven in the signed log"
 
 # Re-upload of the withdrawn person (written differently) is refused as suppressed.
 printf 'email,segment,region,age_band,spend\n  %s ,a,north,25-34,10\n' "$(echo "$pick" | tr a-z A-Z | tr -d ' ')" > again.csv

@@ -250,13 +250,18 @@ cp "$last.out" "$art/proof"
 cr 0 verify-proof audit verify-proof --key "$VKEY" "$art/proof"
 cr 0 verify audit verify --checkpoint "$art/checkpoint"
 cr 0 verify-json audit verify --json
-cr 0 receipt receipt verify "$art/withdraw.json" --key "$VKEY"
+cr 0 audit-key-receipts audit key --receipts
+RKEY=$(cat "$last.out")
+cr 0 audit-key-json audit key --json
+cr 0 receipt receipt verify "$art/withdraw.json" --receipt-key "$RKEY" --key "$VKEY"
 cr 0 receipt-json receipt verify "$art/grant-phone.json" --json
-cr 0 receipt-stdout receipt verify "$art/withdraw-phone.json" --key "$VKEY"
+cr 0 receipt-stdout receipt verify "$art/withdraw-phone.json" --receipt-key "$RKEY" --key "$VKEY"
+cr 2 receipt-log-key-only receipt verify "$art/withdraw.json" --key "$VKEY"
+cr 1 receipt-signed-by-log-key receipt verify "$art/withdraw.json" --receipt-key "$VKEY" --key "$VKEY"
 python3 -c "
 import json,sys; r=json.load(open(sys.argv[1])); r['payload']['audit_index'] += 1
 json.dump(r, open(sys.argv[2], 'w'))" "$art/withdraw.json" "$in/tampered.json"
-cr 1 receipt-tampered receipt verify "$in/tampered.json" --key "$VKEY"
+cr 1 receipt-tampered receipt verify "$in/tampered.json" --receipt-key "$RKEY" --key "$VKEY"
 
 # --- tokens (the last writes: the token name marks the end of the WAL) --------
 cr 0 token-issue token issue --role brand --tenant "$B" --name wal-end-marker

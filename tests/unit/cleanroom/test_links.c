@@ -281,7 +281,7 @@ static bool allowed_in(json_t *view, const char *purpose, const char *recipient)
 static void test_link_view_then_withdraw_one_purpose(void **state)
 {
 	struct fx *f = *state;
-	char tok[LINK_TOKEN_MAX + 1], body[LINK_TOKEN_MAX + 96], why[256] = "", *vkey = NULL, *rtext;
+	char tok[LINK_TOKEN_MAX + 1], body[LINK_TOKEN_MAX + 96], why[256] = "", *vkey = NULL, *rkey = NULL, *rtext;
 	struct consent_receipt_info info;
 	unsigned status = 0;
 	bool proven = false;
@@ -305,11 +305,13 @@ static void test_link_view_then_withdraw_one_purpose(void **state)
 	rtext = json_dumps(json_object_get(w, "receipt"), JSON_COMPACT);
 	json_decref(w);
 	assert_int_equal(app_verifier_key(f->a, &vkey), CR_OK);
-	assert_int_equal(ops_receipt_verify(vkey, rtext, strlen(rtext), &info, &proven, why, sizeof(why)), CR_OK);
+	assert_int_equal(app_receipt_key(f->a, &rkey), CR_OK);
+	assert_int_equal(ops_receipt_verify(rkey, vkey, rtext, strlen(rtext), &info, &proven, why, sizeof(why)), CR_OK);
 	assert_true(proven);
 	assert_int_equal(info.type, CONSENT_EV_WITHDRAW);
 	assert_string_equal(info.purpose, "ads_measurement");
 	free(vkey);
+	free(rkey);
 	free(rtext);
 
 	snprintf(body, sizeof(body), "{\"token\":\"%s\"}", tok);

@@ -575,7 +575,8 @@ static void test_r15_child_directed_datasets_and_the_brand_child_age(void **stat
  * receipts too: the subject's export carries one per consent act, each
  * verifying with its inclusion proof, and any stored act's receipt can be
  * had again by its id; served events have none; another brand's are not
- * found.
+ * found. Receipts are signed with a key of their own (issue 19, key
+ * separation): the log's key verifies no receipt, theirs no checkpoint.
  */
 static void test_r27_imported_acts_have_receipts(void **state)
 {
@@ -583,7 +584,7 @@ static void test_r27_imported_acts_have_receipts(void **state)
 	struct crypto_pseudonym p;
 	struct consent_import_summary sum;
 	struct consent_receipt_info info;
-	char lines[2048], a[CR_TIME_STRLEN], b[CR_TIME_STRLEN], c[CR_TIME_STRLEN], why[256], *vkey = NULL, *r = NULL;
+	char lines[2048], a[CR_TIME_STRLEN], b[CR_TIME_STRLEN], c[CR_TIME_STRLEN], why[256], *vkey = NULL, *rkey = NULL, *r = NULL;
 	json_t *doc = NULL, *rc_json;
 	size_t i, acts = 0;
 	bool proven = false;
@@ -606,9 +607,10 @@ static void test_r27_imported_acts_have_receipts(void **state)
 	p = rfx_pseudonym(f, f->acme, "imp@example.com");
 	assert_int_equal(ops_subject_export(f->a, f->acme, &p, 1, &doc), CR_OK);
 	assert_int_equal(app_verifier_key(f->a, &vkey), CR_OK);
+	assert_int_equal(app_receipt_key(f->a, &rkey), CR_OK);
 	json_array_foreach(json_object_get(doc, "receipts"), i, rc_json) {
 		char *text = json_dumps(rc_json, JSON_COMPACT);
-		assert_int_equal(ops_receipt_verify(vkey, text, strlen(text), &info, &proven, why, sizeof(why)), CR_OK);
+		assert_int_equal(ops_receipt_verify(rkey, vkey, text, strlen(text), &info, &proven, why, sizeof(why)), CR_OK);
 		assert_true(proven);
 		assert_true(info.type == CONSENT_EV_GRANT || info.type == CONSENT_EV_WITHDRAW);
 		acts++;
@@ -624,11 +626,26 @@ static void test_r27_imported_acts_have_receipts(void **state)
 	assert_int_equal(registry_event_receipt(f->a, f->other, served_id + 1, &r), CR_ERR_CONSENT_EVENT_NOT_FOUND);
 	assert_int_equal(registry_event_receipt(f->a, f->acme, 999999, &r), CR_ERR_CONSENT_EVENT_NOT_FOUND);
 	assert_int_equal(registry_event_receipt(f->a, f->acme, served_id + 1, &r), CR_OK);
-	assert_int_equal(ops_receipt_verify(vkey, r, strlen(r), &info, &proven, why, sizeof(why)), CR_OK);
+	assert_int_equal(ops_receipt_verify(rkey, vkey, r, strlen(r), &info, &proven, why, sizeof(why)), CR_OK);
 	assert_int_equal(info.event_id, served_id + 1);
+	/* Key separation: the log's key does not verify a receipt, and the
+	 * receipts' key does not verify a checkpoint. */
+	assert_int_equal(ops_receipt_verify(vkey, vkey, r, strlen(r), &info, &proven, why, sizeof(why)),
+			 CR_ERR_CONSENT_RECEIPT_KEY);
+	assert_string_not_equal(rkey, vkey);
+	{
+		struct audit_verifier rv;
+		struct audit_checkpoint cp;
+		char *note = NULL;
+		assert_int_equal(audit_verifier_parse(rkey, strlen(rkey), &rv), CR_OK);
+		assert_int_equal(audit_log_latest_checkpoint(f->a->log, &note), CR_OK);
+		assert_int_not_equal(audit_checkpoint_open(&rv, note, strlen(note), NULL, &cp), CR_OK);
+		free(note);
+	}
 	assert_int_equal(info.type, CONSENT_EV_GRANT);
 	free(r);
 	free(vkey);
+	free(rkey);
 	json_decref(doc);
 }
 
