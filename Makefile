@@ -282,6 +282,12 @@ $(PHONE_EXAMPLES): $(PHONEMETA)
 	@mkdir -p $(dir $@)
 	$(Q)$(PHONEMETA) examples > $@.tmp && mv $@.tmp $@
 
+# The C Merkle verifier's verdicts on fuzz_merkle's corpus, for the cross-check
+# with web/tlog.js (tests/browser/merkle-xcheck.test.js).
+$(BUILD)/tests/tools/merkle_case: tests/tools/merkle_case.c tests/fuzz/merkle_case.h $(call libs_for,audit)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(call libs_for,audit) $(LDLIBS)
+
 # The service's normalization as a filter, for the cross-check.
 $(BUILD)/tests/tools/%: tests/tools/%.c $(call libs_for,crypto)
 	@mkdir -p $(dir $@)
@@ -312,12 +318,13 @@ $(FUZZ_BINS): build/fuzz/obj/$(WEB_GEN:.c=.o)
 # Screenshots and the downloaded receipt go to build/browser-artifacts/.
 .PHONY: test-browser
 .PHONY: browser-deps
-browser-deps: $(PROGRAM) $(PHONE_EXAMPLES) $(BUILD)/tests/tools/ident_normalize
+browser-deps: $(PROGRAM) $(PHONE_EXAMPLES) $(BUILD)/tests/tools/ident_normalize $(BUILD)/tests/tools/merkle_case
 test-browser: deps browser-deps
 	@tests/browser/setup.sh
 	@rm -rf build/browser-artifacts
 	@cd tests/browser && CLEANROOM=$(CURDIR)/$(PROGRAM) VECTORS_DIR=$(CURDIR)/tests/vectors \
 	  PHONE_META=$(CURDIR)/$(PHONE_JS) PHONE_EXAMPLES=$(CURDIR)/$(PHONE_EXAMPLES) \
 	  IDENT_NORMALIZE=$(CURDIR)/$(BUILD)/tests/tools/ident_normalize \
+	  MERKLE_CASE=$(CURDIR)/$(BUILD)/tests/tools/merkle_case \
 	  BROWSER_ARTIFACTS=$(CURDIR)/build/browser-artifacts \
 	  node --test --test-concurrency=1 --test-reporter=spec .

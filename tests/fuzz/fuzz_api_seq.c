@@ -116,7 +116,7 @@ static const char *const types[] = { "application/json", "application/x-ndjson",
 static const char *const queries[][7] = {
 	{ NULL }, { "id_type", "email", NULL }, { "limit", "2", "before", "3", NULL },
 	{ "brand", "other", "type", "consent.withdraw", NULL }, { "published_at", "2026-01-01T00:00:00Z", NULL },
-	{ "default_country", "CN", NULL }, { "index", "1", "size", "3", NULL }, { "size1", "1", "size2", "4", NULL },
+	{ "default_country", "CN", NULL }, { "index", "1", "size", "3", NULL }, { "from", "1", "to", "4", NULL },
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -176,10 +176,26 @@ static void ffx_template(struct ffx *f)
 	f->a = NULL;
 }
 
-/* Builds the template once (in $TMPDIR); each input then calls ffx_fresh. */
+static struct ffx ffx_the;
+
+/* Removes the two folders when the fuzzer exits normally. */
+static void ffx_cleanup(void)
+{
+	char cmd[192];
+	if (ffx_the.readers)
+		app_readers_close(ffx_the.readers);
+	if (ffx_the.a)
+		app_close(ffx_the.a);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", ffx_the.tpl, ffx_the.work);
+	if (system(cmd) != 0)
+		fprintf(stderr, "fuzz fixture: could not remove %s\n", ffx_the.tpl);
+}
+
+/* Builds the template once (in /tmp); each input then calls ffx_fresh. */
 static struct ffx *ffx_get(void)
 {
-	static struct ffx f;
+	struct ffx *fp = &ffx_the;
+#define f (*fp)
 	static int ready;
 	if (ready)
 		return &f;
@@ -197,8 +213,10 @@ static struct ffx *ffx_get(void)
 	if (system(cmd) != 0)
 		ffx_die("cp", CR_ERR_IO, cmd);
 	ffx_ok(crypto_pool_create(1, &f.pool), "pool", NULL);
+	atexit(ffx_cleanup);
 	ready = 1;
 	return &f;
+#undef f
 }
 
 /* The template's state again, open as f->a with one read connection. */
