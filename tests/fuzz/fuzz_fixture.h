@@ -194,29 +194,27 @@ static void ffx_cleanup(void)
 /* Builds the template once (in /tmp); each input then calls ffx_fresh. */
 static struct ffx *ffx_get(void)
 {
-	struct ffx *fp = &ffx_the;
-#define f (*fp)
 	static int ready;
+	struct ffx *f = &ffx_the;
+	char cmd[256];
 	if (ready)
-		return &f;
+		return f;
 	if (sodium_init() < 0)
 		abort();
-	snprintf(f.tpl, sizeof(f.tpl), "/tmp/cr-fuzz-tpl-XXXXXX");
-	snprintf(f.work, sizeof(f.work), "/tmp/cr-fuzz-work-XXXXXX");
-	if (mkdtemp(f.tpl) == NULL || mkdtemp(f.work) == NULL)
+	snprintf(f->tpl, sizeof(f->tpl), "/tmp/cr-fuzz-tpl-XXXXXX");
+	snprintf(f->work, sizeof(f->work), "/tmp/cr-fuzz-work-XXXXXX");
+	if (mkdtemp(f->tpl) == NULL || mkdtemp(f->work) == NULL)
 		ffx_die("mkdtemp", CR_ERR_IO, NULL);
-	snprintf(f.data, sizeof(f.data), "%s/data", f.tpl);
-	ffx_template(&f);
+	snprintf(f->data, sizeof(f->data), "%s/data", f->tpl);
+	ffx_template(f);
 	/* the work copy: the whole folder once (keys, TLS), then the database per input */
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "cp -a %s/data %s/data", f.tpl, f.work);
+	snprintf(cmd, sizeof(cmd), "cp -a %s/data %s/data", f->tpl, f->work);
 	if (system(cmd) != 0)
 		ffx_die("cp", CR_ERR_IO, cmd);
-	ffx_ok(crypto_pool_create(1, &f.pool), "pool", NULL);
+	ffx_ok(crypto_pool_create(1, &f->pool), "pool", NULL);
 	atexit(ffx_cleanup);
 	ready = 1;
-	return &f;
-#undef f
+	return f;
 }
 
 /* The template's state again, open as f->a with one read connection. */
