@@ -194,26 +194,38 @@ build/fuzz/obj/%.o: %.cc $(wildcard */*.h) | deps
 	$(Q)clang++ -std=c++17 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	  -fno-sanitize=vptr -c $< -o $@
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(FUZZ_CXX_OBJS) $(wildcard */*.h common/errors/*.def)
+# The C sources are compiled once, instrumented, and every target links
+# them: eighteen targets recompiling every module would take minutes each.
+FUZZ_C_OBJS = $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
+.SECONDARY: $(FUZZ_C_OBJS)
+build/fuzz/obj/%.o: %.c $(wildcard */*.h common/errors/*.def) | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ-CC $<")
+	$(Q)clang -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	  -c $< -o $@
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_C_OBJS) $(FUZZ_CXX_OBJS) $(wildcard */*.h tests/fuzz/*.h common/errors/*.def)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ-LD $@"
 	$(Q)clang -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(FUZZ_LIB_SRCS) $(FUZZ_CXX_OBJS) $(LDLIBS) -pthread
+	  -o $@ $< $(FUZZ_C_OBJS) $(FUZZ_CXX_OBJS) $(LDLIBS) -pthread
+
+# A target whose input is structured has a dictionary, tests/fuzz/<name>.dict.
+fuzz_dict = $(if $(wildcard tests/fuzz/$(1).dict),-dict=tests/fuzz/$(1).dict)
 
 fuzz: deps $(FUZZ_BINS)
-	@for n in $(FUZZ_NAMES); do \
-	  mkdir -p tests/fuzz/corpus/$$n; \
-	  echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
-	  build/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    tests/fuzz/corpus/$$n || exit 1; \
-	done
+	@set -e; $(foreach n,$(FUZZ_NAMES), \
+	  mkdir -p tests/fuzz/corpus/$(n); \
+	  echo "== fuzz $(n) for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/fuzz_$(n) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(call fuzz_dict,$(n)) tests/fuzz/corpus/$(n);)
 
 fuzz-smoke: deps $(FUZZ_BINS)
-	@for n in $(FUZZ_NAMES); do \
-	  mkdir -p tests/fuzz/corpus/$$n; \
-	  build/fuzz/fuzz_$$n -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>&1 \
-	    || { echo "fuzz-smoke: $$n failed on its corpus"; exit 1; }; \
-	done; echo "fuzz-smoke: $(words $(FUZZ_NAMES)) targets replayed their corpus"
+	@$(foreach n,$(FUZZ_NAMES), \
+	  mkdir -p tests/fuzz/corpus/$(n); \
+	  build/fuzz/fuzz_$(n) -runs=0 $(call fuzz_dict,$(n)) tests/fuzz/corpus/$(n) >/dev/null 2>&1 \
+	    || { echo "fuzz-smoke: $(n) failed on its corpus"; exit 1; };) \
+	echo "fuzz-smoke: $(words $(FUZZ_NAMES)) targets replayed their corpus"
 
 # Long runs that do not belong in `make test`: the audit log's SIGKILL crash
 # test with SOAK_KILLS kills (default 1000; `make test` does 50), and the
@@ -320,6 +332,12 @@ $(PHONE_EXAMPLES): $(PHONEMETA)
 	@mkdir -p $(dir $@)
 	$(Q)$(PHONEMETA) examples > $@.tmp && mv $@.tmp $@
 
+# The C Merkle verifier's verdicts on fuzz_merkle's corpus, for the cross-check
+# with web/tlog.js (tests/browser/merkle-xcheck.test.js).
+$(BUILD)/tests/tools/merkle_case: tests/tools/merkle_case.c tests/fuzz/merkle_case.h $(call libs_for,audit)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(call libs_for,audit) $(LDLIBS)
+
 # The service's normalization as a filter, for the cross-check.
 $(BUILD)/tests/tools/%: tests/tools/%.c $(call libs_for,crypto)
 	@mkdir -p $(dir $@)
@@ -340,7 +358,7 @@ $(BUILD)/obj/gen/web_assets.o: $(WEB_GEN) cleanroom/web_assets.h | deps
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 $(call lib_of,cleanroom): $(BUILD)/obj/gen/web_assets.o
 FUZZ_LIB_SRCS += $(WEB_GEN)
-$(FUZZ_BINS): $(WEB_GEN)
+$(FUZZ_BINS): build/fuzz/obj/$(WEB_GEN:.c=.o)
 
 # Real-browser tests of the web pages (tests/browser/): headless Debian
 # chromium driven by playwright-core under node's test runner; and, under
@@ -350,12 +368,13 @@ $(FUZZ_BINS): $(WEB_GEN)
 # Screenshots and the downloaded receipt go to build/browser-artifacts/.
 .PHONY: test-browser
 .PHONY: browser-deps
-browser-deps: $(PROGRAM) $(PHONE_EXAMPLES) $(BUILD)/tests/tools/ident_normalize
+browser-deps: $(PROGRAM) $(PHONE_EXAMPLES) $(BUILD)/tests/tools/ident_normalize $(BUILD)/tests/tools/merkle_case
 test-browser: deps browser-deps
 	@tests/browser/setup.sh
 	@rm -rf build/browser-artifacts
 	@cd tests/browser && CLEANROOM=$(CURDIR)/$(PROGRAM) VECTORS_DIR=$(CURDIR)/tests/vectors \
 	  PHONE_META=$(CURDIR)/$(PHONE_JS) PHONE_EXAMPLES=$(CURDIR)/$(PHONE_EXAMPLES) \
 	  IDENT_NORMALIZE=$(CURDIR)/$(BUILD)/tests/tools/ident_normalize \
+	  MERKLE_CASE=$(CURDIR)/$(BUILD)/tests/tools/merkle_case \
 	  BROWSER_ARTIFACTS=$(CURDIR)/build/browser-artifacts \
 	  node --test --test-concurrency=1 --test-reporter=spec .

@@ -121,7 +121,8 @@ static cr_err token_decode(const char *token, size_t len,
 	const size_t plen = sizeof(AUTH_TOKEN_PREFIX) - 1;
 	const char *end = NULL;
 	size_t got = 0;
-	if (token == NULL || len != AUTH_TOKEN_LEN || memcmp(token, AUTH_TOKEN_PREFIX, plen) != 0)
+	if (token == NULL || len != AUTH_TOKEN_LEN || memcmp(token, AUTH_TOKEN_PREFIX, plen) != 0 ||
+	    !cr_base64_alphabet_ok(token + plen, TOKEN_B64_LEN, true))
 		return CR_ERR_AUTH_INVALID;
 	if (sodium_base642bin(raw, AUTH_TOKEN_RAW_BYTES, token + plen, TOKEN_B64_LEN,
 			      NULL, &got, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
@@ -397,6 +398,10 @@ cr_err auth_bearer_parse(const char *header, const char **token, size_t *len)
 	n = strlen(header);
 	if (n <= slen || strncasecmp(header, scheme, slen) != 0 || header[slen] == ' ')
 		return CR_ERR_AUTH_INVALID;
+	/* RFC 6750's b64token: no space or control byte anywhere in it */
+	for (size_t i = slen; i < n; i++)
+		if ((unsigned char)header[i] <= 0x20 || header[i] == 0x7f)
+			return CR_ERR_AUTH_INVALID;
 	*token = header + slen;
 	*len = n - slen;
 	return CR_OK;

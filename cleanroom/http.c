@@ -206,8 +206,9 @@ static cr_err authenticate(struct http_conn *c, struct MHD_Connection *mc)
 	guard_ctx = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	if (guard_ctx != NULL)
 		http_guard_authenticated(guard_ctx->socket_context);
-	if (!(c->route->roles & (unsigned)c->who.role))
-		return CR_ERR_AUTH_FORBIDDEN;
+	rc = http_request_admit(c->route, &c->who, NULL, NULL);
+	if (rc != CR_OK)
+		return rc;
 	if (c->srv->rate == NULL)
 		return CR_OK;
 	return http_ratelimit_take(c->srv->rate, c->who.id, monotonic_us(), &c->retry_after_s);
@@ -221,15 +222,25 @@ static cr_err authenticate(struct http_conn *c, struct MHD_Connection *mc)
  */
 static cr_err early_scope(const struct http_conn *c)
 {
-	const char *brand = http_params_get(&c->params, "brand"), *sid = http_params_get(&c->params, "session");
-	char actor[32];
 	if (!c->authed)
 		return CR_OK;
-	if (brand != NULL && !auth_may_act_on(&c->who, brand))
+	return http_request_admit(c->route, &c->who, &c->params, c->srv->sessions);
+}
+
+cr_err http_request_admit(const struct http_route *route, const struct auth_token_info *who,
+			  const struct http_params *params, struct psi_sessions *sessions)
+{
+	const char *brand = http_params_get(params, "brand"), *sid = http_params_get(params, "session");
+	char actor[32];
+	if (who == NULL)
+		return route->roles == HTTP_PUBLIC ? CR_OK : CR_ERR_AUTH_MISSING;
+	if (route->roles != HTTP_PUBLIC && !(route->roles & (unsigned)who->role))
+		return CR_ERR_AUTH_FORBIDDEN;
+	if (brand != NULL && !auth_may_act_on(who, brand))
 		return CR_ERR_AUTH_TENANT;
-	if (sid != NULL && c->srv->sessions != NULL) {
-		psi_session_token_actor(c->who.id, actor, sizeof(actor));
-		if (!psi_sessions_owned(c->srv->sessions, sid, actor))
+	if (sid != NULL && sessions != NULL) {
+		psi_session_token_actor(who->id, actor, sizeof(actor));
+		if (!psi_sessions_owned(sessions, sid, actor))
 			return CR_ERR_PSI_SESSION_NOT_FOUND;
 	}
 	return CR_OK;
@@ -1011,8 +1022,12 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms)
 
 const char *http_query(const struct http_request *req, const char *name)
 {
-	if (req->conn == NULL)
+	if (req->conn == NULL) {
+		for (const char *const *a = req->args; a != NULL && a[0] != NULL && a[1] != NULL; a += 2)
+			if (strcmp(a[0], name) == 0)
+				return a[1];
 		return NULL;
+	}
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 

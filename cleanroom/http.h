@@ -63,6 +63,9 @@ struct http_request {
 	const struct http_params *params;
 	FILE *upload;                     /* spool routes: the body, seekable, at offset 0 */
 	void *conn;                       /* the libmicrohttpd connection (http_query) */
+	/* Without a connection (in-process callers: tests, fuzz targets), the
+	 * decoded query arguments http_query reads: name, value, ..., NULL. */
+	const char *const *args;
 };
 
 /* What a handler answers on success. `body` is owned (malloc) by the reply. */
@@ -125,6 +128,18 @@ cr_err http_route_find(const struct http_route *routes, size_t n, const char *me
 		       const char *path, const struct http_route **route_out,
 		       struct http_params *params) CR_MUST_CHECK;
 
+/*
+ * What the server decides on a request's headers, before its body and its
+ * handler: whether `who` (NULL: no token shown) may call `route` at all
+ * (CR_ERR_AUTH_MISSING on a route with roles and no token,
+ * CR_ERR_AUTH_FORBIDDEN for a role it does not admit), and then whether
+ * the path's {brand} is one `who` may act on (CR_ERR_AUTH_TENANT) and its
+ * {session} one `who` opened, when `sessions` is given
+ * (CR_ERR_PSI_SESSION_NOT_FOUND). The handler decides again with the store.
+ */
+cr_err http_request_admit(const struct http_route *route, const struct auth_token_info *who,
+			  const struct http_params *params, struct psi_sessions *sessions) CR_MUST_CHECK;
+
 /* The methods admitted on `path`, comma-separated, for a 405's Allow header. */
 void http_route_allow(const struct http_route *routes, size_t n, const char *path,
 		      char *buf, size_t cap);
@@ -140,6 +155,7 @@ cr_err http_param_id(const struct http_request *req, const char *name,
 /*
  * The value of query parameter `name` (borrowed from the request), or NULL.
  * Handlers parse it themselves and answer CR_ERR_HTTP_QUERY when it is bad.
+ * Without a connection it is looked up in req->args.
  */
 const char *http_query(const struct http_request *req, const char *name);
 

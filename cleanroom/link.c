@@ -103,7 +103,8 @@ cr_err link_token_open(const uint8_t key[static LINK_KEY_BYTES], const char *tok
 	const char *end = NULL;
 	cr_err rc = CR_ERR_LINK_INVALID;
 	if (token == NULL || len <= PREFIX_LEN || len > LINK_TOKEN_MAX ||
-	    memcmp(token, LINK_TOKEN_PREFIX, PREFIX_LEN) != 0)
+	    memcmp(token, LINK_TOKEN_PREFIX, PREFIX_LEN) != 0 ||
+	    !cr_base64_alphabet_ok(token + PREFIX_LEN, len - PREFIX_LEN, true))
 		goto out;
 	if (sodium_base642bin(raw, sizeof(raw), token + PREFIX_LEN, len - PREFIX_LEN, NULL, &raw_len,
 			      &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||

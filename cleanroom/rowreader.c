@@ -172,6 +172,9 @@ static void csv_on_field(void *s, size_t len, void *data)
 	struct rowreader *r = data;
 	if (r->cb_err != CR_OK)
 		return;
+	/* A bare CR ends a record inside a physical line: the next one starts on that line. */
+	if (r->record_start == 0)
+		r->record_start = r->line;
 	if (r->building.n >= ROWREADER_MAX_COLUMNS) {
 		set_err(r, r->record_start, "more than %s columns", "64");
 		r->cb_err = CR_ERR_FILE_COLUMNS;

@@ -80,6 +80,15 @@ cr_err cr_base64_encode(const uint8_t *bin, size_t bin_len, char *out,
  */
 cr_err cr_base64_decode(const char *b64, size_t b64_len, uint8_t *bin,
 			size_t bin_cap, size_t *bin_len) CR_MUST_CHECK;
+/*
+ * True if every byte of (s, len) is in the base64 alphabet: standard
+ * (A-Z a-z 0-9 + / and '=') or, with `urlsafe`, URL-safe without padding
+ * (A-Z a-z 0-9 - _). Checked before libsodium decodes, whose 1.0.18
+ * decoder reads every byte from 0x80 to 0xff as '/' (or '_'), so a text
+ * would otherwise have many spellings. Takes the same time whatever the
+ * bytes (tokens pass through it).
+ */
+bool cr_base64_alphabet_ok(const char *s, size_t len, bool urlsafe);
 
 /* ------------------------------------------------------------------ time */
 

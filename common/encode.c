@@ -50,6 +50,26 @@ cr_err cr_base64_encode(const uint8_t *bin, size_t bin_len, char *out, size_t ou
 	return CR_OK;
 }
 
+/* 0xff when a <= c <= b (all below 0x200), else 0, without a branch:
+ * c - a or b - c wraps, setting bit 8, exactly when c is outside. */
+static unsigned in_range(unsigned c, unsigned a, unsigned b)
+{
+	return ((((c - a) | (b - c)) >> 8 & 1u) - 1u) & 0xffu;
+}
+
+bool cr_base64_alphabet_ok(const char *s, size_t len, bool urlsafe)
+{
+	unsigned bad = 0;
+	unsigned p62 = urlsafe ? '-' : '+', p63 = urlsafe ? '_' : '/', pad = urlsafe ? 0x100u : '=';
+	for (size_t i = 0; i < len; i++) {
+		unsigned c = (unsigned char)s[i];
+		unsigned ok = in_range(c, 'A', 'Z') | in_range(c, 'a', 'z') | in_range(c, '0', '9') |
+			      in_range(c, p62, p62) | in_range(c, p63, p63) | in_range(c, pad, pad);
+		bad |= ~ok & 0xffu;
+	}
+	return bad == 0;
+}
+
 cr_err cr_base64_decode(const char *b64, size_t b64_len, uint8_t *bin,
 			size_t bin_cap, size_t *bin_len)
 {
@@ -62,6 +82,8 @@ cr_err cr_base64_decode(const char *b64, size_t b64_len, uint8_t *bin,
 		return CR_ERR_ENCODING;
 	if (b64_len / 4 * 3 > bin_cap + 2)
 		return CR_ERR_TOO_LARGE;
+	if (!cr_base64_alphabet_ok(b64, b64_len, false))
+		return CR_ERR_ENCODING;
 	if (sodium_base642bin(bin, bin_cap, b64, b64_len, NULL, &got, &end,
 			      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return b64_len / 4 * 3 > bin_cap ? CR_ERR_TOO_LARGE : CR_ERR_ENCODING;

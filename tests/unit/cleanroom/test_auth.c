@@ -188,6 +188,28 @@ static void test_bad_input_is_refused_and_nothing_stored(void **state)
 	assert_int_equal(count_rows(f->store), 0);
 }
 
+/* Found by fuzz_link (the same decoder): a token with a byte from 0x80 to
+ * 0xff in place of a '_' decoded to the same 32 bytes (libsodium 1.0.18
+ * reads those bytes as '_'), so it verified. A token has one spelling. */
+static void test_token_has_one_spelling(void **state)
+{
+	struct fixture *f = *state;
+	char token[AUTH_TOKEN_STRLEN], bad[AUTH_TOKEN_STRLEN];
+	struct auth_token_info t, who;
+	char *u = NULL;
+	for (int i = 0; i < 64 && u == NULL; i++) {
+		assert_int_equal(auth_token_issue(f->ap, AUTH_ROLE_OFFICER, "acme", "o", token, &t), CR_OK);
+		u = strchr(token + 4, '_');
+	}
+	assert_non_null(u);
+	assert_int_equal(auth_token_verify(f->store, token, strlen(token), &who), CR_OK);
+	for (int b = 0x80; b <= 0xff; b++) {
+		memcpy(bad, token, sizeof(token));
+		bad[u - token] = (char)b;
+		assert_int_equal(auth_token_verify(f->store, bad, strlen(bad), &who), CR_ERR_AUTH_INVALID);
+	}
+}
+
 static void test_malformed_tokens_are_invalid(void **state)
 {
 	struct fixture *f = *state;
@@ -323,6 +345,11 @@ static void test_bearer_header(void **state)
 	assert_int_equal(auth_bearer_parse("Basic dXNlcjpwdw==", &tok, &len), CR_ERR_AUTH_INVALID);
 	assert_int_equal(auth_bearer_parse("", &tok, &len), CR_ERR_AUTH_INVALID);
 	assert_int_equal(auth_bearer_parse("crt_abc", &tok, &len), CR_ERR_AUTH_INVALID);
+	/* found by fuzz_route: a space or control byte inside the token was
+	 * handed on as part of it; it is another shape, refused here */
+	assert_int_equal(auth_bearer_parse("Bearer crt_a Bearer b", &tok, &len), CR_ERR_AUTH_INVALID);
+	assert_int_equal(auth_bearer_parse("Bearer crt_abc\t", &tok, &len), CR_ERR_AUTH_INVALID);
+	assert_int_equal(auth_bearer_parse("Bearer crt_a\x7f", &tok, &len), CR_ERR_AUTH_INVALID);
 }
 
 int main(void)
@@ -335,6 +362,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_tokens_differ, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_is_refused_and_nothing_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_tokens_are_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_has_one_spelling, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_shows_records_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issue_in_open_transaction_is_refused, setup, teardown),

@@ -95,6 +95,37 @@ static void test_link_tampered_every_bit(void **state)
 	}
 }
 
+/* Found by fuzz_link: a byte from 0x80 to 0xff in place of a token's '_'
+ * (or anywhere) opened the token, libsodium 1.0.18 reading it as '_'. A
+ * token has one spelling. */
+static void test_link_token_has_one_spelling(void **state)
+{
+	(void)state;
+	uint8_t key[LINK_KEY_BYTES];
+	char tok[LINK_TOKEN_MAX + 1];
+	struct link_claims c, got;
+	size_t n, tried = 0;
+	randombytes_buf(key, sizeof(key));
+	claims_make(&c, 2000000000000);
+	for (int round = 0; round < 64 && tried == 0; round++) {
+		assert_int_equal(link_token_seal(key, &c, tok), CR_OK);
+		n = strlen(tok);
+		for (size_t i = 5; i < n; i++) {
+			char keep = tok[i];
+			if (keep != '_')
+				continue;
+			for (int b = 0x80; b <= 0xff; b++) {
+				tok[i] = (char)b;
+				assert_int_equal(link_token_open(key, tok, n, 1000, &got), CR_ERR_LINK_INVALID);
+			}
+			tok[i] = keep;
+			tried++;
+		}
+	}
+	assert_true(tried > 0);
+	assert_int_equal(link_token_open(key, tok, n, 1000, &got), CR_OK);
+}
+
 static void test_link_truncated_extended_foreign(void **state)
 {
 	(void)state;
@@ -603,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_link_carries_no_personal_data),
 		cmocka_unit_test(test_link_tampered_every_bit),
 		cmocka_unit_test(test_link_truncated_extended_foreign),
+		cmocka_unit_test(test_link_token_has_one_spelling),
 		cmocka_unit_test(test_link_expiry_boundary),
 		cmocka_unit_test_setup_teardown(test_link_view_then_withdraw_one_purpose, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_link_refused_tampered_expired, fx_setup, fx_teardown),

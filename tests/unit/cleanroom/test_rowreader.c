@@ -223,6 +223,28 @@ static void test_ndjson_malformed(void **state)
 	}
 }
 
+/* Found by fuzz_rowreader: a bare CR ends a CSV record inside a physical
+ * line; the record after it was numbered line 0, and its errors named no
+ * line. It starts on the physical line that holds it. */
+static void test_csv_record_after_bare_cr_keeps_its_line(void **state)
+{
+	(void)state;
+	static const char data[] = "email,segment\na@example.com,a\rb@example.com,b\nc@example.com\n";
+	struct opened o = open_str(data, sizeof(data) - 1, "list.csv");
+	const char *const *f;
+	uint64_t line = 99;
+	bool eof;
+	assert_int_equal(o.rc, CR_OK);
+	assert_int_equal(rowreader_next(o.r, &f, &line, &eof), CR_OK);
+	assert_int_equal(line, 2);
+	assert_int_equal(rowreader_next(o.r, &f, &line, &eof), CR_OK);
+	assert_string_equal(f[0], "b@example.com");
+	assert_int_equal(line, 2);
+	assert_int_equal(rowreader_next(o.r, &f, &line, &eof), CR_ERR_FILE_COLUMNS);
+	assert_non_null(strstr(rowreader_error(o.r), "line 3"));
+	close_o(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_csv_oversized),
 		cmocka_unit_test(test_ndjson_records),
 		cmocka_unit_test(test_ndjson_malformed),
+		cmocka_unit_test(test_csv_record_after_bare_cr_keeps_its_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

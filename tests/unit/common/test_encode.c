@@ -62,12 +62,35 @@ static void test_base64_refusals(void **state)
 	assert_int_equal(n, 42);
 }
 
+/* Found by fuzz_link: libsodium 1.0.18 decodes every byte from 0x80 to
+ * 0xff as '/' (standard) or '_' (URL-safe), so one text had 129 spellings.
+ * The decoder refuses any byte outside the alphabet. */
+static void test_base64_refuses_bytes_outside_the_alphabet(void **state)
+{
+	(void)state;
+	uint8_t out[16];
+	size_t n = 42;
+	char b64[] = "Zm9v/w==";
+	assert_int_equal(cr_base64_decode(b64, 8, out, sizeof(out), &n), CR_OK);
+	for (int c = 0x80; c <= 0xff; c++) {
+		b64[4] = (char)c;
+		assert_int_equal(cr_base64_decode(b64, 8, out, sizeof(out), &n), CR_ERR_ENCODING);
+	}
+	assert_true(cr_base64_alphabet_ok("AZaz09+/=", 9, false));
+	assert_false(cr_base64_alphabet_ok("-", 1, false));
+	assert_true(cr_base64_alphabet_ok("AZaz09-_", 8, true));
+	assert_false(cr_base64_alphabet_ok("=", 1, true));
+	assert_false(cr_base64_alphabet_ok("\x80", 1, true));
+	assert_false(cr_base64_alphabet_ok("/", 1, true));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hex_roundtrip),
 		cmocka_unit_test(test_hex_refusals),
 		cmocka_unit_test(test_base64_rfc4648),
+		cmocka_unit_test(test_base64_refuses_bytes_outside_the_alphabet),
 		cmocka_unit_test(test_base64_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
