@@ -234,6 +234,10 @@ static void ffx_fresh(struct ffx *f)
 	snprintf(side, sizeof(side), "%s-shm", to);
 	unlink(side);
 	ffx_copy(from, to);
+	/* the template's signed checkpoint kept outside the database goes with it */
+	snprintf(from, sizeof(from), "%s/data/audit-tip", f->tpl);
+	snprintf(to, sizeof(to), "%s/data/audit-tip", f->work);
+	ffx_copy(from, to);
 	snprintf(to, sizeof(to), "%s/data", f->work);
 	ffx_ok(app_open(to, &f->a), "open", NULL);
 	ffx_ok(app_readers_open(f->a, 1, &f->readers), "readers", NULL);

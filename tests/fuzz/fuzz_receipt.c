@@ -8,7 +8,10 @@
  * The verifier key is the public key of the synthetic data directory the
  * seed receipts were made in (`cleanroom consent withdraw --receipt`), so
  * mutations of the unsigned audit_proof reach the proof parser with a
- * good signature. Beyond surviving any input: the verifier is
+ * good signature. Those seeds predate key separation (their receipts were
+ * signed with the log's key), so the same key serves as the receipts' key
+ * and the log's here, as `receipt verify --receipt-key VKEY --key VKEY`
+ * checks such an older receipt. Beyond surviving any input: the verifier is
  * deterministic; it accepts only what consent_receipt_verify accepts with
  * the same key and reports the same contents; an accepted receipt with a
  * proof proves its own audit index; any refusal of the proof says why.
@@ -48,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	rc1 = ops_receipt_verify(vkey, json, size, &a, &proof1, why1, sizeof(why1));
-	rc2 = ops_receipt_verify(vkey, json, size, &b, &proof2, why2, sizeof(why2));
+	rc1 = ops_receipt_verify(vkey, vkey, json, size, &a, &proof1, why1, sizeof(why1));
+	rc2 = ops_receipt_verify(vkey, vkey, json, size, &b, &proof2, why2, sizeof(why2));
 	check(rc1 == rc2 && proof1 == proof2, "verifier not deterministic");
 	rcd = consent_receipt_verify(json, size, v.public_key, &direct);
 	if (rc1 == CR_OK) {
