@@ -639,6 +639,7 @@ struct crash_state {
 	uint64_t acked;        /* every index below is acknowledged */
 	uint64_t checked;      /* content checked below this index */
 	char **published;      /* every checkpoint the children published */
+	struct audit_checkpoint *heads; /* and each one's body, parsed once */
 	size_t n_published, cap_published;
 };
 
@@ -656,10 +657,15 @@ static void take_records(struct crash_state *cs, char *buf, size_t *len)
 		if (cs->n_published == cs->cap_published) {
 			cs->cap_published = cs->cap_published ? 2 * cs->cap_published : 64;
 			cs->published = realloc(cs->published, cs->cap_published * sizeof(char *));
+			cs->heads = realloc(cs->heads, cs->cap_published * sizeof(*cs->heads));
 		}
 		char *note = malloc(a.note_len + 1);
 		memcpy(note, buf + off + sizeof(a), a.note_len);
 		note[a.note_len] = '\0';
+		const char *end = strstr(note, "\n\n");
+		assert_non_null(end);
+		assert_int_equal(audit_checkpoint_parse(note, (size_t)(end - note) + 1, &cs->heads[cs->n_published]),
+				 CR_OK);
 		cs->published[cs->n_published++] = note;
 		off += sizeof(a) + a.note_len;
 	}
@@ -708,8 +714,37 @@ static void crash_once(const char *path, struct crash_state *cs, int ms, uint64_
 	assert_int_equal(len, 0); /* no half record: writes are atomic */
 }
 
+/*
+ * No two checkpoints of one size differ (a fork signed by the log's own
+ * key): every checkpoint published since the last check against every one
+ * published before it, and every checkpoint stored in the database against
+ * every published one.
+ */
+static void assert_no_two_roots_per_size(sqlite3 *db, struct crash_state *cs, size_t published_before)
+{
+	sqlite3_stmt *st = NULL;
+	struct audit_checkpoint a;
+	for (size_t i = published_before; i < cs->n_published; i++)
+		for (size_t j = 0; j < i; j++)
+			if (cs->heads[i].size == cs->heads[j].size && memcmp(cs->heads[i].root, cs->heads[j].root, 32) != 0)
+				fail_msg("two published checkpoints of size %llu differ",
+					 (unsigned long long)cs->heads[i].size);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT note FROM audit_checkpoints", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *note = (const char *)sqlite3_column_text(st, 0), *end = strstr(note, "\n\n");
+		assert_non_null(end);
+		assert_int_equal(audit_checkpoint_parse(note, (size_t)(end - note) + 1, &a), CR_OK);
+		for (size_t j = 0; j < cs->n_published; j++)
+			if (a.size == cs->heads[j].size && memcmp(a.root, cs->heads[j].root, 32) != 0)
+				fail_msg("the stored checkpoint of size %llu differs from the one published",
+					 (unsigned long long)a.size);
+	}
+	sqlite3_finalize(st);
+}
+
 /* After a crash: the log opens, verifies, holds every acknowledged entry
- * with its content, and agrees with every published checkpoint. */
+ * with its content, agrees with every published checkpoint, and no size
+ * has two signed roots. */
 static void crash_check(const char *path, struct crash_state *cs, size_t published_before)
 {
 	sqlite3 *db = fx_db_open(path);
@@ -751,6 +786,7 @@ static void crash_check(const char *path, struct crash_state *cs, size_t publish
 		assert_int_equal(audit_log_prove_consistency(log, cp.size, size, &p), CR_OK);
 		assert_int_equal(audit_verify_consistency(cp.size, size, &p, cp.root, root), CR_OK);
 	}
+	assert_no_two_roots_per_size(db, cs, published_before);
 	audit_log_free(log);
 	audit_signer_free(s);
 	sqlite3_close(db);
@@ -789,6 +825,7 @@ static void test_crash_sigkill(void **state)
 	for (size_t i = 0; i < cs.n_published; i++)
 		free(cs.published[i]);
 	free(cs.published);
+	free(cs.heads);
 }
 
 int main(void)
