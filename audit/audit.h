@@ -182,6 +182,13 @@ cr_err audit_note_verify(const struct audit_verifier *keys, size_t n_keys,
 
 /* ========================================================== checkpoints */
 
+/*
+ * The extension line each checkpoint after the first carries:
+ * "previous <size of the checkpoint signed before it>", so that full
+ * verification notices a deleted checkpoint row.
+ */
+#define AUDIT_PREVIOUS_EXT "previous"
+
 /* A tree head: c2sp.org/tlog-checkpoint body "<origin>\n<size>\n<b64 root>\n". */
 struct audit_checkpoint {
 	char origin[AUDIT_ORIGIN_MAX + 1];

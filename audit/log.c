@@ -630,6 +630,15 @@ cr_err audit_log_checkpoint(struct audit_log *log, char **note_out)
 	}
 	memcpy(cp.origin, log->origin, sizeof(cp.origin));
 	rc = audit_checkpoint_format(&cp, &body, &body_len);
+	/* Chains it to the one before (an extension line, which verifiers of
+	 * the plain format ignore): a deleted checkpoint row shows (8.2). */
+	if (rc == CR_OK && prev != NULL) {
+		char ext[48];
+		int n = snprintf(ext, sizeof(ext), AUDIT_PREVIOUS_EXT " %llu\n", (unsigned long long)prev_size);
+		body = cr_xrealloc(body, body_len + (size_t)n + 1);
+		memcpy(body + body_len, ext, (size_t)n + 1);
+		body_len += (size_t)n;
+	}
 	if (rc == CR_OK)
 		rc = audit_note_sign(log->signer, body, body_len, &note, &note_len);
 	if (rc == CR_OK)

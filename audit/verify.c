@@ -29,6 +29,8 @@
 struct cp_row {
 	uint64_t size;
 	uint8_t root[AUDIT_HASH_BYTES];
+	bool has_previous;        /* the note names the checkpoint before it */
+	uint64_t previous;
 };
 
 struct verifier_state {
@@ -47,6 +49,28 @@ struct verifier_state {
 
 /* --------------------------------------------------------- checkpoints */
 
+/* The "previous <size>" extension line of a note's body, if it has one. */
+static bool note_previous(const char *note, size_t len, uint64_t *out)
+{
+	static const char key[] = AUDIT_PREVIOUS_EXT " ";
+	const char *end = memmem(note, len, "\n\n", 2), *p = note;
+	for (unsigned line = 0; end != NULL && p < end; line++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p) + 1);
+		if (nl == NULL)
+			break;
+		size_t n = (size_t)(nl - p) - (sizeof(key) - 1);
+		if (line >= 3 && (size_t)(nl - p) > sizeof(key) - 1 && memcmp(p, key, sizeof(key) - 1) == 0 &&
+		    n < 24) {
+			char digits[24];
+			memcpy(digits, p + sizeof(key) - 1, n);
+			digits[n] = '\0';
+			return cr_parse_u64(digits, 1, AUDIT_SIZE_MAX, out) == CR_OK;
+		}
+		p = nl + 1;
+	}
+	return false;
+}
+
 static cr_err cp_check_one(struct verifier_state *s, sqlite3_int64 size, const char *note,
 			   size_t len, struct cp_row *row)
 {
@@ -63,6 +87,7 @@ static cr_err cp_check_one(struct verifier_state *s, sqlite3_int64 size, const c
 	}
 	if (!s->origin[0])
 		memcpy(s->origin, cp.origin, sizeof(s->origin));
+	row->has_previous = note_previous(note, len, &row->previous);
 	row->size = cp.size;
 	memcpy(row->root, cp.root, sizeof(row->root));
 	return CR_OK;
@@ -86,6 +111,15 @@ static cr_err cp_load(struct verifier_state *s)
 		rc = cp_check_one(s, sqlite3_column_int64(st, 0),
 				  (const char *)sqlite3_column_text(st, 1),
 				  (size_t)sqlite3_column_bytes(st, 1), &s->cps[s->n_cps]);
+		/* A checkpoint names the one signed before it: a row between them is gone. */
+		if (rc == CR_OK && s->cps[s->n_cps].has_previous &&
+		    (s->n_cps == 0 || s->cps[s->n_cps - 1].size != s->cps[s->n_cps].previous)) {
+			PROBLEM(s, "checkpoint rows are missing: the checkpoint of size %llu follows one of size %llu, "
+				   "but the stored checkpoint before it is of size %llu",
+				(unsigned long long)s->cps[s->n_cps].size, (unsigned long long)s->cps[s->n_cps].previous,
+				(unsigned long long)(s->n_cps ? s->cps[s->n_cps - 1].size : 0));
+			rc = CR_ERR_AUDIT_VERIFY;
+		}
 		if (rc == CR_OK)
 			s->n_cps++;
 	}

@@ -179,6 +179,14 @@ static void test_deleted_rows(void **state)
 	/* a hash row beyond the tree */
 	expect(tampered("INSERT INTO audit_hashes(id, hash) VALUES (1000, zeroblob(32))"), NULL,
 	       "stored hash row 1000 has no leaf beneath it");
+	/* issue 19: a checkpoint row in the middle (each checkpoint names the one before it) */
+	expect(tampered("DELETE FROM audit_checkpoints WHERE size = 20"), NULL,
+	       "checkpoint rows are missing: the checkpoint of size 30 follows one of size 20, but the stored "
+	       "checkpoint before it is of size 10");
+	/* and the first ones */
+	expect(tampered("DELETE FROM audit_checkpoints WHERE size <= 10"), NULL,
+	       "checkpoint rows are missing: the checkpoint of size 20 follows one of size 10, but the stored "
+	       "checkpoint before it is of size 0");
 }
 
 static void test_swapped_rows(void **state)
