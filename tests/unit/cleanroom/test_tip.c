@@ -130,6 +130,28 @@ static void test_older_copy_is_refused(void **state)
 	assert_int_equal(try_open(f), CR_ERR_AUDIT_ROLLBACK);
 }
 
+/*
+ * Issue 19: the WAL deleted after a commit. The commit lives only in the
+ * WAL (no checkpoint into the file yet); the file as it was, with no WAL,
+ * is the database before that commit: refused.
+ */
+static void test_wal_deleted_after_a_commit_is_refused(void **state)
+{
+	struct tfx *f = *state;
+	char before[160];
+	struct app *a = NULL;
+	int64_t id = 0;
+	snprintf(before, sizeof(before), "%s/before.db", f->dir);
+	brand(f, "acme");
+	assert_int_equal(app_open(f->data, &a), CR_OK);
+	assert_int_equal(sqlite3_exec(a->store->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL), SQLITE_OK);
+	copy_file(f->db, before); /* the file holds everything before the next commit */
+	assert_int_equal(registry_brand_create(a, &actor, "beta", &id), CR_OK); /* in the WAL only */
+	app_close(a);
+	copy_file(before, f->db); /* the file without the commit the WAL held, and no WAL */
+	assert_int_equal(try_open(f), CR_ERR_AUDIT_ROLLBACK);
+}
+
 /* A missing tip, or one signed by another key (a forged one), counts as a rollback. */
 static void test_missing_or_forged_tip_is_refused(void **state)
 {
@@ -272,6 +294,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_deleted_tail_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_older_copy_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_deleted_after_a_commit_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_or_forged_tip_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tip_signed_by_another_key_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_torn_write_keeps_the_previous_checkpoint, setup, teardown),
