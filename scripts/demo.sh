@@ -36,6 +36,9 @@ step "1. Initialize a data directory (keys 0600 in 0700, database, audit log, TL
 echo '$ cleanroom init'
 VKEY=$("$CR" init)
 echo "$VKEY"
+echo '$ cleanroom audit key --receipts   # receipts are signed with a key of their own'
+RKEY=$("$CR" audit key --receipts)
+echo "$RKEY"
 CA=$CLEANROOM_DATA/tls/cert.pem
 
 step "2. Generate synthetic data: 5,000 customers, a partner list of 5,000 overlapping 40%"
@@ -131,8 +134,8 @@ show 'print("withdrawn; records purged:", d["purged_records"]); json.dump(d["rec
 api "$BRAND" POST /v1/brands/acme/consents/batch -H 'Content-Type: application/x-ndjson' --data-binary @"$DEMO/batch.ndjson"
 show 'print("batch withdrawals stored:", d["stored"])'
 rm -f "$DEMO/one.json" "$DEMO/batch.ndjson"
-printf '$ cleanroom receipt verify receipt.json --key "$VKEY"\n'
-"$CR" receipt verify "$DEMO/receipt.json" --key "$VKEY"
+printf '$ cleanroom receipt verify receipt.json --receipt-key "$RKEY" --key "$VKEY"\n'
+"$CR" receipt verify "$DEMO/receipt.json" --receipt-key "$RKEY" --key "$VKEY"
 
 step "10. The same match again: the withdrawn customers are no longer counted"
 match "$DEMO/match2.txt"
@@ -157,7 +160,9 @@ echo "(service stopped with SIGTERM: in-flight requests finished, database close
 idx=$("$CR" audit log --brand acme --type match.release --limit 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["index"])')
 "$CR" audit prove --index "$idx" > "$DEMO/proof.txt"
 run audit verify-proof --key "$VKEY" "$DEMO/proof.txt"
-run audit verify
+# The officer takes the log away and checks it with the key they kept since step 1.
+run audit export --out "$DEMO/audit-export"
+(cd / && run audit verify --log "$DEMO/audit-export" --key "$VKEY")
 
 echo
 echo "demo: done. Every step above is in the signed audit log; README.md lists what is not built yet."
