@@ -268,3 +268,32 @@ cr_err api_link_withdraw(const struct http_request *req, struct http_reply *rep)
 	req->app->purged_records = 0;
 	return rc;
 }
+
+/*
+ * POST /web/v1/link/erase (public): the link holder's erasure (GDPR 17,
+ * PIPL 47; ops_subject_erase), 200 with what was erased and kept, the
+ * withdrawal's receipt and the erasure entry's proof. The link names the
+ * subject under the brand's current key only, so pseudonyms under older
+ * keys are left to the brand's erasure by digest.
+ */
+cr_err api_link_erase(const struct http_request *req, struct http_reply *rep)
+{
+	static const struct http_field fields[] = {
+		{ "token", HTTP_JSON_STRING, true },
+		{ NULL, 0, false },
+	};
+	struct registry_actor who = { "subject", NULL };
+	struct link_claims c;
+	char label[32];
+	json_t *body = NULL, *doc = NULL;
+	cr_err rc = link_body(req, fields, &body, &c);
+	json_decref(body);
+	if (rc != CR_OK)
+		return rc;
+	link_label(&c, label);
+	who.id = label;
+	rc = ops_subject_erase(req->app, &who, c.brand, &c.subject, 1, &doc);
+	if (rc != CR_OK)
+		return rc;
+	return http_reply_json(rep, 200, doc);
+}

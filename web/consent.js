@@ -26,6 +26,11 @@
 			withdraw_all: "Withdraw all consent", withdraw: "Withdraw",
 			receipt_heading: "Your withdrawal receipt", download: "Download the receipt",
 			receipt_show: "Show the signed receipt",
+			erase_heading: "Erase my data", erase: "Erase my data",
+			erase_intro: "Withdraws every consent, deletes every record the brand holds about you and removes you from the audit log's index, so that no entry of it can be tied to you again. Kept: the record of your past consent choices under a keyed pseudonym (evidence that past processing was lawful), and a note that keeps a later upload of you out.",
+			erase_sure: "This cannot be undone. Erase your data now?", erase_yes: "Yes, erase", erase_no: "Cancel",
+			erased: "Erased. {n} stored record(s) about you were deleted and the audit log can no longer be tied to you. Kept: your past consent choices under a keyed pseudonym, and a note that keeps a later upload of you out.",
+			erase_receipt_heading: "Your erasure receipt",
 			anon_heading: "Withdraw without a link",
 			anon_intro: "Type the email or phone number the brand knows you by. It is normalized and hashed on this page; only the hash is sent.",
 			brand: "Brand", id_type: "I am known by my", email: "email", phone: "phone number",
@@ -67,6 +72,11 @@
 			col_scope: "目的或接收方", col_status: "状态", col_action: "操作",
 			withdraw_all: "撤回全部同意", withdraw: "撤回",
 			receipt_heading: "您的撤回回执", download: "下载回执", receipt_show: "查看签名回执",
+			erase_heading: "删除我的信息", erase: "删除我的信息",
+			erase_intro: "撤回全部同意，删除品牌方持有的关于您的全部记录，并将您从审计日志的索引中移除，此后日志中的任何条目都无法再与您关联。保留：以密钥化假名记录的您过去的同意选择（证明过去的处理合法），以及防止日后再次上传您信息的记录。",
+			erase_sure: "此操作无法撤销。现在删除您的信息吗？", erase_yes: "确认删除", erase_no: "取消",
+			erased: "已删除。已删除关于您的 {n} 条存储记录，审计日志已无法再与您关联。保留：以密钥化假名记录的您过去的同意选择，以及防止日后再次上传您信息的记录。",
+			erase_receipt_heading: "您的删除回执",
 			anon_heading: "没有链接时撤回",
 			anon_intro: "请输入品牌方掌握的您的电子邮箱或手机号码。它会在本页面内规范化并计算哈希，只发送哈希值。",
 			brand: "品牌", id_type: "品牌方通过以下信息识别我", email: "电子邮箱", phone: "手机号码",
@@ -198,6 +208,7 @@
 			tb.appendChild(tr);
 		});
 		$("withdraw-all").disabled = !(view.status || []).some(function (s) { return s.allowed; });
+		["erase", "erase-yes", "erase-no"].forEach(function (id) { $(id).disabled = false; });
 	}
 
 	function renderView() {
@@ -247,6 +258,38 @@
 			return loadView(false).then(function () {
 				if (r.body.receipt)
 					showReceipt(r.body.receipt, summary);
+			});
+		}).catch(function (e) {
+			showError(errorText(e.message));
+			if (view)
+				renderScopes();
+		});
+	}
+
+	/*
+	 * Erasure (GDPR 17, PIPL 47): one button, then a confirmation. The
+	 * answer (the withdrawal's signed receipt and the erasure entry's
+	 * inclusion proof) is offered as the receipt file.
+	 */
+	function askErase(on) {
+		$("erase-confirm").hidden = !on;
+		$("erase").hidden = on;
+		if (on)
+			$("erase-yes").focus();
+	}
+
+	function erase() {
+		showError("");
+		askErase(false);
+		Array.prototype.forEach.call(document.querySelectorAll("#link-view button"), function (b) { b.disabled = true; });
+		return post("/web/v1/link/erase", { token: token }).then(function (r) {
+			var summary = t("erased").replace("{n}", r.body.erased.purged_records);
+			$("message").textContent = summary;
+			return loadView(false).then(function () {
+				showReceipt(r.body, summary);
+				$("receipt-download").download = "erasure-receipt.json";
+				$("receipt-heading").textContent = t("erase_receipt_heading");
+				$("erase").disabled = true;
 			});
 		}).catch(function (e) {
 			showError(errorText(e.message));
@@ -310,6 +353,9 @@
 		var frag = location.hash.replace(/^#/, "");
 		$("lang").addEventListener("click", function () { setLang(lang === "en" ? "zh-CN" : "en"); });
 		$("withdraw-all").addEventListener("click", function () { withdraw(null, null); });
+		$("erase").addEventListener("click", function () { askErase(true); });
+		$("erase-no").addEventListener("click", function () { askErase(false); $("erase").focus(); });
+		$("erase-yes").addEventListener("click", erase);
 		setLang((navigator.language || "").indexOf("zh") === 0 ? "zh-CN" : "en");
 		if (frag.indexOf("crl1.") === 0) {
 			sessionStorage.setItem(TOKEN_KEY, frag);

@@ -62,10 +62,57 @@ test("consent link: view, withdraw one purpose, receipt verifies (R17, I3, R27)"
 	assert.equal(v.json.type, "withdraw");
 	assert.equal(v.json.audit_proof_verified, true);
 	const vkey = (await svc.expect(200, "GET", "/v1/audit/key", { token: svc.officer })).text.trim();
-	assert.match(cr(["receipt", "verify", file, "--key", vkey]), /proven in the signed log/);
+	/* receipts are signed with a key of their own (issue 19, key separation) */
+	const rkey = cr(["audit", "key", "--receipts", "--data", svc.data]).trim();
+	assert.notEqual(rkey, vkey);
+	assert.match(cr(["receipt", "verify", file, "--receipt-key", rkey, "--key", vkey]), /proven in the signed log/);
 
 	/* the token reached no log line */
 	assert.ok(!svc.accessLog().includes(token.slice(5, 40)));
+	assert.deepEqual(b.problems, [], "no script or CSP errors");
+});
+
+test("consent link: erasure with one button and a confirmation; the log no longer finds the person (GDPR 17, issue 19)", async () => {
+	const page = b.page, who = await svc.consentedCustomer(2);
+	const link = await svc.expect(201, "POST", `/v1/brands/acme/subjects/${who.digest}/link?id_type=email`, { token: svc.brand });
+	const search = { brand: "acme", subject: who.digest, id_type: "email" };
+	const found = await svc.expect(200, "POST", "/v1/audit/search", { token: svc.officer, json: search });
+	assert.ok(found.json.entries.length > 0, "the person is in the subject index before");
+	const before = await svc.records();
+	await page.evaluate(() => sessionStorage.clear());
+	await page.goto("about:blank");
+	await page.goto(link.json.url);
+	await page.waitForSelector("#scopes tr");
+
+	/* the button asks first; cancelling changes nothing */
+	await page.click("#erase");
+	assert.ok(await page.isVisible("#erase-confirm"));
+	await page.click("#erase-no");
+	assert.ok(await page.isHidden("#erase-confirm"));
+	assert.equal(await svc.records(), before);
+	await screenshot(page, "consent-erase-ask");
+
+	await page.click("#erase");
+	await page.click("#erase-yes");
+	await page.waitForSelector("#receipt-view:not([hidden])");
+	assert.ok(await svc.records() < before, "the person's records are purged");
+	assert.ok((await svc.status(who.digest)).every((x) => !x.allowed));
+	const gone = await svc.expect(200, "POST", "/v1/audit/search", { token: svc.officer, json: search });
+	assert.deepEqual(gone.json.entries, [], "no entry is tied to the person any more");
+	await screenshot(page, "consent-erased");
+
+	/* the file offered holds the receipt and the erasure entry's proof, which checks offline */
+	const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#receipt-download")]);
+	const file = path.join(ARTIFACTS, "erasure-receipt.json");
+	fs.mkdirSync(ARTIFACTS, { recursive: true });
+	await dl.saveAs(file);
+	const doc = JSON.parse(fs.readFileSync(file, "utf8"));
+	assert.equal(doc.status, "erased");
+	assert.equal(doc.receipt.payload.subject.pseudonym, null, "the receipt names no pseudonym");
+	const proof = path.join(ARTIFACTS, "erasure-proof.txt");
+	fs.writeFileSync(proof, doc.erasure.audit_proof);
+	const vkey = (await svc.expect(200, "GET", "/v1/audit/key", { token: svc.officer })).text.trim();
+	assert.match(cr(["audit", "verify-proof", "--key", vkey, proof]), /proof OK/);
 	assert.deepEqual(b.problems, [], "no script or CSP errors");
 });
 
