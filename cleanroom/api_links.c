@@ -297,3 +297,49 @@ cr_err api_link_erase(const struct http_request *req, struct http_reply *rep)
 		return rc;
 	return http_reply_json(rep, 200, doc);
 }
+
+/*
+ * POST /web/v1/link/object (public): the link holder's objection to
+ * marketing (R21, PIPL 44, GDPR 21): an objection event, the subject's
+ * own act over the web, which purges what it forbids in the same
+ * transaction; 201 {"purged_records","duplicate","receipt"} as a withdrawal.
+ */
+cr_err api_link_object(const struct http_request *req, struct http_reply *rep)
+{
+	static const struct http_field fields[] = {
+		{ "token", HTTP_JSON_STRING, true },
+		{ NULL, 0, false },
+	};
+	struct registry_actor who = { "subject", NULL };
+	char label[32], why[CONSENT_WHY_MAX] = "", *receipt = NULL;
+	struct consent_event ev;
+	struct consent_change ch;
+	struct link_claims c;
+	json_t *body = NULL, *rj = NULL;
+	cr_err rc = link_body(req, fields, &body, &c);
+	json_decref(body);
+	if (rc != CR_OK)
+		return rc;
+	link_label(&c, label);
+	who.id = label;
+	consent_event_init(&ev, CONSENT_EV_OBJECT);
+	ev.subject = c.subject;
+	ev.actor = CONSENT_ACTOR_SUBJECT;
+	ev.time = cr_time_now();
+	ev.received = ev.time;
+	consent_event_source(&ev, "web", "link"); /* R24 */
+	snprintf(ev.evidence, sizeof(ev.evidence), "%s", label);
+	rc = registry_event(req->app, &who, c.brand, &ev, &ch, &receipt, why, sizeof(why));
+	if (rc == CR_OK && receipt != NULL) {
+		rj = json_loads(receipt, 0, NULL);
+		rc = rj ? CR_OK : CR_ERR_INTERNAL;
+	}
+	free(receipt);
+	if (rc != CR_OK)
+		return rc;
+	rc = http_reply_json(rep, ch.duplicate ? 200 : 201,
+			     json_pack("{s:I,s:b,s:o}", "purged_records", (json_int_t)req->app->purged_records,
+				       "duplicate", ch.duplicate, "receipt", rj ? rj : json_null()));
+	req->app->purged_records = 0;
+	return rc;
+}

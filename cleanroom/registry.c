@@ -266,7 +266,8 @@ cr_err registry_receipt(struct app *a, int64_t brand, const struct consent_chang
 	struct consent_signer signer;
 	cr_err rc;
 	*receipt_out = NULL;
-	if (c->duplicate || (c->type != CONSENT_EV_GRANT && c->type != CONSENT_EV_WITHDRAW))
+	if (c->duplicate || (c->type != CONSENT_EV_GRANT && c->type != CONSENT_EV_WITHDRAW &&
+			     c->type != CONSENT_EV_OBJECT))
 		return CR_OK;
 	consent_signer_from_keyring(a->keys, &signer);
 	rc = consent_receipt_create(a->consent, brand, c->event_id, index, cr_time_now(), flags, &signer,

@@ -26,6 +26,10 @@
 			withdraw_all: "Withdraw all consent", withdraw: "Withdraw",
 			receipt_heading: "Your withdrawal receipt", download: "Download the receipt",
 			receipt_show: "Show the signed receipt",
+			object_heading: "Object to marketing", object: "Object to marketing",
+			object_intro: "Stops every use of your data for marketing, at once, and deletes what only marketing needed.",
+			objected: "Objection recorded. It took effect at once; {n} stored record(s) about you were deleted.",
+			objected_dup: "Your objection was already on record.",
 			erase_heading: "Erase my data", erase: "Erase my data",
 			erase_intro: "Withdraws every consent, deletes every record the brand holds about you and removes you from the audit log's index, so that no entry of it can be tied to you again. Kept: the record of your past consent choices under a keyed pseudonym (evidence that past processing was lawful), and a note that keeps a later upload of you out.",
 			erase_sure: "This cannot be undone. Erase your data now?", erase_yes: "Yes, erase", erase_no: "Cancel",
@@ -72,6 +76,10 @@
 			col_scope: "目的或接收方", col_status: "状态", col_action: "操作",
 			withdraw_all: "撤回全部同意", withdraw: "撤回",
 			receipt_heading: "您的撤回回执", download: "下载回执", receipt_show: "查看签名回执",
+			object_heading: "反对营销", object: "反对营销",
+			object_intro: "立即停止将您的信息用于任何营销目的，并删除仅为营销而保存的信息。",
+			objected: "已记录您的反对，立即生效；已删除关于您的 {n} 条存储记录。",
+			objected_dup: "您的反对此前已记录。",
 			erase_heading: "删除我的信息", erase: "删除我的信息",
 			erase_intro: "撤回全部同意，删除品牌方持有的关于您的全部记录，并将您从审计日志的索引中移除，此后日志中的任何条目都无法再与您关联。保留：以密钥化假名记录的您过去的同意选择（证明过去的处理合法），以及防止日后再次上传您信息的记录。",
 			erase_sure: "此操作无法撤销。现在删除您的信息吗？", erase_yes: "确认删除", erase_no: "取消",
@@ -208,7 +216,7 @@
 			tb.appendChild(tr);
 		});
 		$("withdraw-all").disabled = !(view.status || []).some(function (s) { return s.allowed; });
-		["erase", "erase-yes", "erase-no"].forEach(function (id) { $(id).disabled = false; });
+		["erase", "erase-yes", "erase-no", "object"].forEach(function (id) { $(id).disabled = false; });
 	}
 
 	function renderView() {
@@ -254,6 +262,24 @@
 		Array.prototype.forEach.call(document.querySelectorAll("#link-view button"), function (b) { b.disabled = true; });
 		return post("/web/v1/link/withdraw", body).then(function (r) {
 			var summary = r.body.duplicate ? t("withdrawn_dup") : t("withdrawn").replace("{n}", r.body.purged_records);
+			$("message").textContent = summary;
+			return loadView(false).then(function () {
+				if (r.body.receipt)
+					showReceipt(r.body.receipt, summary);
+			});
+		}).catch(function (e) {
+			showError(errorText(e.message));
+			if (view)
+				renderScopes();
+		});
+	}
+
+	/* Objection to marketing (R21, PIPL 44, GDPR 21): one button, with its receipt. */
+	function object() {
+		showError("");
+		Array.prototype.forEach.call(document.querySelectorAll("#link-view button"), function (b) { b.disabled = true; });
+		return post("/web/v1/link/object", { token: token }).then(function (r) {
+			var summary = r.body.duplicate ? t("objected_dup") : t("objected").replace("{n}", r.body.purged_records);
 			$("message").textContent = summary;
 			return loadView(false).then(function () {
 				if (r.body.receipt)
@@ -353,6 +379,7 @@
 		var frag = location.hash.replace(/^#/, "");
 		$("lang").addEventListener("click", function () { setLang(lang === "en" ? "zh-CN" : "en"); });
 		$("withdraw-all").addEventListener("click", function () { withdraw(null, null); });
+		$("object").addEventListener("click", object);
 		$("erase").addEventListener("click", function () { askErase(true); });
 		$("erase-no").addEventListener("click", function () { askErase(false); $("erase").focus(); });
 		$("erase-yes").addEventListener("click", erase);

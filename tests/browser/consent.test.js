@@ -72,6 +72,27 @@ test("consent link: view, withdraw one purpose, receipt verifies (R17, I3, R27)"
 	assert.deepEqual(b.problems, [], "no script or CSP errors");
 });
 
+test("consent link: an objection to marketing with one button, with its receipt (R21, PIPL 44)", async () => {
+	const page = b.page, who = await svc.consentedCustomer(3);
+	const link = await svc.expect(201, "POST", `/v1/brands/acme/subjects/${who.digest}/link?id_type=email`, { token: svc.brand });
+	await page.evaluate(() => sessionStorage.clear());
+	await page.goto("about:blank");
+	await page.goto(link.json.url);
+	await page.waitForSelector("#scopes tr");
+	await page.click("#object");
+	await page.waitForSelector("#receipt-view:not([hidden])");
+	const st = await svc.status(who.digest);
+	assert.ok(st.some((x) => x.reason === "OBJECTED"), "the objection blocks marketing: " + JSON.stringify(st));
+	const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#receipt-download")]);
+	const file = path.join(ARTIFACTS, "objection-receipt.json");
+	fs.mkdirSync(ARTIFACTS, { recursive: true });
+	await dl.saveAs(file);
+	const v = await svc.expect(200, "POST", "/v1/receipts/verify", { token: svc.brand, body: fs.readFileSync(file, "utf8"), type: "application/json" });
+	assert.equal(v.json.type, "object");
+	assert.equal(v.json.audit_proof_verified, true);
+	assert.deepEqual(b.problems, [], "no script or CSP errors");
+});
+
 test("consent link: erasure with one button and a confirmation; the log no longer finds the person (GDPR 17, issue 19)", async () => {
 	const page = b.page, who = await svc.consentedCustomer(2);
 	const link = await svc.expect(201, "POST", `/v1/brands/acme/subjects/${who.digest}/link?id_type=email`, { token: svc.brand });
