@@ -72,7 +72,7 @@ static void serve_tls_release(struct serve_tls *t)
 }
 
 /* Parses "a.b.c.d:port", "[v6]:port" or "localhost:port". CR_ERR_PARSE otherwise. */
-static cr_err listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+cr_err cli_listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	const char *colon = strrchr(s, ':');
 	char host[64];
@@ -335,7 +335,7 @@ static int serve_opts_check(const struct serve_opts *o, const struct cli_args *a
 		cfg->disk_floor = mib << 20;
 	}
 	*sweep_s = (unsigned)sweep;
-	if (listen_parse(o->listen, ss, &cfg->addr_len) != CR_OK)
+	if (cli_listen_parse(o->listen, ss, &cfg->addr_len) != CR_OK)
 		return cli_usage_error(VERB, "'--listen' must be ADDR:PORT, as in " DEFAULT_LISTEN);
 	cfg->addr = (const struct sockaddr *)ss;
 	cfg->threads = (unsigned)threads;
