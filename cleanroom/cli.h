@@ -112,6 +112,14 @@ void cli_print_json(struct json_t *v);
  * CR_ERR_PARSE otherwise. */
 cr_err cli_listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len) CR_MUST_CHECK;
 
+/*
+ * Takes every "--NAME VALUE" / "--NAME=VALUE" out of argv (before "--"),
+ * for an option that may be given several times, before cli_parse sees the
+ * rest: the values (borrowed) go to vals[0..max). Returns how many, or -1
+ * for a missing value or more than max.
+ */
+int cli_take_repeated(int *argc, char **argv, const char *name, const char **vals, int max);
+
 /* Verb handlers (one per cleanroom/cli_<verb>.c). */
 int cmd_init(int argc, char **argv);
 int cmd_audit(int argc, char **argv);

@@ -77,15 +77,20 @@ struct witness_client;
  * `spec` is "URL,VKEY" (cleanroom serve --witness). Each parsed witness
  * gets a sender; witness_clients_start asks each for the size it cosigned
  * (old 0), refuses (CR_ERR_WITNESS_REFUSED, reason in `why`) when our log
- * is behind it or it refuses a consistency proof from its size, and then
- * runs one thread that sends each new checkpoint to each witness at most
+ * is behind it or it refuses a consistency proof from its size;
+ * witness_clients_run then starts one thread that sends each new checkpoint to each witness at most
  * once a second and stores the cosignatures in audit_cosignatures.
  */
 cr_err witness_clients_parse(const char *const *specs, size_t n,
 			     struct witness_client **out) CR_MUST_CHECK;
 cr_err witness_clients_start(struct witness_client *c, struct app *a,
 			     char *why, size_t cap) CR_MUST_CHECK;
-void witness_clients_stop(struct witness_client *c); /* joins; accepts NULL */
+/* Starts the sending thread: only once the store lock is in place (the
+ * HTTP server is started), since it shares the writer connection. */
+cr_err witness_clients_run(struct witness_client *c) CR_MUST_CHECK;
+/* Stops and joins the thread (before the server stops); accepts NULL. */
+void witness_clients_halt(struct witness_client *c);
+void witness_clients_stop(struct witness_client *c); /* halts, frees; accepts NULL */
 
 /* The migration that holds cosignatures (cleanroom/store.c). */
 extern const char witness_schema_v1[];
