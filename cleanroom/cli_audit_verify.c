@@ -203,7 +203,9 @@ static cr_err witness_check(sqlite3 *db, const struct audit_verifier *v, const c
 	if (sqlite3_prepare_v2(db, "SELECT k.note || c.line FROM audit_cosignatures c JOIN audit_checkpoints k "
 				   "ON k.size = c.size WHERE c.witness = ? ORDER BY c.size DESC", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, w.name, -1, SQLITE_STATIC);
-		while (rc != CR_OK && sqlite3_step(st) == SQLITE_ROW) {
+		/* the latest cosigned checkpoint only: an older valid one (a
+		 * shared prefix) must not hide a bad one above it */
+		if (sqlite3_step(st) == SQLITE_ROW) {
 			const char *note = (const char *)sqlite3_column_text(st, 0);
 			size_t len = (size_t)sqlite3_column_bytes(st, 0);
 			if (audit_checkpoint_open(v, note, len, origin, &cp) == CR_OK &&
@@ -213,7 +215,7 @@ static cr_err witness_check(sqlite3 *db, const struct audit_verifier *v, const c
 	}
 	sqlite3_finalize(st);
 	if (rc != CR_OK)
-		snprintf(why, cap, "no checkpoint of this log carries a valid cosignature by witness %.100s", w.name);
+		snprintf(why, cap, "the latest checkpoint of this log cosigned by witness %.100s carries no valid cosignature by it", w.name);
 	else
 		printf("witness %s cosigned this log's checkpoint of %llu entries\n", w.name,
 		       (unsigned long long)cp.size);

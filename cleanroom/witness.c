@@ -149,11 +149,15 @@ static cr_err key_load(const char *dir, struct audit_signer **out)
 	char *p = strchr(buf, '\n');
 	if (p)
 		*p = '\0';
-	char *f[5], *save = NULL, *t = strtok_r(buf, "+", &save);
-	int k = 0;
-	for (; t && k < 5; t = strtok_r(NULL, "+", &save))
-		f[k++] = t;
-	if (k != 5 || t != NULL || strcmp(f[0], "PRIVATE") || strcmp(f[1], "KEY") ||
+	/* PRIVATE+KEY+<name>+<id>+<base64>: the base64 may itself hold '+' */
+	char *f[5];
+	int k = 1;
+	f[0] = buf;
+	for (char *q = buf; k < 5 && (q = strchr(q, '+')) != NULL; k++) {
+		*q++ = '\0';
+		f[k] = q;
+	}
+	if (k != 5 || strcmp(f[0], "PRIVATE") || strcmp(f[1], "KEY") ||
 	    strlen(f[2]) >= sizeof(name) ||
 	    cr_base64_decode(f[4], strlen(f[4]), blob, sizeof(blob), &blob_len) != CR_OK ||
 	    blob_len != 33 || blob[0] != AUDIT_COSIG_ALG)
