@@ -180,6 +180,59 @@ cr_err audit_note_sign(const struct audit_signer *s, const char *text, size_t le
 cr_err audit_note_verify(const struct audit_verifier *keys, size_t n_keys,
 			 const char *note, size_t len, size_t *text_len) CR_MUST_CHECK;
 
+/* ========================================= cosignatures (tlog-cosignature) */
+
+/*
+ * c2sp.org/tlog-cosignature v1, Ed25519 type. A cosignature is a note
+ * signature line on a checkpoint:
+ *
+ *     — <witness name> base64(key id (4) || timestamp (8, big endian) || sig (64))
+ *
+ * where the key id is the first 4 bytes of SHA-256(name || 0x0A || 0x04 ||
+ * public key) and sig is the Ed25519 signature over
+ * "cosignature/v1\ntime <timestamp>\n" followed by the checkpoint's whole
+ * note text (body with any extension lines, ending in '\n'). A witness's
+ * verifier key text is "<name>+<hex key id>+<base64(0x04 || public key)>".
+ * The plain note verifier (audit_note_verify) ignores these lines, since
+ * their key ids use algorithm byte 0x04, so a cosigned checkpoint stays a
+ * valid checkpoint for a verifier that knows nothing of witnesses.
+ * A struct audit_verifier holding a cosigner key has key_id computed with
+ * 0x04; a struct audit_signer is used as is (its sign callback signs).
+ */
+#define AUDIT_COSIG_ALG 0x04
+#define AUDIT_COSIG_TIME_MAX ((UINT64_C(1) << 63) - 1)
+
+uint32_t audit_cosig_key_id(const char *name, size_t name_len,
+			    const uint8_t public_key[static 32]);
+/* Parses a witness verifier key text (0x04 keys only; CR_ERR_AUDIT_KEY_*). */
+cr_err audit_cosig_verifier_parse(const char *text, size_t len,
+				  struct audit_verifier *out) CR_MUST_CHECK;
+/* The witness verifier of a signer (key id with 0x04). */
+cr_err audit_cosig_verifier_from_signer(const struct audit_signer *s,
+					struct audit_verifier *out) CR_MUST_CHECK;
+/* The witness verifier key text, NUL-terminated; handed over (free()). */
+cr_err audit_cosig_verifier_format(const struct audit_verifier *v, char **out) CR_MUST_CHECK;
+/*
+ * Cosigns the note text `text` (a checkpoint body, ending in '\n') at
+ * `timestamp` (POSIX seconds, at most 2^63 - 1): *line_out is the signature
+ * line with its newline, NUL-terminated, handed over (free()). The
+ * signature is checked against the signer's public key before it is
+ * returned (CR_ERR_AUDIT_SIGN).
+ */
+cr_err audit_cosig_sign(const struct audit_signer *s, uint64_t timestamp,
+			const char *text, size_t len, char **line_out) CR_MUST_CHECK;
+/*
+ * Looks in the signed note `note` for a cosignature by witness `w` (name
+ * and 0x04 key id both matching) and verifies it over the note's text.
+ * CR_ERR_AUDIT_NOTE_MALFORMED for a note that does not split; 
+ * CR_ERR_AUDIT_COSIG_MISSING when no line matches; CR_ERR_AUDIT_COSIG_BAD
+ * when a matching line does not verify (wrong length, time over 2^63 - 1,
+ * signature). On success *timestamp (may be NULL) is its time. The log's
+ * own signature is not checked here: callers open the checkpoint first.
+ */
+cr_err audit_cosig_verify(const struct audit_verifier *w, const char *note, size_t len,
+			  uint64_t *timestamp) CR_MUST_CHECK;
+
 /* ========================================================== checkpoints */
 
 /*

@@ -243,3 +243,28 @@ int cli_write_receipt(const char *verb, const char *path, const char *json)
 	fprintf(stderr, "receipt written to %s\n", path);
 	return CLI_OK;
 }
+
+int cli_take_repeated(int *argc, char **argv, const char *name, const char **vals, int max)
+{
+	size_t nl = strlen(name);
+	int n = 0, out = 1;
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			while (i < *argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (strncmp(a, "--", 2) == 0 && strncmp(a + 2, name, nl) == 0 &&
+		    (a[2 + nl] == '\0' || a[2 + nl] == '=')) {
+			const char *v = a[2 + nl] == '=' ? a + 3 + nl : (i + 1 < *argc ? argv[++i] : NULL);
+			if (v == NULL || n >= max)
+				return -1;
+			vals[n++] = v;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	*argc = out;
+	return n;
+}

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "common/common.h"
 
@@ -107,6 +108,18 @@ cr_err cli_read_file(const char *path, size_t max, char **out, size_t *len) CR_M
 struct json_t;
 void cli_print_json(struct json_t *v);
 
+/* Parses "a.b.c.d:port", "[v6]:port" or "localhost:port" (cli_serve.c);
+ * CR_ERR_PARSE otherwise. */
+cr_err cli_listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len) CR_MUST_CHECK;
+
+/*
+ * Takes every "--NAME VALUE" / "--NAME=VALUE" out of argv (before "--"),
+ * for an option that may be given several times, before cli_parse sees the
+ * rest: the values (borrowed) go to vals[0..max). Returns how many, or -1
+ * for a missing value or more than max.
+ */
+int cli_take_repeated(int *argc, char **argv, const char *name, const char **vals, int max);
+
 /* Verb handlers (one per cleanroom/cli_<verb>.c). */
 int cmd_init(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
@@ -132,5 +145,6 @@ int cmd_collab(int argc, char **argv);
 int cmd_match(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_witness(int argc, char **argv);
 
 #endif

@@ -176,8 +176,56 @@ static cr_err tip_check(sqlite3 *db, const char *data_dir, const struct audit_ve
 	return rc;
 }
 
+/*
+ * --witness WKEY: the log's latest checkpoint that carries a cosignature
+ * by the witness must be one of its stored checkpoints (audit_log_verify
+ * has just checked each against the leaves) and the cosignature must
+ * verify over it; and a saved checkpoint (--checkpoint) that carries one
+ * by the witness must carry a valid one. Exports (--log) hold no
+ * cosignatures yet, so --witness fails on them (not built).
+ */
+static cr_err witness_check(sqlite3 *db, const struct audit_verifier *v, const char *origin,
+			    const char *wkey, const char *saved, size_t saved_len, char *why, size_t cap)
+{
+	struct audit_verifier w;
+	struct audit_checkpoint cp;
+	sqlite3_stmt *st = NULL;
+	cr_err rc = audit_cosig_verifier_parse(wkey, strlen(wkey), &w);
+	if (rc != CR_OK) {
+		snprintf(why, cap, "--witness is not a witness key (name+id+key, as 'witness init' prints it)");
+		return rc;
+	}
+	if (saved != NULL && (rc = audit_cosig_verify(&w, saved, saved_len, NULL)) == CR_ERR_AUDIT_COSIG_BAD) {
+		snprintf(why, cap, "the saved checkpoint's cosignature by witness %.100s does not verify", w.name);
+		return rc;
+	}
+	rc = CR_ERR_AUDIT_COSIG_MISSING;
+	if (sqlite3_prepare_v2(db, "SELECT k.note || c.line FROM audit_cosignatures c JOIN audit_checkpoints k "
+				   "ON k.size = c.size WHERE c.witness = ? ORDER BY c.size DESC", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, w.name, -1, SQLITE_STATIC);
+		/* the latest cosigned checkpoint only: an older valid one (a
+		 * shared prefix) must not hide a bad one above it */
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			const char *note = (const char *)sqlite3_column_text(st, 0);
+			size_t len = (size_t)sqlite3_column_bytes(st, 0);
+			if (audit_checkpoint_open(v, note, len, origin, &cp) == CR_OK &&
+			    audit_cosig_verify(&w, note, len, NULL) == CR_OK)
+				rc = CR_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != CR_OK)
+		snprintf(why, cap, "the latest checkpoint of this log cosigned by witness %.100s carries no valid cosignature by it", w.name);
+	else
+		printf("witness %s cosigned this log's checkpoint of %llu entries\n", w.name,
+		       (unsigned long long)cp.size);
+	return rc;
+}
+
 int cli_audit_verify(int argc, char **argv)
 {
+	const char *wkeys[16];
+	int nw = cli_take_repeated(&argc, argv, "witness", wkeys, 16);
 	const char *saved_path = NULL, *key = NULL, *log_dir = NULL, *origin = NULL;
 	const struct cli_opt opts[] = {
 		{ "key", &key, NULL, "the verifier key the officer holds (from 'audit key', kept apart)" },
@@ -196,15 +244,19 @@ int cli_audit_verify(int argc, char **argv)
 	int rc = CLI_OK;
 	cr_err err = CR_OK;
 
+	if (nw < 0)
+		return cli_usage_error(verb, "'--witness' takes a witness key (at most 16)");
 	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
 			    "usage: cleanroom audit verify [--key VKEY] [--log DIR] [--checkpoint FILE] [--origin NAME]\n"
-			    "                              [--data DIR] [--json]\n\n"
+			    "                              [--witness WITNESS_KEY]... [--data DIR] [--json]\n\n"
 			    "Checks every leaf, every stored hash, every checkpoint's signature by VKEY\n"
 			    "and their mutual consistency, and that FILE (a checkpoint saved earlier) is\n"
 			    "consistent with the log now. --log DIR checks an export (audit export) with no\n"
 			    "data directory and no key file. Without --key it checks against the data\n"
 			    "directory's own key, which an operator could have swapped: an officer passes\n"
-			    "the key they hold. Exit 0 when all holds, 1 naming the first failure.");
+			    "the key they hold. --witness (repeatable): a checkpoint of the log must carry\n"
+			    "a valid cosignature by that witness (serve --witness stores them).\n"
+			    "Exit 0 when all holds, 1 naming the first failure.");
 	if (log_dir != NULL && key == NULL)
 		rc = cli_usage_error(verb, "an exported log is checked with the key you hold: add --key VKEY");
 	if (rc == CLI_OK && saved_path && cli_read_file(saved_path, AUDIT_NOTE_MAX, &saved, &saved_len) != CR_OK)
@@ -234,7 +286,11 @@ int cli_audit_verify(int argc, char **argv)
 			rc = cli_fail(verb, "FAILED: %s", rep.problem);
 		else if (err != CR_OK)
 			rc = cli_fail_rc(verb, err);
-		else
+		for (int i = 0; rc == CLI_OK && i < nw; i++)
+			if (witness_check(db, &v, origin ? origin : v.name, wkeys[i], saved, saved_len, why,
+					  sizeof(why)) != CR_OK)
+				rc = cli_fail(verb, "FAILED: %s", why);
+		if (rc == CLI_OK)
 			print_report(&rep, args.json);
 	}
 	sqlite3_close(db);

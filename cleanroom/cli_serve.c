@@ -36,6 +36,7 @@
 #include "cleanroom/psi_session.h"
 #include "cleanroom/sweep.h"
 #include "cleanroom/tls.h"
+#include "cleanroom/witness.h"
 
 #define VERB "serve"
 #define DEFAULT_LISTEN "127.0.0.1:8443"
@@ -47,11 +48,16 @@
 static const char usage[] =
 	"usage: cleanroom serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE]\n"
 	"                       [--insecure-http] [--threads N] [--rate-limit N[/BURST]]\n"
-	"                       [--sweep-every SECONDS] [--commit-window US]\n\n"
+	"                       [--sweep-every SECONDS] [--commit-window US]\n"
+	"                       [--witness URL,WITNESS_KEY]...\n\n"
 	"Serves the HTTP API (HTTPS by default) until SIGTERM or SIGINT.\n"
 	"ADDR is an IPv4 address, [IPv6] or localhost; port 0 picks a free port.\n"
 	"Without --tls-cert/--tls-key, DATA/tls/{cert,key}.pem are used, and a\n"
-	"self-signed pair for localhost is created there if neither exists.";
+	"self-signed pair for localhost is created there if neither exists.\n"
+	"--witness (repeatable): a c2sp.org/tlog-witness and its verifier key; each new\n"
+	"checkpoint is sent to it (at most once a second) and its cosignatures kept.\n"
+	"The service refuses to start when a witness has cosigned more than its log\n"
+	"holds, refuses its checkpoint (a fork), or cannot be reached.";
 
 /* The TLS key and certificate in memory for as long as the server runs. */
 struct serve_tls {
@@ -72,7 +78,7 @@ static void serve_tls_release(struct serve_tls *t)
 }
 
 /* Parses "a.b.c.d:port", "[v6]:port" or "localhost:port". CR_ERR_PARSE otherwise. */
-static cr_err listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+cr_err cli_listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	const char *colon = strrchr(s, ':');
 	char host[64];
@@ -212,7 +218,8 @@ static const char *serve_wait(struct app *a, struct psi_sessions *t, const sigse
 }
 
 /* Runs the server on `a` until a signal; returns a CLI exit code. */
-static int serve_run(struct app *a, struct http_config *cfg, bool tls, unsigned sweep_s)
+static int serve_run(struct app *a, struct http_config *cfg, bool tls, unsigned sweep_s,
+		     struct witness_client *witnesses)
 {
 	struct http_server *srv = NULL;
 	struct psi_sessions *sessions = psi_sessions_new();
@@ -232,6 +239,10 @@ static int serve_run(struct app *a, struct http_config *cfg, bool tls, unsigned 
 	cfg->pool = pool;
 	if (rc == CR_OK)
 		rc = http_server_start(a, cfg, http_routes, http_route_count, &srv);
+	if (rc == CR_OK && witness_clients_run(witnesses) != CR_OK) {
+		http_server_stop(srv, 0);
+		rc = CR_ERR_INTERNAL;
+	}
 	if (rc != CR_OK) {
 		psi_sessions_free(sessions);
 		crypto_pool_free(pool);
@@ -248,6 +259,7 @@ static int serve_run(struct app *a, struct http_config *cfg, bool tls, unsigned 
 		 cfg->addr->sa_family == AF_INET6 ? "]" : "", (unsigned)http_server_port(srv));
 	log_line("info", "listening", "url", url);
 	log_line("info", "stopping", "signal", serve_wait(a, sessions, &set, sweep_s));
+	witness_clients_halt(witnesses); /* it uses the store lock the server owns */
 	http_server_stop(srv, SHUTDOWN_GRACE_MS);
 	psi_sessions_free(sessions);  /* wiped; their secrets die with the process */
 	crypto_pool_free(pool);
@@ -335,7 +347,7 @@ static int serve_opts_check(const struct serve_opts *o, const struct cli_args *a
 		cfg->disk_floor = mib << 20;
 	}
 	*sweep_s = (unsigned)sweep;
-	if (listen_parse(o->listen, ss, &cfg->addr_len) != CR_OK)
+	if (cli_listen_parse(o->listen, ss, &cfg->addr_len) != CR_OK)
 		return cli_usage_error(VERB, "'--listen' must be ADDR:PORT, as in " DEFAULT_LISTEN);
 	cfg->addr = (const struct sockaddr *)ss;
 	cfg->threads = (unsigned)threads;
@@ -368,16 +380,26 @@ int cmd_serve(int argc, char **argv)
 	struct cli_args args;
 	struct sockaddr_storage ss;
 	struct http_config cfg;
+	const char *wspecs[16];
+	struct witness_client *witnesses = NULL;
+	int nw = cli_take_repeated(&argc, argv, "witness", wspecs, 16);
 	struct serve_tls tls = { 0 };
 	struct app *a = NULL;
 	unsigned sweep_s = SWEEP_DEFAULT_S;
 	size_t aborted = 0;
 	int lock = -1;
-	int ret = cli_parse(argc, argv, opts, usage, &args);
+	int ret;
 	cr_err rc;
 
+	if (nw < 0)
+		return cli_usage_error(VERB, "'--witness' takes URL,WITNESS_KEY (at most 16 witnesses)");
+	ret = cli_parse(argc, argv, opts, usage, &args);
 	if (ret != CLI_OK)
 		return ret < 0 ? CLI_OK : ret;
+	if (witness_clients_parse(wspecs, (size_t)nw, &witnesses) != CR_OK) {
+		free(args.pos);
+		return cli_usage_error(VERB, "'--witness' takes URL,WITNESS_KEY ('cleanroom witness init' prints the key)");
+	}
 	http_config_defaults(&cfg);
 	ret = serve_opts_check(&o, &args, &ss, &cfg, &sweep_s);
 	if (ret != CLI_OK)
@@ -389,6 +411,15 @@ int cmd_serve(int argc, char **argv)
 	if (rc != CR_OK) {
 		ret = cli_fail(VERB, "'%s': %s", cli_data_dir(&args), cr_strerror(rc));
 		goto out;
+	}
+	/* Witnesses: refuse to start behind what they cosigned, or on a fork. */
+	{
+		char why[512] = "";
+		rc = witness_clients_start(witnesses, a, why, sizeof(why));
+		if (rc != CR_OK) {
+			ret = cli_fail(VERB, "refusing to start: %s", why[0] ? why : cr_strerror(rc));
+			goto out;
+		}
 	}
 	/* Match sessions the last stop left open get their "match.abort" leaf. */
 	rc = psi_sessions_recover(a, &aborted);
@@ -411,12 +442,15 @@ int cmd_serve(int argc, char **argv)
 		cfg.tls_cert_pem = tls.cert;
 		cfg.tls_key_pem = tls.key;
 	}
-	ret = serve_run(a, &cfg, !o.insecure, sweep_s);
+	ret = serve_run(a, &cfg, !o.insecure, sweep_s, witnesses);
+	witness_clients_stop(witnesses);
+	witnesses = NULL;
 	app_close(a); /* every request has finished: close the database */
 	a = NULL;
 	if (ret == CLI_OK)
 		log_line("info", "stopped", NULL, NULL);
 out:
+	witness_clients_stop(witnesses);
 	app_close(a);
 	app_dir_unlock(lock);
 	serve_tls_release(&tls);

@@ -52,6 +52,7 @@ static const struct cli_command commands[] = {
 	{ "match", cmd_match, "match a partner list against a collaboration (local mode)" },
 	{ "backup", cmd_backup, "a consistent copy of the database, even while serving" },
 	{ "restore", cmd_restore, "put a backup in place, saying what it loses" },
+	{ "witness", cmd_witness, "a transparency-log witness: init, add-log, serve" },
 };
 
 static void usage(FILE *f)

@@ -21,6 +21,7 @@
 #include "cleanroom/collab.h"
 #include "cleanroom/psi_session.h"
 #include "cleanroom/registry.h"
+#include "cleanroom/witness.h"
 
 /* Tables owned by cleanroom/ itself. */
 static const char schema_core_v1[] =
@@ -47,6 +48,7 @@ static const char *const migration_match_open[] = { psi_schema_open, NULL };
 static const char *const migration_collab_v2[] = { collab_schema_v2, NULL };
 static const char *const migration_collab_pad[] = { collab_schema_v3, NULL };
 static const char *const migration_event_leaves[] = { registry_schema_v1, NULL };
+static const char *const migration_cosignatures[] = { witness_schema_v1, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -61,6 +63,7 @@ static const struct migration migrations[] = {
 	{ "budgets per dataset and partner", migration_collab_v2 },
 	{ "collaboration padding", migration_collab_pad },
 	{ "consent event leaves", migration_event_leaves },
+	{ "witness cosignatures", migration_cosignatures },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
