@@ -276,7 +276,7 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 DIST := $(BUILD)/dist
 MAN_STAMP := $(DIST)/man/.stamp
 
-dist: $(MAN_STAMP) $(DIST)/cleanroom.bash $(DIST)/cleanroom.service
+dist: $(MAN_STAMP) $(DIST)/cleanroom.bash $(DIST)/cleanroom.service $(DIST)/cleanroom-witness.service
 
 $(MAN_STAMP): $(PROGRAM) scripts/manpages.sh | deps
 	@$(if $(Q),echo "  MAN     $(DIST)/man")
@@ -285,7 +285,7 @@ $(DIST)/cleanroom.bash: $(PROGRAM) scripts/completion.sh
 	@mkdir -p $(dir $@)
 	$(Q)scripts/completion.sh $(PROGRAM) > $@.tmp && mv $@.tmp $@
 # Rebuilt every time: BINDIR may differ from the last run.
-$(DIST)/cleanroom.service: dist/systemd/cleanroom.service.in FORCE
+$(DIST)/%.service: dist/systemd/%.service.in FORCE
 	@mkdir -p $(dir $@)
 	$(Q)sed 's|@BINDIR@|$(BINDIR)|g' $< > $@.tmp && mv $@.tmp $@
 FORCE:
@@ -296,18 +296,21 @@ install: $(PROGRAM) dist
 	install -m 0755 $(PROGRAM) $(DESTDIR)$(BINDIR)/cleanroom
 	install -m 0644 $(DIST)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(DIST)/cleanroom.service $(DESTDIR)$(UNITDIR)/cleanroom.service
+	install -m 0644 $(DIST)/cleanroom-witness.service $(DESTDIR)$(UNITDIR)/cleanroom-witness.service
 	install -m 0644 dist/systemd/cleanroom.sysusers $(DESTDIR)$(SYSUSERSDIR)/cleanroom.conf
 	install -m 0644 $(DIST)/cleanroom.bash $(DESTDIR)$(COMPLETIONDIR)/cleanroom
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cleanroom $(DESTDIR)$(MANDIR)/man1/cleanroom.1 \
 	  $(DESTDIR)$(MANDIR)/man1/cleanroom-*.1 $(DESTDIR)$(UNITDIR)/cleanroom.service \
+	  $(DESTDIR)$(UNITDIR)/cleanroom-witness.service \
 	  $(DESTDIR)$(SYSUSERSDIR)/cleanroom.conf $(DESTDIR)$(COMPLETIONDIR)/cleanroom
 
 # The unit's checks: `systemd-analyze verify` and the security exposure
 # score (at most 2.0), printed; skipped, saying so, without systemd-analyze.
 service-check: $(PROGRAM) dist
 	@tests/service-check.sh dist/systemd/cleanroom.service.in $(abspath $(PROGRAM)) $(abspath $(DIST)/man)
+	@tests/service-check.sh dist/systemd/cleanroom-witness.service.in $(abspath $(PROGRAM)) $(abspath $(DIST)/man)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -21,11 +21,12 @@ fail() { echo "FAIL: $*"; exit 1; }
 # --- install -------------------------------------------------------------
 make -s -C "$repo" --no-print-directory install DESTDIR="$stage" PREFIX=/usr BUILD="$build" >/dev/null
 bin=$stage/usr/bin/cleanroom
-for f in usr/bin/cleanroom usr/lib/systemd/system/cleanroom.service usr/lib/sysusers.d/cleanroom.conf \
+for f in usr/bin/cleanroom usr/lib/systemd/system/cleanroom.service usr/lib/systemd/system/cleanroom-witness.service \
+         usr/lib/sysusers.d/cleanroom.conf \
          usr/share/bash-completion/completions/cleanroom usr/share/man/man1/cleanroom.1; do
   [ -f "$stage/$f" ] || fail "make install did not install $f"
 done
-for g in consent dataset ingest collab match audit token serve backup restore; do
+for g in consent dataset ingest collab match audit token serve backup restore witness; do
   page=$stage/usr/share/man/man1/cleanroom-$g.1
   [ -f "$page" ] || fail "no man page for $g"
   # generated from --help: every option of the command is in its page
@@ -47,6 +48,7 @@ compl() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _cleanroom; e
 
 # --- the unit: systemd-analyze verify and security ----------------------------
 "$repo/tests/service-check.sh" "$repo/dist/systemd/cleanroom.service.in" "$bin" "$stage/usr/share/man/man1"
+"$repo/tests/service-check.sh" "$repo/dist/systemd/cleanroom-witness.service.in" "$bin" "$stage/usr/share/man/man1"
 if command -v systemd-sysusers >/dev/null; then
   mkdir -p "$stage/etc"
   systemd-sysusers --root="$stage" "$stage/usr/lib/sysusers.d/cleanroom.conf" >/dev/null 2>&1
@@ -89,6 +91,20 @@ spare=$("$bin" token issue --data "$state" --role brand --tenant acme --name spa
 set +e; err=$("$bin" restore --data "$state" nightly.db 2>&1); rc=$?; set -e
 [ $rc -eq 1 ] && echo "$err" | grep -q "holds the data directory" || fail "restore while serving: $err"
 kill -TERM "$pid"; wait "$pid" || fail "SIGTERM (the unit's KillSignal) did not stop serve cleanly"; pid=
+# the witness unit's own command line, without systemd, watching this log
+wstate=$PWD/var/lib/cleanroom-witness
+"$bin" witness init --dir "$wstate" --name ops.example/w1 > witness.key
+"$bin" witness add-log --dir "$wstate" --key "$(cat verifier.key)" >/dev/null
+wexec=$(sed -n 's/^ExecStart=//p' "$stage/usr/lib/systemd/system/cleanroom-witness.service")
+wexec=${wexec//\/usr\/bin\/cleanroom/$bin}
+wexec=${wexec//\/var\/lib\/cleanroom-witness/$wstate}
+eval "set -- ${wexec//\$CLEANROOM_WITNESS_OPTS/}"
+"$@" --listen 127.0.0.1:0 2>witness.log &
+pid=$!
+for _ in $(seq 1 100); do grep -q '"url"' witness.log 2>/dev/null && break; sleep 0.1; done
+wurl=$(grep -o '"url":"[^"]*"' witness.log | head -1 | cut -d'"' -f4)
+[ -n "$wurl" ] || { cat witness.log; fail "the witness unit's command line did not serve"; }
+kill -TERM "$pid"; wait "$pid" || fail "SIGTERM did not stop the witness cleanly"; pid=
 grep -q '"message":"stopped"' serve.log || fail "serve did not log its stop"
 "$bin" restore --data "$state" nightly.db >/dev/null || fail "restore of the latest backup"
 "$bin" audit verify --data "$state" >/dev/null || fail "audit verify after the restore"
