@@ -3,8 +3,10 @@
  * rest on the operator (I10):
  *
  *   audit export --out DIR     the log as the officer takes it away: DIR/log.db
- *                              (leaves, stored hashes, signed checkpoints; no
- *                              salt, no key) and DIR/checkpoint (the latest one)
+ *                              (leaves, stored hashes, signed checkpoints and
+ *                              the witnesses' cosignatures; no salt, no key)
+ *                              and DIR/checkpoint (the latest one, with its
+ *                              cosignature lines)
  *   audit verify --log DIR --key VKEY
  *                              checks an export on a machine with no data
  *                              directory and no key file: the verifier key is
@@ -28,6 +30,7 @@
 
 #include "cleanroom/app.h"
 #include "cleanroom/cli.h"
+#include "cleanroom/witness.h"
 
 /* ---------------------------------------------------------------- export */
 
@@ -45,6 +48,39 @@ static int write_new(const char *verb, const char *dir, const char *name, const 
 	return rc;
 }
 
+/* The witnesses' cosignatures go with the export, so `verify --log DIR --witness WKEY` works offline. */
+static cr_err export_cosignatures(sqlite3 *src, const char *dest, uint64_t *n)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_stmt *sel = NULL, *ins = NULL;
+	cr_err rc = CR_ERR_STORE;
+	int step;
+	*n = 0;
+	if (sqlite3_open_v2(dest, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK ||
+	    sqlite3_exec(dst, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(dst, witness_schema_v1, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(src, "SELECT size, witness, line, time_s FROM audit_cosignatures", -1, &sel, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_prepare_v2(dst, "INSERT INTO audit_cosignatures(size, witness, line, time_s) VALUES (?1, ?2, ?3, ?4)",
+			       -1, &ins, NULL) != SQLITE_OK)
+		goto out;
+	while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+		for (int i = 0; i < 4; i++)
+			sqlite3_bind_value(ins, i + 1, sqlite3_column_value(sel, i));
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(ins);
+		(*n)++;
+	}
+	if (step == SQLITE_DONE && sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		rc = CR_OK;
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	sqlite3_close(dst);
+	return rc;
+}
+
 int cli_audit_export(int argc, char **argv)
 {
 	const char *out = NULL;
@@ -56,6 +92,7 @@ int cli_audit_export(int argc, char **argv)
 	struct cli_args args;
 	struct app *a = NULL;
 	char *note = NULL, *db = NULL;
+	uint64_t cosigs = 0;
 	int rc;
 	cr_err err;
 
@@ -81,21 +118,23 @@ int cli_audit_export(int argc, char **argv)
 		db = app_path(out, "log.db");
 		err = audit_log_export(a->store->db, db, &rep);
 		if (err == CR_OK)
-			err = audit_log_latest_checkpoint(a->log, &note);
+			err = export_cosignatures(a->store->db, db, &cosigs);
+		if (err == CR_OK)
+			err = witness_cosigned_checkpoint(a, &note);
 		if (err != CR_OK)
 			rc = cli_fail_rc("audit export", err);
 	}
 	if (rc == CLI_OK)
 		rc = write_new("audit export", out, "checkpoint", note);
 	if (rc == CLI_OK && args.json)
-		printf("{\"dir\": \"%s\", \"leaves\": %llu, \"hashes\": %llu, \"checkpoints\": %llu}\n", out,
-		       (unsigned long long)rep.leaves, (unsigned long long)rep.hashes,
-		       (unsigned long long)rep.checkpoints);
+		printf("{\"dir\": \"%s\", \"leaves\": %llu, \"hashes\": %llu, \"checkpoints\": %llu, \"cosignatures\": %llu}\n",
+		       out, (unsigned long long)rep.leaves, (unsigned long long)rep.hashes,
+		       (unsigned long long)rep.checkpoints, (unsigned long long)cosigs);
 	else if (rc == CLI_OK)
-		printf("exported %llu entries, %llu stored hashes and %llu signed checkpoints to %s\n"
-		       "check it with: cleanroom audit verify --log %s --key VKEY\n",
+		printf("exported %llu entries, %llu stored hashes, %llu signed checkpoints and %llu witness "
+		       "cosignatures to %s\ncheck it with: cleanroom audit verify --log %s --key VKEY [--witness WKEY]\n",
 		       (unsigned long long)rep.leaves, (unsigned long long)rep.hashes,
-		       (unsigned long long)rep.checkpoints, out, out);
+		       (unsigned long long)rep.checkpoints, (unsigned long long)cosigs, out, out);
 	free(note);
 	free(db);
 	free(args.pos);
@@ -181,8 +220,8 @@ static cr_err tip_check(sqlite3 *db, const char *data_dir, const struct audit_ve
  * by the witness must be one of its stored checkpoints (audit_log_verify
  * has just checked each against the leaves) and the cosignature must
  * verify over it; and a saved checkpoint (--checkpoint) that carries one
- * by the witness must carry a valid one. Exports (--log) hold no
- * cosignatures yet, so --witness fails on them (not built).
+ * by the witness must carry a valid one. Exports (--log) carry the
+ * cosignatures (audit export copies audit_cosignatures).
  */
 static cr_err witness_check(sqlite3 *db, const struct audit_verifier *v, const char *origin,
 			    const char *wkey, const char *saved, size_t saved_len, char *why, size_t cap)

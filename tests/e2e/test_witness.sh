@@ -59,6 +59,11 @@ cp -a d d.cosigned
 "$CR" audit verify --data d --key "$key" --witness "$wk" --checkpoint saved-cosigned.txt >verify.out \
   || fail "audit verify --witness failed on the real log"
 grep -q "witness witness.test/w1 cosigned this log's checkpoint of 3 entries" verify.out || { cat verify.out; fail "no witness line"; }
+# the officer's export carries the cosignatures: checked offline, from /, with both keys
+"$CR" audit export --data d --out exported >/dev/null
+grep -q "^— witness.test/w1 " exported/checkpoint || fail "the exported checkpoint carries no cosignature"
+(cd / && "$CR" audit verify --log "$OLDPWD/exported" --key "$key" --witness "$wk") >/dev/null \
+  || fail "an exported log does not verify with the witness's key"
 # old verifiers: the cosigned checkpoint is a valid signed note for the log's key alone
 "$CR" audit verify --data d --key "$key" --checkpoint saved-cosigned.txt >/dev/null || fail "cosigned checkpoint refused by plain verify"
 
