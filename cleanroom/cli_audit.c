@@ -215,6 +215,37 @@ static int audit_log_cmd(int argc, char **argv)
 
 /* ---------------------------------------------------------------- prove */
 
+/*
+ * The proof's checkpoint with the witnesses' cosignature lines the log
+ * stores for it (when its latest checkpoint is the cosigned one), so that
+ * `verify-proof --witness` can check them offline.
+ */
+static cr_err prove_with_cosignatures(struct app *a, char **proof, size_t *len)
+{
+	struct audit_tlog_proof *p = NULL;
+	char *cosigned = NULL, *out = NULL;
+	size_t out_len = 0;
+	cr_err rc = witness_cosigned_checkpoint(a, &cosigned);
+	if (rc == CR_OK)
+		rc = audit_tlog_proof_parse(*proof, *len, &p);
+	if (rc == CR_OK && strlen(cosigned) > p->checkpoint_len &&
+	    strncmp(cosigned, p->checkpoint, p->checkpoint_len) == 0) {
+		free(p->checkpoint);
+		p->checkpoint = cosigned;
+		p->checkpoint_len = strlen(cosigned);
+		cosigned = NULL;
+		rc = audit_tlog_proof_format(p, &out, &out_len);
+		if (rc == CR_OK) {
+			free(*proof);
+			*proof = out;
+			*len = out_len;
+		}
+	}
+	audit_tlog_proof_free(p);
+	free(cosigned);
+	return rc;
+}
+
 static int audit_prove(int argc, char **argv)
 {
 	const char *index = NULL;
@@ -240,6 +271,8 @@ static int audit_prove(int argc, char **argv)
 	rc = cli_open_app("audit prove", &args, &a);
 	if (rc == CLI_OK) {
 		err = audit_log_tlog_proof(a->log, idx, &proof, &len);
+		if (err == CR_OK)
+			err = prove_with_cosignatures(a, &proof, &len);
 		if (err == CR_ERR_AUDIT_NOT_FOUND || err == CR_ERR_AUDIT_PROOF_RANGE)
 			rc = cli_fail("audit prove", "entry %llu is not in the log", (unsigned long long)idx);
 		else if (err != CR_OK)

@@ -341,9 +341,31 @@ int cli_audit_verify(int argc, char **argv)
 
 /* ---------------------------------------------------------- verify-proof */
 
+/* Each --witness key must have a valid cosignature on the proof's checkpoint. */
+static int proof_witnesses(const char *proof, size_t len, const char *const *wkeys, int nw)
+{
+	struct audit_tlog_proof *p = NULL;
+	int rc = CLI_OK;
+	if (nw > 0 && audit_tlog_proof_parse(proof, len, &p) != CR_OK)
+		return cli_fail("audit verify-proof", "proof REJECTED: it does not parse");
+	for (int i = 0; i < nw && rc == CLI_OK; i++) {
+		struct audit_verifier w;
+		uint64_t ts = 0;
+		if (audit_cosig_verifier_parse(wkeys[i], strlen(wkeys[i]), &w) != CR_OK)
+			rc = cli_usage_error("audit verify-proof", "--witness takes a witness key (as 'witness init' prints it)");
+		else if (audit_cosig_verify(&w, p->checkpoint, p->checkpoint_len, &ts) != CR_OK)
+			rc = cli_fail("audit verify-proof", "proof REJECTED: its checkpoint carries no valid cosignature by "
+				      "witness %s", w.name);
+		else
+			printf("witness %s cosigned it at %llu (POSIX seconds)\n", w.name, (unsigned long long)ts);
+	}
+	audit_tlog_proof_free(p);
+	return rc;
+}
+
 int cli_audit_verify_proof(int argc, char **argv)
 {
-	const char *key = NULL, *origin = NULL;
+	const char *key = NULL, *origin = NULL, *wkeys[16];
 	const struct cli_opt opts[] = {
 		{ "key", &key, NULL, "the log's verifier key text (from 'audit key')" },
 		{ "origin", &origin, NULL, "the log's origin (default: the key's name, which names the log)" },
@@ -353,11 +375,15 @@ int cli_audit_verify_proof(int argc, char **argv)
 	struct audit_proof_check chk;
 	char *proof = NULL, why[AUDIT_MSG_MAX] = "";
 	size_t len = 0;
-	int prc = cli_parse(argc, argv, opts,
-			    "usage: cleanroom audit verify-proof --key VKEY [--origin NAME] FILE\n\n"
+	int nw = cli_take_repeated(&argc, argv, "witness", wkeys, 16);
+	int prc = nw < 0 ? cli_usage_error("audit verify-proof", "'--witness' takes a witness key (at most 16)")
+			 : cli_parse(argc, argv, opts,
+			    "usage: cleanroom audit verify-proof --key VKEY [--origin NAME] [--witness WKEY]... FILE\n\n"
 			    "Checks a tlog-proof (from 'audit prove') offline, with no database:\n"
 			    "the checkpoint's signature, that it is the log's (its origin is NAME,\n"
-			    "by default the key's name), the inclusion proof and the entry.", &args);
+			    "by default the key's name), the inclusion proof and the entry; with\n"
+			    "--witness (repeatable), that the checkpoint carries a valid cosignature\n"
+			    "by that witness ('audit prove' includes the ones the log stores).", &args);
 	int rc = CLI_FAIL;
 	cr_err err;
 
@@ -378,7 +404,7 @@ int cli_audit_verify_proof(int argc, char **argv)
 	}
 	printf("proof OK: entry %llu is in the log '%s' of %llu entries, signed by the key given\n",
 	       (unsigned long long)chk.index, chk.checkpoint.origin, (unsigned long long)chk.checkpoint.size);
-	rc = CLI_OK;
+	rc = proof_witnesses(proof, len, wkeys, nw);
 out:
 	free(proof);
 	free(args.pos);

@@ -64,6 +64,13 @@ grep -q "witness witness.test/w1 cosigned this log's checkpoint of 3 entries" ve
 grep -q "^— witness.test/w1 " exported/checkpoint || fail "the exported checkpoint carries no cosignature"
 (cd / && "$CR" audit verify --log "$OLDPWD/exported" --key "$key" --witness "$wk") >/dev/null \
   || fail "an exported log does not verify with the witness's key"
+# a proof carries the cosignature too: verify-proof --witness checks it offline; another witness's key fails
+"$CR" audit prove --data d --index 1 > proof.txt
+(cd / && "$CR" audit verify-proof --key "$key" --witness "$wk" "$OLDPWD/proof.txt") | grep -q "witness witness.test/w1 cosigned it" \
+  || fail "verify-proof --witness did not check the proof's cosignature"
+wk2=$("$CR" witness init --dir w2 --name witness.test/w2)
+set +e; "$CR" audit verify-proof --key "$key" --witness "$wk2" proof.txt >/dev/null 2>&1; rc=$?; set -e
+[ $rc -eq 1 ] || fail "verify-proof accepted a witness that never cosigned (rc=$rc)"
 # old verifiers: the cosigned checkpoint is a valid signed note for the log's key alone
 "$CR" audit verify --data d --key "$key" --checkpoint saved-cosigned.txt >/dev/null || fail "cosigned checkpoint refused by plain verify"
 
