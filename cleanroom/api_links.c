@@ -343,3 +343,26 @@ cr_err api_link_object(const struct http_request *req, struct http_reply *rep)
 	req->app->purged_records = 0;
 	return rc;
 }
+
+/*
+ * POST /web/v1/link/access (public): the link holder's access and
+ * portability copy (GDPR 15 and 20, PIPL 45; ops_subject_access): their
+ * history with receipts and what the brand holds under their pseudonym,
+ * as a JSON document ("cr-subject-access-v1") the page offers as a file.
+ */
+cr_err api_link_access(const struct http_request *req, struct http_reply *rep)
+{
+	static const struct http_field fields[] = {
+		{ "token", HTTP_JSON_STRING, true },
+		{ NULL, 0, false },
+	};
+	struct link_claims c;
+	json_t *body = NULL, *doc = NULL;
+	cr_err rc = link_body(req, fields, &body, &c);
+	json_decref(body);
+	if (rc == CR_OK)
+		rc = ops_subject_access(req->app, c.brand, &c.subject, 1, &doc);
+	if (rc != CR_OK)
+		return rc;
+	return http_reply_json(rep, 200, doc);
+}

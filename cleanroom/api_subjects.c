@@ -52,7 +52,8 @@ cr_err api_subject_status(const struct http_request *req, struct http_reply *rep
 	return http_reply_json(rep, 200, json_pack("{s:o,s:o}", "at", http_json_time(at), "decisions", list));
 }
 
-/* GET .../subjects/{digest}/export?id_type= (brand, officer): the subject's history (R29) with its receipts (R27). */
+/* GET .../subjects/{digest}/export?id_type= (brand, officer): the subject's history (R29) with its
+ * receipts (R27) and what the brand holds about them (ops_subject_access, GDPR 15 and 20). */
 cr_err api_subject_export(const struct http_request *req, struct http_reply *rep)
 {
 	struct crypto_pseudonym p[1 + CONSENT_KEY_VERSIONS_MAX];
@@ -61,7 +62,7 @@ cr_err api_subject_export(const struct http_request *req, struct http_reply *rep
 	size_t n = 0;
 	cr_err rc = api_subject_scope(req, &brand, p, &n);
 	if (rc == CR_OK)
-		rc = ops_subject_export(req->app, brand, p, n, &doc);
+		rc = ops_subject_access(req->app, brand, p, n, &doc);
 	if (rc != CR_OK)
 		return rc;
 	return http_reply_json(rep, 200, doc);

@@ -370,9 +370,10 @@ static int consent_export(int argc, char **argv)
 
 	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
 			    "usage: cleanroom consent export --brand B [--subject ID]\n\n"
-			    "With --subject: the subject's whole history as JSON (R29), with the\n"
-			    "receipt of each of its consent acts (R27). Without: the brand's whole\n"
-			    "registry as NDJSON, for an audit.");
+			    "With --subject: the subject's access copy as JSON (cr-subject-access-v1:\n"
+			    "their whole history (R29) with the receipt of each consent act (R27),\n"
+			    "and what the brand holds about them, per dataset; GDPR 15 and 20).\n"
+			    "Without: the brand's whole registry as NDJSON, for an audit.");
 	rc = cli_open_app("export", &args, &a);
 	if (rc == CLI_OK)
 		rc = cli_brand("export", a, brand, &id);
@@ -382,7 +383,7 @@ static int consent_export(int argc, char **argv)
 		json_t *doc = NULL;
 		err = registry_subject(a, id, subject, id_type, &p[0], p + 1, &n_alias);
 		if (err == CR_OK)
-			err = ops_subject_export(a, id, p, 1 + n_alias, &doc);
+			err = ops_subject_access(a, id, p, 1 + n_alias, &doc);
 		if (err == CR_OK && json_dumpf(doc, stdout, JSON_INDENT(2)) != 0)
 			err = CR_ERR_IO;
 		json_decref(doc);

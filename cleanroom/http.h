@@ -456,6 +456,7 @@ cr_err api_link_view(const struct http_request *req, struct http_reply *rep) CR_
 cr_err api_link_withdraw(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_link_erase(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_link_object(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_link_access(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_web_withdraw(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_audit_search(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_audit_checkpoints(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;

@@ -92,6 +92,18 @@ cr_err ops_subject_export(struct app *a, int64_t brand, const struct crypto_pseu
 			  json_t **out) CR_MUST_CHECK;
 
 /*
+ * Access and portability (GDPR 15, 20; PIPL 45; ops_access.c): the
+ * subject export (history, notices seen, receipts) plus "held", what the
+ * brand holds under p[0..n) today: per dataset its name, purposes,
+ * recipients, when stored and the attribute values, and "format"
+ * "cr-subject-access-v1". ops_subject_holdings gives "held" alone.
+ */
+cr_err ops_subject_access(struct app *a, int64_t brand, const struct crypto_pseudonym *p, size_t n,
+			  json_t **out) CR_MUST_CHECK;
+cr_err ops_subject_holdings(struct app *a, int64_t brand, const struct crypto_pseudonym *p, size_t n,
+			    json_t **out) CR_MUST_CHECK;
+
+/*
  * Erases subject p[0] (current key) and its older-key pseudonyms p[1..n)
  * (registry_erase) and describes it as JSON (*out, new reference):
  * {"status":"erased","erased":{counts},"kept":[reasons],"receipt":

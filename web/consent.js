@@ -26,6 +26,9 @@
 			withdraw_all: "Withdraw all consent", withdraw: "Withdraw",
 			receipt_heading: "Your withdrawal receipt", download: "Download the receipt",
 			receipt_show: "Show the signed receipt",
+			access_heading: "Your data", access: "Download my data",
+			access_intro: "Download everything the brand records about you: your consent history with its signed receipts, and what it holds in each dataset today.",
+			access_done: "Downloaded: {e} consent event(s), {r} receipt(s), and {h} record(s) the brand holds about you.",
 			object_heading: "Object to marketing", object: "Object to marketing",
 			object_intro: "Stops every use of your data for marketing, at once, and deletes what only marketing needed.",
 			objected: "Objection recorded. It took effect at once; {n} stored record(s) about you were deleted.",
@@ -76,6 +79,9 @@
 			col_scope: "目的或接收方", col_status: "状态", col_action: "操作",
 			withdraw_all: "撤回全部同意", withdraw: "撤回",
 			receipt_heading: "您的撤回回执", download: "下载回执", receipt_show: "查看签名回执",
+			access_heading: "您的信息", access: "下载我的信息",
+			access_intro: "下载品牌方记录的关于您的全部信息：您的同意记录及其签名回执，以及目前各数据集中保存的信息。",
+			access_done: "已下载：{e} 条同意记录、{r} 份回执，以及品牌方持有的关于您的 {h} 条记录。",
 			object_heading: "反对营销", object: "反对营销",
 			object_intro: "立即停止将您的信息用于任何营销目的，并删除仅为营销而保存的信息。",
 			objected: "已记录您的反对，立即生效；已删除关于您的 {n} 条存储记录。",
@@ -216,7 +222,7 @@
 			tb.appendChild(tr);
 		});
 		$("withdraw-all").disabled = !(view.status || []).some(function (s) { return s.allowed; });
-		["erase", "erase-yes", "erase-no", "object"].forEach(function (id) { $(id).disabled = false; });
+		["erase", "erase-yes", "erase-no", "object", "access"].forEach(function (id) { $(id).disabled = false; });
 	}
 
 	function renderView() {
@@ -271,6 +277,27 @@
 			showError(errorText(e.message));
 			if (view)
 				renderScopes();
+		});
+	}
+
+	/* Access and portability (GDPR 15 and 20, PIPL 45): the person's copy as a JSON file. */
+	var accessUrl = null;
+	function access() {
+		showError("");
+		$("access").disabled = true;
+		return post("/web/v1/link/access", { token: token }).then(function (r) {
+			var a = $("access-download"), d = r.body;
+			if (accessUrl)
+				URL.revokeObjectURL(accessUrl);
+			accessUrl = URL.createObjectURL(new Blob([JSON.stringify(d, null, 2) + "\n"], { type: "application/json" }));
+			a.href = accessUrl;
+			$("access-summary").textContent = t("access_done").replace("{e}", (d.events || []).length)
+				.replace("{r}", (d.receipts || []).length).replace("{h}", (d.held || []).length);
+			a.click();
+		}).catch(function (e) {
+			showError(errorText(e.message));
+		}).then(function () {
+			$("access").disabled = false;
 		});
 	}
 
@@ -380,6 +407,7 @@
 		$("lang").addEventListener("click", function () { setLang(lang === "en" ? "zh-CN" : "en"); });
 		$("withdraw-all").addEventListener("click", function () { withdraw(null, null); });
 		$("object").addEventListener("click", object);
+		$("access").addEventListener("click", access);
 		$("erase").addEventListener("click", function () { askErase(true); });
 		$("erase-no").addEventListener("click", function () { askErase(false); $("erase").focus(); });
 		$("erase-yes").addEventListener("click", erase);

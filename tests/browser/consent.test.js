@@ -72,6 +72,30 @@ test("consent link: view, withdraw one purpose, receipt verifies (R17, I3, R27)"
 	assert.deepEqual(b.problems, [], "no script or CSP errors");
 });
 
+test("consent link: the person downloads everything the brand holds about them (GDPR 15, 20; PIPL 45)", async () => {
+	const page = b.page, who = await svc.consentedCustomer(4);
+	const link = await svc.expect(201, "POST", `/v1/brands/acme/subjects/${who.digest}/link?id_type=email`, { token: svc.brand });
+	await page.evaluate(() => sessionStorage.clear());
+	await page.goto("about:blank");
+	await page.goto(link.json.url);
+	await page.waitForSelector("#scopes tr");
+	const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#access")]);
+	const file = path.join(ARTIFACTS, "my-data.json");
+	fs.mkdirSync(ARTIFACTS, { recursive: true });
+	await dl.saveAs(file);
+	const doc = JSON.parse(fs.readFileSync(file, "utf8"));
+	assert.equal(doc.format, "cr-subject-access-v1");
+	assert.ok(doc.events.length > 0 && doc.receipts.length > 0);
+	assert.equal(doc.held.length, 1, "the one dataset that holds this customer");
+	assert.equal(doc.held[0].dataset, "crm");
+	assert.ok(Object.keys(doc.held[0].attributes).length > 0);
+	/* the brand's export of the same person says the same (the same code path) */
+	const api = await svc.expect(200, "GET", `/v1/brands/acme/subjects/${who.digest}/export?id_type=email`, { token: svc.brand });
+	assert.deepEqual(api.json.held, doc.held);
+	assert.match(await page.textContent("#access-summary"), /1/);
+	assert.deepEqual(b.problems, [], "no script or CSP errors");
+});
+
 test("consent link: an objection to marketing with one button, with its receipt (R21, PIPL 44)", async () => {
 	const page = b.page, who = await svc.consentedCustomer(3);
 	const link = await svc.expect(201, "POST", `/v1/brands/acme/subjects/${who.digest}/link?id_type=email`, { token: svc.brand });
