@@ -345,6 +345,53 @@ static cr_err partner_check(struct app *a, const struct dataset *d, const char *
 	return declared ? CR_OK : CR_ERR_COLLAB_PARTNER;
 }
 
+/* Whether the JSON list `cats` holds `name`. */
+static bool category_listed(const json_t *cats, const char *name)
+{
+	size_t i;
+	const json_t *v;
+	json_array_foreach(cats, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * R10: the partner processes only the data categories the brand's current
+ * notice declares for it (its recipients[] entry's "categories"): every
+ * dimension and every summed column of the collaboration must be one.
+ * `why` names the first that is not.
+ */
+static cr_err categories_check(struct app *a, const struct dataset *d, const struct collab *c, char *why,
+			       size_t why_cap)
+{
+	char *text = NULL;
+	const json_t *cats = NULL, *r;
+	json_t *notice;
+	size_t i;
+	cr_err rc = consent_notice_get(a->consent, d->brand_id, 0, &text, NULL);
+	if (rc != CR_OK)
+		return rc;
+	notice = json_loads(text, 0, NULL);
+	free(text);
+	if (notice == NULL)
+		return CR_ERR_INTERNAL;
+	json_array_foreach(json_object_get(notice, "recipients"), i, r)
+		if (json_is_string(json_object_get(r, "id")) &&
+		    strcmp(json_string_value(json_object_get(r, "id")), c->partner) == 0)
+			cats = json_object_get(r, "categories");
+	for (i = 0; i < c->ndims + c->nsums && rc == CR_OK; i++) {
+		const char *name = i < c->ndims ? c->dims[i] : c->sums[i - c->ndims];
+		if (!category_listed(cats, name)) {
+			snprintf(why, why_cap, "the notice declares no category '%s' for recipient '%s'", name,
+				 c->partner);
+			rc = CR_ERR_COLLAB_CATEGORY;
+		}
+	}
+	json_decref(notice);
+	return rc;
+}
+
 static cr_err audit_create(struct app *a, const struct registry_actor *who, const char *brand,
 			   const struct dataset *d, const struct collab *c, bool new_pair)
 {
@@ -373,6 +420,8 @@ cr_err collab_create(struct app *a, const struct registry_actor *who, const char
 {
 	bool new_pair = false;
 	cr_err rc = partner_check(a, d, c->partner);
+	if (rc == CR_OK)
+		rc = categories_check(a, d, c, why, why_cap);
 	if (rc != CR_OK)
 		return rc;
 	c->brand_id = d->brand_id;

@@ -168,6 +168,56 @@ static void test_create_get_list(void **state)
 	assert_int_equal(mfx_leaves(f, "collab.create"), leaves + 1);
 }
 
+/*
+ * R10: a partner processes only the categories the brand's current notice
+ * declares for it. A notice version that narrows partner-1 to "segment":
+ * a collaboration grouping by "region" or summing "spend" is refused,
+ * naming the category, and stores nothing; one on "segment" is made.
+ */
+static void test_r10_collaboration_within_the_partners_categories(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	char why[COLLAB_WHY_MAX] = "", pwhy[256] = "", *text = NULL;
+	size_t len = 0, i, leaves;
+	json_t *notice, *r;
+	text = test_read_file(f->notice, &len);
+	notice = json_loads(text, 0, NULL);
+	free(text);
+	assert_non_null(notice);
+	json_object_set_new(notice, "version", json_integer(2));
+	json_array_foreach(json_object_get(notice, "recipients"), i, r)
+		if (strcmp(json_string_value(json_object_get(r, "id")), "partner-1") == 0)
+			json_object_set_new(r, "categories", json_pack("[s,s]", "email_digest", "segment"));
+	text = json_dumps(notice, JSON_COMPACT);
+	json_decref(notice);
+	if (registry_notice_publish(f->a, &mfx_actor, f->brand, text, strlen(text), cr_time_now() - 1000, NULL, pwhy,
+				    sizeof(pwhy)) != CR_OK)
+		fail_msg("notice v2 refused: %s", pwhy);
+	free(text);
+	leaves = mfx_leaves(f, "collab.create");
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.partner, sizeof(c.partner), "partner-1");
+	c.k = 50;
+	c.max_dims = 2;
+	c.epsilon_milli = 500;
+	c.min_partner_set = 1;
+	c.max_partner_set = 10;
+	assert_int_equal(collab_rule_parse(&c, &f->d, "segment,region", "count", why, sizeof(why)), CR_OK);
+	assert_int_equal(collab_create(f->a, &mfx_actor, "acme", &f->d, &c, why, sizeof(why)), CR_ERR_COLLAB_CATEGORY);
+	assert_non_null(strstr(why, "'region'"));
+	memset(&c.dims, 0, sizeof(c.dims));
+	why[0] = '\0';
+	assert_int_equal(collab_rule_parse(&c, &f->d, "segment", "count,sum:spend", why, sizeof(why)), CR_OK);
+	assert_int_equal(collab_create(f->a, &mfx_actor, "acme", &f->d, &c, why, sizeof(why)), CR_ERR_COLLAB_CATEGORY);
+	assert_non_null(strstr(why, "'spend'"));
+	assert_int_equal(mfx_leaves(f, "collab.create"), leaves);
+	assert_int_equal(collab_rule_parse(&c, &f->d, "segment", "count", why, sizeof(why)), CR_OK);
+	assert_int_equal(collab_create(f->a, &mfx_actor, "acme", &f->d, &c, why, sizeof(why)), CR_OK);
+	assert_int_equal(mfx_leaves(f, "collab.create"), leaves + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_rule_parse),
 		cmocka_unit_test(test_rule_check),
 		cmocka_unit_test(test_create_get_list),
+		cmocka_unit_test(test_r10_collaboration_within_the_partners_categories),
 	};
 	if (sodium_init() < 0)
 		return 1;
