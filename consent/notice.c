@@ -188,7 +188,7 @@ static const char *const top_keys[] = {
 };
 static const char *const controller_keys[] = { "name", "contact", NULL };
 static const char *const purpose_keys[] = { "code", "description", "sensitive",
-					    "shares_data", "marketing", NULL };
+					    "shares_data", "marketing", "condition_of_service", NULL };
 static const char *const recipient_keys[] = { "id", "name", "contact", "country",
 					      "purpose", "categories", NULL };
 
@@ -269,6 +269,14 @@ static void check_purpose(struct problems *pb, struct notice *n, json_t *p, size
 	opt_bool(pb, p, "shares_data", path, &np->shares_data, &np->shares_given);
 	snprintf(path, sizeof(path), "purposes[%zu].marketing", i);
 	opt_bool(pb, p, "marketing", path, &np->marketing, NULL);
+	/* R11: every purpose here rests on consent, and consent to a purpose
+	 * the service does not need may not be a condition of the service. */
+	snprintf(path, sizeof(path), "purposes[%zu].condition_of_service", i);
+	s = json_object_get(p, "condition_of_service");
+	if (s != NULL && !json_is_boolean(s))
+		invalid(pb, path, "must be true or false");
+	else if (json_is_true(s))
+		invalid(pb, path, "must be false: a consent-based purpose cannot be a condition of the service (R11)");
 	if (np->code == NULL)
 		return;
 	for (size_t j = 0; j < n->npurposes; j++) {

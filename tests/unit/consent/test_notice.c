@@ -116,6 +116,21 @@ static void test_r04_every_missing_field_is_named(void **state)
 	}
 }
 
+/* R11: a notice that makes a consent-based purpose a condition of the service is refused. */
+static void test_r11_consent_purpose_cannot_be_a_condition_of_service(void **state)
+{
+	char why[CONSENT_WHY_MAX];
+	json_t *n = notice_base(1, true);
+	(void)state;
+	json_object_set_new(json_array_get(json_object_get(n, "purposes"), 0), "condition_of_service", json_true());
+	assert_int_equal(check_json(n, why, sizeof(why)), CR_ERR_CONSENT_NOTICE_INCOMPLETE);
+	assert_non_null(strstr(why, "purposes[0].condition_of_service"));
+	assert_non_null(strstr(why, "R11"));
+	n = notice_base(1, true);
+	json_object_set_new(json_array_get(json_object_get(n, "purposes"), 0), "condition_of_service", json_false());
+	assert_int_equal(check_json(n, why, sizeof(why)), CR_OK);
+}
+
 static void test_r04_sharing_needs_each_recipients_details(void **state)
 {
 	static const char *fields[] = { "name", "contact", "country", "purpose", "categories" };
@@ -376,6 +391,7 @@ int main(void)
 		TEST(test_r04_whitespace_and_key_order_do_not_change_the_hash),
 		TEST(test_r04_every_missing_field_is_named),
 		TEST(test_r04_sharing_needs_each_recipients_details),
+		TEST(test_r11_consent_purpose_cannot_be_a_condition_of_service),
 		TEST(test_r04_unknown_fields_and_wrong_types_refused),
 		TEST(test_r04_malformed_truncated_and_oversized_refused),
 		TEST(test_r04_a_version_is_immutable),
