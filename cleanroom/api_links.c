@@ -23,6 +23,7 @@
 #include "cleanroom/http.h"
 #include "cleanroom/link.h"
 #include "cleanroom/ops.h"
+#include "cleanroom/requests.h"
 
 #define HOST_MAX 255
 
@@ -293,8 +294,13 @@ cr_err api_link_erase(const struct http_request *req, struct http_reply *rep)
 	link_label(&c, label);
 	who.id = label;
 	rc = ops_subject_erase(req->app, &who, c.brand, &c.subject, 1, &doc);
-	if (rc != CR_OK)
+	/* R22: the request, answered at once, in the brand's register */
+	if (rc == CR_OK)
+		rc = requests_add(req->app, &who, c.brand, "erasure", "consent-center", label, cr_time_now(), true, NULL);
+	if (rc != CR_OK) {
+		json_decref(doc);
 		return rc;
+	}
 	return http_reply_json(rep, 200, doc);
 }
 
@@ -330,6 +336,9 @@ cr_err api_link_object(const struct http_request *req, struct http_reply *rep)
 	consent_event_source(&ev, "web", "link"); /* R24 */
 	snprintf(ev.evidence, sizeof(ev.evidence), "%s", label);
 	rc = registry_event(req->app, &who, c.brand, &ev, &ch, &receipt, why, sizeof(why));
+	if (rc == CR_OK && !ch.duplicate) /* R22: answered at once */
+		rc = requests_add(req->app, &who, c.brand, "objection", "consent-center", label, cr_time_now(), true,
+				  NULL);
 	if (rc == CR_OK && receipt != NULL) {
 		rj = json_loads(receipt, 0, NULL);
 		rc = rj ? CR_OK : CR_ERR_INTERNAL;
@@ -356,10 +365,18 @@ cr_err api_link_access(const struct http_request *req, struct http_reply *rep)
 		{ "token", HTTP_JSON_STRING, true },
 		{ NULL, 0, false },
 	};
+	struct registry_actor who = { "subject", NULL };
 	struct link_claims c;
+	char label[32];
 	json_t *body = NULL, *doc = NULL;
 	cr_err rc = link_body(req, fields, &body, &c);
 	json_decref(body);
+	if (rc != CR_OK)
+		return rc;
+	link_label(&c, label);
+	who.id = label;
+	/* R22: the request in the brand's register, answered by this reply */
+	rc = requests_add(req->app, &who, c.brand, "access", "consent-center", label, cr_time_now(), true, NULL);
 	if (rc == CR_OK)
 		rc = ops_subject_access(req->app, c.brand, &c.subject, 1, &doc);
 	if (rc != CR_OK)

@@ -11,6 +11,7 @@
 
 #include "cleanroom/http.h"
 #include "cleanroom/ops.h"
+#include "cleanroom/requests.h"
 
 
 cr_err api_subject_scope(const struct http_request *req, int64_t *brand,
@@ -89,4 +90,24 @@ cr_err api_subject_erase(const struct http_request *req, struct http_reply *rep)
 	if (rc != CR_OK)
 		return rc;
 	return http_reply_json(rep, 200, doc);
+}
+
+/* GET /v1/brands/{brand}/requests[?overdue=1] (brand, officer): the rights requests and their due dates (R22). */
+cr_err api_requests_get(const struct http_request *req, struct http_reply *rep)
+{
+	const char *overdue = http_query(req, "overdue");
+	json_t *list;
+	int64_t brand = 0;
+	cr_err rc = api_brand_scope(req, &brand);
+	if (rc != CR_OK)
+		return rc;
+	if (overdue != NULL && strcmp(overdue, "1") != 0 && strcmp(overdue, "0") != 0)
+		return CR_ERR_HTTP_QUERY;
+	list = json_array();
+	rc = requests_list(req->app, brand, overdue && strcmp(overdue, "1") == 0, cr_time_now(), list);
+	if (rc != CR_OK) {
+		json_decref(list);
+		return rc;
+	}
+	return http_reply_json(rep, 200, json_pack("{s:o}", "requests", list));
 }

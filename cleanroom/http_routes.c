@@ -43,6 +43,7 @@ const struct http_route http_routes[] = {
 	{ "GET",  "/v1/brands/{brand}/subjects/{digest}/status", BRAND_READERS, READ,  0, api_subject_status, false, false, false },
 	{ "GET",  "/v1/brands/{brand}/subjects/{digest}/export", BRAND_READERS, READ,  0, api_subject_export, false, false, false },
 	{ "POST", "/v1/brands/{brand}/subjects/{digest}/erase", BRAND, WRITE, 0, api_subject_erase, false, false, false },
+	{ "GET",  "/v1/brands/{brand}/requests", BRAND_READERS, READ,  0, api_requests_get, false, false, false },
 	{ "POST", "/v1/brands/{brand}/datasets", BRAND,       WRITE,  16 * KiB, api_datasets_post, false, false, false },
 	{ "GET",  "/v1/brands/{brand}/datasets", BRAND_READERS, READ,  0,       api_datasets_get, false, false, false },
 	{ "GET",  "/v1/brands/{brand}/datasets/{name}", BRAND_READERS, READ,  0, api_dataset_get, false, false, false },
@@ -79,7 +80,7 @@ const struct http_route http_routes[] = {
 	{ "POST", "/web/v1/link/withdraw",   HTTP_PUBLIC,     WRITE,  1 * KiB,  api_link_withdraw, false, false, false },
 	{ "POST", "/web/v1/link/erase",      HTTP_PUBLIC,     WRITE,  1 * KiB,  api_link_erase, false, false, false },
 	{ "POST", "/web/v1/link/object",     HTTP_PUBLIC,     WRITE,  1 * KiB,  api_link_object, false, false, false },
-	{ "POST", "/web/v1/link/access",     HTTP_PUBLIC,     READ,   1 * KiB,  api_link_access, false, false, false },
+	{ "POST", "/web/v1/link/access",     HTTP_PUBLIC,     WRITE,  1 * KiB,  api_link_access, false, false, false },
 	/* Takes the store lock itself, then pads its answer outside it (api_web_withdraw.c): slow. */
 	{ "POST", "/web/v1/withdraw",        HTTP_PUBLIC,     NONE, 1 * KiB,  api_web_withdraw, false, false, true },
 	{ "POST", "/v1/audit/search",        AUDIT_READERS,   READ,   4 * KiB,  api_audit_search, false, false, false },

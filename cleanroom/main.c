@@ -53,6 +53,7 @@ static const struct cli_command commands[] = {
 	{ "backup", cmd_backup, "a consistent copy of the database, even while serving" },
 	{ "restore", cmd_restore, "put a backup in place, saying what it loses" },
 	{ "witness", cmd_witness, "a transparency-log witness: init, add-log, serve" },
+	{ "requests", cmd_requests, "rights requests and their deadlines: list, add, complete, extend" },
 };
 
 static void usage(FILE *f)

@@ -21,6 +21,7 @@
 #include "cleanroom/collab.h"
 #include "cleanroom/psi_session.h"
 #include "cleanroom/registry.h"
+#include "cleanroom/requests.h"
 #include "cleanroom/witness.h"
 
 /* Tables owned by cleanroom/ itself. */
@@ -49,6 +50,7 @@ static const char *const migration_collab_v2[] = { collab_schema_v2, NULL };
 static const char *const migration_collab_pad[] = { collab_schema_v3, NULL };
 static const char *const migration_event_leaves[] = { registry_schema_v1, NULL };
 static const char *const migration_cosignatures[] = { witness_schema_v1, NULL };
+static const char *const migration_requests[] = { requests_schema_v1, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -64,6 +66,7 @@ static const struct migration migrations[] = {
 	{ "collaboration padding", migration_collab_pad },
 	{ "consent event leaves", migration_event_leaves },
 	{ "witness cosignatures", migration_cosignatures },
+	{ "rights requests", migration_requests },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -144,6 +144,9 @@ test("consent link: erasure with one button and a confirmation; the log no longe
 	assert.ok((await svc.status(who.digest)).every((x) => !x.allowed));
 	const gone = await svc.expect(200, "POST", "/v1/audit/search", { token: svc.officer, json: search });
 	assert.deepEqual(gone.json.entries, [], "no entry is tied to the person any more");
+	/* R22: the request is in the brand's register, answered at once */
+	const reg = await svc.expect(200, "GET", "/v1/brands/acme/requests", { token: svc.officer });
+	assert.ok(reg.json.requests.some((r) => r.kind === "erasure" && r.channel === "consent-center" && r.completed && !r.late));
 	await screenshot(page, "consent-erased");
 
 	/* the file offered holds the receipt and the erasure entry's proof, which checks offline */
