@@ -212,15 +212,17 @@ cr_err api_link_view(const struct http_request *req, struct http_reply *rep)
 }
 
 /*
- * The withdrawal event a link holder makes: the subject's own act over the
- * web channel, effective when received (R18), with the link as evidence.
+ * The event a link holder makes (a withdrawal, or an objection): the
+ * subject's own act over the web channel, effective when received (R18),
+ * with the link as evidence.
  */
-static cr_err link_event(const json_t *body, const struct link_claims *c, struct consent_event *ev)
+static void link_event(const json_t *body, const struct link_claims *c, enum consent_event_type type,
+		       struct consent_event *ev)
 {
 	char label[32];
 	const char *p = json_string_value(json_object_get(body, "purpose"));
 	const char *r = json_string_value(json_object_get(body, "recipient"));
-	consent_event_init(ev, CONSENT_EV_WITHDRAW);
+	consent_event_init(ev, type);
 	ev->subject = c->subject;
 	ev->actor = CONSENT_ACTOR_SUBJECT;
 	ev->time = cr_time_now();
@@ -228,19 +230,18 @@ static cr_err link_event(const json_t *body, const struct link_claims *c, struct
 	consent_event_source(ev, "web", "link"); /* R24 */
 	link_label(c, label);
 	snprintf(ev->evidence, sizeof(ev->evidence), "%s", label);
-	consent_withdraw_scope_set(ev, &p, p != NULL, &r, r != NULL); /* never refused for its form */
-	return CR_OK;
+	if (type == CONSENT_EV_WITHDRAW)
+		consent_withdraw_scope_set(ev, &p, p != NULL, &r, r != NULL); /* never refused for its form */
 }
 
-/* POST /web/v1/link/withdraw (public): 201 {"purged_records","duplicate","receipt"}. */
-cr_err api_link_withdraw(const struct http_request *req, struct http_reply *rep)
+/*
+ * A link holder's act (`type`), stored with its leaf and receipt, and for
+ * a rights request (`request_kind`, may be NULL) its entry in the register
+ * (R22), answered at once: 201 {"purged_records","duplicate","receipt"}.
+ */
+static cr_err link_act(const struct http_request *req, struct http_reply *rep, const struct http_field *fields,
+		       enum consent_event_type type, const char *request_kind)
 {
-	static const struct http_field fields[] = {
-		{ "token", HTTP_JSON_STRING, true },
-		{ "purpose", HTTP_JSON_STRING, false },
-		{ "recipient", HTTP_JSON_STRING, false },
-		{ NULL, 0, false },
-	};
 	struct registry_actor who = { "subject", NULL };
 	char label[32], why[CONSENT_WHY_MAX] = "", *receipt = NULL;
 	struct consent_event ev;
@@ -249,13 +250,16 @@ cr_err api_link_withdraw(const struct http_request *req, struct http_reply *rep)
 	json_t *body = NULL, *rj = NULL;
 	cr_err rc = link_body(req, fields, &body, &c);
 	if (rc == CR_OK)
-		rc = link_event(body, &c, &ev);
+		link_event(body, &c, type, &ev);
 	json_decref(body);
 	if (rc != CR_OK)
 		return rc;
 	link_label(&c, label);
 	who.id = label;
 	rc = registry_event(req->app, &who, c.brand, &ev, &ch, &receipt, why, sizeof(why));
+	if (rc == CR_OK && request_kind != NULL && !ch.duplicate)
+		rc = requests_add(req->app, &who, c.brand, request_kind, "consent-center", label, cr_time_now(), true,
+				  NULL);
 	if (rc == CR_OK && receipt != NULL) {
 		rj = json_loads(receipt, 0, NULL);
 		rc = rj ? CR_OK : CR_ERR_INTERNAL;
@@ -268,6 +272,18 @@ cr_err api_link_withdraw(const struct http_request *req, struct http_reply *rep)
 				       "duplicate", ch.duplicate, "receipt", rj ? rj : json_null()));
 	req->app->purged_records = 0;
 	return rc;
+}
+
+/* POST /web/v1/link/withdraw (public): 201 {"purged_records","duplicate","receipt"}. */
+cr_err api_link_withdraw(const struct http_request *req, struct http_reply *rep)
+{
+	static const struct http_field fields[] = {
+		{ "token", HTTP_JSON_STRING, true },
+		{ "purpose", HTTP_JSON_STRING, false },
+		{ "recipient", HTTP_JSON_STRING, false },
+		{ NULL, 0, false },
+	};
+	return link_act(req, rep, fields, CONSENT_EV_WITHDRAW, NULL);
 }
 
 /*
@@ -316,41 +332,7 @@ cr_err api_link_object(const struct http_request *req, struct http_reply *rep)
 		{ "token", HTTP_JSON_STRING, true },
 		{ NULL, 0, false },
 	};
-	struct registry_actor who = { "subject", NULL };
-	char label[32], why[CONSENT_WHY_MAX] = "", *receipt = NULL;
-	struct consent_event ev;
-	struct consent_change ch;
-	struct link_claims c;
-	json_t *body = NULL, *rj = NULL;
-	cr_err rc = link_body(req, fields, &body, &c);
-	json_decref(body);
-	if (rc != CR_OK)
-		return rc;
-	link_label(&c, label);
-	who.id = label;
-	consent_event_init(&ev, CONSENT_EV_OBJECT);
-	ev.subject = c.subject;
-	ev.actor = CONSENT_ACTOR_SUBJECT;
-	ev.time = cr_time_now();
-	ev.received = ev.time;
-	consent_event_source(&ev, "web", "link"); /* R24 */
-	snprintf(ev.evidence, sizeof(ev.evidence), "%s", label);
-	rc = registry_event(req->app, &who, c.brand, &ev, &ch, &receipt, why, sizeof(why));
-	if (rc == CR_OK && !ch.duplicate) /* R22: answered at once */
-		rc = requests_add(req->app, &who, c.brand, "objection", "consent-center", label, cr_time_now(), true,
-				  NULL);
-	if (rc == CR_OK && receipt != NULL) {
-		rj = json_loads(receipt, 0, NULL);
-		rc = rj ? CR_OK : CR_ERR_INTERNAL;
-	}
-	free(receipt);
-	if (rc != CR_OK)
-		return rc;
-	rc = http_reply_json(rep, ch.duplicate ? 200 : 201,
-			     json_pack("{s:I,s:b,s:o}", "purged_records", (json_int_t)req->app->purged_records,
-				       "duplicate", ch.duplicate, "receipt", rj ? rj : json_null()));
-	req->app->purged_records = 0;
-	return rc;
+	return link_act(req, rep, fields, CONSENT_EV_OBJECT, "objection");
 }
 
 /*
