@@ -135,6 +135,10 @@ struct audit_verifier {
 	uint8_t public_key[32];
 };
 
+/* Strict decimal (no sign, no leading zero unless "0", 1-20 digits), at most
+ * `max`: the sizes of checkpoints, proofs and witness requests. CR_ERR_PARSE. */
+cr_err audit_parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out) CR_MUST_CHECK;
+
 /* Key id = first 4 bytes (big endian) of SHA-256(name || 0x0A || 0x01 || pk). */
 uint32_t audit_key_id(const char *name, size_t name_len, const uint8_t public_key[static 32]);
 

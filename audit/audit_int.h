@@ -80,8 +80,9 @@ void audit_why(char *why, size_t cap, const char *fmt, ...)
  * of what it decodes to (CR_ERR_ENCODING). */
 cr_err audit_base64_decode(const char *b64, size_t len, uint8_t *bin, size_t cap,
 			   size_t *out_len) CR_MUST_CHECK;
-/* Strict decimal u64: digits only, no leading zero (unless "0"), <= max. */
-cr_err audit_parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out) CR_MUST_CHECK;
+/* Key id = the first 4 bytes (big endian) of SHA-256(name || 0x0A || alg ||
+ * key): signed-note keys (alg 0x01) and cosigner keys (alg 0x04). */
+uint32_t audit_key_id_alg(const char *name, size_t name_len, uint8_t alg, const uint8_t public_key[static 32]);
 
 /* ---------------------------------------------------------------- log */
 

@@ -28,15 +28,7 @@ static const char dash[] = "\xe2\x80\x94 "; /* "— " */
 
 uint32_t audit_cosig_key_id(const char *name, size_t name_len, const uint8_t public_key[static 32])
 {
-	static const uint8_t sep[2] = { '\n', AUDIT_COSIG_ALG };
-	uint8_t h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)name, name_len);
-	crypto_hash_sha256_update(&st, sep, sizeof(sep));
-	crypto_hash_sha256_update(&st, public_key, 32);
-	crypto_hash_sha256_final(&st, h);
-	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+	return audit_key_id_alg(name, name_len, AUDIT_COSIG_ALG, public_key);
 }
 
 cr_err audit_cosig_verifier_parse(const char *text, size_t len, struct audit_verifier *out)

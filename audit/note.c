@@ -64,7 +64,12 @@ cr_err audit_key_name_check(const char *name, size_t len)
 
 uint32_t audit_key_id(const char *name, size_t name_len, const uint8_t public_key[static 32])
 {
-	static const uint8_t sep[2] = { '\n', ALG_ED25519 };
+	return audit_key_id_alg(name, name_len, ALG_ED25519, public_key);
+}
+
+uint32_t audit_key_id_alg(const char *name, size_t name_len, uint8_t alg, const uint8_t public_key[static 32])
+{
+	const uint8_t sep[2] = { '\n', alg };
 	uint8_t h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256_state st;
 	crypto_hash_sha256_init(&st);

@@ -58,14 +58,9 @@ static bool note_previous(const char *note, size_t len, uint64_t *out)
 		const char *nl = memchr(p, '\n', (size_t)(end - p) + 1);
 		if (nl == NULL)
 			break;
-		size_t n = (size_t)(nl - p) - (sizeof(key) - 1);
-		if (line >= 3 && (size_t)(nl - p) > sizeof(key) - 1 && memcmp(p, key, sizeof(key) - 1) == 0 &&
-		    n < 24) {
-			char digits[24];
-			memcpy(digits, p + sizeof(key) - 1, n);
-			digits[n] = '\0';
-			return cr_parse_u64(digits, 1, AUDIT_SIZE_MAX, out) == CR_OK;
-		}
+		if (line >= 3 && (size_t)(nl - p) > sizeof(key) - 1 && memcmp(p, key, sizeof(key) - 1) == 0)
+			return audit_parse_decimal(p + sizeof(key) - 1, (size_t)(nl - p) - (sizeof(key) - 1),
+						   AUDIT_SIZE_MAX, out) == CR_OK;
 		p = nl + 1;
 	}
 	return false;

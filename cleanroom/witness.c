@@ -219,20 +219,6 @@ cr_err witness_add_log(struct witness *w, const char *log_vkey)
 	return s == SQLITE_DONE ? CR_OK : s == SQLITE_CONSTRAINT ? CR_ERR_EXISTS : CR_ERR_STORE;
 }
 
-/* Strict decimal, no leading zero (unless "0"), at most 2^63 - 1. */
-static cr_err parse_size(const char *s, size_t len, uint64_t *out)
-{
-	char buf[21];
-	if (len == 0 || len > 19 || (len > 1 && s[0] == '0'))
-		return CR_ERR_PARSE;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return CR_ERR_PARSE;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	return cr_parse_u64(buf, 0, INT64_MAX, out);
-}
-
 cr_err witness_request_parse(const char *text, size_t len, struct witness_request *out)
 {
 	struct witness_request r = { .old_size = 0 };
@@ -241,7 +227,7 @@ cr_err witness_request_parse(const char *text, size_t len, struct witness_reques
 	if (text == NULL || len > WITNESS_REQUEST_MAX || len < 6 || memcmp(text, "old ", 4) != 0)
 		return CR_ERR_WITNESS_REQUEST;
 	nl = memchr(p, '\n', len);
-	if (nl == NULL || parse_size(p + 4, (size_t)(nl - p - 4), &r.old_size) != CR_OK)
+	if (nl == NULL || audit_parse_decimal(p + 4, (size_t)(nl - p - 4), INT64_MAX, &r.old_size) != CR_OK)
 		return CR_ERR_WITNESS_REQUEST;
 	for (p = nl + 1; p < end && *p != '\n'; p = nl + 1) {
 		size_t got = 0;
