@@ -19,7 +19,8 @@
  * server's key with the key in use and checks the server's latest
  * checkpoint against the pinned one (same root at the same size, or an
  * RFC 9162 consistency proof to a larger one); only then does the pin
- * advance. A different key, a smaller log or an inconsistent checkpoint is
+ * advance; an entry's proof is held to the pinned checkpoint the same way.
+ * A different key, a smaller log or an inconsistent checkpoint is
  * a warning on the page, never a silent switch: taking the new key or
  * checkpoint is the officer's explicit click, recorded in the pin log shown
  * on the page. Witness cosignatures (c2sp.org/tlog-cosignature) are not
@@ -408,12 +409,39 @@
 			return Promise.resolve();
 		}
 		verdict(true, "Verifying…");
-		return window.crTlog.verifyTlogProof(vkeyText, $("proof").value).then(function (r) {
+		return window.crTlog.verifyTlogProof(vkeyText, $("proof").value).then(async function (r) {
+			var pinned = await proofAgainstPin(r);
 			verdict(true, "Verified: entry " + r.index + " is in the log of " + r.size +
-				" entries whose root " + r.root + " is signed by " + r.origin + ".");
+				" entries whose root " + r.root + " is signed by " + r.origin + "." + pinned);
 		}).catch(function (e) {
 			verdict(false, "Rejected: " + e.message);
 		});
+	}
+
+	/*
+	 * A verified proof's checkpoint against the pin of its log, when the key
+	 * in use is the pinned one: the same root at the pinned size, else a
+	 * consistency proof between the two (either way round). Throws when they
+	 * disagree; says what was checked otherwise.
+	 */
+	async function proofAgainstPin(r) {
+		var pin = loadPins()[r.origin], t = window.crTlog;
+		if (!pin || pin.key !== vkeyText || !pin.size)
+			return " It is not compared with a pinned checkpoint (none is pinned for this key).";
+		var size = BigInt(pin.size), was = "the checkpoint pinned in this browser (size " + pin.size + ")";
+		if (r.size === size) {
+			if (r.root !== pin.root)
+				throw new Error("the proof's checkpoint has another root than " + was + " of the same size: the log forked");
+		} else {
+			var lo = r.size < size ? r : { size: size, root: pin.root }, hi = r.size < size ? { size: size, root: pin.root } : r;
+			try {
+				var p = await apiJson("/v1/audit/proof/consistency?from=" + lo.size + "&to=" + hi.size);
+				await t.verifyConsistency(lo.size, hi.size, p.hashes.map(t.b64decode), t.b64decode(lo.root), t.b64decode(hi.root));
+			} catch (e) {
+				throw new Error("the proof's checkpoint (size " + r.size + ") is not consistent with " + was + ": " + e.message);
+			}
+		}
+		return " Its checkpoint is consistent with " + was + ".";
 	}
 
 	/* -------------------------------------------------------- checkpoints */

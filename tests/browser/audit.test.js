@@ -12,7 +12,8 @@
  * log origin is warned about and not verified with; a server whose log
  * is an older copy of the pinned one, or forked from it (a copy of the
  * data directory that went on differently), is warned about, at the same
- * size and at a larger one. Both stand-ins are real `cleanroom serve` processes on real data
+ * size and at a larger one, and a proof from the forked log is rejected
+ * though its signature verifies. Both stand-ins are real `cleanroom serve` processes on real data
  * directories, the second started at the first one's address, so the
  * browser's localStorage (per address) holds the pin across them.
  */
@@ -98,6 +99,7 @@ test("audit console: sign in, search, verify a proof, reject a tampered one", as
 	await verify(page);
 	assert.equal(await page.getAttribute("#verdict", "class"), "verdict-ok", await page.textContent("#verdict") + " key=" + await page.textContent("#vkey"));
 	assert.match(await page.textContent("#verdict"), /^Verified: entry \d+ is in the log/);
+	assert.match(await page.textContent("#verdict"), /Its checkpoint is consistent with the checkpoint pinned in this browser \(size \d+\)\.$/);
 	await screenshot(page, "audit-proof-verified");
 
 	/* change one proof hash: the recomputed root no longer matches the signed one */
@@ -307,6 +309,15 @@ test("audit console: a rolled-back or forked log is warned about, and the pin st
 		assert.ok(w.includes("the server's checkpoint of size " + cpZ[1] + " has root " + cpZ[2] + ", not the root of the checkpoint pinned"), w);
 		assert.match(w, /the log forked/);
 		assert.ok(!/offers the key/.test(w), w);
+		/* a proof from the forked log verifies with the key but not against the pin */
+		await page.fill("#s-type", "token.issue");
+		await page.click('#search-form button[type="submit"]');
+		await page.waitForSelector("#results tbody tr");
+		assert.match(await page.textContent("#results tbody tr:first-child td:nth-child(5)"), /role=brand$/);
+		await page.click("#results tbody tr:first-child button");
+		await page.waitForFunction(() => document.getElementById("proof").value.startsWith("c2sp.org/tlog-proof@v1"));
+		await verify(page);
+		assert.match(await page.textContent("#verdict"), /^Rejected: the proof's checkpoint has another root than the checkpoint pinned in this browser \(size \d+\) of the same size: the log forked$/);
 		await page.close();
 		await s.stop();
 
