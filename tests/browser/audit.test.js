@@ -219,6 +219,18 @@ test("audit console: a key swap at the same address is warned about and not veri
 	let s = null;
 	try {
 		s = await serve(x, "127.0.0.1:0");
+		/* no key given and none pinned: the server's key is offered, not used */
+		const bare = await c.newPage();
+		await bare.goto(s.url + "/audit");
+		await signInAndCheck(bare, tokX);
+		assert.match((await warnings(bare)).join("\n"), /no key is pinned in this browser for the log browser\.test\/keyswap and you gave none/);
+		assert.equal(await bare.textContent("#vkey"), "No verifier key: give the log's key below.");
+		await bare.click("#checkpoints");
+		await bare.waitForFunction(() => !document.getElementById("failure").hidden);
+		assert.match(await bare.textContent("#failure"), /no verifier key to verify with/);
+		assert.deepEqual(await pins(bare), {});
+		await bare.close();
+
 		const first = await c.newPage();
 		await first.goto(withKey(s.url, keyX));
 		await signInAndCheck(first, tokX);
