@@ -9,12 +9,34 @@
  * hashing, Ed25519 checkpoint signature, the log's verifier key), and walks
  * the checkpoint history checking each signature and each consistency
  * proof to the next checkpoint. The server's own verdict is never used.
+ *
+ * Nor is the server's key: the console verifies with a key the officer
+ * gives (pasted into the page, or in its URL fragment, /audit#key=<the
+ * verifier key, URL-encoded>, which never reaches a server) or one it
+ * pinned earlier. The pin is kept in localStorage per log origin (the
+ * key's name): the key and the latest checkpoint verified with it. At
+ * sign-in, and on "Check the log against the pin", the console compares the
+ * server's key with the key in use and checks the server's latest
+ * checkpoint against the pinned one (same root at the same size, or an
+ * RFC 9162 consistency proof to a larger one); only then does the pin
+ * advance; an entry's proof is held to the pinned checkpoint the same way.
+ * A different key, a smaller log or an inconsistent checkpoint is
+ * a warning on the page, never a silent switch: taking the new key or
+ * checkpoint is the officer's explicit click, recorded in the pin log shown
+ * on the page. Witness cosignatures (c2sp.org/tlog-cosignature) are not
+ * checked: the service has no witnesses yet (docs/spec/audit-log.md 11), so
+ * there is nothing real to check them against.
  */
 (function () {
 	"use strict";
 
-	var TOKEN_KEY = "cr.audit.token";
+	var TOKEN_KEY = "cr.audit.token", PINS_KEY = "cr.audit.pins", LOG_MAX = 100;
+	/* vkeyText: the key verifications use (given or pinned), null when there is none. */
 	var token = null, vkeyText = null, nextBefore = null, lastQuery = null;
+	/* givenKey: the key the officer gave, with where from ("the page address", "the key field"). */
+	var givenKey = null, givenFrom = null;
+	/* Settles once the key in the page address, if any, is read. */
+	var ready = Promise.resolve();
 
 	var $ = window.crDom.$, el = window.crDom.el, showError = window.crDom.showError;
 
@@ -41,10 +63,7 @@
 		$("who").textContent = who.role + " of " + who.tenant;
 		$("signin").hidden = true;
 		$("console").hidden = false;
-		return apiText("/v1/audit/key").then(function (k) {
-			vkeyText = k.trim();
-			$("vkey").textContent = "Verifier key: " + vkeyText;
-		});
+		return ready.then(checkPin);
 	}
 
 	function signIn(t) {
@@ -67,6 +86,226 @@
 		$("who").textContent = "";
 		$("token").value = "";
 		$("token").focus();
+	}
+
+	/* ------------------------------------------------- the pinned key */
+
+	/* Every pin of this browser: { "<log origin>": {key, size, root, time, log: [{time, text}]} }. */
+	function loadPins() {
+		try {
+			var p = JSON.parse(localStorage.getItem(PINS_KEY) || "{}");
+			return p && typeof p === "object" ? p : {};
+		} catch (e) {
+			return {};
+		}
+	}
+	function savePins(pins) { localStorage.setItem(PINS_KEY, JSON.stringify(pins)); }
+
+	/* Appends a line to the pin log of `origin` (kept with the pin, shown on the page). */
+	function logPin(pin, text) {
+		pin.log = (pin.log || []).concat([{ time: new Date().toISOString(), text: text }]).slice(-LOG_MAX);
+	}
+
+	function renderPinLog(pin) {
+		var ol = $("pin-log");
+		ol.textContent = "";
+		((pin && pin.log) || []).forEach(function (l) { ol.appendChild(el("li", {}, l.time + ": " + l.text)); });
+	}
+
+	/* The key's name (the log origin) if the text is a verifier key, else null. */
+	async function keyName(text) {
+		try {
+			return (await window.crTlog.parseVerifierKey(text)).name;
+		} catch (e) {
+			return null;
+		}
+	}
+
+	/* A warning with, when the officer may take what it is about, a button that does so. */
+	function warn(text, accept) {
+		var box = el("div", { "class": "error", role: "alert" });
+		box.appendChild(el("p", {}, "Warning: " + text));
+		if (accept) {
+			var b = el("button", { type: "button", "class": "danger" }, accept.label);
+			b.addEventListener("click", function () {
+				b.disabled = true;
+				accept.run();
+				checkPin();
+			});
+			box.appendChild(el("p")).appendChild(b);
+		}
+		$("pin-warnings").appendChild(box);
+	}
+
+	/* Pins `key` for its log afresh (the officer's explicit choice, or a first key they gave). */
+	function pinKey(origin, key, why) {
+		var pins = loadPins(), pin = pins[origin] || { log: [] };
+		if (pin.key)
+			logPin(pin, why + ": now pinned " + key + " in place of " + pin.key +
+			       (pin.size ? " (whose pinned checkpoint was size " + pin.size + ", root " + pin.root + ")" : ""));
+		else
+			logPin(pin, why + ": pinned " + key);
+		pin.key = key;
+		pin.time = new Date().toISOString();
+		delete pin.size;
+		delete pin.root;
+		pins[origin] = pin;
+		savePins(pins);
+	}
+
+	/* Makes `cp` (parsed, verified) the pinned checkpoint of `origin`, with a line in the pin log. */
+	function pinCheckpoint(origin, cp, text) {
+		var pins = loadPins(), pin = pins[origin];
+		pin.size = String(cp.size);
+		pin.root = window.crTlog.b64encode(cp.root);
+		logPin(pin, text);
+		savePins(pins);
+	}
+
+	/*
+	 * The server's latest checkpoint against the pin of `origin`: the same
+	 * root at the same size, or a consistency proof from the pinned size.
+	 * Returns null when it holds (the pin then advances), else the warning.
+	 */
+	async function comparePinned(origin, cp) {
+		var pin = loadPins()[origin], root = window.crTlog.b64encode(cp.root);
+		if (!pin.size) {
+			pinCheckpoint(origin, cp, "pinned checkpoint size " + cp.size + ", root " + root);
+			return null;
+		}
+		var size = BigInt(pin.size), was = "the checkpoint pinned in this browser (size " + pin.size + ", root " + pin.root + ")";
+		if (cp.size < size)
+			return "the server's log (size " + cp.size + ") is smaller than " + was +
+				": it was rolled back or replaced. The pin is kept.";
+		if (cp.size === size) {
+			if (root !== pin.root)
+				return "the server's checkpoint of size " + cp.size + " has root " + root + ", not the root of " + was +
+					": the log forked. The pin is kept.";
+			return null;
+		}
+		try {
+			var p = await apiJson("/v1/audit/proof/consistency?from=" + size + "&to=" + cp.size);
+			await window.crTlog.verifyConsistency(size, cp.size, p.hashes.map(window.crTlog.b64decode),
+				window.crTlog.b64decode(pin.root), cp.root);
+		} catch (e) {
+			return "the server's checkpoint (size " + cp.size + ", root " + root + ") is not consistent with " + was +
+				" (" + e.message + "): the log forked or was rewritten. The pin is kept.";
+		}
+		pinCheckpoint(origin, cp, "advanced the pinned checkpoint from size " + pin.size + " to " + cp.size +
+			" (consistency proof verified), root " + root);
+		return null;
+	}
+
+	/*
+	 * Settles the key to verify with and checks the server's latest
+	 * checkpoint against the pin; every disagreement is a warning.
+	 */
+	async function checkPin() {
+		var warnings = $("pin-warnings"), status = $("pin-status");
+		var serverKey = null, origin, pins, pin, problems = 0;
+		warnings.textContent = "";
+		status.textContent = "Checking the key and the pinned checkpoint…";
+		try {
+			serverKey = (await apiText("/v1/audit/key")).trim();
+		} catch (e) {
+			serverKey = null;
+		}
+		var serverName = serverKey === null ? null : await keyName(serverKey);
+		origin = givenKey ? await keyName(givenKey) : serverName;
+		pins = loadPins();
+		pin = origin !== null ? pins[origin] : undefined;
+
+		if (givenKey && !pin) {
+			pinKey(origin, givenKey, "key given in " + givenFrom);
+			pin = loadPins()[origin];
+		}
+		vkeyText = givenKey || (pin && pin.key) || null;
+		$("vkey").textContent = vkeyText ? "Verifying with the key " + (givenKey ? "you gave" : "pinned in this browser") +
+			": " + vkeyText : "No verifier key: give the log's key below.";
+		$("server-key").textContent = "The server offers the key: " + (serverKey === null ? "(none)" : serverKey);
+		renderPinLog(pin);
+
+		if (givenKey && pin && pin.key !== givenKey) {
+			problems++;
+			warn("the key you gave is not the key pinned for " + origin + " in this browser (" + pin.key +
+			     "). The console verifies with the key you gave; the pin stays as it was until you accept.",
+			     { label: "Pin the key I gave", run: function () { pinKey(origin, givenKey, "officer accepted the key given in " + givenFrom); } });
+		}
+		if (!vkeyText) {
+			var others = Object.keys(pins).filter(function (o) { return o !== serverName; });
+			problems++;
+			warn("no key is pinned in this browser for the log " + (serverName || "(unknown)") + " and you gave none" +
+			     (others.length ? "; this browser has pinned keys for " + others.join(", ") + " instead" : "") +
+			     ". The server's key is not used until you check it against the key you hold and accept it, or give that key.",
+			     serverName && { label: "Trust and pin the server's key", run: function () { pinKey(serverName, serverKey, "officer accepted the server's key"); } });
+		} else if (serverKey !== vkeyText) {
+			problems++;
+			warn("the server offers the key " + (serverKey === null ? "(none)" : serverKey) + ", which is not the key in use (" +
+			     vkeyText + "). The log may have been replaced; every check here uses the key in use, not the server's.",
+			     serverName && { label: "Accept the server's key and re-pin", run: function () {
+				     givenKey = null;
+				     $("given-key").value = "";
+				     pinKey(serverName, serverKey, "officer accepted a new key from the server");
+			     } });
+		}
+		if (!vkeyText) {
+			status.textContent = "";
+			return;
+		}
+
+		var cp;
+		try {
+			var vkey = await window.crTlog.parseVerifierKey(vkeyText);
+			cp = window.crTlog.parseCheckpoint(await window.crTlog.verifyNote(vkey, await apiText("/v1/audit/checkpoint")));
+			if (cp.origin !== vkey.name)
+				throw new Error("the checkpoint is for the log '" + cp.origin + "', not '" + vkey.name + "'");
+		} catch (e) {
+			warn("the server's latest checkpoint does not verify with the key in use: " + e.message);
+			status.textContent = "";
+			return;
+		}
+		pin = loadPins()[origin];
+		if (!pin || pin.key !== vkeyText) {
+			status.textContent = "The server's latest checkpoint (size " + cp.size + ") verifies with the key you gave; " +
+				"the pin does not move until that key is pinned.";
+			return;
+		}
+		var why = await comparePinned(origin, cp), old = pin;
+		if (why) {
+			problems++;
+			warn(why, { label: "Re-pin to the server's checkpoint", run: function () {
+				pinCheckpoint(origin, cp, "officer re-pinned to checkpoint size " + cp.size + ", root " +
+					window.crTlog.b64encode(cp.root) + " in place of size " + old.size + ", root " + old.root);
+			} });
+		}
+		pin = loadPins()[origin];
+		renderPinLog(pin);
+		status.textContent = (problems ? problems + " warning(s) above. " : "The server's key and latest checkpoint agree with the pin. ") +
+			"Pinned for " + origin + ": checkpoint size " + pin.size + ", root " + pin.root + ".";
+	}
+
+	/* The key in the page address: #key=<URL-encoded verifier key> ('+' kept as is, not read as a space). */
+	function fragmentKey() {
+		var parts = location.hash.replace(/^#/, "").split("&");
+		for (var i = 0; i < parts.length; i++)
+			if (parts[i].indexOf("key=") === 0) {
+				try {
+					return decodeURIComponent(parts[i].slice(4)).trim() || null;
+				} catch (e) {
+					return null;
+				}
+			}
+		return null;
+	}
+
+	async function giveKey(text, from) {
+		if (await keyName(text) === null) {
+			showError("The key " + from + " is not a verifier key (name+keyid+base64); it is not used.");
+			return false;
+		}
+		givenKey = text;
+		givenFrom = from;
+		return true;
 	}
 
 	/* ------------------------------------------------------------- search */
@@ -165,13 +404,44 @@
 	}
 
 	function verifyProof() {
+		if (!vkeyText) {
+			verdict(false, "Rejected: no verifier key to verify with; give the log's key above.");
+			return Promise.resolve();
+		}
 		verdict(true, "Verifying…");
-		return window.crTlog.verifyTlogProof(vkeyText, $("proof").value).then(function (r) {
+		return window.crTlog.verifyTlogProof(vkeyText, $("proof").value).then(async function (r) {
+			var pinned = await proofAgainstPin(r);
 			verdict(true, "Verified: entry " + r.index + " is in the log of " + r.size +
-				" entries whose root " + r.root + " is signed by " + r.origin + ".");
+				" entries whose root " + r.root + " is signed by " + r.origin + "." + pinned);
 		}).catch(function (e) {
 			verdict(false, "Rejected: " + e.message);
 		});
+	}
+
+	/*
+	 * A verified proof's checkpoint against the pin of its log, when the key
+	 * in use is the pinned one: the same root at the pinned size, else a
+	 * consistency proof between the two (either way round). Throws when they
+	 * disagree; says what was checked otherwise.
+	 */
+	async function proofAgainstPin(r) {
+		var pin = loadPins()[r.origin], t = window.crTlog;
+		if (!pin || pin.key !== vkeyText || !pin.size)
+			return " It is not compared with a pinned checkpoint (none is pinned for this key).";
+		var size = BigInt(pin.size), was = "the checkpoint pinned in this browser (size " + pin.size + ")";
+		if (r.size === size) {
+			if (r.root !== pin.root)
+				throw new Error("the proof's checkpoint has another root than " + was + " of the same size: the log forked");
+		} else {
+			var lo = r.size < size ? r : { size: size, root: pin.root }, hi = r.size < size ? { size: size, root: pin.root } : r;
+			try {
+				var p = await apiJson("/v1/audit/proof/consistency?from=" + lo.size + "&to=" + hi.size);
+				await t.verifyConsistency(lo.size, hi.size, p.hashes.map(t.b64decode), t.b64decode(lo.root), t.b64decode(hi.root));
+			} catch (e) {
+				throw new Error("the proof's checkpoint (size " + r.size + ") is not consistent with " + was + ": " + e.message);
+			}
+		}
+		return " Its checkpoint is consistent with " + was + ".";
 	}
 
 	/* -------------------------------------------------------- checkpoints */
@@ -224,6 +494,8 @@
 		tb.textContent = "";
 		$("cp-status").textContent = "Checking…";
 		try {
+			if (!vkeyText)
+				throw new Error("no verifier key to verify with; give the log's key above");
 			vkey = await window.crTlog.parseVerifierKey(vkeyText);
 			var page = await apiJson("/v1/audit/checkpoints?limit=20");
 			for (var i = 0; i < page.checkpoints.length; i++)
@@ -255,6 +527,20 @@
 		$("more").addEventListener("click", more);
 		$("verify").addEventListener("click", verifyProof);
 		$("checkpoints").addEventListener("click", checkpoints);
+		$("pin-check").addEventListener("click", function () { showError(""); checkPin(); });
+		$("key-form").addEventListener("submit", function (ev) {
+			ev.preventDefault();
+			showError("");
+			giveKey($("given-key").value.trim(), "the key field").then(function (ok) {
+				if (ok && token)
+					checkPin();
+			});
+		});
+		var fromUrl = fragmentKey();
+		if (fromUrl) {
+			$("given-key").value = fromUrl;
+			ready = giveKey(fromUrl, "the page address");
+		}
 		var saved = sessionStorage.getItem(TOKEN_KEY);
 		if (saved)
 			signIn(saved);
