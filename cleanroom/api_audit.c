@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cleanroom/http.h"
+#include "cleanroom/witness.h"
 #include "cleanroom/ops.h"
 
 /* An optional unsigned query parameter in [min, max]; CR_ERR_HTTP_QUERY if malformed. */
@@ -87,11 +88,12 @@ cr_err api_audit_page_reply(const struct http_request *req, const struct audit_q
 	return http_reply_json(rep, 200, o);
 }
 
-/* GET /v1/audit/checkpoint (every role): the latest signed checkpoint note, text/plain. */
+/* GET /v1/audit/checkpoint (every role): the latest signed checkpoint note with the witnesses'
+ * cosignature lines stored for it (still a valid note for the log's key alone), text/plain. */
 cr_err api_audit_checkpoint(const struct http_request *req, struct http_reply *rep)
 {
 	char *note = NULL;
-	cr_err rc = audit_log_latest_checkpoint(req->app->log, &note);
+	cr_err rc = witness_cosigned_checkpoint(req->app, &note);
 	if (rc != CR_OK)
 		return rc;
 	http_reply_text(rep, 200, "text/plain; charset=utf-8", note, strlen(note));

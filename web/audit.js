@@ -253,10 +253,11 @@
 			return;
 		}
 
-		var cp;
+		var cp, note;
 		try {
 			var vkey = await window.crTlog.parseVerifierKey(vkeyText);
-			cp = window.crTlog.parseCheckpoint(await window.crTlog.verifyNote(vkey, await apiText("/v1/audit/checkpoint")));
+			note = await apiText("/v1/audit/checkpoint");
+			cp = window.crTlog.parseCheckpoint(await window.crTlog.verifyNote(vkey, note));
 			if (cp.origin !== vkey.name)
 				throw new Error("the checkpoint is for the log '" + cp.origin + "', not '" + vkey.name + "'");
 		} catch (e) {
@@ -264,6 +265,7 @@
 			status.textContent = "";
 			return;
 		}
+		problems += await checkWitnesses(note);
 		pin = loadPins()[origin];
 		if (!pin || pin.key !== vkeyText) {
 			status.textContent = "The server's latest checkpoint (size " + cp.size + ") verifies with the key you gave; " +
@@ -282,6 +284,43 @@
 		renderPinLog(pin);
 		status.textContent = (problems ? problems + " warning(s) above. " : "The server's key and latest checkpoint agree with the pin. ") +
 			"Pinned for " + origin + ": checkpoint size " + pin.size + ", root " + pin.root + ".";
+	}
+
+	/*
+	 * The witnesses the officer named (#witness=<key>, repeatable): each
+	 * must have cosigned the server's latest checkpoint (c2sp.org/
+	 * tlog-cosignature, checked here with tlog.js). Returns the warnings.
+	 */
+	async function checkWitnesses(note) {
+		var keys = fragmentValues("witness"), ul = $("witness-status"), problems = 0;
+		ul.textContent = "";
+		for (var i = 0; i < keys.length; i++) {
+			try {
+				var w = await window.crTlog.parseVerifierKey(keys[i], 4);
+				var t = await window.crTlog.verifyCosignature(w, note);
+				ul.appendChild(el("li", {}, "Witness " + w.name + " cosigned this checkpoint at " +
+					new Date(Number(t) * 1000).toISOString() + "."));
+			} catch (e) {
+				problems++;
+				warn("a witness you named has not cosigned the server's latest checkpoint: " + e.message +
+				     ". Either it has not seen it yet, or the log shows you a history that witness refused.");
+			}
+		}
+		return problems;
+	}
+
+	/* Every value of `name` in the page address's fragment, URL-decoded ('+' kept as is). */
+	function fragmentValues(name) {
+		var parts = location.hash.replace(/^#/, "").split("&"), out = [];
+		for (var i = 0; i < parts.length; i++)
+			if (parts[i].indexOf(name + "=") === 0) {
+				try {
+					var v = decodeURIComponent(parts[i].slice(name.length + 1)).trim();
+					if (v)
+						out.push(v);
+				} catch (e) { /* a malformed value is ignored */ }
+			}
+		return out;
 	}
 
 	/* The key in the page address: #key=<URL-encoded verifier key> ('+' kept as is, not read as a space). */

@@ -143,16 +143,21 @@
 			fail("the proof does not reproduce the root of size " + size2);
 	}
 
-	/* "<name>+<hex key id>+<base64(0x01 || public key)>", key id checked. */
-	async function parseVerifierKey(text) {
+	/*
+	 * "<name>+<hex key id>+<base64(alg || public key)>", key id checked: a
+	 * log's note key (alg 0x01) or, with alg 4, a witness's cosigner key
+	 * (c2sp.org/tlog-cosignature).
+	 */
+	async function parseVerifierKey(text, alg) {
+		alg = alg || 1;
 		/* The name holds no '+'; the base64 may. */
 		var t = text.trim(), i = t.indexOf("+"), j = t.indexOf("+", i + 1);
 		var parts = i > 0 && j > i ? [t.slice(0, i), t.slice(i + 1, j), t.slice(j + 1)] : [];
 		if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1]))
 			fail("not a verifier key (name+keyid+base64)");
 		var raw = b64decode(parts[2]);
-		if (raw.length !== 33 || raw[0] !== 1)
-			fail("the verifier key is not an Ed25519 key");
+		if (raw.length !== 33 || raw[0] !== alg)
+			fail(alg === 1 ? "the verifier key is not an Ed25519 key" : "not a witness (cosigner) key");
 		var id = (await sha256(concat([enc.encode(parts[0]), new Uint8Array([0x0a]), raw]))).slice(0, 4);
 		if (hex(id) !== parts[1])
 			fail("the verifier key's id does not match its key");
@@ -190,6 +195,36 @@
 			fail("the checkpoint signature does not verify");
 		}
 		fail("no signature by " + vkey.name + " on the note");
+	}
+
+	/*
+	 * A witness's cosignature on a signed checkpoint note
+	 * (c2sp.org/tlog-cosignature v1): a signature line by `wkey` (its name and
+	 * key id) whose blob is key id || 8-byte big-endian time || Ed25519
+	 * signature over "cosignature/v1\ntime <time>\n" and the note's text.
+	 * Returns the time (POSIX seconds, a BigInt).
+	 */
+	async function verifyCosignature(wkey, note) {
+		var cut = note.indexOf("\n\n");
+		if (cut < 0 || note.slice(-1) !== "\n")
+			fail("not a signed note");
+		var text = note.slice(0, cut + 1), lines = note.slice(cut + 2).split("\n").slice(0, -1);
+		for (var i = 0; i < lines.length; i++) {
+			var m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(lines[i]);
+			if (!m || m[1] !== wkey.name)
+				continue;
+			var blob = b64decode(m[2]);
+			if (blob.length !== 76 || !equal(blob.slice(0, 4), wkey.keyId))
+				continue;
+			var t = 0n;
+			for (var j = 4; j < 12; j++)
+				t = (t << 8n) | BigInt(blob[j]);
+			var msg = enc.encode("cosignature/v1\ntime " + t.toString() + "\n" + text);
+			if (await ed25519Verify(wkey.publicKey, blob.slice(12), msg))
+				return t;
+			fail("the cosignature by " + wkey.name + " does not verify");
+		}
+		fail("no cosignature by " + wkey.name + " on the checkpoint");
 	}
 
 	/* "<origin>\n<size>\n<base64 root>\n" (extension lines allowed after). */
@@ -255,7 +290,8 @@
 	var api = {
 		b64decode: b64decode, b64encode: b64encode, hashLeaf: hashLeaf, hashChildren: hashChildren,
 		verifyInclusion: verifyInclusion, verifyConsistency: verifyConsistency,
-		parseVerifierKey: parseVerifierKey, verifyNote: verifyNote, parseCheckpoint: parseCheckpoint,
+		parseVerifierKey: parseVerifierKey, verifyNote: verifyNote, verifyCosignature: verifyCosignature,
+		parseCheckpoint: parseCheckpoint,
 		parseTlogProof: parseTlogProof, verifyTlogProof: verifyTlogProof
 	};
 	root.crTlog = api;

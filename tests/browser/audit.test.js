@@ -208,6 +208,27 @@ function initDir(data, origin) {
 	return cr(["token", "issue", "--data", data, "--role", "officer", "--tenant", "acme", "--name", "dpo"]);
 }
 
+test("audit console: a witness the officer names must have cosigned the server's checkpoint", async () => {
+	const page = b.page;
+	const key = cr(["audit", "key", "--data", svc.data]);
+	const wdir = fs.mkdtempSync(path.join(os.tmpdir(), "cr-witness-"));
+	const wkey = cr(["witness", "init", "--dir", path.join(wdir, "w"), "--name", "witness.test/never-asked"]);
+	await page.goto("about:blank");
+	await page.goto(withKey(svc.url, key) + "&witness=" + encodeURIComponent(wkey));
+	await page.waitForSelector("#console:not([hidden])");
+	await page.waitForFunction(() => document.getElementById("pin-warnings").children.length > 0 &&
+		!/^Checking/.test(document.getElementById("pin-status").textContent));
+	const ws = await warnings(page);
+	assert.ok(ws.some((w) => /has not cosigned/.test(w) && /witness\.test\/never-asked/.test(w)), ws.join(" | "));
+	fs.rmSync(wdir, { recursive: true, force: true });
+	/* without the witness the same page has nothing to warn about */
+	await page.goto("about:blank");
+	await page.goto(withKey(svc.url, key));
+	await page.waitForSelector("#console:not([hidden])");
+	await page.waitForFunction(() => /Pinned for/.test(document.getElementById("pin-status").textContent));
+	assert.deepEqual(await warnings(page), []);
+});
+
 test("audit console: a key swap at the same address is warned about and not verified with", async () => {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cr-keyswap-"));
 	const origin = "browser.test/keyswap";

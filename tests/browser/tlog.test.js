@@ -9,7 +9,9 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
-const { VECTORS } = require("./harness");
+const os = require("node:os");
+const { spawn } = require("node:child_process");
+const { VECTORS, cr, CR } = require("./harness");
 const t = require("../../web/tlog.js");
 
 function cases(kind) {
@@ -82,4 +84,63 @@ test("verifyTlogProof: a checkpoint of another log than the key's is refused", a
 	await assert.rejects(() => t.verifyTlogProof(vkey, proofIn("log.example/other")), /another log|not 'log.example\/ours'/);
 	assert.equal((await t.verifyTlogProof(vkey, proofIn("log.example/other"), "log.example/other")).origin,
 		"log.example/other");
+});
+
+/* Waits for `re` in a child's stderr; resolves with the match. */
+function waitFor(child, re, ms) {
+	return new Promise((resolve, reject) => {
+		let buf = "";
+		const t = setTimeout(() => reject(new Error("timed out waiting for " + re + ": " + buf)), ms);
+		child.stderr.on("data", (d) => {
+			buf += d;
+			const m = re.exec(buf);
+			if (m) { clearTimeout(t); resolve(m); }
+		});
+	});
+}
+
+/*
+ * c2sp.org/tlog-cosignature across implementations: a witness (C,
+ * `cleanroom witness serve`) cosigns a checkpoint `serve --witness` sends
+ * it; the console's verifier (tlog.js) accepts that cosignature with the
+ * witness's key, and refuses it with another witness's key, on a changed
+ * byte, and a log key as a cosigner key.
+ */
+test("C2SP tlog-cosignature: a C witness's cosignature verifies in tlog.js, and only it", async () => {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cr-cosig-"));
+	const d = path.join(dir, "d"), w = path.join(dir, "w"), w2 = path.join(dir, "w2");
+	const kids = [];
+	try {
+		cr(["init", "--data", d]);
+		const key = cr(["audit", "key", "--data", d]);
+		const wkey = cr(["witness", "init", "--dir", w, "--name", "witness.test/w1"]);
+		const other = cr(["witness", "init", "--dir", w2, "--name", "witness.test/w1"]);
+		cr(["witness", "add-log", "--dir", w, "--key", key]);
+		const wit = spawn(CR, ["witness", "serve", "--dir", w, "--listen", "127.0.0.1:0"]);
+		kids.push(wit);
+		const url = (await waitFor(wit, /"url":"(http:[^"]+)"/, 10000))[1];
+		const srv = spawn(CR, ["serve", "--data", d, "--insecure-http", "--listen", "127.0.0.1:0", "--witness", url + "," + wkey]);
+		kids.push(srv);
+		await waitFor(srv, /"message":"listening"/, 10000);
+		cr(["brand", "create", "acme", "--data", d]);
+		let note = "";
+		for (let i = 0; i < 50 && !/^\u2014 witness\.test\/w1 /m.test(note); i++) {
+			await new Promise((r) => setTimeout(r, 200));
+			note = cr(["audit", "checkpoint", "--data", d]) + "\n";
+		}
+		assert.match(note, /^\u2014 witness\.test\/w1 /m, "the checkpoint was cosigned");
+		const wk = await t.parseVerifierKey(wkey, 4);
+		const when = await t.verifyCosignature(wk, note);
+		assert.ok(when > 1700000000n && when < 4000000000n, "a plausible time: " + when);
+		/* the log's own signature still verifies, cosignature lines and all */
+		await t.verifyNote(await t.parseVerifierKey(key), note);
+		assert.equal(await outcome(async () => t.verifyCosignature(await t.parseVerifierKey(other, 4), note)), "rejected");
+		assert.equal(await outcome(() => t.verifyCosignature(wk, note.replace("\n2\n", "\n3\n"))), "rejected");
+		assert.equal(await outcome(() => t.parseVerifierKey(key, 4)), "rejected");
+		assert.equal(await outcome(() => t.parseVerifierKey(wkey)), "rejected");
+	} finally {
+		for (const k of kids)
+			k.kill("SIGTERM");
+		fs.rmSync(dir, { recursive: true, force: true });
+	}
 });
