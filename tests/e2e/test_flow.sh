@@ -170,6 +170,15 @@ run audit verify | grep -q "audit log OK"
 sqlite3 data/cleanroom.db "update audit_leaves set data = cast(data || x'00' as blob) where idx = 3"
 set +e; out=$("$CR" audit verify 2>&1); rc=$?; set -e
 [ $rc -eq 1 ] && echo "$out" | grep -qi "leaf 3" || { echo "tampering not named (rc=$rc): $out"; exit 1; }
+# A log broken so that the start-up check refuses it (a stored hash row
+# deleted) still gets verify's full report, naming the row, not a start-up
+# message (issue 19); the other commands refuse to open it.
+sqlite3 data/cleanroom.db "delete from audit_hashes where id = 1"
+set +e; out=$("$CR" audit verify --key "$VKEY" 2>&1); rc=$?; set -e
+[ $rc -eq 1 ] && echo "$out" | grep -q "FAILED: leaf 1: its stored hash is missing" && ! echo "$out" | grep -q "start-up" \
+  || { echo "a broken log got no full report (rc=$rc): $out"; exit 1; }
+set +e; out=$("$CR" audit log 2>&1); rc=$?; set -e
+[ $rc -ne 0 ] && echo "$out" | grep -q "start-up check failed" || { echo "a broken log opened (rc=$rc): $out"; exit 1; }
 
 # I1: no raw identifier and no unkeyed SHA-256 digest in what this flow printed
 # or wrote, nor in the data directory once every command has closed it (the
