@@ -287,6 +287,27 @@ cr_err api_link_withdraw(const struct http_request *req, struct http_reply *rep)
 }
 
 /*
+ * A request whose body is only {"token"}: the link opened, its label
+ * (`label`, 32 bytes) and the subject as the actor (`who`, borrowing it).
+ */
+static cr_err link_holder(const struct http_request *req, struct link_claims *c, char label[static 32],
+			  struct registry_actor *who)
+{
+	static const struct http_field fields[] = {
+		{ "token", HTTP_JSON_STRING, true },
+		{ NULL, 0, false },
+	};
+	json_t *body = NULL;
+	cr_err rc = link_body(req, fields, &body, c);
+	json_decref(body);
+	if (rc != CR_OK)
+		return rc;
+	link_label(c, label);
+	who->id = label;
+	return CR_OK;
+}
+
+/*
  * POST /web/v1/link/erase (public): the link holder's erasure (GDPR 17,
  * PIPL 47; ops_subject_erase), 200 with what was erased and kept, the
  * withdrawal's receipt and the erasure entry's proof. The link names the
@@ -295,20 +316,13 @@ cr_err api_link_withdraw(const struct http_request *req, struct http_reply *rep)
  */
 cr_err api_link_erase(const struct http_request *req, struct http_reply *rep)
 {
-	static const struct http_field fields[] = {
-		{ "token", HTTP_JSON_STRING, true },
-		{ NULL, 0, false },
-	};
 	struct registry_actor who = { "subject", NULL };
 	struct link_claims c;
 	char label[32];
-	json_t *body = NULL, *doc = NULL;
-	cr_err rc = link_body(req, fields, &body, &c);
-	json_decref(body);
+	json_t *doc = NULL;
+	cr_err rc = link_holder(req, &c, label, &who);
 	if (rc != CR_OK)
 		return rc;
-	link_label(&c, label);
-	who.id = label;
 	rc = ops_subject_erase(req->app, &who, c.brand, &c.subject, 1, &doc);
 	/* R22: the request, answered at once, in the brand's register */
 	if (rc == CR_OK)
@@ -343,20 +357,13 @@ cr_err api_link_object(const struct http_request *req, struct http_reply *rep)
  */
 cr_err api_link_access(const struct http_request *req, struct http_reply *rep)
 {
-	static const struct http_field fields[] = {
-		{ "token", HTTP_JSON_STRING, true },
-		{ NULL, 0, false },
-	};
 	struct registry_actor who = { "subject", NULL };
 	struct link_claims c;
 	char label[32];
-	json_t *body = NULL, *doc = NULL;
-	cr_err rc = link_body(req, fields, &body, &c);
-	json_decref(body);
+	json_t *doc = NULL;
+	cr_err rc = link_holder(req, &c, label, &who);
 	if (rc != CR_OK)
 		return rc;
-	link_label(&c, label);
-	who.id = label;
 	/* R22: the request in the brand's register, answered by this reply */
 	rc = requests_add(req->app, &who, c.brand, "access", "consent-center", label, cr_time_now(), true, NULL);
 	if (rc == CR_OK)

@@ -176,11 +176,16 @@
 	}
 
 	/* A C2SP signed note: returns its text once a signature line by `vkey` verifies. */
-	async function verifyNote(vkey, note) {
+	/* A signed note's text (ending in its newline) and its signature lines. */
+	function splitNote(note) {
 		var cut = note.indexOf("\n\n");
 		if (cut < 0 || note.slice(-1) !== "\n")
 			fail("not a signed note");
-		var text = note.slice(0, cut + 1), lines = note.slice(cut + 2).split("\n").slice(0, -1);
+		return { text: note.slice(0, cut + 1), lines: note.slice(cut + 2).split("\n").slice(0, -1) };
+	}
+
+	async function verifyNote(vkey, note) {
+		var parts = splitNote(note), text = parts.text, lines = parts.lines;
 		for (var i = 0; i < lines.length; i++) {
 			var m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(lines[i]);
 			if (!m)
@@ -205,10 +210,7 @@
 	 * Returns the time (POSIX seconds, a BigInt).
 	 */
 	async function verifyCosignature(wkey, note) {
-		var cut = note.indexOf("\n\n");
-		if (cut < 0 || note.slice(-1) !== "\n")
-			fail("not a signed note");
-		var text = note.slice(0, cut + 1), lines = note.slice(cut + 2).split("\n").slice(0, -1);
+		var parts = splitNote(note), text = parts.text, lines = parts.lines;
 		for (var i = 0; i < lines.length; i++) {
 			var m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(lines[i]);
 			if (!m || m[1] !== wkey.name)
