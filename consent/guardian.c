@@ -111,8 +111,7 @@ cr_err consent_guardian_grant_check(struct consent_ctx *ctx, int64_t brand,
 	rc = consent_guardian_linked(ctx, brand, &ev->subject, ev->guardian_ref, &link);
 	if (rc == CR_OK && link == 0) {
 		/* The reference is the brand's, not the subject: naming it helps. */
-		consent_why(why, cap, "guardian_ref: no verified guardian link for this subject (R16);"
-				      " record it first (consent guardian-link)");
+		consent_why(why, cap, "guardian_ref: no verified guardian link for this subject");
 		rc = CR_ERR_CONSENT_GUARDIAN_UNLINKED;
 	}
 	return rc;
