@@ -92,6 +92,62 @@ cr_err api_subject_erase(const struct http_request *req, struct http_reply *rep)
 	return http_reply_json(rep, 200, doc);
 }
 
+static const struct http_field guardian_link_fields[] = {
+	{ "guardian_ref", HTTP_JSON_STRING, true },
+	{ "verified_by", HTTP_JSON_STRING, true },
+	{ "time", HTTP_JSON_STRING, false },
+	{ NULL, 0, false },
+};
+
+/* The body's link fields into *l (the registry checks them again). */
+static cr_err guardian_link_read(const json_t *in, struct consent_guardian_link *l)
+{
+	const char *ref = json_string_value(json_object_get(in, "guardian_ref"));
+	const char *by = json_string_value(json_object_get(in, "verified_by"));
+	const json_t *t = json_object_get(in, "time");
+
+	l->verified = cr_time_now();
+	if (strlen(ref) >= sizeof(l->guardian_ref) || strlen(by) >= sizeof(l->verified_by))
+		return CR_ERR_CONSENT_GUARDIAN_LINK;
+	memcpy(l->guardian_ref, ref, strlen(ref) + 1);
+	memcpy(l->verified_by, by, strlen(by) + 1);
+	if (t != NULL && cr_time_parse(json_string_value(t), json_string_length(t), &l->verified) != CR_OK)
+		return CR_ERR_JSON_TYPE;
+	return CR_OK;
+}
+
+/*
+ * POST .../subjects/{digest}/guardian-links?id_type= (brand):
+ * {"guardian_ref","verified_by","time"?} -> 201 {"status":"linked"}, or 200
+ * {"status":"already_linked"}; audited ("guardian.link"). R16.
+ */
+cr_err api_guardian_link(const struct http_request *req, struct http_reply *rep)
+{
+	struct crypto_pseudonym p[1 + CONSENT_KEY_VERSIONS_MAX];
+	struct consent_guardian_link l = { 0 };
+	struct registry_actor who;
+	char actor[32], why[CONSENT_WHY_MAX] = "";
+	json_t *in = NULL;
+	int64_t brand = 0;
+	bool dup = false;
+	size_t n = 0;
+	cr_err rc = api_subject_scope(req, &brand, p, &n);
+	if (rc == CR_OK)
+		rc = http_json_body(req, guardian_link_fields, &in);
+	if (rc == CR_OK)
+		rc = guardian_link_read(in, &l);
+	json_decref(in);
+	if (rc != CR_OK)
+		return rc;
+	l.child = p[0];
+	api_actor(req, actor, sizeof(actor), &who.role, &who.id);
+	rc = registry_guardian_link(req->app, &who, brand, &l, &dup, why, sizeof(why));
+	if (rc != CR_OK)
+		return rc; /* the error code names what is missing, as the consents route does */
+	return http_reply_json(rep, dup ? 200 : 201,
+			       json_pack("{s:s}", "status", dup ? "already_linked" : "linked"));
+}
+
 /* GET /v1/brands/{brand}/requests[?overdue=1] (brand, officer): the rights requests and their due dates (R22). */
 cr_err api_requests_get(const struct http_request *req, struct http_reply *rep)
 {

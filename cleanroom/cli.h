@@ -133,6 +133,8 @@ int cli_audit_verify(int argc, char **argv);
 int cli_audit_verify_proof(int argc, char **argv);
 /* `cleanroom consent erase` (cli_erase.c). */
 int cli_consent_erase(int argc, char **argv);
+/* `cleanroom consent guardian-link` (cli_guardian.c, R16). */
+int cli_consent_guardian_link(int argc, char **argv);
 /* Writes a receipt (JSON text) to stdout, or to a new file at `path` (refusing an existing one). */
 int cli_write_receipt(const char *verb, const char *path, const char *json);
 int cmd_receipt(int argc, char **argv);

@@ -1,5 +1,6 @@
 /*
- * cli_consent.c: `cleanroom consent import|grant|refuse|served|withdraw|object|status|export`.
+ * cli_consent.c: `cleanroom consent import|grant|refuse|served|withdraw|object|status|export`
+ * (guardian-link is in cli_guardian.c, erase in cli_erase.c).
  *
  * Subjects are given as users write them (an email, a phone, or a 64-hex
  * digest with --id-type); the CLI turns them into the brand's keyed
@@ -447,6 +448,7 @@ static const struct cli_subverb subverbs[] = {
 	{ "status", consent_status, "decisions per purpose and recipient for one subject" },
 	{ "export", consent_export, "export a subject's history or the whole registry" },
 	{ "receipt", consent_receipt_cmd, "the signed receipt of a stored consent act (R27)" },
+	{ "guardian-link", cli_consent_guardian_link, "record a verified guardian link for a child (R16)" },
 	{ "erase", cli_consent_erase, "erase a person: withdraw all, purge, unlink from the audit log" },
 };
 

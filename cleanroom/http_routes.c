@@ -43,6 +43,7 @@ const struct http_route http_routes[] = {
 	{ "GET",  "/v1/brands/{brand}/subjects/{digest}/status", BRAND_READERS, READ,  0, api_subject_status, false, false, false },
 	{ "GET",  "/v1/brands/{brand}/subjects/{digest}/export", BRAND_READERS, READ,  0, api_subject_export, false, false, false },
 	{ "POST", "/v1/brands/{brand}/subjects/{digest}/erase", BRAND, WRITE, 0, api_subject_erase, false, false, false },
+	{ "POST", "/v1/brands/{brand}/subjects/{digest}/guardian-links", BRAND, WRITE, 1 * KiB, api_guardian_link, false, false, false },
 	{ "GET",  "/v1/brands/{brand}/requests", BRAND_READERS, READ,  0, api_requests_get, false, false, false },
 	{ "POST", "/v1/brands/{brand}/datasets", BRAND,       WRITE,  16 * KiB, api_datasets_post, false, false, false },
 	{ "GET",  "/v1/brands/{brand}/datasets", BRAND_READERS, READ,  0,       api_datasets_get, false, false, false },

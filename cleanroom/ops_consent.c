@@ -16,6 +16,7 @@
 
 struct import_ctx {
 	struct app *a;
+	int64_t brand;
 	int64_t chunk_start_ms;  /* when the open chunk's transaction began */
 	const struct registry_actor *who;
 	ops_refused_fn refused;
@@ -33,6 +34,8 @@ static cr_err import_on_line(void *user, const struct consent_line_result *r)
 			c->refused(c->ctx, r->line, r->rc, r->why);
 		return CR_OK;
 	}
+	if (r->is_link) /* a verified guardian link (R16): its own leaf, new ones only */
+		return r->link_duplicate ? CR_OK : registry_audit_guardian_link(c->a, c->who, c->brand, &r->link_child);
 	if (!r->change.duplicate)
 		rc = registry_audit_change(c->a, c->who, &r->change, NULL);
 	/* A line of several scopes was recorded before its leaves: the first
@@ -145,7 +148,7 @@ cr_err ops_consent_import(struct app *a, const struct registry_actor *who, int64
 			  FILE *in, ops_refused_fn refused, ops_lines_fn lines, void *ctx,
 			  struct consent_import_summary *sum)
 {
-	struct import_ctx c = { a, cr_monotonic_ms(), who, refused, lines, ctx };
+	struct import_ctx c = { a, brand, cr_monotonic_ms(), who, refused, lines, ctx };
 	struct consent_importer *imp = NULL;
 	struct consent_import_hooks hooks = { import_on_line, import_on_batch, IMPORT_BATCH, &c, import_cut };
 	cr_err rc = consent_importer_new(a->consent, a->keys, brand, NULL, &imp);
@@ -174,8 +177,9 @@ json_t *ops_import_summary_json(const struct consent_import_summary *s)
 	for (size_t i = 0; i < s->nreasons; i++)
 		json_object_set_new(reasons, cr_errname(s->reasons[i].code),
 				    json_integer((json_int_t)s->reasons[i].count));
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "lines", (json_int_t)s->lines,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "lines", (json_int_t)s->lines,
 			 "blank", (json_int_t)s->blank, "stored", (json_int_t)s->stored,
+			 "guardian_links", (json_int_t)s->guardian_links,
 			 "duplicates", (json_int_t)s->duplicates, "refused", (json_int_t)s->refused,
 			 "stored_by_type", types, "refused_by_reason", reasons);
 }

@@ -74,6 +74,40 @@ cr_err registry_brand_child_age(struct app *a, const struct registry_actor *who,
 	return app_end(a, rc);
 }
 
+/* ------------------------------------------------------ guardian links */
+
+cr_err registry_audit_guardian_link(struct app *a, const struct registry_actor *who, int64_t brand,
+				    const struct crypto_pseudonym *child)
+{
+	char name[CONSENT_BRAND_NAME_MAX + 1];
+	struct audit_entry e;
+	cr_err rc = consent_brand_name(a->consent, brand, name);
+	if (rc != CR_OK)
+		return rc;
+	/* The subject as the log commits to it; neither the guardian's
+	 * reference nor how it was verified (free text) goes in the leaf. */
+	audit_entry_init(&e, who, "guardian.link", name);
+	e.subject = child->bytes;
+	return app_audit(a, &e, NULL);
+}
+
+cr_err registry_guardian_link(struct app *a, const struct registry_actor *who, int64_t brand,
+			      const struct consent_guardian_link *l, bool *duplicate, char *why,
+			      size_t why_cap)
+{
+	bool dup = false;
+	cr_err rc = app_begin(a);
+	if (rc != CR_OK)
+		return rc;
+	rc = consent_guardian_link_add(a->consent, brand, l, NULL, &dup, why, why_cap);
+	if (rc == CR_OK && !dup)
+		rc = registry_audit_guardian_link(a, who, brand, &l->child);
+	rc = app_end(a, rc);
+	if (rc == CR_OK && duplicate != NULL)
+		*duplicate = dup;
+	return rc;
+}
+
 /* ------------------------------------------------------------- notices */
 
 cr_err registry_notice_publish(struct app *a, const struct registry_actor *who,

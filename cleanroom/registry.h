@@ -34,6 +34,20 @@ cr_err registry_brand_child_age(struct app *a, const struct registry_actor *who,
 				const char *jurisdiction, int age) CR_MUST_CHECK;
 
 /*
+ * Records a verified guardian link (R16) for the child's pseudonym (never
+ * the plain identifier), audited in the same transaction: "guardian.link"
+ * with the subject's commitment and nothing of the guardian. The same link
+ * again writes nothing and sets *duplicate (may be NULL). A refusal's
+ * reason goes to `why`.
+ */
+cr_err registry_guardian_link(struct app *a, const struct registry_actor *who, int64_t brand,
+			      const struct consent_guardian_link *l, bool *duplicate, char *why,
+			      size_t why_cap) CR_MUST_CHECK;
+/* The "guardian.link" leaf alone, inside the caller's transaction (imports). */
+cr_err registry_audit_guardian_link(struct app *a, const struct registry_actor *who, int64_t brand,
+				    const struct crypto_pseudonym *child) CR_MUST_CHECK;
+
+/*
  * Publishes a notice (audited: "notice.publish" with version and hash),
  * effective at `published_at` (now, or earlier when back-filling a history).
  * `why` receives consent/'s reason on a refusal (fields named).

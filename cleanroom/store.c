@@ -51,6 +51,7 @@ static const char *const migration_collab_pad[] = { collab_schema_v3, NULL };
 static const char *const migration_event_leaves[] = { registry_schema_v1, NULL };
 static const char *const migration_cosignatures[] = { witness_schema_v1, NULL };
 static const char *const migration_requests[] = { requests_schema_v1, NULL };
+static const char *const migration_guardian_links[] = { consent_schema_v3, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -67,6 +68,7 @@ static const struct migration migrations[] = {
 	{ "consent event leaves", migration_event_leaves },
 	{ "witness cosignatures", migration_cosignatures },
 	{ "rights requests", migration_requests },
+	{ "guardian links", migration_guardian_links },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -504,7 +504,7 @@ const struct synth_kind_info *synth_kind_info(enum synth_kind k)
 const char *synth_event_name(enum synth_event e)
 {
 	static const char *const names[SYNTH_EV_COUNT] = { "served", "grant", "refuse",
-							   "withdraw", "object" };
+							   "withdraw", "object", "guardian_link" };
 	return (unsigned)e < SYNTH_EV_COUNT ? names[e] : "unknown";
 }
 
@@ -528,6 +528,7 @@ struct event {
 	const char *method, *channel, *actor, *guardian_ref, *jurisdiction;
 	int birth_year;
 	const char *signal;
+	const char *verified_by;
 };
 
 static void put_key(struct synth_buf *b, const char *key)
@@ -584,6 +585,7 @@ static void event_render(struct synth_buf *b, const struct event *e, struct synt
 	put_str(b, "jurisdiction", e->jurisdiction);
 	put_int(b, "birth_year", e->birth_year);
 	put_str(b, "signal", e->signal);
+	put_str(b, "verified_by", e->verified_by);
 	buf_puts(b, "}\n");
 	c->events++;
 	c->by_event[e->type]++;
@@ -615,6 +617,13 @@ static void story_render(const struct story *s, struct synth_rng *r, struct synt
 	event_render(b, &e, c);
 	if (s->kind == SYNTH_KIND_SERVED_ONLY)
 		return;
+	if (s->kind == SYNTH_KIND_GUARDIAN) {
+		/* R16: the brand verified the guardian before their grants */
+		struct event link = { .type = SYNTH_EV_GUARDIAN_LINK, .subject = s->subject,
+				      .time = t + 1, .guardian_ref = s->guardian_ref,
+				      .verified_by = "id_document" };
+		event_render(b, &link, c);
+	}
 	if (s->kind == SYNTH_KIND_EXPIRED)
 		valid_for = gap_seconds(r, 30, 180) * DAY;
 	else if (s->kind == SYNTH_KIND_EXPIRING)

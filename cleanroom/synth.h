@@ -135,8 +135,10 @@ struct synth_kind_info {
 const struct synth_kind_info *synth_kind_info(enum synth_kind k);
 
 /* Event types written to consent.ndjson, for the summary's counts. */
+/* GUARDIAN_LINK is no consent event but a line of the same file: the
+ * brand's verified guardian link (R16), written before the guardian's grants. */
 enum synth_event { SYNTH_EV_SERVED = 0, SYNTH_EV_GRANT, SYNTH_EV_REFUSE,
-		   SYNTH_EV_WITHDRAW, SYNTH_EV_OBJECT, SYNTH_EV_COUNT };
+		   SYNTH_EV_WITHDRAW, SYNTH_EV_OBJECT, SYNTH_EV_GUARDIAN_LINK, SYNTH_EV_COUNT };
 const char *synth_event_name(enum synth_event e);
 
 /* What a run wrote; counts only (never personal data). */

@@ -92,7 +92,7 @@
  *                             subject; its key refuses duplicates; filled
  *                             by a trigger on consent_events
  *   consent_suppression       append-only suppression list (R33)
- *   consent_guardian_links    R16 (extended): stored, NOT yet enforced
+ *   consent_guardian_links    R16: verified guardian links (consent_guardian_link_add)
  *   consent_impact_assessments R12/R13/R28 (extended): stored, NOT enforced
  * and the view consent_subjects (brand, pseudonym, key_version, latest
  * birth_year and jurisdiction stated, first/last seen, event count).
@@ -103,6 +103,9 @@ extern const char consent_schema_v1[];
 /* Migration 2: the tables the rules read (purposes, recipients, notice
  * changes) become append-only by trigger as well (R24). */
 extern const char consent_schema_v2[];
+/* Migration 17: guardian links get verified_by, a key per (brand, child,
+ * key version, guardian_ref) and append-only triggers (R16). */
+extern const char consent_schema_v3[];
 
 /* ============================================================== context */
 
@@ -441,6 +444,38 @@ cr_err consent_record(struct consent_ctx *ctx, int64_t brand, const struct conse
 cr_err consent_withdraw(struct consent_ctx *ctx, int64_t brand, const struct consent_event *ev,
 			struct consent_change *out, char *why, size_t why_cap) CR_MUST_CHECK;
 
+/* ======================================================== guardian links */
+
+/*
+ * R16: a guardian's grant refers to a verified guardian link. The brand
+ * records the link once it has verified that the guardian holds parental
+ * responsibility for the child (`verified_by` says how: "id_document",
+ * "video_call", ...); consent_record refuses a guardian's grant whose
+ * guardian_ref has no link for that very pseudonym and key version
+ * (CR_ERR_CONSENT_GUARDIAN_UNLINKED). A link of another subject, or of
+ * the same subject under another guardian_ref, does not count. Refusals
+ * and withdrawals by a guardian need no link: they only ever protect.
+ */
+struct consent_guardian_link {
+	struct crypto_pseudonym child;           /* under the brand's current key version */
+	char guardian_ref[CONSENT_REF_MAX + 1];  /* as the guardian's grants will name it */
+	char verified_by[CONSENT_FIELD_MAX + 1]; /* how the link was verified */
+	cr_time_ms verified;                     /* when */
+};
+
+/*
+ * Stores a verified link (append-only). *id_out (may be NULL) gets its row
+ * id; *duplicate (may be NULL) is set when the same (child, guardian_ref)
+ * was already linked, in which case nothing is written (the caller appends
+ * no audit leaf). CR_ERR_CONSENT_GUARDIAN_LINK for a missing or invalid
+ * guardian_ref or verified_by, CR_ERR_CONSENT_TIME_FUTURE for a
+ * verification dated past now plus the skew, with `why` naming the field
+ * and never the subject. Runs in the caller's transaction.
+ */
+cr_err consent_guardian_link_add(struct consent_ctx *ctx, int64_t brand,
+				 const struct consent_guardian_link *l, int64_t *id_out,
+				 bool *duplicate, char *why, size_t why_cap) CR_MUST_CHECK;
+
 /* ============================================================= decisions */
 
 /*
@@ -462,6 +497,7 @@ enum consent_reason {
 	CONSENT_SUPPRESSED,         /* on the suppression list, no grant since (R33) */
 	CONSENT_UNKNOWN_PURPOSE,    /* no notice of the brand declares the purpose */
 	CONSENT_UNKNOWN_RECIPIENT,  /* no notice declares the recipient for the purpose */
+	CONSENT_CONFIRMATION_REQUIRED, /* a guardian's grant once the subject is no longer a child (R16) */
 	CONSENT_REASON_COUNT
 };
 /* "OK", "NOT_GIVEN", ...; "UNKNOWN" outside the enum. */
@@ -505,6 +541,12 @@ struct consent_decision {
  *        youngest counts. With only a birth year
  *        the birthday is assumed not yet reached. Unknown age denies only
  *        with CONSENT_CHILD_DIRECTED (unless a guardian granted).
+ *   R16  a guardian's grant counts only while the subject is a child at
+ *        `at` (the same threshold, the same age arithmetic, taken at `at`
+ *        instead of the grant's time): from the instant the subject's own
+ *        grant would pass R15, the guardian's is CONFIRMATION_REQUIRED
+ *        until the subject grants the scope themselves. With no birth year
+ *        it keeps counting.
  * Then R21: an objection received at or after the grant relied on and at
  * or before `at` denies every purpose marked "marketing". A grant given after
  * an objection is a new affirmative act and is not blocked by it.
@@ -590,6 +632,11 @@ struct consent_line_result {
 	struct consent_change change;   /* valid when rc == CR_OK */
 	size_t n_more;                  /* a withdrawal of several scopes: the others' changes */
 	struct consent_change more[CONSENT_SPLIT_MAX - 1];
+	/* A "guardian_link" line (R16): no event; the link's child and whether
+	 * it was already recorded. `change` is zero. */
+	bool is_link;
+	bool link_duplicate;
+	struct crypto_pseudonym link_child;
 };
 
 /*
@@ -610,6 +657,7 @@ struct consent_import_summary {
 	uint64_t duplicates;            /* identical events already stored */
 	uint64_t refused;
 	uint64_t stored_by_type[CONSENT_EV_COUNT];
+	uint64_t guardian_links;        /* new verified guardian links (R16 lines) */
 	size_t nreasons;                /* refusals by error code, in order of first occurrence */
 	struct {
 		cr_err code;

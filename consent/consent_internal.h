@@ -42,6 +42,8 @@ enum consent_stmt {
 	ST_SUPP_BY_SUBJECT,
 	ST_HISTORY,
 	ST_EVENT_GET,
+	ST_GUARDIAN_INSERT,
+	ST_GUARDIAN_FIND,
 	ST_COUNT
 };
 
@@ -204,6 +206,24 @@ void consent_history_append(struct consent_ctx *ctx, const struct hist_event *e)
  * does not change). */
 cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 			    const struct crypto_pseudonym *p) CR_MUST_CHECK;
+
+/* ------------------------------------------------------- guardian links */
+
+/* *id_out: the verified link of (child, guardian_ref), 0 if there is none. */
+cr_err consent_guardian_linked(struct consent_ctx *ctx, int64_t brand,
+			       const struct crypto_pseudonym *child, const char *guardian_ref,
+			       int64_t *id_out) CR_MUST_CHECK;
+/* R16: a guardian's grant needs a verified link for its subject and
+ * guardian_ref (CR_ERR_CONSENT_GUARDIAN_UNLINKED); other events pass. */
+cr_err consent_guardian_grant_check(struct consent_ctx *ctx, int64_t brand,
+				    const struct consent_event *ev, char *why, size_t cap) CR_MUST_CHECK;
+
+/* Whether an NDJSON line may be a guardian link (names "guardian_link"). */
+bool consent_guardian_line_is_link(const char *line, size_t len);
+/* A {"type":"guardian_link", subject, id_type?, guardian_ref, verified_by,
+ * time} line -> *out (docs/spec/formats.md). */
+cr_err consent_guardian_line_parse(const struct consent_importer *imp, const char *line, size_t len,
+				   struct consent_guardian_link *out, char *why, size_t cap) CR_MUST_CHECK;
 
 /* ------------------------------------------------------------ type rules */
 

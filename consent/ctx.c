@@ -73,6 +73,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       " WHERE skey = ?4 AND brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3",
 	[ST_EVENT_GET] = "SELECT " CONSENT_EVENT_COLUMNS " FROM consent_events"
 			 " WHERE brand_id = ?1 AND id = ?2",
+	[ST_GUARDIAN_INSERT] = "INSERT INTO consent_guardian_links(brand_id, child_pseudonym,"
+			       " child_key_version, guardian_ref, verified_ms, verified_by, created_ms)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+	/* no verified_by here: a database before migration 17 still answers */
+	[ST_GUARDIAN_FIND] = "SELECT id FROM consent_guardian_links WHERE brand_id = ?1"
+			     " AND child_pseudonym = ?2 AND child_key_version = ?3"
+			     " AND guardian_ref = ?4 AND verified_ms IS NOT NULL LIMIT 1",
 };
 
 cr_err consent_ctx_new(sqlite3 *db, struct consent_ctx **out)

@@ -141,6 +141,30 @@ static cr_err record_scopes(struct consent_importer *imp, const struct consent_e
 	return rc;
 }
 
+/* A guardian_link line (R16), or CR_ERR_CONSENT_EVENT_TYPE when the line
+ * only mentions the word (an event's evidence, say). */
+static cr_err import_link(struct consent_importer *imp, const char *line, size_t len,
+			  struct consent_line_result *res)
+{
+	struct consent_guardian_link l;
+	json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *type = json_string_value(json_object_get(root, "type"));
+	bool link = type != NULL && strcmp(type, "guardian_link") == 0;
+	cr_err rc;
+
+	json_decref(root);
+	if (!link)
+		return CR_ERR_CONSENT_EVENT_TYPE;
+	res->is_link = true;
+	rc = consent_guardian_line_parse(imp, line, len, &l, res->why, sizeof(res->why));
+	if (rc == CR_OK)
+		rc = consent_guardian_link_add(imp->ctx, imp->brand, &l, NULL, &res->link_duplicate,
+					       res->why, sizeof(res->why));
+	if (rc == CR_OK)
+		res->link_child = l.child;
+	return rc;
+}
+
 cr_err consent_import_line(struct consent_importer *imp, const char *line, size_t len,
 			   cr_time_ms now, struct consent_line_result *res)
 {
@@ -152,11 +176,15 @@ cr_err consent_import_line(struct consent_importer *imp, const char *line, size_
 	memset(&res->change, 0, sizeof(res->change));
 	res->n_more = 0;
 	res->why[0] = '\0';
+	res->is_link = false;
+	if (consent_guardian_line_is_link(line, len) && (rc = import_link(imp, line, len, res)) != CR_ERR_CONSENT_EVENT_TYPE)
+		goto done;
 	rc = consent_event_parse(imp, line, len, now, &ev, res->why, sizeof(res->why));
 	if (rc == CR_OK) {
 		consent_event_source(&ev, imp->channel, imp->method);
 		rc = record_scopes(imp, &ev, res);
 	}
+done:
 	res->rc = rc;
 	if (rc == CR_OK) {
 		res->why[0] = '\0';
@@ -233,6 +261,11 @@ static void count_result(struct consent_import_summary *sum, const struct consen
 {
 	if (r->rc != CR_OK) {
 		count_refusal(sum, r->rc);
+		return;
+	}
+	if (r->is_link) {
+		sum->guardian_links += !r->link_duplicate;
+		sum->duplicates += r->link_duplicate;
 		return;
 	}
 	count_change(sum, &r->change);

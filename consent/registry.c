@@ -665,6 +665,8 @@ static cr_err record_event(struct consent_ctx *ctx, int64_t brand, const struct 
 	rc = consent_catalog_get(ctx, brand, &c);
 	if (rc == CR_OK)
 		rc = check_catalog(c, ev, &ch, why, cap);
+	if (rc == CR_OK)
+		rc = consent_guardian_grant_check(ctx, brand, ev, why, cap);
 	if (rc != CR_OK)
 		return rc;
 	/* `c` may be reloaded by the purge callback: not used past here. */

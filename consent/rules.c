@@ -27,6 +27,7 @@ static const char *const reason_names[CONSENT_REASON_COUNT] = {
 	[CONSENT_SUPPRESSED] = "SUPPRESSED",
 	[CONSENT_UNKNOWN_PURPOSE] = "UNKNOWN_PURPOSE",
 	[CONSENT_UNKNOWN_RECIPIENT] = "UNKNOWN_RECIPIENT",
+	[CONSENT_CONFIRMATION_REQUIRED] = "CONFIRMATION_REQUIRED",
 };
 
 const char *consent_reason_name(enum consent_reason r)
@@ -166,17 +167,32 @@ static int child_threshold(const struct eval *e, const struct hist_event *g)
 	return age != 0 ? age : catalog_child_age(e->c, "");
 }
 
+/* The subject's age at t as far as it is known: only the year is, so the
+ * birthday is assumed not yet reached (R15 and R16 count alike, so the
+ * instant a child's own grant starts to count is the instant a guardian's
+ * stops). */
+static int age_floor_at(const struct eval *e, cr_time_ms t)
+{
+	return consent_year_of(t) - e->birth_year - 1;
+}
+
+/* R16: a guardian's grant counts while the subject is a child at `at`; once
+ * they are not, it waits for the subject's own grant. Unknown age: it counts. */
+static enum consent_reason check_guardian_grant(const struct eval *e, const struct hist_event *g)
+{
+	if (e->birth_year == 0)
+		return CONSENT_OK;
+	return age_floor_at(e, e->at) >= child_threshold(e, g) ? CONSENT_CONFIRMATION_REQUIRED
+								 : CONSENT_OK;
+}
+
 static enum consent_reason check_age(const struct eval *e, const struct hist_event *g)
 {
-	int age_floor;
-
 	if (g->actor == CONSENT_ACTOR_GUARDIAN)
-		return CONSENT_OK;
+		return check_guardian_grant(e, g);
 	if (e->birth_year == 0)
 		return (e->flags & CONSENT_CHILD_DIRECTED) ? CONSENT_AGE_UNKNOWN : CONSENT_OK;
-	/* Only the year is known: assume the birthday has not come yet. */
-	age_floor = consent_year_of(g->time) - e->birth_year - 1;
-	return age_floor < child_threshold(e, g) ? CONSENT_GUARDIAN_REQUIRED : CONSENT_OK;
+	return age_floor_at(e, g->time) < child_threshold(e, g) ? CONSENT_GUARDIAN_REQUIRED : CONSENT_OK;
 }
 
 /* ----------------------------------------------------------------- grants */

@@ -4,9 +4,10 @@
  * The DDL is exported for the orchestrator's migrations; nothing here opens
  * a database. Append-only tables (R24, R33) and immutable notices (R04) are
  * enforced by triggers, so even SQL typed by hand cannot rewrite history.
- * Tables for extended rules (guardian links R16, impact assessments R12,
- * R13, R28) are created so the model has room for them, but no code path
- * enforces them yet: see the comments on each.
+ * Guardian links (R16) are written by consent/guardian.c and read when a
+ * guardian's grant is recorded (consent_schema_v3 adds what they need);
+ * impact assessments (R12, R13, R28) are created so the model has room for
+ * them, but no code path enforces them yet.
  */
 #include <string.h>
 
@@ -184,9 +185,10 @@ const char consent_schema_v1[] =
 	"  event_id    INTEGER NOT NULL REFERENCES consent_events(id),"
 	"  PRIMARY KEY (brand_id, pseudonym, key_version, purpose, recipient, since_ms)"
 	") STRICT, WITHOUT ROWID;"
-	/* R16 (extended, NOT enforced yet): verified guardian links. Today a
-	 * guardian's grant needs only a guardian_ref; nothing checks it
-	 * against this table, and crossing the age threshold flags nothing. */
+	/* R16: verified guardian links, keyed by the child's pseudonym (never
+	 * the plain identifier); a guardian's grant is refused unless its
+	 * guardian_ref has one (consent/guardian.c). consent_schema_v3 adds
+	 * verified_by, the key and the append-only triggers. */
 	"CREATE TABLE consent_guardian_links ("
 	"  id                INTEGER PRIMARY KEY,"
 	"  brand_id          INTEGER NOT NULL REFERENCES brands(id),"
@@ -240,6 +242,18 @@ const char consent_schema_v2[] =
 	"CREATE TRIGGER consent_notice_changes_no_update BEFORE UPDATE ON consent_notice_changes"
 	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
 	"CREATE TRIGGER consent_notice_changes_no_delete BEFORE DELETE ON consent_notice_changes"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;";
+
+/* R16 (migration 17): a guardian link says how it was verified, is stored
+ * once per (brand, child pseudonym, key version, guardian_ref), and, being
+ * the evidence a guardian's grant relies on, is append-only like the events. */
+const char consent_schema_v3[] =
+	"ALTER TABLE consent_guardian_links ADD COLUMN verified_by TEXT;"
+	"CREATE UNIQUE INDEX consent_guardian_links_key ON consent_guardian_links"
+	"  (brand_id, child_pseudonym, child_key_version, guardian_ref);"
+	"CREATE TRIGGER consent_guardian_links_no_update BEFORE UPDATE ON consent_guardian_links"
+	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;"
+	"CREATE TRIGGER consent_guardian_links_no_delete BEFORE DELETE ON consent_guardian_links"
 	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;";
 
 /* ---------------------------------------------------------------- brands */

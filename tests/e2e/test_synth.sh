@@ -113,9 +113,10 @@ allowed = {
                        "expires", "jurisdiction", "birth_year", "guardian_ref"},
     "withdraw": common | {"purpose", "recipient", "channel"},
     "object": common | {"signal", "channel"},
+    "guardian_link": common | {"guardian_ref", "verified_by"},  # R16: before the guardian's grants
 }
 allowed["refuse"] = allowed["grant"]
-last, types, kinds = {}, {}, {"child": 0, "guardian": 0, "expires": 0, "sharing": 0}
+last, types, links, kinds = {}, {}, {}, {"child": 0, "guardian": 0, "expires": 0, "sharing": 0}
 for ln, line in enumerate(open(f"{d}/consent.ndjson"), 1):
     ev = json.loads(line)
     t = ev.get("type")
@@ -133,10 +134,13 @@ for ln, line in enumerate(open(f"{d}/consent.ndjson"), 1):
         if ev["birth_year"] >= 2013:
             kinds["guardian" if ev["actor"] == "guardian" else "child"] += 1
             if (ev["actor"] == "guardian") != ("guardian_ref" in ev): fail(f"line {ln}: guardian")
+            if ev["actor"] == "guardian" and links.get(k) != ev["guardian_ref"]: fail(f"line {ln}: guardian without a link")
         if "expires" in ev:
             kinds["expires"] += 1
             if datetime.fromisoformat(ev["expires"]) <= tm: fail(f"line {ln}: expires")
-for t in ("served", "grant", "refuse", "withdraw", "object"):
+    if t == "guardian_link":
+        links[k] = ev["guardian_ref"]
+for t in ("served", "grant", "refuse", "withdraw", "object", "guardian_link"):
     if not types.get(t): fail(f"no {t} events")
 for k, v in kinds.items():
     if not v: fail(f"no {k} grants")

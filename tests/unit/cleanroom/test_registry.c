@@ -458,6 +458,64 @@ static void test_r19_partial_withdrawal_leaves_other_datasets_to_the_sweep(void 
 }
 
 /*
+ * R16 through the orchestrator: a link is keyed by the child's pseudonym,
+ * audited once ("guardian.link", no guardian in the leaf), the same link
+ * again writes nothing, and an import's guardian_link line lets the
+ * guardian's grant on the next line in, with its own leaf.
+ */
+static void test_r16_guardian_link_is_audited_and_keyed_by_pseudonym(void **state)
+{
+	struct rfx *f = *state;
+	struct crypto_pseudonym p = rfx_pseudonym(f, f->acme, "kid@example.com");
+	struct consent_guardian_link l = { .child = p, .verified = f->t0 };
+	struct consent_import_summary sum;
+	char why[CONSENT_WHY_MAX] = "", when[CR_TIME_STRLEN], nd[1024];
+	size_t leaves = rfx_leaf_count(f, "acme", "guardian.link");
+	sqlite3_stmt *st;
+	bool dup = true;
+	FILE *in;
+
+	snprintf(l.guardian_ref, sizeof(l.guardian_ref), "parent-9");
+	snprintf(l.verified_by, sizeof(l.verified_by), "id_document");
+	assert_int_equal(registry_guardian_link(f->a, &rfx_actor, f->acme, &l, &dup, why, sizeof(why)), CR_OK);
+	assert_false(dup);
+	assert_int_equal(rfx_leaf_count(f, "acme", "guardian.link"), leaves + 1);
+	assert_int_equal(registry_guardian_link(f->a, &rfx_actor, f->acme, &l, &dup, why, sizeof(why)), CR_OK);
+	assert_true(dup);
+	assert_int_equal(rfx_leaf_count(f, "acme", "guardian.link"), leaves + 1);
+	assert_int_equal(sqlite3_prepare_v2(f->a->store->db, "SELECT child_pseudonym, verified_by FROM"
+					    " consent_guardian_links WHERE guardian_ref = 'parent-9'", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_memory_equal(sqlite3_column_blob(st, 0), p.bytes, CRYPTO_PSEUDONYM_BYTES);
+	assert_string_equal((const char *)sqlite3_column_text(st, 1), "id_document");
+	sqlite3_finalize(st);
+	/* an import: the link line, then the guardian's grant */
+	assert_int_equal(cr_time_format(f->t0 - RFX_HOUR, when), CR_OK);
+	snprintf(nd, sizeof(nd),
+		 "{\"type\":\"guardian_link\",\"subject\":\"kid2@example.com\",\"guardian_ref\":\"parent-8\","
+		 "\"verified_by\":\"video_call\",\"time\":\"%s\"}\n"
+		 "{\"type\":\"served\",\"subject\":\"kid2@example.com\",\"notice_version\":1,\"time\":\"%s\","
+		 "\"channel\":\"web\"}\n"
+		 "{\"type\":\"grant\",\"subject\":\"kid2@example.com\",\"purpose\":\"ads_measurement\","
+		 "\"notice_version\":1,\"time\":\"%s\",\"method\":\"checkbox\",\"actor\":\"guardian\","
+		 "\"guardian_ref\":\"parent-8\",\"birth_year\":2016,\"jurisdiction\":\"CN\",\"channel\":\"app\"}\n"
+		 "{\"type\":\"grant\",\"subject\":\"kid3@example.com\",\"purpose\":\"ads_measurement\","
+		 "\"notice_version\":1,\"time\":\"%s\",\"method\":\"checkbox\",\"actor\":\"guardian\","
+		 "\"guardian_ref\":\"parent-8\",\"birth_year\":2016,\"jurisdiction\":\"CN\",\"channel\":\"app\"}\n",
+		 when, when, when, when);
+	in = fmemopen(nd, strlen(nd), "r");
+	assert_non_null(in);
+	assert_int_equal(ops_consent_import(f->a, &rfx_actor, f->acme, "import", in, NULL, NULL, NULL, &sum), CR_OK);
+	fclose(in);
+	assert_int_equal(sum.guardian_links, 1);
+	assert_int_equal(sum.stored, 2);
+	assert_int_equal(sum.refused, 1); /* kid3 has no link of parent-8 */
+	assert_int_equal(sum.reasons[0].code, CR_ERR_CONSENT_GUARDIAN_UNLINKED);
+	assert_int_equal(rfx_leaf_count(f, "acme", "guardian.link"), leaves + 2);
+}
+
+/*
  * R17, R09: a withdrawal naming two purposes, in a form the brand's system
  * wrote (a list, odd case), is two withdrawals: each stored with its leaf
  * in one transaction, both purposes withdrawn, every dataset needing either
@@ -672,6 +730,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_r21_objection_purges_at_once, purge_setup, purge_teardown),
 		cmocka_unit_test_setup_teardown(test_r17_withdrawal_of_several_purposes_is_several_withdrawals,
 						purge_setup, purge_teardown),
+		cmocka_unit_test_setup_teardown(test_r16_guardian_link_is_audited_and_keyed_by_pseudonym,
+						gate_setup, rfx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

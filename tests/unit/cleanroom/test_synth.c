@@ -253,7 +253,9 @@ static bool field_allowed(const char *type, const char *key)
 					     "jurisdiction", "birth_year", NULL };
 	static const char *const withdraw[] = { "purpose", "recipient", "channel", NULL };
 	static const char *const object[] = { "signal", NULL };
-	const char *const *extra = strcmp(type, "served") == 0 ? served :
+	static const char *const link[] = { "guardian_ref", "verified_by", NULL };
+	const char *const *extra = strcmp(type, "guardian_link") == 0 ? link :
+				   strcmp(type, "served") == 0 ? served :
 				   strcmp(type, "grant") == 0 || strcmp(type, "refuse") == 0 ? grant :
 				   strcmp(type, "withdraw") == 0 ? withdraw :
 				   strcmp(type, "object") == 0 ? object : NULL;

@@ -118,6 +118,7 @@ static inline struct fx *fx_new(void)
 	assert_int_equal(sqlite3_exec(f->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(f->db, consent_schema_v1, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(f->db, consent_schema_v2, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(f->db, consent_schema_v3, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(consent_ctx_new(f->db, &f->ctx), CR_OK);
 	consent_set_purge_callback(f->ctx, fx_purge, f);
 	f->now = T("2030-01-01T00:00:00Z");
@@ -236,6 +237,16 @@ static inline int64_t fx_rec(struct fx *f, struct consent_event e)
 		print_error("consent_record: %s: %s\n", cr_errname(rc), why);
 	assert_int_equal(rc, CR_OK);
 	return ch.event_id;
+}
+
+/* R16: records a verified link of guardian `ref` for child p (verified 2026-01-01). */
+static inline void fx_link(struct fx *f, struct crypto_pseudonym p, const char *ref)
+{
+	struct consent_guardian_link l = { .child = p, .verified = T("2026-01-01T00:00:00Z") };
+	char why[CONSENT_WHY_MAX] = "";
+	snprintf(l.guardian_ref, sizeof(l.guardian_ref), "%s", ref);
+	snprintf(l.verified_by, sizeof(l.verified_by), "id_document");
+	assert_int_equal(consent_guardian_link_add(f->ctx, f->brand, &l, NULL, NULL, why, sizeof(why)), CR_OK);
 }
 
 /* Records and returns the code (for refusals). */

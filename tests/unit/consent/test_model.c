@@ -10,7 +10,8 @@
  * object, expire) with equal timestamps, received times after the event,
  * notice versions material or not (a new recipient, a new category, a
  * material flag alone, a wording change), expiry, jurisdictions stated and
- * the notice's, birth years, guardians and child-directed questions.
+ * the notice's, birth years, guardians (verified or not, R16) and
+ * child-directed questions.
  * MODEL_HISTORIES sets how many (default 100,000; `make soak` runs ten
  * times as many), MODEL_SEED replays a run. Subjects are made-up
  * pseudonyms.
@@ -160,8 +161,6 @@ static enum consent_reason grant_reason(const struct history *h, const struct me
 	if (g->version == 1 && v2_material(b) && b->v2_at <= at &&
 	    (b->v2 != 2 || (recipient[0] != '\0' && strcmp(recipient, "partner-2") == 0)))
 		return CONSENT_MATERIAL_CHANGE;
-	if (g->guardian)
-		return CONSENT_OK;
 	for (size_t i = 0; i < n; i++) {
 		if (w[i]->birth > birth)
 			birth = w[i]->birth;
@@ -174,6 +173,11 @@ static enum consent_reason grant_reason(const struct history *h, const struct me
 		threshold = age_of(b, "EU");
 	if (threshold == 0)
 		threshold = 16;
+	/* R16: a guardian's grant counts while the subject is still a child at
+	 * `at`; from the year they are surely of age, only their own grant does */
+	if (g->guardian)
+		return birth != 0 && utc_year(at) - birth - 1 >= threshold ? CONSENT_CONFIRMATION_REQUIRED
+									   : CONSENT_OK;
 	if (birth == 0)
 		return child_directed ? CONSENT_AGE_UNKNOWN : CONSENT_OK;
 	return utc_year(g->time) - birth - 1 < threshold ? CONSENT_GUARDIAN_REQUIRED : CONSENT_OK;
@@ -452,6 +456,10 @@ static void test_model_agrees_on_random_histories(void **state)
 		struct history h = { .b = &brands[below((unsigned)nb)] };
 		struct crypto_pseudonym p = P(1000 + k, 1);
 		unsigned want = below(5), serial = k * 2 * MAX_EVENTS;
+		/* R16: most guardians are verified; the others' grants are refused */
+		f->brand = h.b->id;
+		if (below(4) != 0)
+			fx_link(f, p, "g1");
 		/* most histories open like a real one: a notice served, then grants on it */
 		if (below(5) != 0) {
 			uint32_t v = has_v2(h.b) && below(2) ? 2 : 1;

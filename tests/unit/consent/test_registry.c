@@ -27,6 +27,7 @@ static void test_r24_event_carries_every_field(void **state)
 	g.expires = t + 86400000;
 	g.actor = CONSENT_ACTOR_GUARDIAN;
 	snprintf(g.guardian_ref, sizeof(g.guardian_ref), "gl-42");
+	fx_link(f, p, "gl-42");
 	snprintf(g.jurisdiction, sizeof(g.jurisdiction), "CN");
 	g.birth_year = 2014;
 	snprintf(g.evidence, sizeof(g.evidence), "form-7/submission-99");
@@ -422,6 +423,68 @@ static void test_r24_corrected_receipt_time_is_a_new_event(void **state)
 	assert_true(b.duplicate);
 }
 
+/* R16: a guardian's grant is stored only with a verified link of its
+ * guardian_ref for that very subject: none, another subject's, or another
+ * reference's does not count. */
+static void test_r16_guardian_grant_needs_a_verified_link(void **state)
+{
+	struct fx *f = *state;
+	struct crypto_pseudonym child = P(80, 1), other = P(81, 1);
+	cr_time_ms t = T("2026-03-01T00:00:00Z");
+	struct consent_event g = ev_grant(child, "ads_measurement", NULL, 1, t + 1000);
+	char why[CONSENT_WHY_MAX] = "";
+	int64_t link = 0;
+
+	fx_rec(f, ev_served(child, 1, t));
+	g.actor = CONSENT_ACTOR_GUARDIAN;
+	g.birth_year = 2015;
+	snprintf(g.guardian_ref, sizeof(g.guardian_ref), "parent-1");
+	assert_int_equal(fx_try(f, g, why, sizeof(why)), CR_ERR_CONSENT_GUARDIAN_UNLINKED);
+	assert_non_null(strstr(why, "no verified guardian link"));
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM consent_events WHERE type = 'grant'"), 0);
+	/* a link of another reference for this child does not count */
+	fx_link(f, child, "parent-2");
+	assert_int_equal(fx_try(f, g, why, sizeof(why)), CR_ERR_CONSENT_GUARDIAN_UNLINKED);
+	/* the subject's own grant needs no link */
+	{
+		struct consent_event own = ev_grant(child, "ads_measurement", NULL, 1, t + 2000);
+		assert_int_equal(fx_try(f, own, why, sizeof(why)), CR_OK);
+	}
+	/* with the link, stored */
+	fx_link(f, child, "parent-1");
+	link = fx_count(f, "SELECT id FROM consent_guardian_links WHERE guardian_ref = 'parent-1'");
+	assert_true(link > 0);
+	assert_int_equal(fx_try(f, g, why, sizeof(why)), CR_OK);
+	/* the same link again is a duplicate: nothing written */
+	{
+		struct consent_guardian_link l = { .child = child, .verified = t };
+		bool dup = false;
+		int64_t id = 0;
+		snprintf(l.guardian_ref, sizeof(l.guardian_ref), "parent-1");
+		snprintf(l.verified_by, sizeof(l.verified_by), "video_call");
+		assert_int_equal(consent_guardian_link_add(f->ctx, f->brand, &l, &id, &dup, why, sizeof(why)), CR_OK);
+		assert_true(dup);
+		assert_int_equal(id, link);
+		/* links are append-only */
+		assert_int_not_equal(sqlite3_exec(f->db, "UPDATE consent_guardian_links SET guardian_ref = 'x'",
+						  NULL, NULL, NULL), SQLITE_OK);
+		assert_int_not_equal(sqlite3_exec(f->db, "DELETE FROM consent_guardian_links", NULL, NULL, NULL),
+				     SQLITE_OK);
+		/* a link needs how it was verified */
+		l.verified_by[0] = '\0';
+		assert_int_equal(consent_guardian_link_add(f->ctx, f->brand, &l, NULL, NULL, why, sizeof(why)),
+				 CR_ERR_CONSENT_GUARDIAN_LINK);
+		assert_non_null(strstr(why, "verified_by"));
+	}
+	/* the link of `child` does not carry over to another subject */
+	{
+		struct consent_event g2 = g;
+		g2.subject = other;
+		fx_rec(f, ev_served(other, 1, t));
+		assert_int_equal(fx_try(f, g2, why, sizeof(why)), CR_ERR_CONSENT_GUARDIAN_UNLINKED);
+	}
+}
+
 static void test_r17_withdrawal_needs_no_more_than_a_grant(void **state)
 {
 	struct fx *f = *state;
@@ -522,6 +585,7 @@ int main(void)
 		TEST(test_r18_events_dated_in_the_future_are_refused),
 		TEST(test_r24_corrected_receipt_time_is_a_new_event),
 		TEST(test_r17_withdrawal_needs_no_more_than_a_grant),
+		TEST(test_r16_guardian_grant_needs_a_verified_link),
 		TEST(test_r19_partial_withdrawal_purges_only_what_depended_on_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -399,8 +399,10 @@ static void grant_aged(struct fx *f, struct crypto_pseudonym p, cr_time_ms t, in
 	if (jur)
 		snprintf(g.jurisdiction, sizeof(g.jurisdiction), "%s", jur);
 	g.actor = actor;
-	if (actor == CONSENT_ACTOR_GUARDIAN)
+	if (actor == CONSENT_ACTOR_GUARDIAN) {
 		snprintf(g.guardian_ref, sizeof(g.guardian_ref), "guardian-7");
+		fx_link(f, p, "guardian-7"); /* R16 */
+	}
 	fx_rec(f, ev_served(p, 1, t - 1000));
 	fx_rec(f, g);
 }
@@ -564,6 +566,92 @@ static void test_r15_guardian_and_child_disagree_protective_answer_wins(void **s
 	fx_rec(f, r);
 	fx_rec(f, ev_grant(b, AM, NULL, 1, t + 1000));
 	EXPECT(f, b, AM, NULL, t + 2000, CONSENT_GUARDIAN_REQUIRED);
+}
+
+/* ------------------------------------------------------------------ R16 */
+
+/*
+ * R16: born 2012, CN (14). Only the year is known, so, as for R15, the
+ * subject is surely 14 from 2027-01-01T00:00:00Z, the instant their own
+ * grant starts to count: the guardian's grant counts up to the millisecond
+ * before and stops at it, until the subject confirms.
+ */
+static void test_r16_guardian_grant_stops_counting_at_the_threshold(void **state)
+{
+	struct fx *f = *state;
+	struct crypto_pseudonym a = P(70, 1);
+	cr_time_ms birthday = T("2027-01-01T00:00:00Z");
+
+	grant_aged(f, a, T(t0s), 2012, "CN", CONSENT_ACTOR_GUARDIAN);
+	EXPECT(f, a, AM, NULL, T(t0s), CONSENT_OK);
+	EXPECT(f, a, AM, NULL, birthday - 1, CONSENT_OK);
+	EXPECT(f, a, AM, NULL, birthday, CONSENT_CONFIRMATION_REQUIRED);
+	EXPECT(f, a, AM, NULL, T("2029-06-01T00:00:00Z"), CONSENT_CONFIRMATION_REQUIRED);
+	/* the question about the past keeps its answer (R18) */
+	EXPECT(f, a, AM, NULL, birthday - 1, CONSENT_OK);
+	/* the EU's 16 holds the grant two years longer */
+	{
+		struct crypto_pseudonym b = P(71, 1);
+		grant_aged(f, b, T(t0s), 2012, "EU", CONSENT_ACTOR_GUARDIAN);
+		EXPECT(f, b, AM, NULL, T("2028-12-31T23:59:59.999Z"), CONSENT_OK);
+		EXPECT(f, b, AM, NULL, T("2029-01-01T00:00:00Z"), CONSENT_CONFIRMATION_REQUIRED);
+	}
+	/* unknown age: the guardian's grant keeps counting */
+	{
+		struct crypto_pseudonym c = P(72, 1);
+		grant_aged(f, c, T(t0s), 0, "CN", CONSENT_ACTOR_GUARDIAN);
+		EXPECT(f, c, AM, NULL, T("2029-06-01T00:00:00Z"), CONSENT_OK);
+	}
+}
+
+/* R16: the subject's own grant after coming of age restores the scope it
+ * names, and only that one; a guardian's new grant does not. */
+static void test_r16_subjects_own_confirmation_restores(void **state)
+{
+	struct fx *f = *state;
+	struct crypto_pseudonym a = P(73, 1);
+	cr_time_ms later = T("2027-02-01T00:00:00Z");
+	struct consent_event g = ev_grant(a, AI, NULL, 1, T(t0s) + 1000);
+
+	grant_aged(f, a, T(t0s), 2012, "CN", CONSENT_ACTOR_GUARDIAN);
+	g.actor = CONSENT_ACTOR_GUARDIAN;
+	snprintf(g.guardian_ref, sizeof(g.guardian_ref), "guardian-7");
+	fx_rec(f, g);
+	EXPECT(f, a, AI, NULL, later, CONSENT_CONFIRMATION_REQUIRED);
+	/* the guardian granting again after the birthday does not help */
+	g.time = g.received = later;
+	fx_rec(f, g);
+	EXPECT(f, a, AI, NULL, later + 1, CONSENT_CONFIRMATION_REQUIRED);
+	/* the subject confirms ads_measurement themselves */
+	fx_rec(f, ev_served(a, 1, later));
+	fx_rec(f, ev_grant(a, AM, NULL, 1, later + 1000));
+	EXPECT(f, a, AM, NULL, later + 999, CONSENT_CONFIRMATION_REQUIRED);
+	EXPECT(f, a, AM, NULL, later + 1000, CONSENT_OK);
+	EXPECT(f, a, AI, NULL, later + 1000, CONSENT_CONFIRMATION_REQUIRED);
+}
+
+/* R16: a guardian may withdraw (and refuse) with no link at all: both only
+ * ever protect. */
+static void test_r16_guardian_may_withdraw(void **state)
+{
+	struct fx *f = *state;
+	struct crypto_pseudonym a = P(74, 1), b = P(75, 1);
+	cr_time_ms t = T(t0s);
+	struct consent_event w = ev_withdraw(a, AM, NULL, t + 5000), r;
+
+	grant_aged(f, a, t, 2014, "CN", CONSENT_ACTOR_GUARDIAN);
+	EXPECT(f, a, AM, NULL, t + 4999, CONSENT_OK);
+	w.actor = CONSENT_ACTOR_GUARDIAN;
+	snprintf(w.guardian_ref, sizeof(w.guardian_ref), "guardian-unlinked");
+	fx_rec(f, w);
+	EXPECT(f, a, AM, NULL, t + 5000, CONSENT_WITHDRAWN);
+	fx_rec(f, ev_served(b, 1, t - 1000));
+	r = ev_answer(CONSENT_EV_REFUSE, b, AM, NULL, 1, t);
+	r.actor = CONSENT_ACTOR_GUARDIAN;
+	snprintf(r.guardian_ref, sizeof(r.guardian_ref), "guardian-unlinked");
+	r.birth_year = 2014;
+	fx_rec(f, r);
+	EXPECT(f, b, AM, NULL, t + 1, CONSENT_REFUSED);
 }
 
 /* ------------------------------------------------------------------ R18 */
@@ -870,6 +958,9 @@ int main(void)
 		TEST(test_r15_strictest_of_every_jurisdiction_that_applies),
 		TEST(test_r15_youngest_stated_birth_year_wins),
 		TEST(test_r15_guardian_and_child_disagree_protective_answer_wins),
+		TEST(test_r16_guardian_grant_stops_counting_at_the_threshold),
+		TEST(test_r16_subjects_own_confirmation_restores),
+		TEST(test_r16_guardian_may_withdraw),
 		TEST(test_r18_withdrawal_racing_an_ingest),
 		TEST(test_r18_withdrawal_takes_effect_at_receipt_time),
 		TEST(test_r18_withdraw_then_grant_again),

@@ -11,6 +11,7 @@ static void test_schema_applies_twice_in_fresh_databases(void **state)
 		assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 		assert_int_equal(sqlite3_exec(db, consent_schema_v1, NULL, NULL, NULL), SQLITE_OK);
 		assert_int_equal(sqlite3_exec(db, consent_schema_v2, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, consent_schema_v3, NULL, NULL, NULL), SQLITE_OK);
 		/* every table is STRICT and present */
 		assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM consent_guardian_links;"
 					      "SELECT count(*) FROM consent_impact_assessments;"
