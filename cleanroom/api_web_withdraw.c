@@ -30,8 +30,7 @@
 
 static const struct registry_actor web_actor = { "subject", "web:form" };
 
-/* Sleeps until `start_ms` + the floor (monotonic clock). */
-static void pad_to_floor(int64_t start_ms)
+void api_withdraw_pad(int64_t start_ms)
 {
 	int64_t left = start_ms + WEB_WITHDRAW_FLOOR_MS - cr_monotonic_ms();
 	struct timespec ts;
@@ -43,9 +42,9 @@ static void pad_to_floor(int64_t start_ms)
 		;
 }
 
-/* The full withdrawal of the subject the digest names, received now over the web. */
-static cr_err withdraw_all(struct app *a, int64_t brand, const char *digest, const char *id_type,
-			   char **receipt)
+cr_err api_withdraw_everything(struct app *a, const struct registry_actor *who, int64_t brand,
+			       const char *digest, const char *id_type, const char *channel,
+			       const char *method, char **receipt)
 {
 	char why[CONSENT_WHY_MAX] = "";
 	struct consent_event ev;
@@ -59,8 +58,8 @@ static cr_err withdraw_all(struct app *a, int64_t brand, const char *digest, con
 	ev.actor = CONSENT_ACTOR_SUBJECT;
 	ev.time = cr_time_now();
 	ev.received = ev.time;
-	consent_event_source(&ev, "web", "web_form"); /* R24 */
-	rc = registry_record(a, &web_actor, brand, &ev, &ch, &index, why, sizeof(why));
+	consent_event_source(&ev, channel, method); /* R24 */
+	rc = registry_record(a, who, brand, &ev, &ch, &index, why, sizeof(why));
 	a->purged_records = 0;
 	/* The reply goes to whoever typed the address: its receipt names no
 	 * pseudonym, and its proof quotes a leaf without the purge count (I9). */
@@ -69,8 +68,7 @@ static cr_err withdraw_all(struct app *a, int64_t brand, const char *digest, con
 	return rc;
 }
 
-/* The body's fields, each checked for shape only (the digest as docs/spec/identifiers.md writes it). */
-static cr_err form_parse(const struct http_request *req, json_t **out)
+cr_err api_withdraw_form(const struct http_request *req, bool with_brand, json_t **out)
 {
 	static const struct http_field fields[] = {
 		{ "brand", HTTP_JSON_STRING, true },
@@ -80,7 +78,7 @@ static cr_err form_parse(const struct http_request *req, json_t **out)
 	};
 	const char *digest, *id_type;
 	json_t *b = NULL;
-	cr_err rc = http_json_body(req, fields, &b);
+	cr_err rc = http_json_body(req, with_brand ? fields : fields + 1, &b);
 	if (rc != CR_OK)
 		return rc;
 	digest = json_string_value(json_object_get(b, "digest"));
@@ -104,14 +102,16 @@ cr_err api_web_withdraw(const struct http_request *req, struct http_reply *rep)
 	json_t *body = NULL, *rj = NULL;
 	cr_err rc = http_client_rate_take(req);
 	if (rc == CR_OK)
-		rc = form_parse(req, &body);
+		rc = api_withdraw_form(req, true, &body);
 	if (rc != CR_OK)
 		return rc;
 	app_store_lock(req->app);
 	rc = registry_brand(req->app, json_string_value(json_object_get(body, "brand")), &brand);
 	if (rc == CR_OK)
-		rc = withdraw_all(req->app, brand, json_string_value(json_object_get(body, "digest")),
-				  json_string_value(json_object_get(body, "id_type")), &receipt);
+		rc = api_withdraw_everything(req->app, &web_actor, brand,
+					     json_string_value(json_object_get(body, "digest")),
+					     json_string_value(json_object_get(body, "id_type")), "web",
+					     "web_form", &receipt);
 	app_store_unlock(req->app);
 	json_decref(body);
 	if (rc == CR_OK && receipt != NULL) {
@@ -119,7 +119,7 @@ cr_err api_web_withdraw(const struct http_request *req, struct http_reply *rep)
 		rc = rj ? CR_OK : CR_ERR_INTERNAL;
 	}
 	free(receipt);
-	pad_to_floor(start);
+	api_withdraw_pad(start);
 	if (rc != CR_OK)
 		return rc;
 	return http_reply_json(rep, 202, json_pack("{s:s,s:o}", "status", "received", "receipt",

@@ -30,6 +30,7 @@
 #include "common/common.h"
 #include "cleanroom/app.h"
 #include "cleanroom/auth.h"
+#include "cleanroom/registry.h"
 
 /* ================================================================ routes */
 
@@ -460,6 +461,23 @@ cr_err api_link_erase(const struct http_request *req, struct http_reply *rep) CR
 cr_err api_link_object(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_link_access(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_web_withdraw(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+/*
+ * The full withdrawal (every purpose, R17) of the subject `digest` names at
+ * `brand`, received now through `channel`/`method` from `who`, recorded like
+ * any other (purge, suppression, audit); *receipt (handed over) names no
+ * pseudonym. A stranger's is recorded all the same, so the work and the
+ * answer do not tell who is a customer. Shared by the consent center's form
+ * and a partner's relay (R23); called under the store lock.
+ */
+cr_err api_withdraw_everything(struct app *a, const struct registry_actor *who, int64_t brand,
+			       const char *digest, const char *id_type, const char *channel,
+			       const char *method, char **receipt) CR_MUST_CHECK;
+/* The body {"brand"?, "id_type", "digest"} of a withdrawal by digest, checked for shape. */
+cr_err api_withdraw_form(const struct http_request *req, bool with_brand, json_t **out) CR_MUST_CHECK;
+/* Sleeps until `start_ms` (monotonic) + the withdrawal answers' floor, whoever the subject was. */
+void api_withdraw_pad(int64_t start_ms);
+/* POST /v1/collaborations/{id}/withdrawals (partner): a withdrawal the partner received, passed on (R23). */
+cr_err api_partner_withdraw(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_audit_search(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_audit_checkpoints(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 

@@ -57,6 +57,8 @@ const struct http_route http_routes[] = {
 	/* Only the brand raises its pairs' budgets: not its officer, not the partner. */
 	{ "POST", "/v1/collaborations/{id}/budget", BRAND,    WRITE,  1 * KiB,  api_collab_budget_raise, false, false, false },
 	{ "GET",  "/v1/collaborations/{id}/releases/{release}", COLLAB_READERS, READ,  0, api_collab_release, false, false, false },
+	/* A withdrawal the partner received, passed on (R23): locks the store itself, then pads its answer. */
+	{ "POST", "/v1/collaborations/{id}/withdrawals", PARTNER, NONE, 1 * KiB, api_partner_withdraw, false, false, true },
 	/* Match rounds take the store lock only around their store calls (api_sessions.c).
 	 * Slow routes, and every WRITE route, run on the job threads: they never hold a
 	 * libmicrohttpd thread, long or waiting for the store lock. */
