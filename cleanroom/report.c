@@ -232,6 +232,19 @@ static const char *s_of(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/* A table cell: '|' escaped and line breaks made spaces, at most cap - 1 bytes. */
+static const char *cell(const char *s, char *buf, size_t cap)
+{
+	size_t n = 0;
+	for (; *s && n + 2 < cap; s++) {
+		if (*s == '|')
+			buf[n++] = '\\';
+		buf[n++] = *s == '\n' || *s == '\r' ? ' ' : *s;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 /* A JSON array of strings joined with ", " (into a static-size buffer). */
 static const char *joined(const json_t *a, char *buf, size_t cap)
 {
@@ -248,7 +261,7 @@ static const char *joined(const json_t *a, char *buf, size_t cap)
 char *report_processing_markdown(const json_t *r)
 {
 	struct md m = { NULL, 0, NULL };
-	char b1[1024], b2[1024];
+	char b1[1024], b2[1024], b3[4200];
 	size_t i;
 	json_t *x;
 	const json_t *ctl = json_object_get(r, "controller"), *nt = json_object_get(r, "notice");
@@ -262,7 +275,7 @@ char *report_processing_markdown(const json_t *r)
 		s_of(nt, "published"), s_of(nt, "sha256"));
 	fprintf(m.f, "## Purposes\n\n| code | description | sensitive |\n|---|---|---|\n");
 	json_array_foreach(json_object_get(r, "purposes"), i, x)
-		fprintf(m.f, "| %s | %s | %s |\n", s_of(x, "code"), s_of(x, "description"),
+		fprintf(m.f, "| %s | %s | %s |\n", s_of(x, "code"), cell(s_of(x, "description"), b1, sizeof(b1)),
 			json_is_true(json_object_get(x, "sensitive")) ? "yes" : "no");
 	fprintf(m.f, "\nData categories: %s.\n\nMethods: %s.\n\nRetention: %s.\n\n",
 		joined(json_object_get(r, "categories"), b1, sizeof(b1)), joined(json_object_get(r, "methods"), b2, sizeof(b2)),
@@ -280,7 +293,7 @@ char *report_processing_markdown(const json_t *r)
 	fprintf(m.f, "\n## Datasets\n\n| name | purposes | recipients | columns |\n|---|---|---|---|\n");
 	json_array_foreach(json_object_get(r, "datasets"), i, x)
 		fprintf(m.f, "| %s | %s | %s | %s |\n", s_of(x, "name"), joined(json_object_get(x, "purposes"), b1, sizeof(b1)),
-			joined(json_object_get(x, "recipients"), b2, sizeof(b2)), s_of(x, "columns"));
+			joined(json_object_get(x, "recipients"), b2, sizeof(b2)), cell(s_of(x, "columns"), b3, sizeof(b3)));
 	fprintf(m.f, "\n## Collaborations\n\n| id | dataset | partner | dimensions | k | budget | spent |\n"
 		"|---|---|---|---|---|---|---|\n");
 	json_array_foreach(json_object_get(r, "collaborations"), i, x)
