@@ -50,6 +50,7 @@ static json_t *transfers_json(const json_t *notice)
 	return out;
 }
 
+/* A new reference to v, or null (for json_pack's "o"). */
 static json_t *or_null(json_t *v)
 {
 	return v ? json_incref(v) : json_null();
@@ -98,7 +99,7 @@ struct each_ctx {
 	cr_err rc;
 };
 
-static json_t *codes_json(char (*codes)[DATASET_CODE_MAX + 1], size_t n)
+static json_t *codes_json(const char (*codes)[DATASET_CODE_MAX + 1], size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -114,9 +115,9 @@ static void dataset_row(void *ctx, const struct dataset *d)
 		cols[0] = '\0';
 	json_array_append_new(c->list, json_pack("{s:s,s:s,s:o,s:o,s:s,s:s,s:b}", "name", d->name, "id_type",
 						 d->id_type == CRYPTO_ID_PHONE ? "phone" : "email", "purposes",
-						 codes_json((char (*)[DATASET_CODE_MAX + 1])d->purposes, d->npurposes),
+						 codes_json(d->purposes, d->npurposes),
 						 "recipients",
-						 codes_json((char (*)[DATASET_CODE_MAX + 1])d->recipients, d->nrecipients),
+						 codes_json(d->recipients, d->nrecipients),
 						 "columns", cols, "retention", c->retention ? c->retention : "",
 						 "child_directed", d->child_directed));
 }
@@ -194,7 +195,7 @@ cr_err report_processing(struct app *a, int64_t brand, const char *name, cr_time
 	if (rc == CR_OK)
 		rc = assessments_json(a, brand, pias);
 	if (rc == CR_OK) {
-		r = json_pack("{s:s,s:s,s:s,s:O,s:{s:O,s:s,s:s,s:O,s:O},s:O,s:O,s:O,s:O,s:O,s:O,s:o,s:o,s:o,s:o}",
+		r = json_pack("{s:s,s:s,s:s,s:O,s:{s:O,s:s,s:s,s:O,s:o},s:O,s:O,s:O,s:o,s:O,s:O,s:o,s:o,s:o,s:o}",
 			      "format", REPORT_PROCESSING_FORMAT, "brand", name, "generated", when,
 			      "controller", json_object_get(n, "controller"), "notice", "version",
 			      json_object_get(n, "version"), "published", json_string_value(json_object_get(n, "published")),

@@ -286,7 +286,8 @@ static json_t *cited_json(const char *const *types, struct list *l)
 	json_t *t = json_array(), *o;
 	for (size_t i = 0; types[i]; i++)
 		json_array_append_new(t, json_string(types[i]));
-	qsort(l->v, l->n, sizeof(*l->v), u64_cmp);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), u64_cmp);
 	o = json_pack("{s:o,s:I}", "types", t, "count", (json_int_t)l->n);
 	if (l->n <= REPORT_INDICES_MAX) {
 		json_t *a = json_array();
@@ -323,7 +324,8 @@ static json_t *figures_json(struct scan *s)
 		json_object_set_new(figs, figures[i].name, o);
 	}
 	late = cited_json(late_types, &s->late);
-	qsort(s->evidence.v, s->evidence.n, sizeof(uint64_t), u64_cmp);
+	if (s->evidence.n > 1)
+		qsort(s->evidence.v, s->evidence.n, sizeof(uint64_t), u64_cmp);
 	json_object_set_new(late, "evidence", json_array());
 	for (size_t i = 0; i < s->evidence.n; i++)
 		json_array_append_new(json_object_get(late, "evidence"), json_integer((json_int_t)s->evidence.v[i]));
@@ -341,7 +343,8 @@ static int spend_cmp(const void *a, const void *b)
 static json_t *budget_json(struct scan *s)
 {
 	json_t *a = json_array();
-	qsort(s->spends, s->nspends, sizeof(*s->spends), spend_cmp);
+	if (s->nspends > 1)
+		qsort(s->spends, s->nspends, sizeof(*s->spends), spend_cmp);
 	for (size_t i = 0; i < s->nspends; i++) {
 		char eps[COLLAB_MILLI_STRLEN];
 		json_t *o = cited_json(budget_types, &s->spends[i].idx);
