@@ -427,6 +427,29 @@ cr_err app_receipt_key(const struct app *a, char **out)
 	return audit_verifier_format(&v, out);
 }
 
+static cr_err report_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static 64])
+{
+	return crypto_keyring_report_sign(ctx, msg, len, sig);
+}
+
+void app_report_signer(const struct app *a, struct audit_signer *out)
+{
+	out->name = crypto_keyring_report_key_name(a->keys);
+	memcpy(out->public_key, crypto_keyring_report_public_key(a->keys), 32);
+	out->sign = report_sign;
+	out->ctx = a->keys;
+}
+
+cr_err app_report_key(const struct app *a, char **out)
+{
+	struct audit_signer s;
+	struct audit_verifier v;
+	cr_err rc;
+	app_report_signer(a, &s);
+	rc = audit_verifier_from_signer(&s, &v);
+	return rc == CR_OK ? audit_verifier_format(&v, out) : rc;
+}
+
 cr_err app_verifier_key(const struct app *a, char **out)
 {
 	struct audit_verifier v;

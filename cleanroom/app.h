@@ -252,5 +252,9 @@ void app_readers_close(struct app_readers *r);
 cr_err app_verifier_key(const struct app *a, char **out) CR_MUST_CHECK;
 /* The receipts' verifier key text (their own key, not the log's), handed over. */
 cr_err app_receipt_key(const struct app *a, char **out) CR_MUST_CHECK;
+/* The compliance reports' verifier key text (their own key, "crreport"), handed over. */
+cr_err app_report_key(const struct app *a, char **out) CR_MUST_CHECK;
+/* A signer (audit/'s interface) for the reports' key; `a` must outlive it. */
+void app_report_signer(const struct app *a, struct audit_signer *out);
 
 #endif

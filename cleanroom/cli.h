@@ -127,6 +127,7 @@ int cmd_brand(int argc, char **argv);
 int cmd_notice(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_requests(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 /* `cleanroom audit export|verify|verify-proof` (cli_audit_verify.c). */
 int cli_audit_export(int argc, char **argv);
 int cli_audit_verify(int argc, char **argv);

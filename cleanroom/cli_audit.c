@@ -22,35 +22,40 @@
 
 static int audit_key(int argc, char **argv)
 {
-	bool receipts = false;
+	bool receipts = false, reports = false;
 	const struct cli_opt opts[] = {
 		{ "receipts", NULL, &receipts, "print the receipts' verifier key instead (a key of its own)" },
+		{ "reports", NULL, &reports, "print the compliance reports' verifier key instead (a key of its own)" },
 		{ NULL, NULL, NULL, NULL },
 	};
 	struct cli_args args;
 	struct app *a = NULL;
-	char *vkey = NULL, *rkey = NULL;
+	char *vkey = NULL, *rkey = NULL, *pkey = NULL;
 	int rc;
 	cr_err err;
 
 	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
-			    "usage: cleanroom audit key [--receipts] [--data DIR] [--json]\n\n"
+			    "usage: cleanroom audit key [--receipts | --reports] [--data DIR] [--json]\n\n"
 			    "Prints the audit log's verifier key (checkpoints are signed with it), or\n"
-			    "with --receipts the receipts' verifier key: receipts and checkpoints are\n"
-			    "signed with separate keys. --json prints both.");
+			    "with --receipts the receipts' verifier key, or with --reports the compliance\n"
+			    "reports' (report compliance): each is signed with a key of its own. --json\n"
+			    "prints all three.");
 	rc = cli_open_app("audit key", &args, &a);
 	if (rc == CLI_OK) {
 		err = app_verifier_key(a, &vkey);
 		if (err == CR_OK)
 			err = app_receipt_key(a, &rkey);
+		if (err == CR_OK)
+			err = app_report_key(a, &pkey);
 		rc = err == CR_OK ? CLI_OK : cli_fail_rc("audit key", err);
 		if (err == CR_OK && args.json)
-			cli_print_json(json_pack("{s:s,s:s}", "log", vkey, "receipts", rkey));
+			cli_print_json(json_pack("{s:s,s:s,s:s}", "log", vkey, "receipts", rkey, "reports", pkey));
 		else if (err == CR_OK)
-			printf("%s\n", receipts ? rkey : vkey);
+			printf("%s\n", receipts ? rkey : reports ? pkey : vkey);
 	}
 	free(vkey);
 	free(rkey);
+	free(pkey);
 	free(args.pos);
 	app_close(a);
 	return rc;

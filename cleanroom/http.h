@@ -412,6 +412,8 @@ cr_err api_subject_export(const struct http_request *req, struct http_reply *rep
 cr_err api_subject_erase(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_guardian_link(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_requests_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_report_processing(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_report_compliance(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_datasets_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_datasets_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_dataset_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;

@@ -45,6 +45,9 @@ const struct http_route http_routes[] = {
 	{ "POST", "/v1/brands/{brand}/subjects/{digest}/erase", BRAND, WRITE, 0, api_subject_erase, false, false, false },
 	{ "POST", "/v1/brands/{brand}/subjects/{digest}/guardian-links", BRAND, WRITE, 1 * KiB, api_guardian_link, false, false, false },
 	{ "GET",  "/v1/brands/{brand}/requests", BRAND_READERS, READ,  0, api_requests_get, false, false, false },
+	/* The officer's reports (report.h): the compliance report scans the window's leaves. */
+	{ "GET",  "/v1/brands/{brand}/reports/processing", BRAND_READERS, READ, 0, api_report_processing, false, false, false },
+	{ "GET",  "/v1/brands/{brand}/reports/compliance", BRAND_READERS, READ, 0, api_report_compliance, false, false, true },
 	{ "POST", "/v1/brands/{brand}/datasets", BRAND,       WRITE,  16 * KiB, api_datasets_post, false, false, false },
 	{ "GET",  "/v1/brands/{brand}/datasets", BRAND_READERS, READ,  0,       api_datasets_get, false, false, false },
 	{ "GET",  "/v1/brands/{brand}/datasets/{name}", BRAND_READERS, READ,  0, api_dataset_get, false, false, false },

@@ -54,6 +54,7 @@ static const struct cli_command commands[] = {
 	{ "restore", cmd_restore, "put a backup in place, saying what it loses" },
 	{ "witness", cmd_witness, "a transparency-log witness: init, add-log, serve" },
 	{ "requests", cmd_requests, "rights requests and their deadlines: list, add, complete, extend" },
+	{ "report", cmd_report, "the officer's reports: processing record, signed compliance figures, verify" },
 };
 
 static void usage(FILE *f)

@@ -105,6 +105,12 @@ const char *crypto_keyring_receipt_key_name(const struct crypto_keyring *kr);
 const uint8_t *crypto_keyring_receipt_public_key(const struct crypto_keyring *kr);
 cr_err crypto_keyring_receipt_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
 				   uint8_t sig[static CRYPTO_SIG_BYTES]) CR_MUST_CHECK;
+/* The compliance reports' own key (KDF context "crreport", named
+ * "<log key name>/reports"): its name, public key and signature. */
+const char *crypto_keyring_report_key_name(const struct crypto_keyring *kr);
+const uint8_t *crypto_keyring_report_public_key(const struct crypto_keyring *kr);
+cr_err crypto_keyring_report_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
+				  uint8_t sig[static CRYPTO_SIG_BYTES]) CR_MUST_CHECK;
 
 /* ============================================================ identifiers */
 

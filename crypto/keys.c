@@ -40,30 +40,46 @@ struct crypto_keyring {
 	uint8_t receipt_sk[CRYPTO_SIGN_SK_BYTES];
 	uint8_t receipt_pk[CRYPTO_SIGN_PK_BYTES];
 	char receipt_name[CRYPTO_KEY_NAME_MAX + 1];
+	/* The officer's reports' own key, derived the same way ("crreport"). */
+	uint8_t report_sk[CRYPTO_SIGN_SK_BYTES];
+	uint8_t report_pk[CRYPTO_SIGN_PK_BYTES];
+	char report_name[CRYPTO_KEY_NAME_MAX + 1];
 };
 
-/* KDF context of the receipt key's seed: part of the derivation, never changed. */
+/* KDF contexts of the purpose keys' seeds: part of the derivation, never changed. */
 static const char kdf_ctx_receipt[crypto_kdf_CONTEXTBYTES] = "crrcpt01";
+static const char kdf_ctx_report[crypto_kdf_CONTEXTBYTES] = "crreport";
 
 /*
- * The receipt key: seed = crypto_kdf_derive_from_key(32, id = 1,
- * ctx = "crrcpt01", master), an Ed25519 key pair from it, named
- * "<sign.key's name>/receipts" (or "cleanroom/receipts" when that would be
- * too long). Independent of sign.key: holding the log's key gives no
- * receipt key, and the other way round.
+ * A purpose key: seed = crypto_kdf_derive_from_key(32, id = 1, ctx, master),
+ * an Ed25519 key pair from it, named "<sign.key's name>/<suffix>" (or
+ * "cleanroom/<suffix>" when that would be too long). Independent of
+ * sign.key and of each other: holding the log's key gives no receipt or
+ * report key, and the other way round. The receipt key uses "crrcpt01"
+ * and "receipts"; the compliance reports' key "crreport" and "reports".
  */
-static cr_err receipt_key_derive(struct crypto_keyring *kr)
+static cr_err purpose_key_derive(const struct crypto_keyring *kr, const char ctx[crypto_kdf_CONTEXTBYTES],
+				 const char *suffix, uint8_t pk[static CRYPTO_SIGN_PK_BYTES],
+				 uint8_t sk[static CRYPTO_SIGN_SK_BYTES], char name[static CRYPTO_KEY_NAME_MAX + 1])
 {
 	uint8_t seed[32];
 	cr_err rc = CR_OK;
-	if (crypto_kdf_derive_from_key(seed, sizeof(seed), 1, kdf_ctx_receipt, kr->master) != 0 ||
-	    crypto_sign_seed_keypair(kr->receipt_pk, kr->receipt_sk, seed) != 0)
+	if (crypto_kdf_derive_from_key(seed, sizeof(seed), 1, ctx, kr->master) != 0 ||
+	    crypto_sign_seed_keypair(pk, sk, seed) != 0)
 		rc = CR_ERR_CRYPTO;
-	if ((size_t)snprintf(kr->receipt_name, sizeof(kr->receipt_name), "%s/receipts", kr->key_name) >=
-	    sizeof(kr->receipt_name))
-		snprintf(kr->receipt_name, sizeof(kr->receipt_name), "cleanroom/receipts");
+	if ((size_t)snprintf(name, CRYPTO_KEY_NAME_MAX + 1, "%s/%s", kr->key_name, suffix) >= CRYPTO_KEY_NAME_MAX + 1)
+		snprintf(name, CRYPTO_KEY_NAME_MAX + 1, "cleanroom/%s", suffix);
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
+}
+
+static cr_err purpose_keys_derive(struct crypto_keyring *kr)
+{
+	cr_err rc = purpose_key_derive(kr, kdf_ctx_receipt, "receipts", kr->receipt_pk, kr->receipt_sk,
+				       kr->receipt_name);
+	return rc == CR_OK ? purpose_key_derive(kr, kdf_ctx_report, "reports", kr->report_pk, kr->report_sk,
+						kr->report_name)
+			   : rc;
 }
 
 /* ------------------------------------------------------------ key names */
@@ -413,7 +429,7 @@ cr_err crypto_keyring_open(const char *keys_dir, struct crypto_keyring **out)
 		goto out;
 	rc = sign_file_parse(text, len, kr);
 	if (rc == CR_OK)
-		rc = receipt_key_derive(kr);
+		rc = purpose_keys_derive(kr);
 	if (rc != CR_OK)
 		goto out;
 	if (sodium_mprotect_readonly(kr) != 0) {
@@ -470,6 +486,24 @@ cr_err crypto_keyring_receipt_sign(const struct crypto_keyring *kr, const uint8_
 				   uint8_t sig[static CRYPTO_SIG_BYTES])
 {
 	if (crypto_sign_detached(sig, NULL, msg, len, kr->receipt_sk) != 0)
+		return CR_ERR_CRYPTO;
+	return CR_OK;
+}
+
+const char *crypto_keyring_report_key_name(const struct crypto_keyring *kr)
+{
+	return kr->report_name;
+}
+
+const uint8_t *crypto_keyring_report_public_key(const struct crypto_keyring *kr)
+{
+	return kr->report_pk;
+}
+
+cr_err crypto_keyring_report_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
+				  uint8_t sig[static CRYPTO_SIG_BYTES])
+{
+	if (crypto_sign_detached(sig, NULL, msg, len, kr->report_sk) != 0)
 		return CR_ERR_CRYPTO;
 	return CR_OK;
 }

@@ -61,6 +61,8 @@
 
 	function signedIn(who) {
 		$("who").textContent = who.role + " of " + who.tenant;
+		if (!$("r-brand").value)
+			$("r-brand").value = who.tenant || "";
 		$("signin").hidden = true;
 		$("console").hidden = false;
 		return ready.then(checkPin);
@@ -553,6 +555,93 @@
 		}
 	}
 
+	/* ------------------------------------------------------------ reports */
+
+	/* A heading and a list of lines into the reports' output. */
+	function reportList(out, title, lines) {
+		out.appendChild(el("h3", {}, title));
+		var ul = el("ul");
+		(lines.length ? lines : ["none"]).forEach(function (l) { ul.appendChild(el("li", {}, l)); });
+		out.appendChild(ul);
+	}
+
+	/* A link that saves `doc` as a JSON file (the form `cleanroom report verify` checks). */
+	function reportDownload(out, doc, name) {
+		var a = el("a", { download: name, href: URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2)],
+			{ type: "application/json" })) }, "Download " + name);
+		out.appendChild(el("p")).appendChild(a);
+	}
+
+	function reportPath(kind) {
+		return "/v1/brands/" + encodeURIComponent($("r-brand").value.trim()) + "/reports/" + kind;
+	}
+
+	function processingReport() {
+		var out = $("r-out");
+		showError("");
+		out.textContent = "";
+		$("r-status").textContent = "Loading the record of processing…";
+		return apiJson(reportPath("processing")).then(function (r) {
+			$("r-status").textContent = "Record of processing of " + r.brand + ", notice version " + r.notice.version +
+				" (" + r.controller.name + ", " + r.controller.contact + ")";
+			reportList(out, "Purposes", r.purposes.map(function (p) { return p.code + ": " + p.description; }));
+			reportList(out, "Recipients", (r.recipients || []).map(function (x) {
+				return x.id + " (" + x.name + ", " + x.country + ") for " + x.purpose + ": " + x.categories.join(", ");
+			}));
+			reportList(out, "Transfers abroad", r.transfers.map(function (x) { return x.recipient + " in " + x.country; }));
+			reportList(out, "Datasets", r.datasets.map(function (d) { return d.name + ": " + d.purposes.join(", "); }));
+			reportList(out, "Collaborations", r.collaborations.map(function (c) {
+				return c.id + ": " + c.dataset + " with " + c.partner + ", k " + c.k + ", budget " + c.budget +
+					" (spent " + c.budget_spent + ")";
+			}));
+			reportList(out, "Impact assessments", r.impact_assessments.map(function (x) {
+				return x.kind + " for " + x.purpose + ": " + x.ref;
+			}));
+			reportList(out, "Retention", [r.retention]);
+			reportDownload(out, r, "processing-" + r.brand + ".json");
+		}).catch(function (e) {
+			$("r-status").textContent = "";
+			showError("Record of processing refused: " + e.message);
+		});
+	}
+
+	function complianceReport(ev) {
+		var f = $("reports-form"), out = $("r-out");
+		ev.preventDefault();
+		showError("");
+		out.textContent = "";
+		var since = localTime(f.since.value) || "1970-01-01T00:00:00Z", until = localTime(f.until.value) ||
+			new Date(Date.now() + 60000).toISOString();
+		$("r-status").textContent = "Counting the log's entries…";
+		return apiJson(reportPath("compliance") + "?" + new URLSearchParams({ since: since, until: until })).then(function (doc) {
+			var r = doc.report, tb = el("tbody"), table = el("table");
+			$("r-status").textContent = "Compliance report of " + r.brand + " over [" + r.since + ", " + r.until +
+				"), under the checkpoint of " + r.tree_size + " entries";
+			table.appendChild(el("thead")).appendChild(el("tr"));
+			["Figure", "Value", "Entries", "Audit indices"].forEach(function (h) {
+				table.firstChild.firstChild.appendChild(el("th", { scope: "col" }, h));
+			});
+			Object.keys(r.figures).forEach(function (k) {
+				var fig = r.figures[k], tr = el("tr"), idx = fig.indices ? fig.indices.slice(0, 20).join(" ") +
+					(fig.indices.length > 20 ? " …" : "") : "range " + fig.range.join("–");
+				tr.appendChild(el("td", {}, k));
+				tr.appendChild(el("td", {}, String(fig.total !== undefined ? fig.total : fig.count)));
+				tr.appendChild(el("td", {}, String(fig.count)));
+				tr.appendChild(el("td", { "class": "mono" }, idx));
+				tb.appendChild(tr);
+			});
+			table.appendChild(tb);
+			out.appendChild(table);
+			reportList(out, "Budget spent per collaboration", r.budget_spent.map(function (b) {
+				return "collaboration " + b.collaboration + ": epsilon " + b.epsilon + " (" + b.count + " entries)";
+			}));
+			reportDownload(out, doc, "compliance-" + r.brand + ".json");
+		}).catch(function (e) {
+			$("r-status").textContent = "";
+			showError("Compliance report refused: " + e.message);
+		});
+	}
+
 	/* -------------------------------------------------------------- start */
 
 	function start() {
@@ -566,6 +655,8 @@
 		$("more").addEventListener("click", more);
 		$("verify").addEventListener("click", verifyProof);
 		$("checkpoints").addEventListener("click", checkpoints);
+		$("reports-form").addEventListener("submit", complianceReport);
+		$("r-processing").addEventListener("click", processingReport);
 		$("pin-check").addEventListener("click", function () { showError(""); checkPin(); });
 		$("key-form").addEventListener("submit", function (ev) {
 			ev.preventDefault();

@@ -4,7 +4,8 @@
  * URL), searches the log by event type and by subject (hashed in the
  * page), opens an entry and has the browser verify its inclusion proof and
  * checkpoint signature; a tampered proof is rejected; the checkpoint
- * history checks out, each consistent with the next.
+ * history checks out, each consistent with the next. The Reports section
+ * shows the brand's record of processing and its compliance figures.
  *
  * The pin (issue 19): the key in the page's URL fragment is pinned on the
  * first visit and the pinned checkpoint advances over a consistency proof;
@@ -165,6 +166,27 @@ test("audit console: search by subject (hashed in the page), checkpoint history 
 	assert.match(await page.textContent("#cp-status"), /every signature valid, each consistent with the next/);
 	assert.ok(await page.$$eval("#cp-table tbody tr", (r) => r.length) >= 2);
 	await screenshot(page, "audit-checkpoints");
+	assert.deepEqual(b.problems, []);
+});
+
+test("audit console: the brand's reports (record of processing, compliance figures)", async () => {
+	const page = b.page;
+	assert.equal(await page.inputValue("#r-brand"), "acme");
+	await page.click("#r-processing");
+	await page.waitForFunction(() => /^Record of processing of acme/.test(document.getElementById("r-status").textContent) ||
+		!document.getElementById("failure").hidden);
+	assert.equal(await page.textContent("#failure"), "");
+	assert.match(await page.textContent("#r-out"), /partner-1 \(/);
+	assert.ok(!(await page.textContent("#r-out")).includes(who.email));
+	await page.click('#reports-form button[type="submit"]');
+	await page.waitForFunction(() => /^Compliance report of acme/.test(document.getElementById("r-status").textContent) ||
+		!document.getElementById("failure").hidden);
+	assert.equal(await page.textContent("#failure"), "");
+	const rows = await page.$$eval("#r-out table tbody tr", (trs) =>
+		Object.fromEntries(trs.map((tr) => [tr.cells[0].textContent, Number(tr.cells[2].textContent)])));
+	assert.ok(rows.withdrawals >= 1 && rows.consents >= 1, JSON.stringify(rows));
+	assert.match(await page.getAttribute("#r-out a[download]", "download"), /^compliance-acme\.json$/);
+	await screenshot(page, "audit-reports");
 	assert.deepEqual(b.problems, []);
 });
 
