@@ -54,6 +54,8 @@ static const struct cli_command commands[] = {
 	{ "restore", cmd_restore, "put a backup in place, saying what it loses" },
 	{ "witness", cmd_witness, "a transparency-log witness: init, add-log, serve" },
 	{ "requests", cmd_requests, "rights requests and their deadlines: list, add, complete, extend" },
+	{ "pia", cmd_pia, "impact assessments (PIPIA, DPIA) of the brand's purposes: add, list" },
+	{ "transfer", cmd_transfer, "cross-border transfer mechanisms of the brand's recipients: add, list" },
 };
 
 static void usage(FILE *f)

@@ -19,6 +19,7 @@
 #include "cleanroom/store.h"
 #include "cleanroom/auth.h"
 #include "cleanroom/collab.h"
+#include "cleanroom/pia.h"
 #include "cleanroom/psi_session.h"
 #include "cleanroom/registry.h"
 #include "cleanroom/requests.h"
@@ -51,6 +52,7 @@ static const char *const migration_collab_pad[] = { collab_schema_v3, NULL };
 static const char *const migration_event_leaves[] = { registry_schema_v1, NULL };
 static const char *const migration_cosignatures[] = { witness_schema_v1, NULL };
 static const char *const migration_requests[] = { requests_schema_v1, NULL };
+static const char *const migration_pia[] = { pia_schema_v1, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -67,6 +69,7 @@ static const struct migration migrations[] = {
 	{ "consent event leaves", migration_event_leaves },
 	{ "witness cosignatures", migration_cosignatures },
 	{ "rights requests", migration_requests },
+	{ "impact assessments and transfer mechanisms", migration_pia },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

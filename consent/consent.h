@@ -186,6 +186,9 @@ cr_err consent_brand_key_version(struct consent_ctx *ctx, int64_t brand,
 cr_err consent_brand_set_child_age(struct consent_ctx *ctx, int64_t brand,
 				   const char *jurisdiction, int age) CR_MUST_CHECK;
 
+/* True for "EU" and the 27 member states' codes (and "EL" for Greece). */
+bool consent_jur_is_eu(const char *jur);
+
 /* =============================================================== notices */
 
 /*
