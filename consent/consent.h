@@ -93,7 +93,7 @@
  *                             by a trigger on consent_events
  *   consent_suppression       append-only suppression list (R33)
  *   consent_guardian_links    R16 (extended): stored, NOT yet enforced
- *   consent_impact_assessments R12/R13/R28 (extended): stored, NOT enforced
+ *   consent_impact_assessments R12/R13/R28 (extended): enforced by cleanroom/pia.c
  * and the view consent_subjects (brand, pseudonym, key_version, latest
  * birth_year and jurisdiction stated, first/last seen, event count).
  * Triggers make notices, events and the suppression list append-only: an
