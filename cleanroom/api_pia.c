@@ -65,21 +65,28 @@ cr_err api_pia_post(const struct http_request *req, struct http_reply *rep)
 	return rc;
 }
 
-/* GET /v1/brands/{brand}/impact-assessments (brand, officer): {"impact_assessments":[...]}, oldest first. */
-cr_err api_pia_get(const struct http_request *req, struct http_reply *rep)
+/* {"<key>":[...]}: the brand's register as `list` fills it. */
+static cr_err list_reply(const struct http_request *req, struct http_reply *rep,
+			 cr_err (*list)(struct app *a, int64_t brand, json_t *out), const char *key)
 {
-	json_t *list;
+	json_t *l;
 	int64_t brand = 0;
 	cr_err rc = api_brand_scope(req, &brand);
 	if (rc != CR_OK)
 		return rc;
-	list = json_array();
-	rc = pia_list(req->app, brand, list);
+	l = json_array();
+	rc = list(req->app, brand, l);
 	if (rc != CR_OK) {
-		json_decref(list);
+		json_decref(l);
 		return rc;
 	}
-	return http_reply_json(rep, 200, json_pack("{s:o}", "impact_assessments", list));
+	return http_reply_json(rep, 200, json_pack("{s:o}", key, l));
+}
+
+/* GET /v1/brands/{brand}/impact-assessments (brand, officer): {"impact_assessments":[...]}, oldest first. */
+cr_err api_pia_get(const struct http_request *req, struct http_reply *rep)
+{
+	return list_reply(req, rep, pia_list, "impact_assessments");
 }
 
 /* POST /v1/brands/{brand}/transfers (brand): 201 {"recipient","mechanism","ref"}. */
@@ -110,16 +117,5 @@ cr_err api_transfers_post(const struct http_request *req, struct http_reply *rep
 /* GET /v1/brands/{brand}/transfers (brand, officer): {"transfers":[...]}, oldest first. */
 cr_err api_transfers_get(const struct http_request *req, struct http_reply *rep)
 {
-	json_t *list;
-	int64_t brand = 0;
-	cr_err rc = api_brand_scope(req, &brand);
-	if (rc != CR_OK)
-		return rc;
-	list = json_array();
-	rc = transfer_list(req->app, brand, list);
-	if (rc != CR_OK) {
-		json_decref(list);
-		return rc;
-	}
-	return http_reply_json(rep, 200, json_pack("{s:o}", "transfers", list));
+	return list_reply(req, rep, transfer_list, "transfers");
 }

@@ -33,6 +33,43 @@ static int add_failed(const char *verb, cr_err err, const char *why, const char 
 	return cli_fail_rc(verb, err);
 }
 
+/* One line of a register's text listing. */
+typedef void (*print_fn)(const json_t *r);
+
+/* `<verb> --brand B [--json]`: the register `list` fills, as JSON or a line per entry. */
+static int list_cmd(int argc, char **argv, const char *verb, const char *usage,
+		    cr_err (*list)(struct app *a, int64_t brand, json_t *out), print_fn print, const char *none)
+{
+	const char *brand = NULL;
+	const struct cli_opt opts[] = {
+		{ "brand", &brand, NULL, "the brand" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	struct cli_args args;
+	struct app *a = NULL;
+	json_t *l = json_array(), *r;
+	int64_t id = 0;
+	size_t i;
+	int rc;
+	cr_err err;
+	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0, usage);
+	rc = open_brand(verb, &args, brand, &a, &id);
+	if (rc == CLI_OK && (err = list(a, id, l)) != CR_OK)
+		rc = cli_fail_rc(verb, err);
+	if (rc == CLI_OK && args.json) {
+		cli_print_json(json_incref(l));
+	} else if (rc == CLI_OK) {
+		json_array_foreach(l, i, r)
+			print(r);
+		if (json_array_size(l) == 0)
+			printf("%s\n", none);
+	}
+	json_decref(l);
+	free(args.pos);
+	app_close(a);
+	return rc;
+}
+
 static int pia_add_cmd(int argc, char **argv)
 {
 	const char *brand = NULL, *ref = NULL, *covers = NULL, *kind = "pipia", *date = NULL;
@@ -83,45 +120,24 @@ static int pia_add_cmd(int argc, char **argv)
 	return rc;
 }
 
+static void pia_print(const json_t *r)
+{
+	size_t k;
+	const json_t *p;
+	printf("%-24s %-6s assessed %s%s  covers ", json_string_value(json_object_get(r, "ref")),
+	       json_string_value(json_object_get(r, "kind")), json_string_value(json_object_get(r, "assessed")),
+	       json_is_true(json_object_get(r, "cross_border")) ? "  cross-border" : "");
+	json_array_foreach(json_object_get(r, "covers"), k, p)
+		printf("%s%s", k ? "," : "", json_string_value(p));
+	printf("\n");
+}
+
 static int pia_list_cmd(int argc, char **argv)
 {
-	const char *brand = NULL;
-	const struct cli_opt opts[] = {
-		{ "brand", &brand, NULL, "the brand" },
-		{ NULL, NULL, NULL, NULL },
-	};
-	struct cli_args args;
-	struct app *a = NULL;
-	json_t *list = json_array(), *r, *p;
-	int64_t id = 0;
-	size_t i, k;
-	int rc;
-	cr_err err;
-	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
-			    "usage: cleanroom pia list --brand B [--json]\n\n"
-			    "The brand's impact assessments, oldest first, with the purposes each covers.");
-	rc = open_brand("pia list", &args, brand, &a, &id);
-	if (rc == CLI_OK && (err = pia_list(a, id, list)) != CR_OK)
-		rc = cli_fail_rc("pia list", err);
-	if (rc == CLI_OK && args.json) {
-		cli_print_json(json_incref(list));
-	} else if (rc == CLI_OK) {
-		json_array_foreach(list, i, r) {
-			printf("%-24s %-6s assessed %s%s  covers ", json_string_value(json_object_get(r, "ref")),
-			       json_string_value(json_object_get(r, "kind")),
-			       json_string_value(json_object_get(r, "assessed")),
-			       json_is_true(json_object_get(r, "cross_border")) ? "  cross-border" : "");
-			json_array_foreach(json_object_get(r, "covers"), k, p)
-				printf("%s%s", k ? "," : "", json_string_value(p));
-			printf("\n");
-		}
-		if (json_array_size(list) == 0)
-			printf("no impact assessments\n");
-	}
-	json_decref(list);
-	free(args.pos);
-	app_close(a);
-	return rc;
+	return list_cmd(argc, argv, "pia list",
+			"usage: cleanroom pia list --brand B [--json]\n\n"
+			"The brand's impact assessments, oldest first, with the purposes each covers.",
+			pia_list, pia_print, "no impact assessments");
 }
 
 static const struct cli_subverb pia_subverbs[] = {
@@ -177,41 +193,19 @@ static int transfer_add_cmd(int argc, char **argv)
 	return rc;
 }
 
+static void transfer_print(const json_t *r)
+{
+	printf("%-20s %-3s %-18s %s\n", json_string_value(json_object_get(r, "recipient")),
+	       json_string_value(json_object_get(r, "country")), json_string_value(json_object_get(r, "mechanism")),
+	       json_string_value(json_object_get(r, "ref")));
+}
+
 static int transfer_list_cmd(int argc, char **argv)
 {
-	const char *brand = NULL;
-	const struct cli_opt opts[] = {
-		{ "brand", &brand, NULL, "the brand" },
-		{ NULL, NULL, NULL, NULL },
-	};
-	struct cli_args args;
-	struct app *a = NULL;
-	json_t *list = json_array(), *r;
-	int64_t id = 0;
-	size_t i;
-	int rc;
-	cr_err err;
-	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
-			    "usage: cleanroom transfer list --brand B [--json]\n\n"
-			    "The brand's recorded transfer mechanisms, oldest first.");
-	rc = open_brand("transfer list", &args, brand, &a, &id);
-	if (rc == CLI_OK && (err = transfer_list(a, id, list)) != CR_OK)
-		rc = cli_fail_rc("transfer list", err);
-	if (rc == CLI_OK && args.json) {
-		cli_print_json(json_incref(list));
-	} else if (rc == CLI_OK) {
-		json_array_foreach(list, i, r)
-			printf("%-20s %-3s %-18s %s\n", json_string_value(json_object_get(r, "recipient")),
-			       json_string_value(json_object_get(r, "country")),
-			       json_string_value(json_object_get(r, "mechanism")),
-			       json_string_value(json_object_get(r, "ref")));
-		if (json_array_size(list) == 0)
-			printf("no transfer mechanisms\n");
-	}
-	json_decref(list);
-	free(args.pos);
-	app_close(a);
-	return rc;
+	return list_cmd(argc, argv, "transfer list",
+			"usage: cleanroom transfer list --brand B [--json]\n\n"
+			"The brand's recorded transfer mechanisms, oldest first.",
+			transfer_list, transfer_print, "no transfer mechanisms");
 }
 
 static const struct cli_subverb transfer_subverbs[] = {
