@@ -128,6 +128,9 @@ int cmd_notice(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_requests(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+/* `cleanroom pia` and `cleanroom transfer` (cli_pia.c). */
+int cmd_pia(int argc, char **argv);
+int cmd_transfer(int argc, char **argv);
 /* `cleanroom audit export|verify|verify-proof` (cli_audit_verify.c). */
 int cli_audit_export(int argc, char **argv);
 int cli_audit_verify(int argc, char **argv);

@@ -12,6 +12,7 @@
 
 #include "cleanroom/app.h"
 #include "cleanroom/collab.h"
+#include "cleanroom/pia.h"
 #include "cleanroom/registry.h"
 #include "cleanroom/release.h"
 
@@ -422,6 +423,8 @@ cr_err collab_create(struct app *a, const struct registry_actor *who, const char
 	cr_err rc = partner_check(a, d, c->partner);
 	if (rc == CR_OK)
 		rc = categories_check(a, d, c, why, why_cap);
+	if (rc == CR_OK)
+		rc = pia_transfer_check(a, d, c->partner, why, why_cap);
 	if (rc != CR_OK)
 		return rc;
 	c->brand_id = d->brand_id;

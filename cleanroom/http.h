@@ -414,6 +414,11 @@ cr_err api_guardian_link(const struct http_request *req, struct http_reply *rep)
 cr_err api_requests_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_report_processing(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_report_compliance(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+/* Impact assessments and transfer mechanisms (api_pia.c; R12, R13, R28). */
+cr_err api_pia_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_pia_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_transfers_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
+cr_err api_transfers_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_datasets_post(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_datasets_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_dataset_get(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;

@@ -48,6 +48,10 @@ const struct http_route http_routes[] = {
 	/* The officer's reports (report.h): the compliance report scans the window's leaves. */
 	{ "GET",  "/v1/brands/{brand}/reports/processing", BRAND_READERS, READ, 0, api_report_processing, false, false, false },
 	{ "GET",  "/v1/brands/{brand}/reports/compliance", BRAND_READERS, READ, 0, api_report_compliance, false, false, true },
+	{ "POST", "/v1/brands/{brand}/impact-assessments", BRAND, WRITE, 4 * KiB, api_pia_post, false, false, false },
+	{ "GET",  "/v1/brands/{brand}/impact-assessments", BRAND_READERS, READ, 0, api_pia_get, false, false, false },
+	{ "POST", "/v1/brands/{brand}/transfers", BRAND,     WRITE,  1 * KiB,  api_transfers_post, false, false, false },
+	{ "GET",  "/v1/brands/{brand}/transfers", BRAND_READERS, READ, 0,      api_transfers_get, false, false, false },
 	{ "POST", "/v1/brands/{brand}/datasets", BRAND,       WRITE,  16 * KiB, api_datasets_post, false, false, false },
 	{ "GET",  "/v1/brands/{brand}/datasets", BRAND_READERS, READ,  0,       api_datasets_get, false, false, false },
 	{ "GET",  "/v1/brands/{brand}/datasets/{name}", BRAND_READERS, READ,  0, api_dataset_get, false, false, false },

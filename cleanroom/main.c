@@ -55,6 +55,8 @@ static const struct cli_command commands[] = {
 	{ "witness", cmd_witness, "a transparency-log witness: init, add-log, serve" },
 	{ "requests", cmd_requests, "rights requests and their deadlines: list, add, complete, extend" },
 	{ "report", cmd_report, "the officer's reports: processing record, signed compliance figures, verify" },
+	{ "pia", cmd_pia, "impact assessments (PIPIA, DPIA) of the brand's purposes: add, list" },
+	{ "transfer", cmd_transfer, "cross-border transfer mechanisms of the brand's recipients: add, list" },
 };
 
 static void usage(FILE *f)

@@ -26,7 +26,9 @@
  * of brand `brand` (its name, for the audit leaf): every purpose must be
  * declared by the brand's current notice, every recipient for one of the
  * purposes (CR_ERR_DATASET_PURPOSES, or CR_ERR_CONSENT_NOTICE_NOT_FOUND
- * without a notice, with the reason in `why`), then the dataset and its
+ * without a notice, with the reason in `why`), every purpose must be
+ * covered by an impact assessment of the brand (CR_ERR_PIA_MISSING, the
+ * purpose and why it needs one in `why`; R12, R28, pia.h), then the dataset and its
  * "dataset.create" leaf are stored together. CR_ERR_DATASET_EXISTS on a
  * name clash.
  */

@@ -1,7 +1,8 @@
 /*
  * ops_dataset.c: dataset creation and description, shared by `cleanroom
  * dataset` and the service's dataset routes. Creation checks the purposes
- * and recipients against the brand's current notice (I2, R09) and stores
+ * and recipients against the brand's current notice (I2, R09), wants an
+ * impact assessment covering every purpose (R12, R28; pia.h) and stores
  * the dataset with its audit leaf in one transaction (I5).
  */
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "cleanroom/ops.h"
+#include "cleanroom/pia.h"
 
 /* Each purpose (and recipient, for some purpose) must be in the current notice. */
 static cr_err check_declared(struct app *a, const struct dataset *d, char *why, size_t cap)
@@ -88,6 +90,8 @@ cr_err ops_dataset_create(struct app *a, const struct registry_actor *who, const
 			  struct dataset *d, char *why, size_t why_cap)
 {
 	cr_err rc = check_declared(a, d, why, why_cap);
+	if (rc == CR_OK)
+		rc = pia_dataset_check(a, d, why, why_cap);
 	if (rc == CR_OK)
 		rc = consent_brand_key_version(a->consent, d->brand_id, &d->key_version);
 	d->created = cr_time_now();

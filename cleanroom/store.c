@@ -19,6 +19,7 @@
 #include "cleanroom/store.h"
 #include "cleanroom/auth.h"
 #include "cleanroom/collab.h"
+#include "cleanroom/pia.h"
 #include "cleanroom/psi_session.h"
 #include "cleanroom/registry.h"
 #include "cleanroom/requests.h"
@@ -52,6 +53,7 @@ static const char *const migration_event_leaves[] = { registry_schema_v1, NULL }
 static const char *const migration_cosignatures[] = { witness_schema_v1, NULL };
 static const char *const migration_requests[] = { requests_schema_v1, NULL };
 static const char *const migration_guardian_links[] = { consent_schema_v3, NULL };
+static const char *const migration_pia[] = { pia_schema_v1, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -69,6 +71,7 @@ static const struct migration migrations[] = {
 	{ "witness cosignatures", migration_cosignatures },
 	{ "rights requests", migration_requests },
 	{ "guardian links", migration_guardian_links },
+	{ "impact assessments and transfer mechanisms", migration_pia },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -93,7 +93,7 @@
  *                             by a trigger on consent_events
  *   consent_suppression       append-only suppression list (R33)
  *   consent_guardian_links    R16: verified guardian links (consent_guardian_link_add)
- *   consent_impact_assessments R12/R13/R28 (extended): stored, NOT enforced
+ *   consent_impact_assessments R12/R13/R28: enforced by cleanroom/pia.c
  * and the view consent_subjects (brand, pseudonym, key_version, latest
  * birth_year and jurisdiction stated, first/last seen, event count).
  * Triggers make notices, events and the suppression list append-only: an
@@ -188,6 +188,9 @@ cr_err consent_brand_key_version(struct consent_ctx *ctx, int64_t brand,
  */
 cr_err consent_brand_set_child_age(struct consent_ctx *ctx, int64_t brand,
 				   const char *jurisdiction, int age) CR_MUST_CHECK;
+
+/* True for "EU" and the 27 member states' codes (and "EL" for Greece). */
+bool consent_jur_is_eu(const char *jur);
 
 /* =============================================================== notices */
 

@@ -192,8 +192,6 @@ const struct cat_recipient *catalog_recipient(const struct cat_version *v, const
 /* The child-age threshold for one jurisdiction code (R15): CN 14, EU and
  * member states from the settings (default 16), unknown codes 16. */
 int catalog_child_age(const struct consent_catalog *c, const char *jur);
-/* True for "EU" and the 27 member states' codes. */
-bool consent_jur_is_eu(const char *jur);
 
 /* True if ctx->hist holds p's history as the database is now. */
 bool consent_history_is_current(struct consent_ctx *ctx, int64_t brand,

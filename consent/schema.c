@@ -4,10 +4,10 @@
  * The DDL is exported for the orchestrator's migrations; nothing here opens
  * a database. Append-only tables (R24, R33) and immutable notices (R04) are
  * enforced by triggers, so even SQL typed by hand cannot rewrite history.
- * Guardian links (R16) are written by consent/guardian.c and read when a
- * guardian's grant is recorded (consent_schema_v3 adds what they need);
- * impact assessments (R12, R13, R28) are created so the model has room for
- * them, but no code path enforces them yet.
+ * Tables for extended rules: guardian links (R16) are written by
+ * consent/guardian.c and read when a guardian's grant is recorded
+ * (consent_schema_v3 adds what they need); impact assessments (R12, R13,
+ * R28) are written and consulted by cleanroom/pia.c.
  */
 #include <string.h>
 
@@ -199,9 +199,10 @@ const char consent_schema_v1[] =
 	"  evidence          TEXT,"
 	"  created_ms        INTEGER NOT NULL"
 	") STRICT;"
-	/* R12, R13, R28 (extended, NOT enforced yet): impact assessments
-	 * (PIPIA / DPIA) linked to a purpose. Nothing refuses a sensitive,
-	 * sharing or cross-border purpose that lacks one. */
+	/* R12, R13, R28 (extended): impact assessments (PIPIA / DPIA), one
+	 * row per purpose covered. cleanroom/pia.c writes them (its migration
+	 * adds assessed_ms, cross_border and append-only triggers) and refuses
+	 * a dataset or a cross-border collaboration that lacks one. */
 	"CREATE TABLE consent_impact_assessments ("
 	"  id         INTEGER PRIMARY KEY,"
 	"  brand_id   INTEGER NOT NULL REFERENCES brands(id),"

@@ -76,7 +76,10 @@ show 'print("notice version", d["version"], "sha256", d["sha256"][:16] + "...")'
 api "$BRAND" POST /v1/brands/acme/consents/batch -H 'Content-Type: application/x-ndjson' --data-binary @"$S/consent.ndjson"
 show 'print("consent events stored:", d["stored"], " refused:", d["refused"])'
 
-step "6. A dataset (the purposes each record needs, the partner it may be shared with), then ingest"
+step "6. An impact assessment of the purposes (R12, R28: no dataset without one), a dataset (the purposes each record needs, the partner it may be shared with), then ingest"
+api "$BRAND" POST /v1/brands/acme/impact-assessments -H "$J" \
+  -d '{"ref":"PIA-2026-001","kind":"pipia","covers":["ads_measurement","audience_insights"]}'
+show 'print("impact assessment", d["ref"], "covers", ",".join(d["covers"]))'
 COLS='segment:enum(a|b|c),region:enum(north|south|east|west|central),age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)'
 api "$BRAND" POST /v1/brands/acme/datasets -H "$J" \
   -d "{\"name\":\"crm\",\"purposes\":[\"ads_measurement\",\"audience_insights\"],\"recipients\":[\"partner-1\"],\"id_type\":\"email\",\"columns\":\"$COLS\"}"

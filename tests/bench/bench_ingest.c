@@ -125,8 +125,10 @@ int main(void)
 	if (run(ARGV("init", "--data", data), &ms, NULL, NULL) != 0 ||
 	    run(ARGV("brand", "create", "acme", "--data", data), NULL, NULL, NULL) != 0 ||
 	    run(ARGV("notice", "publish", "--brand", "acme", "--published-at", "2026-01-01T00:00:00Z",
-		     notice, "--data", data), NULL, NULL, NULL) != 0)
-		die("init/brand/notice");
+		     notice, "--data", data), NULL, NULL, NULL) != 0 ||
+	    run(ARGV("pia", "add", "--brand", "acme", "--ref", "PIA-1", "--covers",
+		     "ads_measurement,audience_insights", "--data", data), NULL, NULL, NULL) != 0)
+		die("init/brand/notice/pia");
 	if (run(ARGV("consent", "import", "--brand", "acme", consent, "--data", data), &ms, &rss, NULL) != 0)
 		die("consent import");
 	printf("setup: consent import %.1f s (peak RSS %ld KiB)\n", ms / 1000.0, rss);

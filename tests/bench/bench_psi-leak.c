@@ -137,6 +137,8 @@ static void setup(unsigned long customers, unsigned long partner)
 	must(ARGV("brand", "create", "acme", "--data", data), "brand create");
 	must(ARGV("notice", "publish", "--brand", "acme", "--published-at", "2026-01-01T00:00:00Z", notice, "--data",
 		  data), "notice publish");
+	must(ARGV("pia", "add", "--brand", "acme", "--ref", "PIA-1", "--covers", "ads_measurement,audience_insights",
+		  "--data", data), "pia add");
 	must(ARGV("consent", "import", "--brand", "acme", consent, "--data", data), "consent import");
 	for (int i = 0; i < 2; i++) {
 		const char *name = i ? "half" : "crm";

@@ -85,8 +85,10 @@ static void setup(const char *customers_n, const char *partner_n)
 	if (run(ARGV("init", "--data", data), NULL, NULL, NULL) != 0 ||
 	    run(ARGV("brand", "create", "acme", "--data", data), NULL, NULL, NULL) != 0 ||
 	    run(ARGV("notice", "publish", "--brand", "acme", "--published-at", "2026-01-01T00:00:00Z",
-		     notice, "--data", data), NULL, NULL, NULL) != 0)
-		die("init/brand/notice");
+		     notice, "--data", data), NULL, NULL, NULL) != 0 ||
+	    run(ARGV("pia", "add", "--brand", "acme", "--ref", "PIA-1", "--covers",
+		     "ads_measurement,audience_insights", "--data", data), NULL, NULL, NULL) != 0)
+		die("init/brand/notice/pia");
 	if (run(ARGV("consent", "import", "--brand", "acme", consent, "--data", data), &ms, NULL, NULL) != 0)
 		die("consent import");
 	total += ms;

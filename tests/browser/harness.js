@@ -110,6 +110,8 @@ class Service {
 		await this.expect(201, "POST", "/v1/brands", { token: this.admin, json: { name: "acme" } });
 		await this.expect(201, "POST", "/v1/brands/acme/notices?published_at=2026-01-01T00:00:00%2B08:00", { token: this.brand, body: f("notice.json"), type: "application/json" });
 		await this.expect(200, "POST", "/v1/brands/acme/consents/batch", { token: this.brand, body: f("consent.ndjson"), type: "application/x-ndjson" });
+		await this.expect(201, "POST", "/v1/brands/acme/impact-assessments", { token: this.brand, json: {
+			ref: "PIA-1", covers: ["ads_measurement", "audience_insights"] } });
 		await this.expect(201, "POST", "/v1/brands/acme/datasets", { token: this.brand, json: {
 			name: "crm", purposes: ["ads_measurement", "audience_insights"], id_type: "email",
 			columns: "segment:enum(a|b|c),region:enum(north|south|east|west|central),age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)"

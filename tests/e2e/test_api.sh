@@ -90,6 +90,22 @@ refute body 'zz@example.org'
 
 # --- dataset and ingest upload ------------------------------------------------
 COLS='segment:enum(a|b|c),region:enum(north|south|east|west|central),age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)'
+# R28: refused until an impact assessment covers the purposes; the officer reads assessments, never records them
+expect 409 pia_missing "$brand" -H "$J" \
+  -d "{\"name\":\"crm\",\"purposes\":[\"ads_measurement\"],\"id_type\":\"email\",\"columns\":\"$COLS\"}" \
+  "$url/v1/brands/acme/datasets"
+expect 403 auth_forbidden "$officer" -H "$J" -d '{"ref":"PIA-1","covers":["ads_measurement"]}' \
+  "$url/v1/brands/acme/impact-assessments"
+expect 201 - "$brand" -H "$J" -d '{"ref":"PIA-1","covers":["ads_measurement","audience_insights"],"kind":"pipia"}' \
+  "$url/v1/brands/acme/impact-assessments"
+expect 409 pia_exists "$brand" -H "$J" -d '{"ref":"PIA-1","covers":["ads_measurement"]}' \
+  "$url/v1/brands/acme/impact-assessments"
+expect 200 - "$officer" "$url/v1/brands/acme/impact-assessments"
+json 'assert [x["ref"] for x in d["impact_assessments"]]==["PIA-1"], d'
+expect 201 - "$brand" -H "$J" -d '{"recipient":"partner-1","mechanism":"standard-contract","ref":"SC-1"}' \
+  "$url/v1/brands/acme/transfers"
+expect 200 - "$officer" "$url/v1/brands/acme/transfers"
+json 'assert [(x["recipient"], x["mechanism"]) for x in d["transfers"]]==[("partner-1","standard-contract")], d'
 expect 201 - "$brand" -H "$J" \
   -d "{\"name\":\"crm\",\"purposes\":[\"ads_measurement\",\"audience_insights\"],\"recipients\":[\"partner-1\"],\"id_type\":\"email\",\"columns\":\"$COLS\"}" \
   "$url/v1/brands/acme/datasets"

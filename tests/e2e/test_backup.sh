@@ -26,6 +26,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$CR" synth --customers 300 --overlap 0.5 --seed 25 --out "$PWD/s" >/dev/null 2>&1
 "$CR" brand create --data "$d" acme >/dev/null
 "$CR" notice publish --data "$d" --brand acme --published-at 2026-01-01T00:00:00+08:00 s/notice.json >/dev/null
+"$CR" pia add --data "$d" --brand acme --ref PIA-1 --covers ads_measurement,audience_insights >/dev/null
 "$CR" consent import --data "$d" --brand acme s/consent.ndjson >/dev/null
 "$CR" dataset create --data "$d" --brand acme --name crm --purposes ads_measurement --id-type email \
   --columns 'segment:enum(a|b|c),region:enum(north|south|east|west|central),age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)' >/dev/null

@@ -33,6 +33,17 @@ run consent import --brand acme s/consent.ndjson --json > import.json
 python3 -c "import json,sys; s=json.load(open('import.json')); assert s['refused']==0 and s['stored']>1000, s"
 
 COLS='segment:enum(a|b|c),region:enum(north|south|east|west|central),age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)'
+# R28: no dataset before an impact assessment covers its purposes; refused, nothing stored.
+set +e; err=$("$CR" dataset create --brand acme --name crm --purposes ads_measurement,audience_insights \
+  --recipients partner-1 --id-type email --columns "$COLS" 2>&1); rc=$?; set -e
+[ $rc -eq 1 ] && echo "$err" | grep -q "purpose 'ads_measurement' has no impact assessment" \
+  || { echo "R28 refusal unclear (rc=$rc): $err"; exit 1; }
+run dataset list --brand acme --json | python3 -c "import json,sys; assert json.load(sys.stdin)==[]"
+run pia add --brand acme --ref PIA-2026-001 --covers ads_measurement,audience_insights --kind pipia \
+  --date 2025-12-20T00:00:00+08:00 >/dev/null
+run pia list --brand acme --json | python3 -c "
+import json,sys; l=json.load(sys.stdin)
+assert [(p['ref'], p['kind'], sorted(p['covers'])) for p in l]==[('PIA-2026-001','pipia',['ads_measurement','audience_insights'])], l"
 run dataset create --brand acme --name crm --purposes ads_measurement,audience_insights \
   --recipients partner-1 --id-type email --columns "$COLS" >/dev/null
 run ingest --brand acme --dataset crm s/customers.csv --json > ingest.json

@@ -25,6 +25,7 @@ expect() {
 "$CR" synth --customers 1500 --partner-rows 1500 --overlap 0.6 --seed 5 --out "$PWD/s" >>"$log" 2>&1
 run brand create acme >/dev/null
 run notice publish --brand acme --published-at 2026-01-01T00:00:00+08:00 s/notice.json >/dev/null
+run pia add --brand acme --ref PIA-1 --covers ads_measurement,audience_insights >/dev/null
 run consent import --brand acme s/consent.ndjson >/dev/null
 COLS='segment:enum(a|b|c),region:enum(north|south|east|west|central),age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)'
 run dataset create --brand acme --name crm --purposes ads_measurement,audience_insights \

@@ -70,6 +70,8 @@ for _ in $(seq 1 100); do [ -e hold.ready ] && break; sleep 0.1; done
 # --- brand, notice, consent registry ------------------------------------------
 cr 0 brand brand create "$B"
 cr 0 notice-publish notice publish --brand "$B" --published-at 2026-01-01T00:00:00+08:00 s/notice.json
+cr 0 pia-add pia add --brand "$B" --ref PIA-1 --covers ads_measurement,audience_insights
+cr 0 pia-list pia list --brand "$B" --json
 cr 0 notice-show notice show --brand "$B"
 cr 0 import consent import --brand "$B" s/consent.ndjson
 cr 0 import-json consent import --brand "$B" s/consent.ndjson --json

@@ -33,6 +33,7 @@ expect() {
 export CLEANROOM_DATA=$d
 "$CR" brand create acme >/dev/null 2>&1
 "$CR" notice publish --brand acme --published-at 2026-01-01T00:00:00+08:00 s/notice.json >/dev/null 2>&1
+"$CR" pia add --brand acme --ref PIA-1 --covers ads_measurement,audience_insights >/dev/null 2>&1
 "$CR" consent import --brand acme s/consent.ndjson >/dev/null 2>&1
 "$CR" dataset create --brand acme --name crm --purposes ads_measurement,audience_insights \
   --recipients partner-1 --id-type email \
@@ -51,6 +52,7 @@ C3=$("$CR" collab create --brand acme --dataset crm --partner partner-1 --dimens
 sed 's/partner-1/partner-2/g' s/notice.json > notice2.json
 "$CR" brand create beta >/dev/null 2>&1
 "$CR" notice publish --brand beta --published-at 2026-01-01T00:00:00+08:00 notice2.json >/dev/null 2>&1
+"$CR" pia add --brand beta --ref PIA-1 --covers ads_measurement,audience_insights >/dev/null 2>&1
 "$CR" dataset create --brand beta --name crm2 --purposes audience_insights --recipients partner-2 --id-type email \
   --columns 'segment:enum(a|b|c)' >/dev/null 2>&1
 C4=$("$CR" collab create --brand beta --dataset crm2 --partner partner-2 --dimensions segment \

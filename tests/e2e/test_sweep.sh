@@ -21,6 +21,7 @@ records() { sqlite3 data/cleanroom.db 'select count(*) from records'; }
 "$CR" synth --customers 10 --seed 5 --out "$PWD/s" >>"$log" 2>&1
 "$CR" brand create acme >>"$log" 2>&1
 "$CR" notice publish --brand acme --published-at "$(iso $(($(now_ms) - 3600000)))" s/notice.json >>"$log" 2>&1
+"$CR" pia add --brand acme --ref PIA-1 --covers ads_measurement,audience_insights >>"$log" 2>&1
 "$CR" dataset create --brand acme --name crm --purposes ads_measurement --id-type email \
   --columns 'segment:enum(a|b)' >>"$log" 2>&1
 printf 'email,segment\nbrief@example.com,a\nstays@example.com,b\n' > list.csv

@@ -31,6 +31,7 @@
 #include "cleanroom/collab.h"
 #include "cleanroom/http.h"
 #include "cleanroom/ops.h"
+#include "cleanroom/pia.h"
 #include "cleanroom/registry.h"
 #include "cleanroom/synth.h"
 
@@ -157,6 +158,8 @@ static void ffx_template(struct ffx *f)
 	ffx_ok(columns_parse("segment:enum(a|b|c),region:enum(north|south|east|west|central),"
 			     "age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)",
 			     &d.columns, why, sizeof(why)), "columns", why);
+	ffx_ok(pia_add(f->a, &actor, acme, "acme", "pia-1", "pipia", "ads_measurement,audience_insights", false,
+		       cr_time_now(), why, sizeof(why)), "impact assessment", why);
 	ffx_ok(ops_dataset_create(f->a, &actor, "acme", &d, why, sizeof(why)), "dataset", why);
 	in = fopen(path[1], "r");
 	ffx_ok(ops_ingest(f->a, &actor, "acme", &d, in, "customers.csv", NULL, 1, NULL, NULL, &rep, why,

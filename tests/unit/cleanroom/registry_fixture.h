@@ -20,6 +20,7 @@
 #include "test_util.h"
 #include "cleanroom/app.h"
 #include "cleanroom/ops.h"
+#include "cleanroom/pia.h"
 #include "cleanroom/registry.h"
 #include "cleanroom/sweep.h"
 
@@ -203,7 +204,18 @@ static inline bool rfx_salt(struct rfx *f, const struct crypto_pseudonym *p, uin
 
 /* -------------------------------------------------------------- datasets */
 
-/* Dataset `name` of brand `brand_name` needing `purposes` and sharing with `recipients` (may be NULL). */
+/* Records impact assessment `ref` of the brand covering `purposes` (R12, R28), as `cleanroom pia add` does. */
+static inline void rfx_assess(struct rfx *f, int64_t brand, const char *brand_name, const char *ref,
+			      const char *purposes)
+{
+	char why[256] = "";
+	if (pia_add(f->a, &rfx_actor, brand, brand_name, ref, "pipia", purposes, false, cr_time_now(), why,
+		    sizeof(why)) != CR_OK)
+		fail_msg("assessment '%s' refused: %s", ref, why);
+}
+
+/* Dataset `name` of brand `brand_name` needing `purposes` and sharing with `recipients` (may be NULL),
+ * after an impact assessment "pia-<name>" covering its purposes. */
 static inline void rfx_dataset(struct rfx *f, int64_t brand, const char *brand_name, const char *name,
 			       const char *purposes, const char *recipients, struct dataset *d)
 {
@@ -216,6 +228,9 @@ static inline void rfx_dataset(struct rfx *f, int64_t brand, const char *brand_n
 	assert_int_equal(dataset_codes_parse(purposes, false, d->purposes, &d->npurposes), CR_OK);
 	assert_int_equal(dataset_codes_parse(recipients, true, d->recipients, &d->nrecipients), CR_OK);
 	assert_int_equal(columns_parse(RFX_COLUMNS, &d->columns, NULL, 0), CR_OK);
+	snprintf(why, sizeof(why), "pia-%s", name);
+	rfx_assess(f, brand, brand_name, why, purposes);
+	why[0] = '\0';
 	if (ops_dataset_create(f->a, &rfx_actor, brand_name, d, why, sizeof(why)) != CR_OK)
 		fail_msg("dataset '%s' refused: %s", name, why);
 }

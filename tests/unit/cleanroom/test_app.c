@@ -19,6 +19,7 @@
 #include "cleanroom/auth.h"
 #include "cleanroom/collab.h"
 #include "cleanroom/ops.h"
+#include "cleanroom/pia.h"
 #include "cleanroom/registry.h"
 #include "cleanroom/synth.h"
 
@@ -431,6 +432,14 @@ static void test_i5_every_verb_appends_its_leaf(void **state)
 	EXPECT_LEAF(f, size, "consent.served");
 	consent_act(f, brand, CONSENT_EV_GRANT, "audience_insights");
 	EXPECT_LEAF(f, size, "consent.grant");
+
+	/* R28: the impact assessment the dataset needs, then a transfer mechanism (R13) */
+	assert_int_equal(pia_add(f->a, &who, brand, "i5brand", "pia-1", "pipia", "audience_insights,ads_measurement",
+				 false, cr_time_now(), why, sizeof(why)), CR_OK);
+	EXPECT_LEAF(f, size, "pia.add");
+	assert_int_equal(transfer_add(f->a, &who, brand, "i5brand", "partner-1", "standard-contract", "sc-1", why,
+				      sizeof(why)), CR_OK);
+	EXPECT_LEAF(f, size, "transfer.add");
 
 	/* purposes given out of order: the leaf lists them sorted */
 	memset(&d, 0, sizeof(d));

@@ -283,6 +283,13 @@ static void test_live_tenancy(void **state)
 	assert_int_equal(call(l, "GET", "/v1/brands/acme/datasets", l->brand, NULL, NULL, 0, &r), 200);
 	assert_string_equal(r.body, "{\"datasets\":[]}");
 	assert_int_equal(call(l, "GET", "/v1/brands/acme/datasets", officer, NULL, NULL, 0, &r), 200);
+	/* the officer reads the impact assessments and transfer mechanisms, never records them */
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/impact-assessments", officer, NULL, NULL, 0, &r), 200);
+	assert_string_equal(r.body, "{\"impact_assessments\":[]}");
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/transfers", officer, NULL, NULL, 0, &r), 200);
+	const char *pia = "{\"ref\":\"PIA-1\",\"covers\":[\"ads_measurement\"]}";
+	assert_int_equal(call(l, "POST", "/v1/brands/acme/impact-assessments", officer, "application/json", pia,
+			      strlen(pia), &r), 403);
 	before = sqlite3_total_changes(l->store->db);
 	assert_int_equal(call(l, "POST", "/v1/brands/other/datasets", l->brand, "application/json",
 			      "{\"name\":\"d\",\"purposes\":[\"ads\"],\"id_type\":\"email\",\"columns\":\"a:int(0..1)\"}",
@@ -432,6 +439,21 @@ static void test_live_brand_flow(void **state)
 				   "{\"name\":\"crm\",\"purposes\":[\"payroll\"],\"id_type\":\"email\","
 				   "\"columns\":\"segment:enum(a|b)\"}"), 400);
 	assert_error(&r, "dataset_purposes");
+	/* R28: not before an impact assessment covers the purpose */
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/datasets", l->brand,
+				   "{\"name\":\"crm\",\"purposes\":[\"ads_measurement\"],\"id_type\":\"email\","
+				   "\"columns\":\"segment:enum(a|b)\"}"), 409);
+	assert_error(&r, "pia_missing");
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/impact-assessments", l->brand,
+				   "{\"ref\":\"PIA-1\",\"covers\":[\"ads_measurement\"],\"kind\":\"dpia\"}"), 201);
+	assert_non_null(strstr(r.body, "\"covers\":[\"ads_measurement\"]"));
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/impact-assessments", l->brand, NULL, NULL, 0, &r), 200);
+	assert_non_null(strstr(r.body, "\"ref\":\"PIA-1\""));
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/transfers", l->brand,
+				   "{\"recipient\":\"partner-1\",\"mechanism\":\"standard-contract\",\"ref\":\"SC-1\"}"),
+			 201);
+	assert_int_equal(call(l, "GET", "/v1/brands/acme/transfers", l->brand, NULL, NULL, 0, &r), 200);
+	assert_non_null(strstr(r.body, "\"mechanism\":\"standard-contract\""));
 	assert_int_equal(POST_JSON(l, "/v1/brands/acme/datasets", l->brand,
 				   "{\"name\":\"crm\",\"purposes\":[\"ads_measurement\"],\"id_type\":\"email\","
 				   "\"columns\":\"segment:enum(a|b)\"}"), 201);
@@ -505,6 +527,8 @@ static void test_live_budget_raise_only_by_its_brand(void **state)
 	assert_int_equal(call(l, "POST", "/v1/brands/acme/notices?published_at=2026-01-01T00:00:00%2B08:00",
 			      l->brand, "application/json", notice, nlen, &r), 201);
 	free(notice);
+	assert_int_equal(POST_JSON(l, "/v1/brands/acme/impact-assessments", l->brand,
+				   "{\"ref\":\"PIA-1\",\"covers\":[\"audience_insights\"]}"), 201);
 	assert_int_equal(POST_JSON(l, "/v1/brands/acme/datasets", l->brand,
 				   "{\"name\":\"crm\",\"purposes\":[\"audience_insights\"],\"recipients\":[\"partner-1\"],"
 				   "\"id_type\":\"email\",\"columns\":\"segment:enum(a|b)\"}"), 201);
