@@ -15,6 +15,7 @@
 
 #include "cleanroom/collab.h"
 #include "cleanroom/dataset.h"
+#include "cleanroom/pia.h"
 #include "cleanroom/report.h"
 
 /* EU member states: a recipient there is no transfer for a notice whose jurisdiction is "EU". */
@@ -152,33 +153,11 @@ static void collab_row(void *ctx, const struct collab *cb)
 						 budget, "budget_spent", spent));
 }
 
-/* The brand's impact assessments (consent_impact_assessments): none is an empty list. */
-static cr_err assessments_json(struct app *a, int64_t brand, json_t *list)
-{
-	sqlite3_stmt *st = NULL;
-	int step;
-	if (sqlite3_prepare_v2(a->store->db, "SELECT id, purpose, kind, ref, created_ms FROM consent_impact_assessments"
-			       " WHERE brand_id = ?1 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-		return CR_ERR_STORE;
-	sqlite3_bind_int64(st, 1, brand);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		char when[CR_TIME_STRLEN] = "";
-		if (cr_time_format(sqlite3_column_int64(st, 4), when) != CR_OK)
-			when[0] = '\0';
-		json_array_append_new(list, json_pack("{s:I,s:s,s:s,s:s,s:s}", "id",
-						      (json_int_t)sqlite3_column_int64(st, 0), "purpose",
-						      (const char *)sqlite3_column_text(st, 1), "kind",
-						      (const char *)sqlite3_column_text(st, 2), "ref",
-						      (const char *)sqlite3_column_text(st, 3), "created", when));
-	}
-	sqlite3_finalize(st);
-	return step == SQLITE_DONE ? CR_OK : store_err(step);
-}
-
 cr_err report_processing(struct app *a, int64_t brand, const char *name, cr_time_ms now, json_t **out)
 {
 	char when[CR_TIME_STRLEN];
-	json_t *n = NULL, *r = NULL, *datasets = json_array(), *collabs = json_array(), *pias = json_array();
+	json_t *n = NULL, *r = NULL, *datasets = json_array(), *collabs = json_array(), *pias = json_array(),
+	       *mechanisms = json_array();
 	struct each_ctx c = { a, datasets, NULL, CR_OK };
 	cr_err rc = notice_json(a, brand, &n);
 	if (rc == CR_OK && cr_time_format(now, when) != CR_OK)
@@ -193,9 +172,11 @@ cr_err report_processing(struct app *a, int64_t brand, const char *name, cr_time
 	if (rc == CR_OK)
 		rc = c.rc;
 	if (rc == CR_OK)
-		rc = assessments_json(a, brand, pias);
+		rc = pia_list(a, brand, pias);
+	if (rc == CR_OK)
+		rc = transfer_list(a, brand, mechanisms);
 	if (rc == CR_OK) {
-		r = json_pack("{s:s,s:s,s:s,s:O,s:{s:O,s:s,s:s,s:O,s:o},s:O,s:O,s:O,s:o,s:O,s:O,s:o,s:o,s:o,s:o}",
+		r = json_pack("{s:s,s:s,s:s,s:O,s:{s:O,s:s,s:s,s:O,s:o},s:O,s:O,s:O,s:o,s:O,s:O,s:o,s:o,s:o,s:o,s:O}",
 			      "format", REPORT_PROCESSING_FORMAT, "brand", name, "generated", when,
 			      "controller", json_object_get(n, "controller"), "notice", "version",
 			      json_object_get(n, "version"), "published", json_string_value(json_object_get(n, "published")),
@@ -206,7 +187,7 @@ cr_err report_processing(struct app *a, int64_t brand, const char *name, cr_time
 			      or_null(json_object_get(n, "recipients")), "retention", json_object_get(n, "retention"),
 			      "rights", json_object_get(n, "rights"), "transfers", transfers_json(n), "datasets",
 			      json_incref(datasets), "collaborations", json_incref(collabs), "impact_assessments",
-			      json_incref(pias));
+			      json_incref(pias), "transfer_mechanisms", mechanisms);
 		if (r == NULL)
 			rc = CR_ERR_NOMEM;
 	}
@@ -214,6 +195,7 @@ cr_err report_processing(struct app *a, int64_t brand, const char *name, cr_time
 	json_decref(datasets);
 	json_decref(collabs);
 	json_decref(pias);
+	json_decref(mechanisms);
 	if (rc == CR_OK)
 		*out = r;
 	return rc;
@@ -303,8 +285,16 @@ char *report_processing_markdown(const json_t *r)
 			(long long)json_integer_value(json_object_get(x, "k")), s_of(x, "budget"), s_of(x, "budget_spent"));
 	fprintf(m.f, "\n## Impact assessments\n\n");
 	json_array_foreach(json_object_get(r, "impact_assessments"), i, x)
-		fprintf(m.f, "- %s for %s: %s (%s)\n", s_of(x, "kind"), s_of(x, "purpose"), s_of(x, "ref"), s_of(x, "created"));
+		fprintf(m.f, "- %s %s of %s, %s%s\n", s_of(x, "kind"), s_of(x, "ref"),
+			joined(json_object_get(x, "covers"), b1, sizeof(b1)), s_of(x, "assessed"),
+			json_is_true(json_object_get(x, "cross_border")) ? ", with their transfers abroad" : "");
 	if (json_array_size(json_object_get(r, "impact_assessments")) == 0)
+		fprintf(m.f, "None recorded.\n");
+	fprintf(m.f, "\n## Transfer mechanisms\n\n");
+	json_array_foreach(json_object_get(r, "transfer_mechanisms"), i, x)
+		fprintf(m.f, "- %s (%s): %s, %s\n", s_of(x, "recipient"), s_of(x, "country"), s_of(x, "mechanism"),
+			s_of(x, "ref"));
+	if (json_array_size(json_object_get(r, "transfer_mechanisms")) == 0)
 		fprintf(m.f, "None recorded.\n");
 	fclose(m.f);
 	return m.buf;

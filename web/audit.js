@@ -595,7 +595,11 @@
 					" (spent " + c.budget_spent + ")";
 			}));
 			reportList(out, "Impact assessments", r.impact_assessments.map(function (x) {
-				return x.kind + " for " + x.purpose + ": " + x.ref;
+				return x.kind + " " + x.ref + " of " + x.covers.join(", ") + ", " + x.assessed +
+					(x.cross_border ? ", with their transfers abroad" : "");
+			}));
+			reportList(out, "Transfer mechanisms", (r.transfer_mechanisms || []).map(function (x) {
+				return x.recipient + " (" + x.country + "): " + x.mechanism + ", " + x.ref;
 			}));
 			reportList(out, "Retention", [r.retention]);
 			reportDownload(out, r, "processing-" + r.brand + ".json");
