@@ -187,7 +187,7 @@ static const char *const top_keys[] = {
 	"categories", "retention", "rights", "jurisdictions", "text", NULL,
 };
 static const char *const controller_keys[] = { "name", "contact", NULL };
-static const char *const purpose_keys[] = { "code", "description", "sensitive",
+static const char *const purpose_keys[] = { "code", "description", "sensitive", "necessity",
 					    "shares_data", "marketing", "condition_of_service", NULL };
 static const char *const recipient_keys[] = { "id", "name", "contact", "country",
 					      "purpose", "categories", NULL };
@@ -265,6 +265,12 @@ static void check_purpose(struct problems *pb, struct notice *n, json_t *p, size
 		invalid(pb, path, "must be true or false");
 	else
 		np->sensitive = json_is_true(s);
+	/* R12: processing sensitive data needs a stated necessity (PIPL 28, 30; GDPR 9). */
+	snprintf(path, sizeof(path), "purposes[%zu].necessity", i);
+	if (np->sensitive && json_object_get(p, "necessity") == NULL)
+		invalid(pb, path, "missing: a sensitive purpose must say why the sensitive data is necessary (R12)");
+	else if (json_object_get(p, "necessity") != NULL)
+		need_string(pb, p, "necessity", path, NOTICE_STRING_MAX);
 	snprintf(path, sizeof(path), "purposes[%zu].shares_data", i);
 	opt_bool(pb, p, "shares_data", path, &np->shares_data, &np->shares_given);
 	snprintf(path, sizeof(path), "purposes[%zu].marketing", i);

@@ -20,6 +20,7 @@ static const char notice_v2[] =
 	"\"purposes\":[{\"code\":\"ads_measurement\",\"description\":\"measure ads\",\"sensitive\":false},"
 	"{\"code\":\"audience_insights\",\"description\":\"audience insights\",\"sensitive\":false},"
 	"{\"code\":\"health_insights\",\"description\":\"health interests\",\"sensitive\":true,"
+	"\"necessity\":\"tailoring offers needs the stated interest\","
 	"\"shares_data\":false,\"marketing\":false},"
 	"{\"code\":\"fraud_checks\",\"description\":\"fraud checks\",\"sensitive\":false,"
 	"\"shares_data\":false,\"marketing\":false}],"

@@ -305,6 +305,8 @@ static void test_r06_additions_must_be_flagged_material(void **state)
 	n = notice_base(2, false);
 	json_object_set_new(json_array_get(json_object_get(n, "purposes"), 0), "sensitive",
 			    json_true());
+	json_object_set_new(json_array_get(json_object_get(n, "purposes"), 0), "necessity",
+			    json_string("the measurement needs it"));
 	assert_int_equal(fx_publish_json(f, n, T("2026-05-01T00:00:00Z"), why, sizeof(why)),
 			 CR_ERR_CONSENT_NOTICE_NOT_MATERIAL);
 	n = notice_base(2, false);
@@ -316,6 +318,34 @@ static void test_r06_additions_must_be_flagged_material(void **state)
 	/* removing something is not material */
 	n = notice_base(2, false);
 	json_array_remove(json_object_get(n, "categories"), 3);
+	assert_int_equal(fx_publish_json(f, n, T("2026-05-01T00:00:00Z"), why, sizeof(why)), CR_OK);
+}
+
+/* R12: a sensitive purpose must state why the sensitive data is necessary;
+ * a purpose that is not sensitive may, and an empty statement is refused. */
+static void test_r12_sensitive_purpose_needs_a_necessity_statement(void **state)
+{
+	struct fx *f = *state;
+	char why[CONSENT_WHY_MAX];
+	json_t *n = notice_base(2, true), *p;
+
+	p = json_array_get(json_object_get(n, "purposes"), 0);
+	json_object_set_new(p, "sensitive", json_true());
+	assert_int_equal(fx_publish_json(f, n, T("2026-05-01T00:00:00Z"), why, sizeof(why)),
+			 CR_ERR_CONSENT_NOTICE_INCOMPLETE);
+	assert_non_null(strstr(why, "purposes[0].necessity"));
+	n = notice_base(2, true);
+	p = json_array_get(json_object_get(n, "purposes"), 0);
+	json_object_set_new(p, "sensitive", json_true());
+	json_object_set_new(p, "necessity", json_string(" "));
+	assert_int_equal(fx_publish_json(f, n, T("2026-05-01T00:00:00Z"), why, sizeof(why)),
+			 CR_ERR_CONSENT_NOTICE_INCOMPLETE);
+	n = notice_base(2, true);
+	json_object_set_new(json_array_get(json_object_get(n, "purposes"), 1), "necessity",
+			    json_string("not sensitive, said anyway"));
+	p = json_array_get(json_object_get(n, "purposes"), 0);
+	json_object_set_new(p, "sensitive", json_true());
+	json_object_set_new(p, "necessity", json_string("the measurement cannot be done without it"));
 	assert_int_equal(fx_publish_json(f, n, T("2026-05-01T00:00:00Z"), why, sizeof(why)), CR_OK);
 }
 
@@ -399,6 +429,7 @@ int main(void)
 		TEST(test_r06_additions_must_be_flagged_material),
 		TEST(test_r06_material_flag_with_nothing_scoped_renews_everything),
 		TEST(test_r07_every_version_stays_retrievable),
+		TEST(test_r12_sensitive_purpose_needs_a_necessity_statement),
 		TEST(test_publish_to_unknown_brand_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
