@@ -7,7 +7,9 @@
 # token, another partner's token and a missing collaboration are refused
 # with clear messages and charge nothing, that another token of the same
 # partner cannot see a session it did not open, that a withdrawal through
-# the API between two matches lowers the second one's count (I3), that the
+# the API between two matches lowers the second one's count (I3), that a
+# partner's relayed withdrawal takes effect and another partner's is refused
+# (R23), that the
 # remote process never opens a data directory, and that the log verifies.
 set -euo pipefail
 . "$(dirname "$0")/serve_lib.sh"
@@ -179,6 +181,41 @@ PY
 # The ledger as the partner sees it, and the audit log still verifies.
 curl -sS --cacert "$ca" -H "Authorization: Bearer $p1" -o body "$url/v1/collaborations/$C/budget"
 python3 -c "import json; l=json.load(open('body')); assert l['spent']=='2.000' and len(l['debits'])==4, l"
+
+# R23: partner-1 passes on a withdrawal it received from one of its own
+# customers who is also acme's (picked past the 400 withdrawn above, with a
+# grant the status shows). Another partner is told the collaboration does not
+# exist; after partner-1's relay the brand's status denies every purpose.
+python3 - > relay.digest <<'PY'
+import csv, hashlib
+customers = [r["email"].strip().lower() for r in csv.DictReader(open("s/customers.csv"))][400:]
+ours = {r["email"].strip().lower() for r in csv.DictReader(open("s/partner.csv"))}
+for e in customers:
+    if e in ours:
+        print(hashlib.sha256(e.encode()).hexdigest())
+        break
+PY
+dg=$(cat relay.digest); rm -f relay.digest
+[ ${#dg} = 64 ] || { echo "no customer of both sides to relay"; exit 1; }
+allowed() {
+  curl -sS --cacert "$ca" -H "Authorization: Bearer $brand" -o body "$url/v1/brands/acme/subjects/$dg/status?id_type=email"
+  python3 -c "import json; print(sum(1 for d in json.load(open('body'))['decisions'] if d['allowed']))"
+}
+[ "$(allowed)" -gt 0 ] || { echo "the picked subject has no grant to withdraw"; exit 1; }
+relay() {
+  curl -sS --cacert "$ca" -H "Authorization: Bearer $1" -H 'Content-Type: application/json' -o body -w '%{http_code}' \
+    -d "{\"id_type\":\"email\",\"digest\":\"$dg\"}" "$url/v1/collaborations/$C/withdrawals"
+}
+st=$(relay "$p2"); [ "$st" = 404 ] || { echo "another partner's relay answered $st"; exit 1; }
+[ "$(allowed)" -gt 0 ] || { echo "another partner's relay withdrew something"; exit 1; }
+st=$(relay "$p1"); [ "$st" = 202 ] || { echo "partner-1's relay answered $st"; cat body; exit 1; }
+python3 -c "import json; b=json.load(open('body')); assert b['status']=='received' and b['receipt']['payload']['subject']['pseudonym'] is None, b"
+[ "$(allowed)" = 0 ] || { echo "the relayed withdrawal did not take effect"; exit 1; }
+curl -sS --cacert "$ca" -H "Authorization: Bearer $brand" -o body "$url/v1/brands/acme/subjects/$dg/export?id_type=email"
+python3 -c "
+import json
+ev = json.load(open('body'))['events']
+assert any(e['type'] == 'withdraw' and e.get('channel') == 'partner:partner-1' and e.get('method') == 'partner_relay' for e in ev), 'no relayed withdrawal in the export'"
 
 # A stop between two rounds (SIGKILL): the next start ends the open session
 # with a match.abort leaf naming it (issue 21 item 7).
