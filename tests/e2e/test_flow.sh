@@ -4,7 +4,8 @@
 # Checks I1 (no raw identifier or unkeyed digest in what it printed or in the
 # data directory), I2 (only consented rows get in, with reasons), I3 (withdrawal purges
 # at once and a re-upload is refused as suppressed), R27 (receipt verifies,
-# a tampered one does not) and I5/I6 (the audit log verifies, proofs check
+# a tampered one does not), R16 (a guardian's grant needs a verified link
+# and stops counting at the threshold) and I5/I6 (the audit log verifies, proofs check
 # offline, tampering is caught).
 set -euo pipefail
 CR=${CLEANROOM:?}
@@ -96,6 +97,25 @@ import json; r=json.load(open('receipt.json')); r['payload']['audit_index'] += 1
 json.dump(r, open('tampered.json','w'))"
 set +e; "$CR" receipt verify tampered.json --receipt-key "$RKEY" --key "$VKEY" >/dev/null 2>&1; rc=$?; set -e
 [ $rc -eq 1 ] || { echo "tampered receipt accepted"; exit 1; }
+
+# R16: a guardian's grant needs a verified guardian link for that child and
+# reference; it counts while the child is under the threshold (CN: 14) and
+# then waits for the person's own confirmation. The child is made up.
+child=child-r16@example.net
+g() { "$CR" consent grant --brand acme --subject "$child" --purpose ads_measurement --notice-version 1 \
+        --method checkbox --actor guardian --guardian-ref G-77 --birth-year 2016 --jurisdiction CN \
+        --time 2026-06-01T00:01:00Z; }
+decision() { "$CR" consent status --brand acme --subject "$child" --json "$@" 2>>"$log" \
+  | python3 -c "import json,sys; d=[x for x in json.load(sys.stdin) if x['purpose']=='ads_measurement' and x['recipient'] is None][0]; print(d['reason'])"; }
+"$CR" consent served --brand acme --subject "$child" --notice-version 1 --time 2026-06-01T00:00:00Z >/dev/null 2>>"$log"
+set +e; err=$(g 2>&1 >/dev/null); rc=$?; set -e
+[ $rc -eq 1 ] && echo "$err" | grep -q "verified guardian link" || { echo "R16: an unlinked guardian's grant (rc=$rc): $err"; exit 1; }
+[ "$(decision)" = NOT_GIVEN ] || { echo "R16: the refused grant counts"; exit 1; }
+"$CR" consent guardian-link --brand acme --subject "$child" --guardian-ref G-77 --verified-by id_document \
+  --time 2026-05-01T00:00:00Z >/dev/null 2>>"$log"
+g >/dev/null 2>>"$log"
+[ "$(decision --at 2026-12-01T00:00:00Z)" = OK ] || { echo "R16: the linked guardian's grant does not count"; exit 1; }
+[ "$(decision --at 2031-01-01T00:00:00Z)" = CONFIRMATION_REQUIRED ] || { echo "R16: the grant still counts at 14"; exit 1; }
 
 # R27: the grants that came in the import have receipts too, in the export
 # and one by one by event id; each verifies with its inclusion proof.
