@@ -28,6 +28,7 @@ for b in acme beta; do
 done
 "$CR" consent import --brand acme s/consent.ndjson >/dev/null 2>&1
 "$CR" consent import --brand beta s/consent.ndjson >/dev/null 2>&1
+"$CR" pia add --brand acme --ref PIA-2026-001 --covers ads_measurement,audience_insights >/dev/null 2>&1
 "$CR" dataset create --brand acme --name crm --purposes ads_measurement,audience_insights \
   --recipients partner-1 --id-type email \
   --columns 'segment:enum(a|b|c),region:enum(north|south|east|west|central),age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)' \
@@ -47,6 +48,8 @@ pick=$(sed -n 2p s/customers.csv | cut -d, -f1)
 [ "$(json ropa.json "','.join(p['code'] for p in r['purposes'])")" = ads_measurement,audience_insights ] || fail "purposes"
 [ "$(json ropa.json "r['recipients'][0]['id'], r['datasets'][0]['name'], r['collaborations'][0]['partner']")" = "partner-1 crm partner-1" ] || fail "recipients, datasets, collaborations"
 grep -q "$pick" ropa.json && fail "the processing record names a subject"
+[ "$(json ropa.json "[(a['ref'], a['covers']) for a in r['impact_assessments']]")" = "[('PIA-2026-001', ['ads_measurement', 'audience_insights'])]" ] \
+  || fail "the processing record does not list the impact assessment"
 "$CR" report processing --brand acme --format md | grep -q '^## Recipients' || fail "markdown record"
 
 # The compliance report over everything so far: the withdrawal, the late request.
