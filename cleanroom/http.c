@@ -91,6 +91,7 @@ struct http_conn {
 	uint64_t announced;              /* Content-Length (0 if none), set by length_check */
 	size_t spooled;                  /* bytes this request counts in srv->spooled */
 	size_t discarded;
+	cr_err refused;                  /* decided on the headers, answered once the small body is drained */
 	unsigned retry_after_s;          /* for a 429 */
 	bool replied;
 	unsigned status;
@@ -335,6 +336,28 @@ static cr_err header_check(struct MHD_Connection *mc)
 	return CR_OK;
 }
 
+/*
+ * A refusal decided on the headers. libmicrohttpd answers it at once and then
+ * closes the connection without reading the body, and a client still sending
+ * one can see the connection reset before it reads the answer. So a request
+ * that announces a small body (at most DISCARD_MAX) and did not ask "Expect:
+ * 100-continue" has its body read and dropped (never stored) and is answered
+ * after it; a larger or chunked one is answered at once, as a client sending
+ * that much should wait for 100-continue (curl does past 1 MiB).
+ */
+static enum MHD_Result refuse(struct http_conn *c, struct MHD_Connection *mc, cr_err rc, const char *url)
+{
+	const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *expect = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+	uint64_t n = 0;
+	if (rc != CR_ERR_HTTP_HEADER && cl != NULL && cr_parse_u64(cl, 1, DISCARD_MAX, &n) == CR_OK &&
+	    expect == NULL) {
+		c->refused = rc;
+		return MHD_YES;
+	}
+	return reply_error(c, mc, rc, url);
+}
+
 static enum MHD_Result request_begin(struct http_conn *c, struct MHD_Connection *mc,
 				     const char *url, const char *method)
 {
@@ -343,12 +366,12 @@ static enum MHD_Result request_begin(struct http_conn *c, struct MHD_Connection 
 	if (rc == CR_OK)
 		rc = http_route_find(c->srv->routes, c->srv->n_routes, method, url, &route, &c->params);
 	if (rc != CR_OK)
-		return reply_error(c, mc, rc, url);
+		return refuse(c, mc, rc, url);
 	c->route = route;
 	if (route->roles != HTTP_PUBLIC) {
 		rc = authenticate(c, mc);
 		if (rc != CR_OK)
-			return reply_error(c, mc, rc, url);
+			return refuse(c, mc, rc, url);
 	}
 	rc = early_scope(c);
 	if (rc == CR_OK)
@@ -356,7 +379,7 @@ static enum MHD_Result request_begin(struct http_conn *c, struct MHD_Connection 
 	if (rc == CR_OK && route->spool)
 		rc = disk_check(c);
 	if (rc != CR_OK)
-		return reply_error(c, mc, rc, url);
+		return refuse(c, mc, rc, url);
 	if (route->spool) {
 		c->upload = spool_open(c->srv->app->data_dir);
 		if (c->upload == NULL)
@@ -376,6 +399,10 @@ static enum MHD_Result body_append(struct http_conn *c, const char *data, size_t
 {
 	if (c->replied)
 		return MHD_YES;
+	if (c->refused != CR_OK) {
+		c->discarded += n;
+		return c->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
 	if (c->too_large || n > c->route->max_body - c->len) {
 		c->too_large = true;
 		c->discarded += n;
@@ -640,6 +667,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
 		return request_resume(c, mc);
 	if (c->replied)
 		return MHD_YES;
+	if (c->refused != CR_OK)
+		return reply_error(c, mc, c->refused, url);
 	return request_finish(c, mc);
 }
 

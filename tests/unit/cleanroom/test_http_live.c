@@ -4,6 +4,8 @@
  * token issue and revoke over the API, the role and tenancy matrix, a
  * brand's whole day through the routes, and an access log that never holds
  * a token. The in-process checks are test_http.c. */
+#include <poll.h>
+
 #include "live_fixture.h"
 #include "cleanroom/synth.h"
 
@@ -32,6 +34,74 @@ static void test_live_public_routes(void **state)
 	}
 	assert_non_null(strstr(r.body, "cleanroom_http_requests_total{route=\"/healthz\",status=\"200\"} 1\n"));
 	assert_non_null(strstr(r.body, "cleanroom_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n"));
+}
+
+/* A plain TCP connection to the live server. */
+static int raw_connect(struct live *l)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(l->port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+static void raw_send(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		assert_true(k > 0);
+		p += k;
+		n -= (size_t)k;
+	}
+}
+
+/* Whether the server sent anything within `ms`. */
+static bool answered_within(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, ms) == 1;
+}
+
+/*
+ * A request refused on its headers (no token: 401) that announces a small
+ * body without "Expect: 100-continue" is answered after its body is read
+ * and dropped: answered at once, libmicrohttpd closes without reading it
+ * and a client still sending sees the connection reset before the answer.
+ * A large announced body is refused at once (a client sending that much
+ * waits for 100-continue), and nothing of either is stored.
+ */
+static void test_live_refusal_drains_a_small_body_first(void **state)
+{
+	struct live *l = *state;
+	static char body[200000];
+	char head[256], reply[512];
+	ssize_t got;
+	int fd = raw_connect(l);
+
+	memset(body, ' ', sizeof(body));
+	snprintf(head, sizeof(head), "POST /v1/brands/acme/consents/batch HTTP/1.1\r\nHost: t\r\n"
+		 "Content-Type: application/x-ndjson\r\nContent-Length: %zu\r\n\r\n", sizeof(body));
+	raw_send(fd, head, strlen(head));
+	assert_false(answered_within(fd, 300));
+	raw_send(fd, body, sizeof(body));
+	assert_true(answered_within(fd, 5000));
+	got = read(fd, reply, sizeof(reply) - 1);
+	assert_true(got > 12);
+	reply[got] = '\0';
+	assert_memory_equal(reply, "HTTP/1.1 401", 12);
+	close(fd);
+
+	fd = raw_connect(l);
+	snprintf(head, sizeof(head), "POST /v1/brands/acme/consents/batch HTTP/1.1\r\nHost: t\r\n"
+		 "Content-Type: application/x-ndjson\r\nContent-Length: %u\r\n\r\n", 4u << 20);
+	raw_send(fd, head, strlen(head));
+	assert_true(answered_within(fd, 5000));
+	got = read(fd, reply, sizeof(reply) - 1);
+	assert_true(got > 12);
+	assert_memory_equal(reply, "HTTP/1.1 401", 12);
+	close(fd);
 }
 
 static void test_live_auth(void **state)
@@ -582,6 +652,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_live_public_routes, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_auth, live_setup, live_teardown),
+		cmocka_unit_test_setup_teardown(test_live_refusal_drains_a_small_body_first, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_bad_bodies, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_issue_use_revoke, live_setup, live_teardown),
 		cmocka_unit_test_setup_teardown(test_live_reads_never_wait_for_the_writer, live_setup, live_teardown),
