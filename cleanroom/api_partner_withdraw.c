@@ -18,7 +18,6 @@
  * read or written.
  */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "cleanroom/collab.h"
 #include "cleanroom/http.h"
@@ -29,7 +28,7 @@ cr_err api_partner_withdraw(const struct http_request *req, struct http_reply *r
 	struct registry_actor who;
 	struct collab c;
 	char actor[32], channel[CONSENT_FIELD_MAX + 1], *receipt = NULL;
-	json_t *body = NULL, *rj = NULL;
+	json_t *body = NULL;
 	cr_err rc = api_withdraw_form(req, false, &body);
 
 	if (rc != CR_OK)
@@ -45,14 +44,5 @@ cr_err api_partner_withdraw(const struct http_request *req, struct http_reply *r
 					     "partner_relay", &receipt);
 	app_store_unlock(req->app);
 	json_decref(body);
-	if (rc == CR_OK && receipt != NULL) {
-		rj = json_loads(receipt, 0, NULL);
-		rc = rj ? CR_OK : CR_ERR_INTERNAL;
-	}
-	free(receipt);
-	api_withdraw_pad(start);
-	if (rc != CR_OK)
-		return rc;
-	return http_reply_json(rep, 202, json_pack("{s:s,s:o}", "status", "received", "receipt",
-						   rj ? rj : json_null()));
+	return api_withdraw_reply(rep, rc, receipt, start);
 }

@@ -30,7 +30,8 @@
 
 static const struct registry_actor web_actor = { "subject", "web:form" };
 
-void api_withdraw_pad(int64_t start_ms)
+/* Sleeps until `start_ms` (monotonic) + the floor, whoever the subject was. */
+static void api_withdraw_pad(int64_t start_ms)
 {
 	int64_t left = start_ms + WEB_WITHDRAW_FLOOR_MS - cr_monotonic_ms();
 	struct timespec ts;
@@ -94,12 +95,27 @@ cr_err api_withdraw_form(const struct http_request *req, bool with_brand, json_t
 	return rc;
 }
 
+cr_err api_withdraw_reply(struct http_reply *rep, cr_err rc, char *receipt, int64_t start_ms)
+{
+	json_t *rj = NULL;
+	if (rc == CR_OK && receipt != NULL) {
+		rj = json_loads(receipt, 0, NULL);
+		rc = rj ? CR_OK : CR_ERR_INTERNAL;
+	}
+	free(receipt);
+	api_withdraw_pad(start_ms);
+	if (rc != CR_OK)
+		return rc;
+	return http_reply_json(rep, 202, json_pack("{s:s,s:o}", "status", "received", "receipt",
+						   rj ? rj : json_null()));
+}
+
 /* POST /web/v1/withdraw (public): 202 {"status":"received","receipt"} for any subject. */
 cr_err api_web_withdraw(const struct http_request *req, struct http_reply *rep)
 {
 	int64_t start = cr_monotonic_ms(), brand = 0;
 	char *receipt = NULL;
-	json_t *body = NULL, *rj = NULL;
+	json_t *body = NULL;
 	cr_err rc = http_client_rate_take(req);
 	if (rc == CR_OK)
 		rc = api_withdraw_form(req, true, &body);
@@ -114,14 +130,5 @@ cr_err api_web_withdraw(const struct http_request *req, struct http_reply *rep)
 					     "web_form", &receipt);
 	app_store_unlock(req->app);
 	json_decref(body);
-	if (rc == CR_OK && receipt != NULL) {
-		rj = json_loads(receipt, 0, NULL);
-		rc = rj ? CR_OK : CR_ERR_INTERNAL;
-	}
-	free(receipt);
-	api_withdraw_pad(start);
-	if (rc != CR_OK)
-		return rc;
-	return http_reply_json(rep, 202, json_pack("{s:s,s:o}", "status", "received", "receipt",
-						   rj ? rj : json_null()));
+	return api_withdraw_reply(rep, rc, receipt, start);
 }

@@ -481,8 +481,9 @@ cr_err api_withdraw_everything(struct app *a, const struct registry_actor *who, 
 			       const char *method, char **receipt) CR_MUST_CHECK;
 /* The body {"brand"?, "id_type", "digest"} of a withdrawal by digest, checked for shape. */
 cr_err api_withdraw_form(const struct http_request *req, bool with_brand, json_t **out) CR_MUST_CHECK;
-/* Sleeps until `start_ms` (monotonic) + the withdrawal answers' floor, whoever the subject was. */
-void api_withdraw_pad(int64_t start_ms);
+/* The answer to a withdrawal by digest, after the floor: 202 {"status":"received","receipt"}
+ * or the error `rc`. Takes `receipt` (freed). */
+cr_err api_withdraw_reply(struct http_reply *rep, cr_err rc, char *receipt, int64_t start_ms) CR_MUST_CHECK;
 /* POST /v1/collaborations/{id}/withdrawals (partner): a withdrawal the partner received, passed on (R23). */
 cr_err api_partner_withdraw(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
 cr_err api_audit_search(const struct http_request *req, struct http_reply *rep) CR_MUST_CHECK;
