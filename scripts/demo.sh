@@ -39,6 +39,9 @@ echo "$VKEY"
 echo '$ cleanroom audit key --receipts   # receipts are signed with a key of their own'
 RKEY=$("$CR" audit key --receipts)
 echo "$RKEY"
+echo '$ cleanroom audit key --reports    # and the officer'"'"'s reports with another'
+PKEY=$("$CR" audit key --reports)
+echo "$PKEY"
 CA=$CLEANROOM_DATA/tls/cert.pem
 
 step "2. Generate synthetic data: 5,000 customers, a partner list of 5,000 overlapping 40%"
@@ -153,11 +156,15 @@ show 'print("the brand raised the budget to", d["budget"], "(audited: collab.bud
 api "$PARTNER" GET "/v1/collaborations/$C/budget"
 show 'print("the partner sees the raise in its ledger:", [(r["from"], r["to"], r["by"]) for r in d["raises"]], "left", d["left"])'
 
-step "11. The compliance officer reads the log and checks a proof; then verifies everything offline"
+step "11. The compliance officer reads the log, takes the brand's signed compliance report, checks a proof; then verifies everything offline"
 api "$OFFICER" GET "/v1/audit/log?type=match.release&limit=5"
 show 'print("match releases in the log:", [e["index"] for e in d["entries"]])'
 api "$OFFICER" GET /v1/audit/checkpoint
 cat "$DEMO/body"
+SINCE=$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:%SZ); UNTIL=$(date -u -d '1 day' +%Y-%m-%dT%H:%M:%SZ)
+api "$OFFICER" GET "/v1/brands/acme/reports/compliance?since=$SINCE&until=$UNTIL"
+cp "$DEMO/body" "$DEMO/compliance.json"
+show 'f=d["report"]["figures"]; print("compliance report (every figure cites the entries that prove it):", {k: f[k]["count"] for k in ("consents", "withdrawals", "ingests", "match_sessions", "releases", "refusals")})'
 stop_server
 echo "(service stopped with SIGTERM: in-flight requests finished, database closed)"
 idx=$("$CR" audit log --brand acme --type match.release --limit 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["index"])')
@@ -166,6 +173,8 @@ run audit verify-proof --key "$VKEY" "$DEMO/proof.txt"
 # The officer takes the log away and checks it with the key they kept since step 1.
 run audit export --out "$DEMO/audit-export"
 (cd / && run audit verify --log "$DEMO/audit-export" --key "$VKEY")
+# The report too: its signature, its checkpoint, and every figure proven entry by entry against the export.
+(cd / && run report verify --report "$DEMO/compliance.json" --key "$PKEY" --log-key "$VKEY" --log "$DEMO/audit-export")
 
 echo
 echo "demo: done. Every step above is in the signed audit log; README.md lists what is not built yet."
