@@ -355,6 +355,79 @@ static void test_zero_scalar_refused(void **state)
 	assert_int_equal(crypto_x25519_ladder(s, p, out), CR_ERR_PSI_IDENTITY);
 }
 
+/* Edwards y to Montgomery u = (1 + y) / (1 - y), and back y = (u - 1) / (u + 1)
+ * (the birational map RFC 7748 section 4.1 gives; the sign of x is 0). */
+static void ed_to_u(const uint8_t ed[32], uint8_t u[32])
+{
+	uint8_t one_b[32] = {1};
+	crypto_fe y, one, n, d;
+
+	crypto_fe_frombytes(&y, ed);
+	crypto_fe_frombytes(&one, one_b);
+	crypto_fe_add(&n, &one, &y);
+	crypto_fe_sub(&d, &one, &y);
+	crypto_fe_invert(&d, &d);
+	crypto_fe_mul(&n, &n, &d);
+	crypto_fe_tobytes(u, &n);
+}
+
+static void u_to_ed(const uint8_t u[32], uint8_t ed[32])
+{
+	uint8_t one_b[32] = {1};
+	crypto_fe x, one, n, d;
+
+	crypto_fe_frombytes(&x, u);
+	crypto_fe_frombytes(&one, one_b);
+	crypto_fe_sub(&n, &x, &one);
+	crypto_fe_add(&d, &x, &one);
+	crypto_fe_invert(&d, &d);
+	crypto_fe_mul(&n, &n, &d);
+	crypto_fe_tobytes(ed, &n);
+}
+
+/* P + T with P of order l and T of order 1..8 (added on the Edwards form,
+ * where libsodium can add): kappa clears T, so mul(s, P + T) = mul(s, P),
+ * while the ladder on s itself does not for T of order 8. */
+static void test_torsion_cleared(void **state)
+{
+	(void)state;
+	uint8_t t8_u[32], t8[32], tk[32], q_scalar[32], q[32], qu[32], base[32], r[32], ru[32];
+	uint8_t s[32], want[32], got[32], plain_r[32], plain_q[32];
+	int differs = 0;
+
+	from_hex(small_order[2], t8_u, 32);
+	u_to_ed(t8_u, t8);
+	base_point(base);
+	for (int i = 0; i < 8; i++) {
+		crypto_core_ed25519_scalar_random(q_scalar);
+		assert_int_equal(crypto_scalarmult_ed25519_base_noclamp(q, q_scalar), 0);
+		ed_to_u(q, qu);
+		/* the map agrees with the ladder: u(q * B) = q * u(B), u(B) = 9 */
+		assert_int_equal(crypto_x25519_ladder(q_scalar, base, want), CR_OK);
+		assert_bytes_equal(qu, want, 32);
+		crypto_core_ed25519_scalar_random(s);
+		assert_int_equal(crypto_x25519_mul(s, qu, want), CR_OK);
+		memcpy(tk, t8, 32);
+		for (int k = 1; k <= 7; k++) {
+			assert_int_equal(crypto_core_ed25519_add(r, q, tk), 0);
+			ed_to_u(r, ru);
+			assert_memory_not_equal(ru, qu, 32);
+			assert_int_equal(crypto_x25519_mul(s, ru, got), CR_OK);
+			assert_bytes_equal(got, want, 32);
+			/* without kappa the torsion part shows for odd k and odd s */
+			assert_int_equal(crypto_x25519_ladder(s, ru, plain_r), CR_OK);
+			assert_int_equal(crypto_x25519_ladder(s, qu, plain_q), CR_OK);
+			if (memcmp(plain_r, plain_q, 32) != 0)
+				differs++;
+			assert_int_equal(crypto_core_ed25519_add(tk, tk, t8), 0);
+		}
+		/* 8 T is the identity: tk is back to the Edwards neutral (y = 1) */
+		assert_int_equal(tk[0], 1);
+		assert_true(sodium_is_zero(tk + 1, 31));
+	}
+	assert_true(differs > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_kappa),
 		cmocka_unit_test(test_commutativity),
 		cmocka_unit_test(test_zero_scalar_refused),
+		cmocka_unit_test(test_torsion_cleared),
 	};
 	if (sodium_init() < 0)
 		return 1;
