@@ -49,4 +49,59 @@ static inline int crypto_ascii_space(unsigned char c)
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
+/* ========================================= Curve25519, x-only (issue 22) */
+/*
+ * The group arithmetic of the second PSI suite, x25519-ell2-sha512
+ * (docs/spec/psi-protocol.md section 2b), in crypto/x25519.c: portable 64-bit
+ * code, constant time in the scalar and the field values. Not yet wired into
+ * the suite.
+ */
+
+/* A field element mod p = 2^255 - 19: five limbs of radix 2^51, value
+ * sum v[i] * 2^(51 i), not necessarily reduced. */
+typedef struct crypto_fe {
+	uint64_t v[5];
+} crypto_fe;
+
+/* 32 bytes little-endian; bit 255 is ignored and a value >= p is taken as
+ * it is (reduced by the arithmetic). */
+void crypto_fe_frombytes(crypto_fe *h, const uint8_t s[static 32]);
+/* 32 bytes little-endian, fully reduced (below p). */
+void crypto_fe_tobytes(uint8_t s[static 32], const crypto_fe *f);
+/* h = f + g, f - g, f * g, f^2, f * 121665; h may alias the inputs. */
+void crypto_fe_add(crypto_fe *h, const crypto_fe *f, const crypto_fe *g);
+void crypto_fe_sub(crypto_fe *h, const crypto_fe *f, const crypto_fe *g);
+void crypto_fe_mul(crypto_fe *h, const crypto_fe *f, const crypto_fe *g);
+void crypto_fe_sq(crypto_fe *h, const crypto_fe *f);
+void crypto_fe_mul_a24(crypto_fe *h, const crypto_fe *f);
+/* h = z^(p - 2): 1/z, and 0 for 0. */
+void crypto_fe_invert(crypto_fe *h, const crypto_fe *z);
+/* 1 when z is a square mod p (0 included), 0 when it is not. */
+int crypto_fe_is_square(const crypto_fe *z);
+
+/*
+ * A received u-coordinate: CR_ERR_PSI_ENCODING when bit 255 is set, the
+ * value is >= p, or u^3 + 486662 u^2 + u is not a square (a twist point).
+ * Writes u only on success. The bytes are public; it may branch on them.
+ */
+cr_err crypto_x25519_decode(const uint8_t in[static 32], crypto_fe *u) CR_MUST_CHECK;
+/*
+ * RFC 7748 section 5's ladder on the 256-bit integer k as it is (no
+ * clamping) and u (bit 255 ignored, as the RFC does; no validation: callers
+ * decode first). CR_ERR_PSI_IDENTITY when k * u is the point at infinity;
+ * otherwise writes the reduced u-coordinate to out.
+ */
+cr_err crypto_x25519_ladder(const uint8_t k[static 32], const uint8_t u[static 32],
+			    uint8_t out[static 32]) CR_MUST_CHECK;
+/* kappa(s) = 8 * ((s * 8^-1) mod l) as a 256-bit little-endian integer. */
+void crypto_x25519_kappa(const uint8_t s[static 32], uint8_t kappa[static 32]);
+/*
+ * The suite's checked multiplication: decodes p (CR_ERR_PSI_ENCODING as
+ * above), runs the ladder on kappa(s), which clears any small-order part,
+ * and refuses the identity (CR_ERR_PSI_IDENTITY). out is written only on
+ * success and may alias p.
+ */
+cr_err crypto_x25519_mul(const uint8_t s[static 32], const uint8_t p[static 32],
+			 uint8_t out[static 32]) CR_MUST_CHECK;
+
 #endif /* CR_CRYPTO_INTERNAL_H */
