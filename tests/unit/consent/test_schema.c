@@ -66,6 +66,9 @@ static void test_r24_events_are_append_only(void **state)
 			 SQLITE_CONSTRAINT);
 	assert_int_equal(sqlite3_extended_errcode(f->db), SQLITE_CONSTRAINT_TRIGGER);
 	assert_int_equal(exec_rc(f->db, "DELETE FROM consent_events"), SQLITE_CONSTRAINT);
+	/* refused by the append-only trigger itself, not only by a reference to the rows (R26) */
+	assert_int_equal(sqlite3_extended_errcode(f->db), SQLITE_CONSTRAINT_TRIGGER);
+	assert_string_equal(sqlite3_errmsg(f->db), "consent: append-only");
 	assert_int_equal(exec_rc(f->db, "DELETE FROM consent_suppression"), SQLITE_CONSTRAINT);
 	assert_int_equal(exec_rc(f->db, "UPDATE consent_suppression SET since_ms = 0"),
 			 SQLITE_CONSTRAINT);
