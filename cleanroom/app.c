@@ -417,37 +417,37 @@ cr_err app_end(struct app *a, cr_err rc)
 	return rc;
 }
 
-cr_err app_receipt_key(const struct app *a, char **out)
+/* The verifier key text of use key `u`. */
+static cr_err use_key_text(const struct app *a, enum crypto_sign_use u, char **out)
 {
 	struct audit_verifier v;
-	const char *name = crypto_keyring_receipt_key_name(a->keys);
-	snprintf(v.name, sizeof(v.name), "%s", name);
-	memcpy(v.public_key, crypto_keyring_receipt_public_key(a->keys), 32);
+	snprintf(v.name, sizeof(v.name), "%s", crypto_keyring_use_key_name(a->keys, u));
+	memcpy(v.public_key, crypto_keyring_use_public_key(a->keys, u), 32);
 	v.key_id = audit_key_id(v.name, strlen(v.name), v.public_key);
 	return audit_verifier_format(&v, out);
 }
 
+cr_err app_receipt_key(const struct app *a, char **out)
+{
+	return use_key_text(a, CRYPTO_SIGN_RECEIPTS, out);
+}
+
 static cr_err report_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static 64])
 {
-	return crypto_keyring_report_sign(ctx, msg, len, sig);
+	return crypto_keyring_use_sign(ctx, CRYPTO_SIGN_REPORTS, msg, len, sig);
 }
 
 void app_report_signer(const struct app *a, struct audit_signer *out)
 {
-	out->name = crypto_keyring_report_key_name(a->keys);
-	memcpy(out->public_key, crypto_keyring_report_public_key(a->keys), 32);
+	out->name = crypto_keyring_use_key_name(a->keys, CRYPTO_SIGN_REPORTS);
+	memcpy(out->public_key, crypto_keyring_use_public_key(a->keys, CRYPTO_SIGN_REPORTS), 32);
 	out->sign = report_sign;
 	out->ctx = a->keys;
 }
 
 cr_err app_report_key(const struct app *a, char **out)
 {
-	struct audit_signer s;
-	struct audit_verifier v;
-	cr_err rc;
-	app_report_signer(a, &s);
-	rc = audit_verifier_from_signer(&s, &v);
-	return rc == CR_OK ? audit_verifier_format(&v, out) : rc;
+	return use_key_text(a, CRYPTO_SIGN_REPORTS, out);
 }
 
 cr_err app_verifier_key(const struct app *a, char **out)

@@ -76,7 +76,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GUARDIAN_INSERT] = "INSERT INTO consent_guardian_links(brand_id, child_pseudonym,"
 			       " child_key_version, guardian_ref, verified_ms, verified_by, created_ms)"
 			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-	/* no verified_by here: a database before migration 17 still answers */
+	/* no verified_by here: a database before migration 15 still answers */
 	[ST_GUARDIAN_FIND] = "SELECT id FROM consent_guardian_links WHERE brand_id = ?1"
 			     " AND child_pseudonym = ?2 AND child_key_version = ?3"
 			     " AND guardian_ref = ?4 AND verified_ms IS NOT NULL LIMIT 1",

@@ -3,7 +3,7 @@
  * has verified that a guardian holds parental responsibility for a child;
  * a guardian's grant is stored only when its guardian_ref has a link for
  * that very pseudonym and key version. Links are keyed by the child's
- * pseudonym, never a plain identifier, and are append-only (migration 17).
+ * pseudonym, never a plain identifier, and are append-only (migration 15).
  * When the child comes of age the grant stops counting: that part is a
  * decision, in rules.c (check_guardian_grant).
  */

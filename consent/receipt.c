@@ -22,14 +22,14 @@
 
 static cr_err keyring_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static 64])
 {
-	return crypto_keyring_receipt_sign(ctx, msg, len, sig);
+	return crypto_keyring_use_sign(ctx, CRYPTO_SIGN_RECEIPTS, msg, len, sig);
 }
 
 /* Receipts are signed with the receipt key, never the log's (key separation). */
 void consent_signer_from_keyring(const struct crypto_keyring *kr, struct consent_signer *out)
 {
-	out->name = crypto_keyring_receipt_key_name(kr);
-	memcpy(out->public_key, crypto_keyring_receipt_public_key(kr), 32);
+	out->name = crypto_keyring_use_key_name(kr, CRYPTO_SIGN_RECEIPTS);
+	memcpy(out->public_key, crypto_keyring_use_public_key(kr, CRYPTO_SIGN_RECEIPTS), 32);
 	out->sign = keyring_sign;
 	out->ctx = (void *)kr;
 }

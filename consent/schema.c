@@ -245,7 +245,7 @@ const char consent_schema_v2[] =
 	"CREATE TRIGGER consent_notice_changes_no_delete BEFORE DELETE ON consent_notice_changes"
 	"  BEGIN SELECT RAISE(ABORT, 'consent: append-only'); END;";
 
-/* R16 (migration 17): a guardian link says how it was verified, is stored
+/* R16 (migration 15): a guardian link says how it was verified, is stored
  * once per (brand, child pseudonym, key version, guardian_ref), and, being
  * the evidence a guardian's grant relies on, is append-only like the events. */
 const char consent_schema_v3[] =

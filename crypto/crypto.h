@@ -99,18 +99,18 @@ const uint8_t *crypto_keyring_public_key(const struct crypto_keyring *kr);
 cr_err crypto_keyring_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
 		   uint8_t sig[static CRYPTO_SIG_BYTES]) CR_MUST_CHECK;
 
-/* The receipts' own key (key separation: not the log's): its name
- * ("<log key name>/receipts"), public key and signature, as above. */
-const char *crypto_keyring_receipt_key_name(const struct crypto_keyring *kr);
-const uint8_t *crypto_keyring_receipt_public_key(const struct crypto_keyring *kr);
-cr_err crypto_keyring_receipt_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
-				   uint8_t sig[static CRYPTO_SIG_BYTES]) CR_MUST_CHECK;
-/* The compliance reports' own key (KDF context "crreport", named
- * "<log key name>/reports"): its name, public key and signature. */
-const char *crypto_keyring_report_key_name(const struct crypto_keyring *kr);
-const uint8_t *crypto_keyring_report_public_key(const struct crypto_keyring *kr);
-cr_err crypto_keyring_report_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
-				  uint8_t sig[static CRYPTO_SIG_BYTES]) CR_MUST_CHECK;
+/* The keys derived from master for one use each (key separation: never
+ * the log's, nor each other's): their names ("<log key name>/<use>"),
+ * public keys and signatures, as above. */
+enum crypto_sign_use {
+	CRYPTO_SIGN_RECEIPTS, /* consent receipts: KDF context "crrcpt01", "/receipts" */
+	CRYPTO_SIGN_REPORTS,  /* the officer's compliance reports: "crreport", "/reports" */
+	CRYPTO_SIGN_USES
+};
+const char *crypto_keyring_use_key_name(const struct crypto_keyring *kr, enum crypto_sign_use u);
+const uint8_t *crypto_keyring_use_public_key(const struct crypto_keyring *kr, enum crypto_sign_use u);
+cr_err crypto_keyring_use_sign(const struct crypto_keyring *kr, enum crypto_sign_use u, const uint8_t *msg,
+			       size_t len, uint8_t sig[static CRYPTO_SIG_BYTES]) CR_MUST_CHECK;
 
 /* ============================================================ identifiers */
 

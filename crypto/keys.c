@@ -35,51 +35,47 @@ struct crypto_keyring {
 	uint8_t sign_sk[CRYPTO_SIGN_SK_BYTES];
 	uint8_t sign_pk[CRYPTO_SIGN_PK_BYTES];
 	char key_name[CRYPTO_KEY_NAME_MAX + 1];
-	/* The receipts' own Ed25519 key (key separation): derived from master,
-	 * not from sign.key, so the log's key cannot make a receipt. */
-	uint8_t receipt_sk[CRYPTO_SIGN_SK_BYTES];
-	uint8_t receipt_pk[CRYPTO_SIGN_PK_BYTES];
-	char receipt_name[CRYPTO_KEY_NAME_MAX + 1];
-	/* The officer's reports' own key, derived the same way ("crreport"). */
-	uint8_t report_sk[CRYPTO_SIGN_SK_BYTES];
-	uint8_t report_pk[CRYPTO_SIGN_PK_BYTES];
-	char report_name[CRYPTO_KEY_NAME_MAX + 1];
+	/* One Ed25519 key per use (crypto_sign_use: receipts, reports), each
+	 * derived from master, not from sign.key, so the log's key can make
+	 * neither a receipt nor a report, nor each one the other. */
+	struct {
+		uint8_t sk[CRYPTO_SIGN_SK_BYTES];
+		uint8_t pk[CRYPTO_SIGN_PK_BYTES];
+		char name[CRYPTO_KEY_NAME_MAX + 1];
+	} use[CRYPTO_SIGN_USES];
 };
 
-/* KDF contexts of the purpose keys' seeds: part of the derivation, never changed. */
-static const char kdf_ctx_receipt[crypto_kdf_CONTEXTBYTES] = "crrcpt01";
-static const char kdf_ctx_report[crypto_kdf_CONTEXTBYTES] = "crreport";
+/* Each use's KDF context (part of the derivation, never changed) and name suffix. */
+static const struct {
+	char ctx[crypto_kdf_CONTEXTBYTES];
+	const char *suffix;
+} key_uses[CRYPTO_SIGN_USES] = {
+	[CRYPTO_SIGN_RECEIPTS] = { "crrcpt01", "receipts" },
+	[CRYPTO_SIGN_REPORTS] = { "crreport", "reports" },
+};
 
 /*
- * A purpose key: seed = crypto_kdf_derive_from_key(32, id = 1, ctx, master),
+ * The use keys: seed = crypto_kdf_derive_from_key(32, id = 1, ctx, master),
  * an Ed25519 key pair from it, named "<sign.key's name>/<suffix>" (or
  * "cleanroom/<suffix>" when that would be too long). Independent of
  * sign.key and of each other: holding the log's key gives no receipt or
- * report key, and the other way round. The receipt key uses "crrcpt01"
- * and "receipts"; the compliance reports' key "crreport" and "reports".
+ * report key, and the other way round.
  */
-static cr_err purpose_key_derive(const struct crypto_keyring *kr, const char ctx[crypto_kdf_CONTEXTBYTES],
-				 const char *suffix, uint8_t pk[static CRYPTO_SIGN_PK_BYTES],
-				 uint8_t sk[static CRYPTO_SIGN_SK_BYTES], char name[static CRYPTO_KEY_NAME_MAX + 1])
+static cr_err purpose_keys_derive(struct crypto_keyring *kr)
 {
 	uint8_t seed[32];
 	cr_err rc = CR_OK;
-	if (crypto_kdf_derive_from_key(seed, sizeof(seed), 1, ctx, kr->master) != 0 ||
-	    crypto_sign_seed_keypair(pk, sk, seed) != 0)
-		rc = CR_ERR_CRYPTO;
-	if ((size_t)snprintf(name, CRYPTO_KEY_NAME_MAX + 1, "%s/%s", kr->key_name, suffix) >= CRYPTO_KEY_NAME_MAX + 1)
-		snprintf(name, CRYPTO_KEY_NAME_MAX + 1, "cleanroom/%s", suffix);
+	for (int u = 0; u < CRYPTO_SIGN_USES && rc == CR_OK; u++) {
+		char *name = kr->use[u].name;
+		if (crypto_kdf_derive_from_key(seed, sizeof(seed), 1, key_uses[u].ctx, kr->master) != 0 ||
+		    crypto_sign_seed_keypair(kr->use[u].pk, kr->use[u].sk, seed) != 0)
+			rc = CR_ERR_CRYPTO;
+		if ((size_t)snprintf(name, CRYPTO_KEY_NAME_MAX + 1, "%s/%s", kr->key_name, key_uses[u].suffix) >=
+		    CRYPTO_KEY_NAME_MAX + 1)
+			snprintf(name, CRYPTO_KEY_NAME_MAX + 1, "cleanroom/%s", key_uses[u].suffix);
+	}
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
-}
-
-static cr_err purpose_keys_derive(struct crypto_keyring *kr)
-{
-	cr_err rc = purpose_key_derive(kr, kdf_ctx_receipt, "receipts", kr->receipt_pk, kr->receipt_sk,
-				       kr->receipt_name);
-	return rc == CR_OK ? purpose_key_derive(kr, kdf_ctx_report, "reports", kr->report_pk, kr->report_sk,
-						kr->report_name)
-			   : rc;
 }
 
 /* ------------------------------------------------------------ key names */
@@ -472,38 +468,20 @@ cr_err crypto_keyring_sign(const struct crypto_keyring *kr, const uint8_t *msg, 
 	return CR_OK;
 }
 
-const char *crypto_keyring_receipt_key_name(const struct crypto_keyring *kr)
+const char *crypto_keyring_use_key_name(const struct crypto_keyring *kr, enum crypto_sign_use u)
 {
-	return kr->receipt_name;
+	return kr->use[u].name;
 }
 
-const uint8_t *crypto_keyring_receipt_public_key(const struct crypto_keyring *kr)
+const uint8_t *crypto_keyring_use_public_key(const struct crypto_keyring *kr, enum crypto_sign_use u)
 {
-	return kr->receipt_pk;
+	return kr->use[u].pk;
 }
 
-cr_err crypto_keyring_receipt_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
-				   uint8_t sig[static CRYPTO_SIG_BYTES])
+cr_err crypto_keyring_use_sign(const struct crypto_keyring *kr, enum crypto_sign_use u, const uint8_t *msg,
+			       size_t len, uint8_t sig[static CRYPTO_SIG_BYTES])
 {
-	if (crypto_sign_detached(sig, NULL, msg, len, kr->receipt_sk) != 0)
-		return CR_ERR_CRYPTO;
-	return CR_OK;
-}
-
-const char *crypto_keyring_report_key_name(const struct crypto_keyring *kr)
-{
-	return kr->report_name;
-}
-
-const uint8_t *crypto_keyring_report_public_key(const struct crypto_keyring *kr)
-{
-	return kr->report_pk;
-}
-
-cr_err crypto_keyring_report_sign(const struct crypto_keyring *kr, const uint8_t *msg, size_t len,
-				  uint8_t sig[static CRYPTO_SIG_BYTES])
-{
-	if (crypto_sign_detached(sig, NULL, msg, len, kr->report_sk) != 0)
+	if (crypto_sign_detached(sig, NULL, msg, len, kr->use[u].sk) != 0)
 		return CR_ERR_CRYPTO;
 	return CR_OK;
 }
