@@ -78,6 +78,13 @@ void crypto_fe_mul_a24(crypto_fe *h, const crypto_fe *f);
 void crypto_fe_invert(crypto_fe *h, const crypto_fe *z);
 /* 1 when z is a square mod p (0 included), 0 when it is not. */
 int crypto_fe_is_square(const crypto_fe *z);
+/* f = g when b is 1, unchanged when b is 0 (b is 0 or 1), by masks. */
+void crypto_fe_cmov(crypto_fe *f, const crypto_fe *g, uint64_t b);
+/* h = -f; h may alias f. */
+void crypto_fe_neg(crypto_fe *h, const crypto_fe *f);
+/* h = z^((p - 5) / 8) = z^(2^252 - 3), the square-root exponent of RFC 9380
+ * appendix G.2.1 (p = 5 mod 8); h may alias z. */
+void crypto_fe_pow22523(crypto_fe *h, const crypto_fe *z);
 
 /*
  * A received u-coordinate: CR_ERR_PSI_ENCODING when bit 255 is set, the
@@ -103,5 +110,58 @@ void crypto_x25519_kappa(const uint8_t s[static 32], uint8_t kappa[static 32]);
  */
 cr_err crypto_x25519_mul(const uint8_t s[static 32], const uint8_t p[static 32],
 			 uint8_t out[static 32]) CR_MUST_CHECK;
+
+/* ======================= RFC 9380 hash to curve, Curve25519 (issue 22) */
+/*
+ * The second suite's hash to the group (docs/spec/psi-protocol.md section
+ * 2b), in crypto/x25519_h2c.c: RFC 9380's curve25519_XMD:SHA-512_ELL2_RO_
+ * (and its _NU_ sibling, for the RFC's vectors). Constant time in the
+ * message: the field part is straight-line code over crypto_fe operations.
+ * A DST has 1 to 255 bytes; any other length is misuse and aborts.
+ */
+
+/* expand_message_xmd with SHA-512 (RFC 9380 section 5.3.1): writes len
+ * bytes, 1 <= len <= 255 * 64, to out (the caller's). msg may be NULL
+ * when msg_len is 0. */
+void crypto_h2c_expand_xmd_sha512(const uint8_t *msg, size_t msg_len,
+				  const uint8_t *dst, size_t dst_len,
+				  uint8_t *out, size_t len);
+/* hash_to_field (section 5.2) into GF(p): count (1 or 2) elements, m = 1,
+ * L = 48, written to u[0 .. count - 1] (the caller's). */
+void crypto_x25519_hash_to_field(const uint8_t *msg, size_t msg_len,
+				 const uint8_t *dst, size_t dst_len,
+				 crypto_fe *u, size_t count);
+/* map_to_curve_elligator2 for curve25519 (section 6.7.1, computed as in
+ * appendix G.2.1), before the cofactor is cleared: the point's affine u
+ * and v (32 bytes each, little-endian, reduced). */
+void crypto_x25519_elligator2(const crypto_fe *r, uint8_t u[static 32], uint8_t v[static 32]);
+/* hash_to_curve after hash_to_field: maps r[0] and r[1], adds the two
+ * points and clears the cofactor; u and v as crypto_x25519_hash_to_curve
+ * writes them. The field-level half of the suite, for tests of the law's
+ * corner cases (r[1] = r[0] or -r[0] gives twice one point). */
+void crypto_x25519_hash_from_field(const crypto_fe r[static 2],
+				   uint8_t u[static 32], uint8_t v[static 32]);
+/* RFC 9380 encode_to_curve with suite curve25519_XMD:SHA-512_ELL2_NU_ and
+ * the given DST: u and v as crypto_x25519_hash_to_curve writes them. */
+void crypto_x25519_encode_to_curve(const uint8_t *msg, size_t msg_len,
+				   const uint8_t *dst, size_t dst_len,
+				   uint8_t u[static 32], uint8_t v[static 32]);
+/* RFC 9380 hash_to_curve with suite curve25519_XMD:SHA-512_ELL2_RO_ and
+ * the given DST (at most 255 bytes): writes the point's u and v
+ * (32 bytes each, little-endian, reduced). For the RFC's vectors. The
+ * identity (probability about 2^-252) is written as u = v = 0, which no
+ * other output can be: (0, 0) has order 2, outside the order-l subgroup. */
+void crypto_x25519_hash_to_curve(const uint8_t *msg, size_t msg_len,
+				 const uint8_t *dst, size_t dst_len,
+				 uint8_t u[static 32], uint8_t v[static 32]);
+/* The suite's H(t, d) (docs/spec/psi-protocol.md section 2b): the
+ * u-coordinate of hash_to_curve(M, DST) with M laid out as section 2 says
+ * ("cleanroom/psi/v2" 0x00 type 0x00 digest) and the spec's DST. An identity
+ * result (probability about 2^-252) is refused with CR_ERR_PSI_IDENTITY, as
+ * section 2 says; out is written only on success. A type outside the enum
+ * aborts. M, the uniform bytes and the points are wiped: d is personal data. */
+cr_err crypto_x25519_hash_to_group(enum crypto_id_type t,
+				   const uint8_t digest[static CRYPTO_DIGEST_BYTES],
+				   uint8_t out[static 32]) CR_MUST_CHECK;
 
 #endif /* CR_CRYPTO_INTERNAL_H */

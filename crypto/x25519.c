@@ -274,6 +274,37 @@ static void fe_cswap(crypto_fe *f, crypto_fe *g, uint64_t b)
 	}
 }
 
+/* f = g when b is 1, f unchanged when b is 0, by masks (no branch). */
+void crypto_fe_cmov(crypto_fe *f, const crypto_fe *g, uint64_t b)
+{
+	const uint64_t mask = ~(b - 1);
+
+	for (int i = 0; i < 5; i++)
+		f->v[i] ^= mask & (f->v[i] ^ g->v[i]);
+}
+
+/* h = -f = 0 - f, carried. */
+void crypto_fe_neg(crypto_fe *h, const crypto_fe *f)
+{
+	static const crypto_fe zero = {{0, 0, 0, 0, 0}};
+
+	crypto_fe_sub(h, &zero, f);
+}
+
+/* h = z^((p - 5) / 8) = z^(2^252 - 3): the exponent of the square root
+ * (and square test) of RFC 9380's Elligator 2 for p = 5 mod 8. */
+void crypto_fe_pow22523(crypto_fe *h, const crypto_fe *z)
+{
+	crypto_fe z250, z11, z2;
+
+	fe_pow_2_250_1(&z250, &z11, &z2, z);
+	fe_sqn(&z250, &z250, 2);             /* 2^252 - 4 */
+	crypto_fe_mul(h, &z250, z);          /* 2^252 - 3 */
+	sodium_memzero(&z250, sizeof(z250));
+	sodium_memzero(&z11, sizeof(z11));
+	sodium_memzero(&z2, sizeof(z2));
+}
+
 /* ============================================================ the curve */
 
 cr_err crypto_x25519_decode(const uint8_t in[static 32], crypto_fe *u)
