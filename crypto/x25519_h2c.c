@@ -348,12 +348,11 @@ static void h2c_double(struct h2c_point *r, const struct h2c_point *p)
 	sodium_memzero(&t, sizeof(t));
 }
 
-/* clear_cofactor with h_eff = 8: three doublings. */
+/* clear_cofactor with h_eff = 8 = 2^3: three doublings. */
 static void h2c_clear_cofactor(struct h2c_point *p)
 {
-	h2c_double(p, p);
-	h2c_double(p, p);
-	h2c_double(p, p);
+	for (int i = 0; i < 3; i++)
+		h2c_double(p, p);
 }
 
 /* The affine u and v (both 0 for the identity, as 1/0 is 0 here); returns
