@@ -17,6 +17,7 @@ static const struct http_field dataset_fields[] = {
 	{ "columns", HTTP_JSON_STRING, true },
 	{ "profile", HTTP_JSON_STRING, false },
 	{ "child_directed", HTTP_JSON_BOOL, false },
+	{ "suite", HTTP_JSON_STRING, false },
 	{ NULL, 0, false },
 };
 
@@ -34,6 +35,7 @@ static cr_err dataset_from_json(json_t *in, struct dataset *d)
 	char err[200];
 	const char *name = json_string_value(json_object_get(in, "name"));
 	const char *profile = json_string_value(json_object_get(in, "profile"));
+	const char *suite = json_string_value(json_object_get(in, "suite"));
 	json_t *recipients = json_object_get(in, "recipients");
 	cr_err rc;
 	memset(d, 0, sizeof(*d));
@@ -54,6 +56,9 @@ static cr_err dataset_from_json(json_t *in, struct dataset *d)
 		rc = CR_ERR_JSON_TYPE;
 	snprintf(d->profile, sizeof(d->profile), "default");
 	d->child_directed = json_is_true(json_object_get(in, "child_directed"));
+	d->suite = CRYPTO_PSI_SUITE_DEFAULT;
+	if (rc == CR_OK && suite != NULL)
+		rc = crypto_psi_suite_parse(suite, &d->suite);
 	if (rc == CR_OK)
 		rc = columns_parse(json_string_value(json_object_get(in, "columns")), &d->columns, err, sizeof(err));
 	return rc;

@@ -20,7 +20,7 @@ static const struct registry_actor cli_brand_actor = { "brand", "cli" };
 /* Fills *d from the options; prints the usage error. */
 static int dataset_from_opts(struct dataset *d, const char *name, const char *purposes,
 			     const char *recipients, const char *id_type, const char *columns,
-			     const char *profile)
+			     const char *profile, const char *suite)
 {
 	char err[200] = "";
 	memset(d, 0, sizeof(*d));
@@ -38,6 +38,10 @@ static int dataset_from_opts(struct dataset *d, const char *name, const char *pu
 	if (profile && strcmp(profile, "default") != 0)
 		return cli_usage_error("dataset create", "--profile: only 'default' exists (docs/spec/identifiers.md)");
 	snprintf(d->profile, sizeof(d->profile), "default");
+	d->suite = CRYPTO_PSI_SUITE_DEFAULT;
+	if (suite != NULL && crypto_psi_suite_parse(suite, &d->suite) != CR_OK)
+		return cli_usage_error("dataset create", "--suite must be %s or %s",
+				       crypto_psi_suite_name(CRYPTO_PSI_X25519), crypto_psi_suite_name(CRYPTO_PSI_R255));
 	if (columns_parse(columns, &d->columns, err, sizeof(err)) != CR_OK)
 		return cli_usage_error("dataset create", "--columns: %s", err);
 	return CLI_OK;
@@ -46,7 +50,7 @@ static int dataset_from_opts(struct dataset *d, const char *name, const char *pu
 static int dataset_create(int argc, char **argv)
 {
 	const char *brand = NULL, *name = NULL, *purposes = NULL, *recipients = NULL;
-	const char *id_type = NULL, *columns = NULL, *profile = NULL;
+	const char *id_type = NULL, *columns = NULL, *profile = NULL, *suite = NULL;
 	bool child_directed = false;
 	const struct cli_opt opts[] = {
 		{ "brand", &brand, NULL, "the owning brand" },
@@ -56,6 +60,8 @@ static int dataset_create(int argc, char **argv)
 		{ "id-type", &id_type, NULL, "email or phone" },
 		{ "columns", &columns, NULL, "attribute columns: seg:enum(a|b),spend:int(0..10000)" },
 		{ "profile", &profile, NULL, "normalization profile (default)" },
+		{ "suite", &suite, NULL,
+		  "PSI suite of its elements: x25519-ell2-sha512 (the default) or r255-sha512" },
 		{ "child-directed", NULL, &child_directed,
 		  "aimed at children: a subject whose age is unknown is refused (R15)" },
 		{ NULL, NULL, NULL, NULL },
@@ -70,9 +76,9 @@ static int dataset_create(int argc, char **argv)
 	CLI_PARSE_OR_RETURN(argc, argv, opts, &args, 0,
 			    "usage: cleanroom dataset create --brand B --name N --purposes P1[,P2]\n"
 			    "         --id-type email|phone --columns SPEC [--recipients R1[,R2]] [--profile default]\n"
-			    "         [--child-directed]\n\n"
+			    "         [--child-directed] [--suite x25519-ell2-sha512|r255-sha512]\n\n"
 			    "SPEC is e.g. segment:enum(a|b|c),region:enum(north|south),spend:int(0..10000)");
-	rc = dataset_from_opts(&d, name, purposes, recipients, id_type, columns, profile);
+	rc = dataset_from_opts(&d, name, purposes, recipients, id_type, columns, profile, suite);
 	d.child_directed = child_directed;
 	if (rc == CLI_OK)
 		rc = cli_open_app("dataset create", &args, &a);
@@ -121,8 +127,10 @@ static void print_dataset_text(json_t *o)
 	printf("\n  recipients: ");
 	json_array_foreach(json_object_get(o, "recipients"), i, v)
 		printf("%s%s", i ? ", " : "", json_string_value(v));
-	printf("%s\n  columns:    %s\n", json_array_size(json_object_get(o, "recipients")) ? "" : "(none)",
-	       json_string_value(json_object_get(o, "columns")));
+	printf("%s\n  columns:    %s\n  PSI suite:  %s\n",
+	       json_array_size(json_object_get(o, "recipients")) ? "" : "(none)",
+	       json_string_value(json_object_get(o, "columns")),
+	       json_string_value(json_object_get(o, "suite")));
 }
 
 static int dataset_show(int argc, char **argv, bool one)

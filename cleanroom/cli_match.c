@@ -30,6 +30,7 @@ struct match_run {
 	struct psi_partner_report list;
 	uint64_t min_set, max_set;      /* the offer's partner-set limits */
 	uint64_t elements;              /* the offer's |A| */
+	char suite[PSI_SUITE_MAX];      /* the offer's PSI suite */
 	json_t *release;                /* as the partner parsed it */
 	int64_t ms[6];                  /* phase timings */
 	char why[512];
@@ -130,6 +131,7 @@ static cr_err run_match(struct match_run *m, int64_t collab, const char *group_b
 		m->min_set = offer.min_set;
 		m->max_set = offer.max_set;
 		m->elements = offer.elements;
+		snprintf(m->suite, sizeof(m->suite), "%s", offer.suite);
 		rc = psi_partner_new(&offer, &m->partner);
 		if (rc != CR_OK)
 			rc = give_up(m, rc);
@@ -188,8 +190,8 @@ static void print_cells(const json_t *rel)
 static void print_text(const struct match_run *m)
 {
 	const json_t *rel = m->release;
-	printf("match: collaboration %lld, session %s\n", (long long)json_integer_value(json_object_get(rel, "collaboration")),
-	       str_of(rel, "session"));
+	printf("match: collaboration %lld, session %s, suite %s\n",
+	       (long long)json_integer_value(json_object_get(rel, "collaboration")), str_of(rel, "session"), m->suite);
 	printf("partner list: %llu rows, %llu distinct identifiers (%llu duplicates, %llu invalid skipped)\n",
 	       (unsigned long long)m->list.rows, (unsigned long long)m->list.distinct,
 	       (unsigned long long)m->list.duplicates, (unsigned long long)m->list.invalid);
@@ -203,10 +205,10 @@ static json_t *run_json(const struct match_run *m)
 	json_t *t = json_object();
 	for (size_t i = 0; i < sizeof(phase_names) / sizeof(phase_names[0]); i++)
 		json_object_set_new(t, phase_names[i], json_integer(m->ms[i]));
-	return json_pack("{s:{s:I, s:I, s:I, s:I}, s:I, s:{s:I, s:I}, s:o, s:O}",
+	return json_pack("{s:{s:I, s:I, s:I, s:I}, s:I, s:s, s:{s:I, s:I}, s:o, s:O}",
 			 "partner_list", "rows", (json_int_t)m->list.rows, "distinct", (json_int_t)m->list.distinct,
 			 "duplicates", (json_int_t)m->list.duplicates, "invalid", (json_int_t)m->list.invalid,
-			 "elements", (json_int_t)m->elements, "traffic", "to_service", (json_int_t)m->link->to_service,
+			 "elements", (json_int_t)m->elements, "suite", m->suite, "traffic", "to_service", (json_int_t)m->link->to_service,
 			 "from_service", (json_int_t)m->link->from_service, "timings_ms", t, "release", m->release);
 }
 

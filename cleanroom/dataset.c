@@ -38,6 +38,12 @@ const char dataset_schema_v2[] =
 	"ALTER TABLE datasets ADD COLUMN child_directed INTEGER NOT NULL DEFAULT 0"
 	" CHECK (child_directed IN (0, 1));";
 
+/* Migration: the PSI suite of a dataset's elements (docs/spec/psi-protocol.md
+ * section 2b). The rows that exist hold ristretto255 elements. */
+const char dataset_schema_v3[] =
+	"ALTER TABLE datasets ADD COLUMN suite TEXT NOT NULL DEFAULT 'r255-sha512'"
+	" CHECK (suite IN ('r255-sha512', 'x25519-ell2-sha512'));";
+
 static bool code_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
@@ -110,12 +116,14 @@ cr_err dataset_insert(struct store *s, struct dataset *d)
 
 	if (rc != CR_OK)
 		return rc;
+	if (crypto_psi_suite_name(d->suite) == NULL)
+		return CR_ERR_PSI_SUITE;
 	join_codes(d->purposes, d->npurposes, purposes, sizeof(purposes));
 	join_codes(d->recipients, d->nrecipients, recipients, sizeof(recipients));
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO datasets(brand_id, name, id_type, profile, purposes,"
-			       " recipients, columns, key_version, created_ms, child_directed)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			       " recipients, columns, key_version, created_ms, child_directed, suite)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		rc = CR_ERR_STORE;
 		goto out;
@@ -130,6 +138,7 @@ cr_err dataset_insert(struct store *s, struct dataset *d)
 	sqlite3_bind_int64(st, 8, d->key_version);
 	sqlite3_bind_int64(st, 9, d->created);
 	sqlite3_bind_int(st, 10, d->child_directed ? 1 : 0);
+	sqlite3_bind_text(st, 11, crypto_psi_suite_name(d->suite), -1, SQLITE_STATIC);
 	step = sqlite3_step(st);
 	if ((step & 0xff) == SQLITE_CONSTRAINT) {
 		rc = CR_ERR_DATASET_EXISTS;
@@ -144,7 +153,7 @@ out:
 }
 
 #define DATASET_COLUMNS "id, brand_id, name, id_type, profile, purposes, recipients," \
-			" columns, key_version, created_ms, child_directed"
+			" columns, key_version, created_ms, child_directed, suite"
 
 static cr_err row_to_dataset(sqlite3_stmt *st, struct dataset *d)
 {
@@ -164,6 +173,8 @@ static cr_err row_to_dataset(sqlite3_stmt *st, struct dataset *d)
 	d->key_version = (uint32_t)sqlite3_column_int64(st, 8);
 	d->created = sqlite3_column_int64(st, 9);
 	d->child_directed = sqlite3_column_int(st, 10) != 0;
+	if (crypto_psi_suite_parse((const char *)sqlite3_column_text(st, 11), &d->suite) != CR_OK)
+		return CR_ERR_STORE;
 	return CR_OK;
 }
 

@@ -26,6 +26,8 @@
 extern const char dataset_schema_v1[];
 /* Migration: datasets.child_directed. */
 extern const char dataset_schema_v2[];
+/* Migration: datasets.suite (issue 22); datasets from before keep r255-sha512. */
+extern const char dataset_schema_v3[];
 
 struct dataset {
 	int64_t id;
@@ -41,6 +43,7 @@ struct dataset {
 	uint32_t key_version;
 	cr_time_ms created;
 	bool child_directed;    /* aimed at children: unknown age denies (R15) */
+	enum crypto_psi_suite suite; /* its records' elements; fixed at creation */
 };
 
 /* True if `name` is 1-64 of [a-z0-9_-]. */

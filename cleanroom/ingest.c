@@ -255,13 +255,15 @@ static cr_err store_row(struct ingest_run *run, const struct pending *pr, const 
 	return step == SQLITE_DONE ? CR_OK : store_err(step);
 }
 
-/* PSI elements for the queued rows: E = k · H(t, d), on the pool. */
+/* PSI elements for the queued rows: E = k · H(t, d) in the dataset's suite, on the pool. */
 static cr_err compute_elements(struct ingest_run *run)
 {
-	cr_err rc = crypto_psi_hash_batch(run->pool, run->d->id_type, run->digests, run->elements, run->n);
+	cr_err rc = crypto_psi_hash_batch(run->pool, run->d->suite, run->d->id_type, run->digests,
+					  run->elements, run->n);
 	sodium_memzero(run->digests, run->n * 32);
 	if (rc == CR_OK)
-		rc = crypto_psi_mul_batch(run->pool, run->psi_k, run->elements, run->elements, run->n, NULL);
+		rc = crypto_psi_mul_batch(run->pool, run->d->suite, run->psi_k, run->elements,
+					  run->elements, run->n, NULL);
 	return rc;
 }
 

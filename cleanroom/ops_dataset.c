@@ -74,8 +74,8 @@ static cr_err store_dataset(struct app *a, const struct registry_actor *who, str
 	e.n_purposes = d->npurposes;
 	e.recipients = r;
 	e.n_recipients = d->nrecipients;
-	snprintf(detail, sizeof(detail), "id_type=%s child_directed=%d columns=%s", crypto_id_type_name(d->id_type),
-		 d->child_directed ? 1 : 0, cols);
+	snprintf(detail, sizeof(detail), "id_type=%s suite=%s child_directed=%d columns=%s",
+		 crypto_id_type_name(d->id_type), crypto_psi_suite_name(d->suite), d->child_directed ? 1 : 0, cols);
 	e.detail = detail;
 	rc = app_begin(a);
 	if (rc != CR_OK)
@@ -115,8 +115,9 @@ json_t *ops_dataset_json(struct app *a, const struct dataset *d)
 		n = 0;
 	if (cr_time_format(d->created, when) != CR_OK)
 		when[0] = '\0';
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:I, s:s, s:b}", "name", d->name,
-			 "id_type", crypto_id_type_name(d->id_type), "profile", d->profile, "purposes", p,
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:i, s:I, s:s, s:b}", "name", d->name,
+			 "id_type", crypto_id_type_name(d->id_type), "suite", crypto_psi_suite_name(d->suite),
+			 "profile", d->profile, "purposes", p,
 			 "recipients", r, "columns", cols, "key_version", (int)d->key_version,
 			 "records", (json_int_t)n, "created", when, "child_directed", d->child_directed);
 }

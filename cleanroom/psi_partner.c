@@ -19,6 +19,7 @@ enum partner_state { P_NEW = 0, P_LOADED, P_BLINDED, P_ANSWERED, P_DONE };
 
 struct psi_partner {
 	struct psi_session_offer offer;
+	enum crypto_psi_suite suite; /* the offer's, parsed */
 	enum partner_state state;
 	uint8_t *b;          /* sodium_malloc'd scalar; NULL once wiped */
 	uint8_t *digests;    /* n x 32, wiped before free */
@@ -128,12 +129,14 @@ cr_err psi_offer_from_json(const json_t *j, struct psi_session_offer *out)
 cr_err psi_partner_new(const struct psi_session_offer *offer, struct psi_partner **out)
 {
 	struct psi_partner *p;
-	if (strcmp(offer->suite, CRYPTO_PSI_SUITE) != 0)
+	enum crypto_psi_suite suite;
+	if (crypto_psi_suite_parse(offer->suite, &suite) != CR_OK)
 		return CR_ERR_PSI_SUITE;
 	if (crypto_id_type_name(offer->id_type) == NULL)
 		return CR_ERR_ID_TYPE;
 	p = cr_xcalloc(1, sizeof(*p));
 	p->offer = *offer;
+	p->suite = suite;
 	p->b = sodium_malloc(CRYPTO_PSI_SCALAR_BYTES);
 	if (p->b == NULL)
 		cr_die("sodium_malloc");
@@ -336,10 +339,10 @@ cr_err psi_partner_blind(struct psi_partner *p, struct crypto_pool *pool, struct
 	if (rc != CR_OK)
 		return rc;
 	e = cr_xmalloc(n ? n * CRYPTO_PSI_ELEMENT_BYTES : 1);
-	rc = crypto_psi_hash_batch(pool, p->offer.id_type, p->digests, e, n);
+	rc = crypto_psi_hash_batch(pool, p->suite, p->offer.id_type, p->digests, e, n);
 	wipe_digests(p);
 	if (rc == CR_OK)
-		rc = crypto_psi_mul_batch(pool, p->b, e, e, n, NULL);
+		rc = crypto_psi_mul_batch(pool, p->suite, p->b, e, e, n, NULL);
 	if (rc != CR_OK) {
 		free(e);
 		return rc;
@@ -365,7 +368,7 @@ cr_err psi_partner_answer(struct psi_partner *p, struct crypto_pool *pool, const
 		rc = CR_ERR_PSI_COUNT;
 	if (rc == CR_OK) {
 		out = cr_xmalloc(n ? n * CRYPTO_PSI_ELEMENT_BYTES : 1);
-		rc = crypto_psi_mul_batch(pool, p->b, a, out, n, NULL);
+		rc = crypto_psi_mul_batch(pool, p->suite, p->b, a, out, n, NULL);
 	}
 	wipe_b(p); /* a session answers once, whatever happened */
 	p->state = P_ANSWERED;

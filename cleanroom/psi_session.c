@@ -639,7 +639,7 @@ static void fill_offer(const struct psi_session *s, struct psi_session_offer *o)
 {
 	memset(o, 0, sizeof(*o));
 	snprintf(o->session, sizeof(o->session), "%s", s->id);
-	snprintf(o->suite, sizeof(o->suite), "%s", CRYPTO_PSI_SUITE);
+	snprintf(o->suite, sizeof(o->suite), "%s", crypto_psi_suite_name(s->d.suite));
 	o->id_type = s->d.id_type;
 	o->elements = s->padded;
 	o->min_set = s->c.min_partner_set;
@@ -708,7 +708,7 @@ static cr_err build_c(struct psi_session *s, struct app *a, struct crypto_pool *
 	pset_init(&s->cset, s->nb);
 	for (size_t off = 0; off < s->nb && rc == CR_OK; off += C_CHUNK) {
 		size_t m = s->nb - off < C_CHUNK ? s->nb - off : C_CHUNK;
-		rc = crypto_psi_mul_batch(pool, ak, b + off * 32, chunk, m, &bad);
+		rc = crypto_psi_mul_batch(pool, s->d.suite, ak, b + off * 32, chunk, m, &bad);
 		if (rc != CR_OK) {
 			snprintf(extra, extra_cap, "element=%zu", off + bad);
 			break;
@@ -766,29 +766,41 @@ struct a_job {
 	uint8_t base[CRYPTO_PSI_ELEMENT_BYTES];  /* the generator: padding's base when n = 0 */
 };
 
+/* Positions of A multiplied in one call: the x25519 suite's lanes. */
+#define A_GROUP 8
+
 /*
  * A_i = a·E_x for a real position, (a·t)·E_j for padding: a uniformly
  * random element (t is secret and uniform), for one multiplication, the
- * same cost as a real one.
+ * same cost as a real one. Positions go A_GROUP at a time, each with its
+ * own scalar and element, so that real and padding positions share the
+ * same (eight-lane) multiplication.
  */
 static cr_err a_range(void *ctx, size_t begin, size_t end)
 {
 	struct a_job *job = ctx;
 	struct psi_session *s = job->s;
-	uint8_t t[32], one[32] = { 1 }, sc[32];
+	uint8_t t[32], one[32] = { 1 };
+	uint8_t sc[A_GROUP * CRYPTO_PSI_SCALAR_BYTES], in[A_GROUP * CRYPTO_PSI_ELEMENT_BYTES];
 	uint64_t done = 0;
 	cr_err rc = CR_OK;
-	for (size_t i = begin; i < end && rc == CR_OK; i++) {
-		bool real;
-		size_t j = position_record(s, i, t, &real);
-		crypto_psi_scalar_mul(s->a, real ? one : t, sc);
-		rc = crypto_psi_mul(sc, s->n ? s->elems + j * CRYPTO_PSI_ELEMENT_BYTES : job->base,
-				    job->out + i * CRYPTO_PSI_ELEMENT_BYTES);
-		done++;
+	for (size_t i = begin; i < end && rc == CR_OK; i += A_GROUP) {
+		size_t m = end - i < A_GROUP ? end - i : A_GROUP;
+		for (size_t l = 0; l < m; l++) {
+			bool real;
+			size_t j = position_record(s, i + l, t, &real);
+			crypto_psi_scalar_mul(s->a, real ? one : t, sc + l * CRYPTO_PSI_SCALAR_BYTES);
+			memcpy(in + l * CRYPTO_PSI_ELEMENT_BYTES,
+			       s->n ? s->elems + j * CRYPTO_PSI_ELEMENT_BYTES : job->base,
+			       CRYPTO_PSI_ELEMENT_BYTES);
+		}
+		rc = crypto_psi_mul_pairs(s->d.suite, sc, in, job->out + i * CRYPTO_PSI_ELEMENT_BYTES, m, NULL);
+		done += m;
 	}
 	__atomic_fetch_add(&s->work.a_mults, done, __ATOMIC_RELAXED);
 	sodium_memzero(t, sizeof(t));
 	sodium_memzero(sc, sizeof(sc));
+	sodium_memzero(in, sizeof(in));
 	return rc;
 }
 
@@ -796,10 +808,8 @@ static cr_err a_range(void *ctx, size_t begin, size_t end)
 static cr_err build_a(struct psi_session *s, struct crypto_pool *pool, struct psi_elements *out)
 {
 	struct a_job job = { .s = s, .out = cr_xmalloc(s->padded * CRYPTO_PSI_ELEMENT_BYTES) };
-	uint8_t one[32] = { 1 };
 	cr_err rc;
-	if (crypto_scalarmult_ristretto255_base(job.base, one) != 0)
-		cr_die("crypto_scalarmult_ristretto255_base");
+	crypto_psi_generator(s->d.suite, job.base);
 	rc = crypto_pool_run(pool, s->padded, a_range, &job);
 	wipe_scalar(&s->a);
 	wipe_free(s->elems, s->cap * CRYPTO_PSI_ELEMENT_BYTES);

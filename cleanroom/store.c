@@ -54,6 +54,7 @@ static const char *const migration_cosignatures[] = { witness_schema_v1, NULL };
 static const char *const migration_requests[] = { requests_schema_v1, NULL };
 static const char *const migration_guardian_links[] = { consent_schema_v3, NULL };
 static const char *const migration_pia[] = { pia_schema_v1, NULL };
+static const char *const migration_dataset_suite[] = { dataset_schema_v3, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -72,6 +73,7 @@ static const struct migration migrations[] = {
 	{ "rights requests", migration_requests },
 	{ "guardian links", migration_guardian_links },
 	{ "impact assessments and transfer mechanisms", migration_pia },
+	{ "dataset PSI suites", migration_dataset_suite },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

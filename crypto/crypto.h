@@ -5,8 +5,9 @@
  *    subkeys derived per (brand, use, version) that are never stored;
  *  - identifiers: normalization and SHA-256 digests (docs/spec/identifiers.md);
  *  - keyed pseudonyms: HMAC-SHA-256, domain-separated, versioned;
- *  - the PSI group (suite r255-sha512): hash-to-group, scalars, batch scalar
- *    multiplication on a worker pool (docs/spec/psi-protocol.md);
+ *  - the PSI groups (suites r255-sha512 and x25519-ell2-sha512): hash-to-group,
+ *    scalars, batch scalar multiplication on a worker pool
+ *    (docs/spec/psi-protocol.md);
  *  - exact discrete Laplace noise with integer arithmetic (docs/spec/privacy.md).
  *
  * Names: libsodium owns the crypto_<primitive>_* namespace (crypto_sign,
@@ -210,18 +211,41 @@ void crypto_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg,
 
 /* ============================================================== PSI group */
 
-#define CRYPTO_PSI_SUITE "r255-sha512"
+/*
+ * The two suites (docs/spec/psi-protocol.md sections 2 and 2b). Both groups
+ * have the same prime order l (2^252 + ...), so scalars, their products and
+ * the brand's scalar are the same for both; elements are 32 bytes in both
+ * and mean different things. A dataset's suite is fixed when it is created.
+ */
+enum crypto_psi_suite {
+	CRYPTO_PSI_R255 = 1,   /* "r255-sha512": ristretto255, libsodium */
+	CRYPTO_PSI_X25519 = 2, /* "x25519-ell2-sha512": Curve25519 u-coordinates */
+};
+/* What a new dataset gets unless told otherwise. */
+#define CRYPTO_PSI_SUITE_DEFAULT CRYPTO_PSI_X25519
+#define CRYPTO_PSI_SUITE_NAME_MAX 24
 #define CRYPTO_PSI_ELEMENT_BYTES 32
 #define CRYPTO_PSI_SCALAR_BYTES 32
 
+/* The suite's name as offers and the store spell it; NULL outside the enum. */
+const char *crypto_psi_suite_name(enum crypto_psi_suite suite);
+/* A suite's name (exactly) -> enum; CR_ERR_PSI_SUITE otherwise. */
+cr_err crypto_psi_suite_parse(const char *name, enum crypto_psi_suite *out) CR_MUST_CHECK;
+
 /*
- * H(t, d) = ristretto255_from_hash(SHA-512("cleanroom/psi/v1" 0x00 t 0x00 d)),
- * t the type's name ("email"/"phone"), d the 32-byte digest. A `t` outside
- * the enum aborts (misuse).
+ * H(t, d), t the type's name ("email"/"phone"), d the 32-byte digest:
+ *  r255:   ristretto255_from_hash(SHA-512("cleanroom/psi/v1" 0x00 t 0x00 d));
+ *  x25519: u(hash_to_curve("cleanroom/psi/v2" 0x00 t 0x00 d)), RFC 9380's
+ *          curve25519_XMD:SHA-512_ELL2_RO_ with the suite's DST.
+ * CR_ERR_PSI_IDENTITY in the negligible case that H is the identity. A `t`
+ * or suite outside its enum aborts (misuse).
  */
-void crypto_psi_hash_to_group(enum crypto_id_type t,
-			      const uint8_t digest[static CRYPTO_DIGEST_BYTES],
-			      uint8_t out[static CRYPTO_PSI_ELEMENT_BYTES]);
+cr_err crypto_psi_hash_to_group(enum crypto_psi_suite suite, enum crypto_id_type t,
+				const uint8_t digest[static CRYPTO_DIGEST_BYTES],
+				uint8_t out[static CRYPTO_PSI_ELEMENT_BYTES]) CR_MUST_CHECK;
+
+/* The suite's generator (1 · G), for padding when there is no record. */
+void crypto_psi_generator(enum crypto_psi_suite suite, uint8_t out[static CRYPTO_PSI_ELEMENT_BYTES]);
 
 /* A fresh uniformly random non-zero scalar (session scalars a and b).
  * The caller wipes it. */
@@ -240,13 +264,27 @@ void crypto_psi_scalar_mul(const uint8_t a[static 32], const uint8_t b[static 32
 			   uint8_t out[static 32]);
 
 /*
- * out = s * p. Refuses the identity, as input or result (CR_ERR_PSI_IDENTITY;
- * a zero scalar gives it), and any other invalid or non-canonical encoding
- * (CR_ERR_PSI_ENCODING). `out` may alias `p` and is written only on success.
+ * out = s * p in the suite's group. Refuses the identity, as input or
+ * result (CR_ERR_PSI_IDENTITY; a zero scalar gives it; in x25519 every
+ * small-order element gives it, its small-order part being cleared), and
+ * any other invalid or non-canonical encoding (CR_ERR_PSI_ENCODING; in
+ * x25519 a twist point too). `out` may alias `p` and is written only on
+ * success.
  */
-cr_err crypto_psi_mul(const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
+cr_err crypto_psi_mul(enum crypto_psi_suite suite,
+		      const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
 		      const uint8_t p[static CRYPTO_PSI_ELEMENT_BYTES],
 		      uint8_t out[static CRYPTO_PSI_ELEMENT_BYTES]) CR_MUST_CHECK;
+
+/*
+ * out[i] = scalars[i] * in[i] for n pairs on the calling thread (in and out
+ * may alias), with crypto_psi_mul's refusals: the first failing index stops
+ * it, its code is returned and *bad_index (if not NULL) names it. The x25519
+ * suite runs eight pairs at a time where the CPU has AVX-512 IFMA.
+ */
+cr_err crypto_psi_mul_pairs(enum crypto_psi_suite suite, const uint8_t *scalars,
+			    const uint8_t *in, uint8_t *out, size_t n,
+			    size_t *bad_index) CR_MUST_CHECK;
 
 /* ============================================================ worker pool */
 
@@ -287,14 +325,16 @@ cr_err crypto_pool_run(struct crypto_pool *pool, size_t n, crypto_pool_fn fn,
  * count; `*bad_index` (if not NULL) names that index and is written only on
  * failure. On failure `out` holds a partial result and must be discarded.
  */
-cr_err crypto_psi_mul_batch(struct crypto_pool *pool,
+cr_err crypto_psi_mul_batch(struct crypto_pool *pool, enum crypto_psi_suite suite,
 			    const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
 			    const uint8_t *in, uint8_t *out, size_t n,
 			    size_t *bad_index) CR_MUST_CHECK;
 
 /* out[i] = H(t, digests[i]) for n 32-byte digests. CR_ERR_ID_TYPE for a `t`
- * outside the enum (checked before any work). */
-cr_err crypto_psi_hash_batch(struct crypto_pool *pool, enum crypto_id_type t,
+ * outside the enum, CR_ERR_PSI_SUITE for a suite outside its enum (both
+ * checked before any work); CR_ERR_PSI_IDENTITY as crypto_psi_hash_to_group. */
+cr_err crypto_psi_hash_batch(struct crypto_pool *pool, enum crypto_psi_suite suite,
+			     enum crypto_id_type t,
 			     const uint8_t *digests, uint8_t *out, size_t n) CR_MUST_CHECK;
 
 /* ================================================================= noise */

@@ -1,10 +1,15 @@
 /*
- * psi.c: the PSI group of suite r255-sha512 (docs/spec/psi-protocol.md): hashing
- * (type, digest) into ristretto255, the scalars (a fresh random one per
- * session, a long-term one per brand and key version), and the one checked
- * scalar multiplication every round of the protocol is built from. All of it
- * is libsodium's ristretto255; this file adds the domain separation, the
- * key derivation and the refusals (invalid encodings, the identity).
+ * psi.c: the PSI groups (docs/spec/psi-protocol.md): the suites' names, hashing
+ * (type, digest) into the suite's group, the scalars (a fresh random one per
+ * session, a long-term one per brand and key version; both groups have the
+ * order l, so scalars are shared), and the one checked scalar
+ * multiplication every round of the protocol is built from.
+ *
+ * Suite r255-sha512 is libsodium's ristretto255; this file adds the domain
+ * separation, the key derivation and the refusals (invalid encodings, the
+ * identity). Suite x25519-ell2-sha512 is ours: crypto/x25519.c (field and
+ * ladder), crypto/x25519_h2c.c (RFC 9380 hash to curve) and
+ * crypto/x25519_batch.c (eight lanes on AVX-512 IFMA).
  */
 #include <string.h>
 
@@ -15,9 +20,37 @@
 #define PSI_HASH_LABEL "cleanroom/psi/v1"
 #define PSI_SCALAR_LABEL "cleanroom/psi/brand-scalar/v1"
 
-void crypto_psi_hash_to_group(enum crypto_id_type t,
-			      const uint8_t digest[static CRYPTO_DIGEST_BYTES],
-			      uint8_t out[static CRYPTO_PSI_ELEMENT_BYTES])
+static const char *const suite_names[] = {
+	[CRYPTO_PSI_R255] = "r255-sha512",
+	[CRYPTO_PSI_X25519] = "x25519-ell2-sha512",
+};
+
+const char *crypto_psi_suite_name(enum crypto_psi_suite suite)
+{
+	if ((unsigned)suite >= sizeof(suite_names) / sizeof(suite_names[0]))
+		return NULL;
+	return suite_names[suite];
+}
+
+cr_err crypto_psi_suite_parse(const char *name, enum crypto_psi_suite *out)
+{
+	for (size_t i = 0; i < sizeof(suite_names) / sizeof(suite_names[0]); i++)
+		if (suite_names[i] != NULL && name != NULL && strcmp(name, suite_names[i]) == 0) {
+			*out = (enum crypto_psi_suite)i;
+			return CR_OK;
+		}
+	return CR_ERR_PSI_SUITE;
+}
+
+/* crypto_psi_suite_name, but a value outside the enum aborts (misuse). */
+static void suite_checked(enum crypto_psi_suite suite)
+{
+	if (crypto_psi_suite_name(suite) == NULL)
+		cr_die("PSI suite outside the enum");
+}
+
+static void r255_hash(enum crypto_id_type t, const uint8_t digest[static CRYPTO_DIGEST_BYTES],
+		      uint8_t out[static CRYPTO_PSI_ELEMENT_BYTES])
 {
 	const char *type = crypto_id_type_name_checked(t);
 	const uint8_t zero = 0x00;
@@ -37,6 +70,33 @@ void crypto_psi_hash_to_group(enum crypto_id_type t,
 	/* The digest is personal data and h a function of it alone. */
 	sodium_memzero(&st, sizeof(st));
 	sodium_memzero(h, sizeof(h));
+}
+
+cr_err crypto_psi_hash_to_group(enum crypto_psi_suite suite, enum crypto_id_type t,
+				const uint8_t digest[static CRYPTO_DIGEST_BYTES],
+				uint8_t out[static CRYPTO_PSI_ELEMENT_BYTES])
+{
+	suite_checked(suite);
+	if (suite == CRYPTO_PSI_X25519)
+		return crypto_x25519_hash_to_group(t, digest, out);
+	r255_hash(t, digest, out);
+	/* The identity's only encoding is 32 zero bytes (probability 2^-252). */
+	return sodium_is_zero(out, CRYPTO_PSI_ELEMENT_BYTES) ? CR_ERR_PSI_IDENTITY : CR_OK;
+}
+
+void crypto_psi_generator(enum crypto_psi_suite suite, uint8_t out[static CRYPTO_PSI_ELEMENT_BYTES])
+{
+	static const uint8_t one[CRYPTO_PSI_SCALAR_BYTES] = { 1 };
+
+	suite_checked(suite);
+	if (suite == CRYPTO_PSI_X25519) {
+		/* RFC 7748's base point u = 9, of order l */
+		memset(out, 0, CRYPTO_PSI_ELEMENT_BYTES);
+		out[0] = 9;
+		return;
+	}
+	if (crypto_scalarmult_ristretto255_base(out, one) != 0)
+		cr_die("crypto_scalarmult_ristretto255_base");
 }
 
 void crypto_psi_scalar_random(uint8_t s[static CRYPTO_PSI_SCALAR_BYTES])
@@ -83,9 +143,9 @@ void crypto_psi_scalar_mul(const uint8_t a[static 32], const uint8_t b[static 32
 	crypto_core_ristretto255_scalar_mul(out, a, b);
 }
 
-cr_err crypto_psi_mul(const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
-		      const uint8_t p[static CRYPTO_PSI_ELEMENT_BYTES],
-		      uint8_t out[static CRYPTO_PSI_ELEMENT_BYTES])
+static cr_err r255_mul(const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
+		       const uint8_t p[static CRYPTO_PSI_ELEMENT_BYTES],
+		       uint8_t out[static CRYPTO_PSI_ELEMENT_BYTES])
 {
 	uint8_t q[CRYPTO_PSI_ELEMENT_BYTES];
 	cr_err rc = CR_OK;
@@ -120,4 +180,15 @@ cr_err crypto_psi_mul(const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
 out:
 	sodium_memzero(q, sizeof(q));
 	return rc;
+}
+
+cr_err crypto_psi_mul(enum crypto_psi_suite suite,
+		      const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
+		      const uint8_t p[static CRYPTO_PSI_ELEMENT_BYTES],
+		      uint8_t out[static CRYPTO_PSI_ELEMENT_BYTES])
+{
+	suite_checked(suite);
+	if (suite == CRYPTO_PSI_X25519)
+		return crypto_x25519_mul(s, p, out);
+	return r255_mul(s, p, out);
 }

@@ -13,6 +13,7 @@
 #include "crypto/crypto_internal.h"
 
 struct mul_job {
+	enum crypto_psi_suite suite;
 	const uint8_t *s;        /* borrowed scalar */
 	const uint8_t *in;
 	uint8_t *out;
@@ -34,7 +35,7 @@ static cr_err mul_range(void *ctx, size_t begin, size_t end)
 	for (size_t i = begin; i < end; i++) {
 		const uint8_t *p = job->in + i * CRYPTO_PSI_ELEMENT_BYTES;
 		/* crypto_psi_mul writes only on success and allows out == p */
-		cr_err rc = crypto_psi_mul(job->s, p, job->out + i * CRYPTO_PSI_ELEMENT_BYTES);
+		cr_err rc = crypto_psi_mul(job->suite, job->s, p, job->out + i * CRYPTO_PSI_ELEMENT_BYTES);
 		if (rc != CR_OK) {
 			atomic_store_min(&job->bad_index, i);
 			return rc;
@@ -43,13 +44,15 @@ static cr_err mul_range(void *ctx, size_t begin, size_t end)
 	return CR_OK;
 }
 
-cr_err crypto_psi_mul_batch(struct crypto_pool *pool,
+cr_err crypto_psi_mul_batch(struct crypto_pool *pool, enum crypto_psi_suite suite,
 			    const uint8_t s[static CRYPTO_PSI_SCALAR_BYTES],
 			    const uint8_t *in, uint8_t *out, size_t n, size_t *bad_index)
 {
-	struct mul_job job = { .s = s, .in = in, .out = out };
+	struct mul_job job = { .suite = suite, .s = s, .in = in, .out = out };
 	cr_err rc;
 
+	if (crypto_psi_suite_name(suite) == NULL)
+		return CR_ERR_PSI_SUITE;
 	if (n > SIZE_MAX / CRYPTO_PSI_ELEMENT_BYTES)
 		return CR_ERR_TOO_LARGE;
 	atomic_init(&job.bad_index, SIZE_MAX);
@@ -60,6 +63,7 @@ cr_err crypto_psi_mul_batch(struct crypto_pool *pool,
 }
 
 struct hash_job {
+	enum crypto_psi_suite suite;
 	enum crypto_id_type t;
 	const uint8_t *digests;
 	uint8_t *out;
@@ -69,20 +73,42 @@ static cr_err hash_range(void *ctx, size_t begin, size_t end)
 {
 	struct hash_job *job = ctx;
 
-	for (size_t i = begin; i < end; i++)
-		crypto_psi_hash_to_group(job->t, job->digests + i * CRYPTO_DIGEST_BYTES,
-					 job->out + i * CRYPTO_PSI_ELEMENT_BYTES);
+	for (size_t i = begin; i < end; i++) {
+		cr_err rc = crypto_psi_hash_to_group(job->suite, job->t,
+						     job->digests + i * CRYPTO_DIGEST_BYTES,
+						     job->out + i * CRYPTO_PSI_ELEMENT_BYTES);
+		if (rc != CR_OK)
+			return rc;
+	}
 	return CR_OK;
 }
 
-cr_err crypto_psi_hash_batch(struct crypto_pool *pool, enum crypto_id_type t,
-			     const uint8_t *digests, uint8_t *out, size_t n)
+cr_err crypto_psi_hash_batch(struct crypto_pool *pool, enum crypto_psi_suite suite,
+			     enum crypto_id_type t, const uint8_t *digests, uint8_t *out, size_t n)
 {
-	struct hash_job job = { .t = t, .digests = digests, .out = out };
+	struct hash_job job = { .suite = suite, .t = t, .digests = digests, .out = out };
 
 	if (crypto_id_type_name(t) == NULL)
 		return CR_ERR_ID_TYPE;
+	if (crypto_psi_suite_name(suite) == NULL)
+		return CR_ERR_PSI_SUITE;
 	if (n > SIZE_MAX / CRYPTO_PSI_ELEMENT_BYTES)
 		return CR_ERR_TOO_LARGE;
 	return crypto_pool_run(pool, n, hash_range, &job);
+}
+
+cr_err crypto_psi_mul_pairs(enum crypto_psi_suite suite, const uint8_t *scalars,
+			    const uint8_t *in, uint8_t *out, size_t n, size_t *bad_index)
+{
+	for (size_t i = 0; i < n; i++) {
+		cr_err rc = crypto_psi_mul(suite, scalars + i * CRYPTO_PSI_SCALAR_BYTES,
+					   in + i * CRYPTO_PSI_ELEMENT_BYTES,
+					   out + i * CRYPTO_PSI_ELEMENT_BYTES);
+		if (rc != CR_OK) {
+			if (bad_index != NULL)
+				*bad_index = i;
+			return rc;
+		}
+	}
+	return CR_OK;
 }

@@ -51,12 +51,12 @@ static double now_seconds(void)
 
 static cr_err run_hash(struct crypto_pool *pool, struct bench_data *d, size_t n)
 {
-	return crypto_psi_hash_batch(pool, CRYPTO_ID_EMAIL, d->digests, d->out, n);
+	return crypto_psi_hash_batch(pool, CRYPTO_PSI_R255, CRYPTO_ID_EMAIL, d->digests, d->out, n);
 }
 
 static cr_err run_mul(struct crypto_pool *pool, struct bench_data *d, size_t n)
 {
-	return crypto_psi_mul_batch(pool, d->scalar, d->elements, d->out, n, NULL);
+	return crypto_psi_mul_batch(pool, CRYPTO_PSI_R255, d->scalar, d->elements, d->out, n, NULL);
 }
 
 static cr_err pseudonym_range(void *ctx, size_t begin, size_t end)
@@ -132,7 +132,7 @@ static struct bench_data *data_make(size_t n)
 	randombytes_buf(d->digests, n * 32);
 	randombytes_buf(d->key, sizeof(d->key));
 	crypto_psi_scalar_random(d->scalar);
-	if (crypto_psi_hash_batch(NULL, CRYPTO_ID_EMAIL, d->digests, d->elements, n) != CR_OK)
+	if (crypto_psi_hash_batch(NULL, CRYPTO_PSI_R255, CRYPTO_ID_EMAIL, d->digests, d->elements, n) != CR_OK)
 		abort();
 	return d;
 }

@@ -82,8 +82,8 @@ static double crypto_floor_ms(uint64_t n, unsigned threads)
 	for (uint64_t i = 0; i < n; i++)
 		crypto_pseudonym_with_key(key, 1, CRYPTO_ID_EMAIL, digests + i * 32, &p);
 	t1 = cr_monotonic_ms();
-	if (crypto_psi_hash_batch(pool, CRYPTO_ID_EMAIL, digests, elems, n) != CR_OK ||
-	    crypto_psi_mul_batch(pool, k, elems, elems, n, NULL) != CR_OK)
+	if (crypto_psi_hash_batch(pool, CRYPTO_PSI_R255, CRYPTO_ID_EMAIL, digests, elems, n) != CR_OK ||
+	    crypto_psi_mul_batch(pool, CRYPTO_PSI_R255, k, elems, elems, n, NULL) != CR_OK)
 		die("floor batch");
 	t2 = cr_monotonic_ms();
 	printf("crypto floor for %llu rows: HMAC %.2f s (1 thread) + hash-to-group and scalar mult "

@@ -31,6 +31,17 @@ COLS='segment:enum(a|b|c),region:enum(north|south|east|west|central),age_band:en
 run dataset create --brand acme --name crm --purposes ads_measurement,audience_insights \
   --recipients partner-1 --id-type email --columns "$COLS" >/dev/null
 run ingest --brand acme --dataset crm s/customers.csv >/dev/null
+# The PSI suite: x25519-ell2-sha512 unless --suite says r255-sha512; nothing
+# else, and a refused create stores nothing.
+run dataset describe --brand acme --name crm --json \
+  | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['suite']=='x25519-ell2-sha512', d"
+expect 2 "suite must be x25519-ell2-sha512 or r255-sha512" dataset create --brand acme --name crm2 \
+  --purposes ads_measurement --id-type email --columns "$COLS" --suite p256-sha256
+expect 1 "no dataset 'crm2'" dataset describe --brand acme --name crm2
+run dataset create --brand acme --name crm_r255 --purposes ads_measurement,audience_insights \
+  --recipients partner-1 --id-type email --columns "$COLS" --suite r255-sha512 >/dev/null
+run dataset list --brand acme | grep -q "PSI suite:  r255-sha512" || { echo "list does not name the suite"; exit 1; }
+run ingest --brand acme --dataset crm_r255 s/customers.csv >/dev/null
 
 # The analysis rule's limits.
 expect 1 "below the minimum of 10" collab create --brand acme --dataset crm --partner partner-1 --dimensions segment --k 5
@@ -66,6 +77,7 @@ for c in r["cells"]:
 assert 500 < r["noisy_total"] < 1000, r["noisy_total"]
 assert m["partner_list"]["rows"] == 1500 and m["partner_list"]["distinct"] == 1500, m
 assert m["elements"] == int(open("pad_to").read()), m  # |A| is the collaboration's pad_to, not n
+assert m["suite"] == "x25519-ell2-sha512", m  # the dataset's suite, named by the offer
 # traffic: B and A' out, A and the release back (32 bytes per element)
 assert m["traffic"]["to_service"] > 1500 * 32 + 500 * 32, m["traffic"]
 PY
@@ -181,4 +193,17 @@ for row in list(csv.DictReader(open("s/partner.csv")))[:300]:
     assert e.encode() not in everything.lower(), "an identifier was printed"
     assert hashlib.sha256(e.encode()).hexdigest().encode() not in everything, "a digest was printed"
 assert not re.search(rb"[0-9a-f]{64}", matches), "a 64-hex value (digest or pseudonym) was printed"
+PY
+
+# The other suite side by side: a dataset created with --suite r255-sha512
+# matches the same partner list through ristretto255, with the same kind of
+# result (the two suites' elements never meet: each dataset has its own).
+C3=$(run collab create --brand acme --dataset crm_r255 --partner partner-1 --dimensions segment --k 20 \
+      --min-partner-set 100 --json | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
+run match --collab "$C3" --ids s/partner.csv --json > m4.json
+python3 - <<'PY'
+import json
+m = json.load(open("m4.json")); r = m["release"]
+assert m["suite"] == "r255-sha512", m
+assert r["outcome"] == "released" and 500 < r["noisy_total"] < 1000, r
 PY

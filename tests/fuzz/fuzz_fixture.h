@@ -151,6 +151,7 @@ static void ffx_template(struct ffx *f)
 	d.brand_id = acme;
 	snprintf(d.name, sizeof(d.name), "crm");
 	d.id_type = CRYPTO_ID_EMAIL;
+	d.suite = CRYPTO_PSI_SUITE_DEFAULT;
 	snprintf(d.profile, sizeof(d.profile), "default");
 	ffx_ok(dataset_codes_parse("ads_measurement,audience_insights", false, d.purposes, &d.npurposes),
 	       "purposes", NULL);

@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const countries[] = { NULL, "CN", "US", "GB" };
 	static const char *const hints[] = { "ids.csv", "ids.ndjson", NULL, "ids" };
-	struct psi_session_offer offer = { .suite = CRYPTO_PSI_SUITE, .elements = 0, .min_set = 1,
+	struct psi_session_offer offer = { .suite = "r255-sha512", .elements = 0, .min_set = 1,
 					   .max_set = 64 };
 	struct crypto_id_opts opts = { .profile = NULL };
 	struct psi_partner_report rep = { 0 };

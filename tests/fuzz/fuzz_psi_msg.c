@@ -38,7 +38,7 @@ static const char session_hex[] = "0123456789abcdef0123456789abcdef";
 static struct psi_partner *answered_partner(uint64_t elements)
 {
 	static const char list[] = "email\nsomeone@example.com\n";
-	struct psi_session_offer o = { .suite = CRYPTO_PSI_SUITE, .id_type = CRYPTO_ID_EMAIL,
+	struct psi_session_offer o = { .suite = "r255-sha512", .id_type = CRYPTO_ID_EMAIL,
 				       .elements = elements, .min_set = 1, .max_set = 10 };
 	struct psi_elements b = { 0 };
 	struct psi_partner *p = NULL;

@@ -106,6 +106,10 @@ static inline cr_err mfx_no_leaf(void *ctx, const struct ingest_batch *b)
 	return CR_OK;
 }
 
+/* The PSI suite of the datasets the fixture makes: a test file that runs
+ * its group once per suite sets it before each run. */
+static enum crypto_psi_suite mfx_suite = CRYPTO_PSI_SUITE_DEFAULT;
+
 static inline void mfx_dataset(struct mfx *f)
 {
 	struct registry_gate gs;
@@ -119,6 +123,7 @@ static inline void mfx_dataset(struct mfx *f)
 	f->d.brand_id = f->brand;
 	snprintf(f->d.name, sizeof(f->d.name), "crm");
 	f->d.id_type = CRYPTO_ID_EMAIL;
+	f->d.suite = mfx_suite;
 	snprintf(f->d.profile, sizeof(f->d.profile), "default");
 	assert_int_equal(dataset_codes_parse("ads_measurement,audience_insights", false, f->d.purposes,
 					     &f->d.npurposes), CR_OK);

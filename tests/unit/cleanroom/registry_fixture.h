@@ -224,6 +224,7 @@ static inline void rfx_dataset(struct rfx *f, int64_t brand, const char *brand_n
 	d->brand_id = brand;
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->id_type = CRYPTO_ID_EMAIL;
+	d->suite = CRYPTO_PSI_SUITE_DEFAULT;
 	snprintf(d->profile, sizeof(d->profile), "default");
 	assert_int_equal(dataset_codes_parse(purposes, false, d->purposes, &d->npurposes), CR_OK);
 	assert_int_equal(dataset_codes_parse(recipients, true, d->recipients, &d->nrecipients), CR_OK);

@@ -446,6 +446,7 @@ static void test_i5_every_verb_appends_its_leaf(void **state)
 	d.brand_id = brand;
 	snprintf(d.name, sizeof(d.name), "crm");
 	d.id_type = CRYPTO_ID_EMAIL;
+	d.suite = CRYPTO_PSI_SUITE_DEFAULT;
 	snprintf(d.profile, sizeof(d.profile), "default");
 	assert_int_equal(dataset_codes_parse("audience_insights,ads_measurement", false, d.purposes,
 					     &d.npurposes), CR_OK);

@@ -73,6 +73,7 @@ static int setup(void **state)
 	fx->d.brand_id = 1;
 	snprintf(fx->d.name, sizeof(fx->d.name), "customers");
 	fx->d.id_type = CRYPTO_ID_EMAIL;
+	fx->d.suite = CRYPTO_PSI_SUITE_DEFAULT;
 	snprintf(fx->d.profile, sizeof(fx->d.profile), "default");
 	assert_int_equal(dataset_codes_parse("ads_measurement,audience_insights", false,
 					     fx->d.purposes, &fx->d.npurposes), CR_OK);

@@ -60,6 +60,7 @@ static void dataset_of(struct rfx *f, const char *name, const char *purposes, co
 	d->brand_id = f->acme;
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->id_type = CRYPTO_ID_EMAIL;
+	d->suite = CRYPTO_PSI_SUITE_DEFAULT;
 	snprintf(d->profile, sizeof(d->profile), "default");
 	assert_int_equal(dataset_codes_parse(purposes, false, d->purposes, &d->npurposes), CR_OK);
 	assert_int_equal(dataset_codes_parse(recipients, true, d->recipients, &d->nrecipients), CR_OK);

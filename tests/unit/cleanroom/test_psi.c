@@ -279,14 +279,14 @@ static void test_padded_partner_list_is_bounded_by_the_default_budget(void **sta
 
 /* ------------------------------------------------------ refused sessions */
 
-/* n valid, distinct blinded-looking elements. */
-static struct psi_elements fake_b(size_t n)
+/* n valid, distinct blinded-looking elements of the suite. */
+static struct psi_elements fake_b(enum crypto_psi_suite suite, size_t n)
 {
 	struct psi_elements e = { cr_xmalloc(n * 32 + 1), n };
 	for (size_t i = 0; i < n; i++) {
 		uint8_t d[32];
 		randombytes_buf(d, sizeof(d));
-		crypto_psi_hash_to_group(CRYPTO_ID_EMAIL, d, e.bytes + i * 32);
+		assert_int_equal(crypto_psi_hash_to_group(suite, CRYPTO_ID_EMAIL, d, e.bytes + i * 32), CR_OK);
 	}
 	return e;
 }
@@ -296,7 +296,7 @@ enum b_fault { B_DUPLICATE, B_INVALID, B_IDENTITY, B_TOO_FEW, B_TOO_MANY, B_COUN
 static void refuse_b_case(struct mfx *f, const struct collab *c, enum b_fault fault, cr_err want)
 {
 	struct run r;
-	struct psi_elements b = fake_b(40);
+	struct psi_elements b = fake_b(f->d.suite, 40);
 	size_t n = 40, refusals = mfx_leaves(f, "match.refuse");
 	uint64_t spent = mfx_spent(f, c), announced;
 	char detail[512];
@@ -363,7 +363,7 @@ static void test_refused_partner_sets(void **state)
 static void refuse_a_prime_case(struct mfx *f, const struct collab *c, long delta)
 {
 	struct run r;
-	struct psi_elements b = fake_b(40);
+	struct psi_elements b = fake_b(f->d.suite, 40);
 	size_t n, refusals = mfx_leaves(f, "match.refuse");
 	uint8_t *ap;
 	char *rel = (char *)"untouched";
@@ -890,7 +890,7 @@ static uint8_t *brand_side_values(struct mfx *f, size_t *n)
 		if (crypto_id_digest(CRYPTO_ID_EMAIL, emails[i], strlen(emails[i]), NULL, d) != CR_OK)
 			continue;
 		memcpy(out + k++ * 32, d, 32);
-		crypto_psi_hash_to_group(CRYPTO_ID_EMAIL, d, out + k++ * 32);
+		assert_int_equal(crypto_psi_hash_to_group(f->d.suite, CRYPTO_ID_EMAIL, d, out + k++ * 32), CR_OK);
 	}
 	mfx_free_list(emails, ne);
 	qsort(out, k, 32, cmp32);
@@ -976,7 +976,7 @@ static struct psi_session_offer test_offer(uint64_t elements, uint64_t min, uint
 	struct psi_session_offer o;
 	memset(&o, 0, sizeof(o));
 	snprintf(o.session, sizeof(o.session), "00112233445566778899aabbccddeeff");
-	snprintf(o.suite, sizeof(o.suite), "%s", CRYPTO_PSI_SUITE);
+	snprintf(o.suite, sizeof(o.suite), "%s", crypto_psi_suite_name(CRYPTO_PSI_R255));
 	o.id_type = CRYPTO_ID_EMAIL;
 	o.elements = elements;
 	o.min_set = min;
@@ -1000,7 +1000,7 @@ static void test_partner_list_and_rounds(void **state)
 	struct psi_session_offer o = test_offer(3, 2, 10);
 	struct psi_partner *p = NULL;
 	struct psi_partner_report rep;
-	struct psi_elements b = { 0 }, ap = { 0 }, a = fake_b(3);
+	struct psi_elements b = { 0 }, ap = { 0 }, a = fake_b(CRYPTO_PSI_R255, 3);
 	json_t *rel = NULL;
 	o.suite[0] = 'x';
 	assert_int_equal(psi_partner_new(&o, &p), CR_ERR_PSI_SUITE);
@@ -1106,7 +1106,21 @@ int main(void)
 		cmocka_unit_test(test_noise_drawn_at_open),
 		cmocka_unit_test(test_session_randomness_is_seeded_once),
 	};
+	/* The protocol over the other suite: its correctness, its refusals
+	 * (whose encodings and identity differ) and the work it does. */
+	const struct CMUnitTest r255_tests[] = {
+		cmocka_unit_test(test_exact_join_then_bounded_noise),
+		cmocka_unit_test(test_refused_partner_sets),
+		cmocka_unit_test(test_refused_repeated_answer),
+		cmocka_unit_test(test_i4_partner_receives_only_released_aggregates),
+		cmocka_unit_test(test_answer_work_independent_of_overlap),
+	};
+	int failed;
 	if (sodium_init() < 0)
 		return 1;
-	return cmocka_run_group_tests(tests, setup, teardown);
+	mfx_suite = CRYPTO_PSI_X25519;
+	failed = cmocka_run_group_tests_name("x25519-ell2-sha512", tests, setup, teardown);
+	mfx_suite = CRYPTO_PSI_R255;
+	failed += cmocka_run_group_tests_name("r255-sha512", r255_tests, setup, teardown);
+	return failed;
 }

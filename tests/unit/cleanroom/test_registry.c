@@ -606,6 +606,7 @@ static void test_r15_child_directed_datasets_and_the_brand_child_age(void **stat
 	kids.brand_id = f->acme;
 	snprintf(kids.name, sizeof(kids.name), "kids");
 	kids.id_type = CRYPTO_ID_EMAIL;
+	kids.suite = CRYPTO_PSI_SUITE_DEFAULT;
 	snprintf(kids.profile, sizeof(kids.profile), "default");
 	assert_int_equal(dataset_codes_parse("ads_measurement", false, kids.purposes, &kids.npurposes), CR_OK);
 	assert_int_equal(columns_parse(RFX_COLUMNS, &kids.columns, NULL, 0), CR_OK);

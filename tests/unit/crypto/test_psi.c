@@ -42,7 +42,7 @@ static void test_small_multiples_of_base(void **state)
 	for (uint8_t i = 1; i <= 3; i++) {
 		scalar_small(s, i);
 		from_hex(base_multiples[i], want, 32);
-		assert_int_equal(crypto_psi_mul(s, base, got), CR_OK);
+		assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, s, base, got), CR_OK);
 		assert_bytes_equal(got, want, 32);
 	}
 }
@@ -101,7 +101,7 @@ static void test_bad_encodings_refused(void **state)
 		from_hex(bad_encodings[i], p, 32);
 		memcpy(out, untouched, 32);
 		print_message("bad encoding %zu\n", i);
-		assert_int_equal(crypto_psi_mul(s, p, out), CR_ERR_PSI_ENCODING);
+		assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, s, p, out), CR_ERR_PSI_ENCODING);
 		assert_bytes_equal(out, untouched, 32);
 	}
 }
@@ -173,18 +173,18 @@ static void test_hash_to_group_known_answers(void **state)
 	/* Pinned when the suite was written; a change here breaks every
 	 * stored PSI element (I1), so it must never happen silently. */
 	digest_of("alice.smith@example.com", d);
-	crypto_psi_hash_to_group(CRYPTO_ID_EMAIL, d, got);
+	assert_int_equal(crypto_psi_hash_to_group(CRYPTO_PSI_R255, CRYPTO_ID_EMAIL, d, got), CR_OK);
 	from_hex("2e4a4a6a95a53163d8ccb57bb03f43f7750741379b6191430974f0240b75c578", want, 32);
 	assert_bytes_equal(got, want, 32);
 	hash_by_definition("email", d, by_def);
 	assert_bytes_equal(got, by_def, 32);
 	assert_int_equal(crypto_core_ristretto255_is_valid_point(got), 1);
 	/* the type is part of the input */
-	crypto_psi_hash_to_group(CRYPTO_ID_PHONE, d, other);
+	assert_int_equal(crypto_psi_hash_to_group(CRYPTO_PSI_R255, CRYPTO_ID_PHONE, d, other), CR_OK);
 	assert_memory_not_equal(got, other, 32);
 
 	digest_of("+8613800138000", d);
-	crypto_psi_hash_to_group(CRYPTO_ID_PHONE, d, got);
+	assert_int_equal(crypto_psi_hash_to_group(CRYPTO_PSI_R255, CRYPTO_ID_PHONE, d, got), CR_OK);
 	from_hex("c2dbd1e6dd4fc7cf41562cb0f1166ec1e4056baf9830e67600fd02652ada0611", want, 32);
 	assert_bytes_equal(got, want, 32);
 	hash_by_definition("phone", d, by_def);
@@ -225,22 +225,22 @@ static void test_commutativity(void **state)
 	crypto_psi_scalar_random(k);
 	crypto_psi_scalar_mul(a, k, ak);
 	digest_of("zhang.wei@qq.com", d);
-	crypto_psi_hash_to_group(CRYPTO_ID_EMAIL, d, h);
+	assert_int_equal(crypto_psi_hash_to_group(CRYPTO_PSI_R255, CRYPTO_ID_EMAIL, d, h), CR_OK);
 
 	/* brand side: E = k*H, then the service's a*E; partner: b*(a*E) */
-	assert_int_equal(crypto_psi_mul(k, h, e), CR_OK);
-	assert_int_equal(crypto_psi_mul(a, e, e), CR_OK); /* in place */
-	assert_int_equal(crypto_psi_mul(b, e, left), CR_OK);
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, k, h, e), CR_OK);
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, a, e, e), CR_OK); /* in place */
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, b, e, left), CR_OK);
 	/* partner: B = b*H; service: (a*k)*B */
-	assert_int_equal(crypto_psi_mul(b, h, bh), CR_OK);
-	assert_int_equal(crypto_psi_mul(ak, bh, right), CR_OK);
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, b, h, bh), CR_OK);
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, ak, bh, right), CR_OK);
 	assert_bytes_equal(left, right, 32);
 
 	/* another subject does not match */
 	digest_of("li.lei@163.com", d);
-	crypto_psi_hash_to_group(CRYPTO_ID_EMAIL, d, h);
-	assert_int_equal(crypto_psi_mul(b, h, bh), CR_OK);
-	assert_int_equal(crypto_psi_mul(ak, bh, other), CR_OK);
+	assert_int_equal(crypto_psi_hash_to_group(CRYPTO_PSI_R255, CRYPTO_ID_EMAIL, d, h), CR_OK);
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, b, h, bh), CR_OK);
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, ak, bh, other), CR_OK);
 	assert_memory_not_equal(left, other, 32);
 }
 
@@ -252,14 +252,14 @@ static void test_mul_identity_refused(void **state)
 	crypto_psi_scalar_random(s);
 	memset(untouched, 0x42, 32);
 	memcpy(out, untouched, 32);
-	assert_int_equal(crypto_psi_mul(s, zero, out), CR_ERR_PSI_IDENTITY);
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, s, zero, out), CR_ERR_PSI_IDENTITY);
 	assert_bytes_equal(out, untouched, 32);
 
 	from_hex(base_multiples[2], p, 32);
 	/* a zero scalar, and the group order L, give the identity */
-	assert_int_equal(crypto_psi_mul(zero, p, out), CR_ERR_PSI_IDENTITY);
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, zero, p, out), CR_ERR_PSI_IDENTITY);
 	from_hex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", l, 32);
-	assert_int_equal(crypto_psi_mul(l, p, out), CR_ERR_PSI_IDENTITY);
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, l, p, out), CR_ERR_PSI_IDENTITY);
 	assert_bytes_equal(out, untouched, 32);
 }
 
@@ -278,9 +278,9 @@ static void test_scalar_mul(void **state)
 	crypto_psi_scalar_random(b);
 	crypto_psi_scalar_mul(a, b, ab);
 	from_hex(base_multiples[1], p, 32);
-	assert_int_equal(crypto_psi_mul(b, p, x), CR_OK);
-	assert_int_equal(crypto_psi_mul(a, x, x), CR_OK);
-	assert_int_equal(crypto_psi_mul(ab, p, y), CR_OK);
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, b, p, x), CR_OK);
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, a, x, x), CR_OK);
+	assert_int_equal(crypto_psi_mul(CRYPTO_PSI_R255, ab, p, y), CR_OK);
 	assert_bytes_equal(x, y, 32);
 }
 

@@ -466,8 +466,11 @@ static void test_hash_to_group_deterministic_and_separated(void **state)
 	assert_int_equal(crypto_x25519_hash_to_group(CRYPTO_ID_EMAIL, d2, x), CR_OK);
 	assert_memory_not_equal(e1, x, 32);
 	/* the other suite's H of the same input is another group's element */
-	crypto_psi_hash_to_group(CRYPTO_ID_EMAIL, d, x);
+	assert_int_equal(crypto_psi_hash_to_group(CRYPTO_PSI_R255, CRYPTO_ID_EMAIL, d, x), CR_OK);
 	assert_memory_not_equal(e1, x, 32);
+	/* and crypto_psi_hash_to_group's x25519 suite is this H */
+	assert_int_equal(crypto_psi_hash_to_group(CRYPTO_PSI_X25519, CRYPTO_ID_EMAIL, d, x), CR_OK);
+	assert_bytes_equal(e1, x, 32);
 }
 
 /* H(t, d) is u(hash_to_curve(M, DST)) with M and DST rebuilt here from the
