@@ -35,6 +35,9 @@
 #include "crypto/crypto_internal.h"
 
 #define IFMA __attribute__((target("avx512f,avx512ifma,avx512vl")))
+/* The field operations inline into the ladder step, so that its state
+ * stays in the 32 vector registers instead of going through memory. */
+#define IFMA_INLINE static inline __attribute__((always_inline)) IFMA
 
 #define M52 ((UINT64_C(1) << 52) - 1)
 #define M47 ((UINT64_C(1) << 47) - 1)
@@ -48,7 +51,7 @@ typedef struct fe8 {
 /* One carry chain over limbs below 2^62: limb 4 is cut at bit 47 and its
  * carry folded into limb 0 as 19 c, then limbs 0..3 are cut at bit 52.
  * Afterwards limbs 0..3 are below 2^52 and limb 4 below 2^47 + 2^11. */
-static inline IFMA void fe8_carry(fe8 *h)
+IFMA_INLINE void fe8_carry(fe8 *h)
 {
 	const __m512i m52 = _mm512_set1_epi64((long long)M52);
 	const __m512i m47 = _mm512_set1_epi64((long long)M47);
@@ -57,6 +60,7 @@ static inline IFMA void fe8_carry(fe8 *h)
 	c = _mm512_srli_epi64(h->v[4], 47);
 	h->v[4] = _mm512_and_si512(h->v[4], m47);
 	h->v[0] = _mm512_madd52lo_epu64(h->v[0], c, _mm512_set1_epi64(19));
+	#pragma GCC unroll 10
 	for (int k = 0; k < 4; k++) {
 		c = _mm512_srli_epi64(h->v[k], 52);
 		h->v[k] = _mm512_and_si512(h->v[k], m52);
@@ -64,8 +68,9 @@ static inline IFMA void fe8_carry(fe8 *h)
 	}
 }
 
-static inline IFMA void fe8_add(fe8 *h, const fe8 *f, const fe8 *g)
+IFMA_INLINE void fe8_add(fe8 *h, const fe8 *f, const fe8 *g)
 {
+	#pragma GCC unroll 10
 	for (int k = 0; k < 5; k++)
 		h->v[k] = _mm512_add_epi64(f->v[k], g->v[k]);
 	fe8_carry(h);
@@ -73,13 +78,14 @@ static inline IFMA void fe8_add(fe8 *h, const fe8 *f, const fe8 *g)
 
 /* f + 2p - g: 2p's limbs (2^53 - 38, 2^53 - 2 three times, 2^48 - 2) are at
  * least g's, so nothing wraps. */
-static inline IFMA void fe8_sub(fe8 *h, const fe8 *f, const fe8 *g)
+IFMA_INLINE void fe8_sub(fe8 *h, const fe8 *f, const fe8 *g)
 {
 	static const uint64_t two_p[5] = {
 		(UINT64_C(1) << 53) - 38, (UINT64_C(1) << 53) - 2, (UINT64_C(1) << 53) - 2,
 		(UINT64_C(1) << 53) - 2, (UINT64_C(1) << 48) - 2,
 	};
 
+	#pragma GCC unroll 10
 	for (int k = 0; k < 5; k++)
 		h->v[k] = _mm512_sub_epi64(_mm512_add_epi64(f->v[k],
 							    _mm512_set1_epi64((long long)two_p[k])),
@@ -92,31 +98,37 @@ static inline IFMA void fe8_sub(fe8 *h, const fe8 *f, const fe8 *g)
  * is L + H 2^52 (L its low 52 bits, which is all madd52 reads): 608 L
  * lands in limbs k - 5 (low half) and k - 4 (high half), 608 H in limb
  * k - 4; what lands in limb 5 comes round once more times 608. */
-static inline IFMA void fe8_fold(fe8 *h, __m512i c[10])
+IFMA_INLINE void fe8_fold(fe8 *h, __m512i c[10])
 {
 	const __m512i k608 = _mm512_set1_epi64(608);
 	__m512i top;
 
+	#pragma GCC unroll 10
 	for (int k = 0; k < 5; k++)
 		c[k] = _mm512_madd52lo_epu64(c[k], c[k + 5], k608);
+	#pragma GCC unroll 10
 	for (int k = 0; k < 4; k++) {
 		c[k + 1] = _mm512_madd52hi_epu64(c[k + 1], c[k + 5], k608);
 		c[k + 1] = _mm512_madd52lo_epu64(c[k + 1], _mm512_srli_epi64(c[k + 5], 52), k608);
 	}
 	top = _mm512_madd52hi_epu64(_mm512_setzero_si512(), c[9], k608);
 	c[0] = _mm512_madd52lo_epu64(c[0], top, k608);
+	#pragma GCC unroll 10
 	for (int k = 0; k < 5; k++)
 		h->v[k] = c[k];
 	fe8_carry(h);
 }
 
-static inline IFMA void fe8_mul(fe8 *h, const fe8 *f, const fe8 *g)
+IFMA_INLINE void fe8_mul(fe8 *h, const fe8 *f, const fe8 *g)
 {
 	__m512i c[10];
 
+	#pragma GCC unroll 10
 	for (int k = 0; k < 10; k++)
 		c[k] = _mm512_setzero_si512();
+	#pragma GCC unroll 10
 	for (int i = 0; i < 5; i++) {
+		#pragma GCC unroll 10
 		for (int j = 0; j < 5; j++) {
 			c[i + j] = _mm512_madd52lo_epu64(c[i + j], f->v[i], g->v[j]);
 			c[i + j + 1] = _mm512_madd52hi_epu64(c[i + j + 1], f->v[i], g->v[j]);
@@ -127,20 +139,25 @@ static inline IFMA void fe8_mul(fe8 *h, const fe8 *f, const fe8 *g)
 
 /* The ten cross products once, doubled by an addition, then the five
  * squares: 30 multiplications instead of 50. */
-static inline IFMA void fe8_sq(fe8 *h, const fe8 *f)
+IFMA_INLINE void fe8_sq(fe8 *h, const fe8 *f)
 {
 	__m512i c[10];
 
+	#pragma GCC unroll 10
 	for (int k = 0; k < 10; k++)
 		c[k] = _mm512_setzero_si512();
+	#pragma GCC unroll 10
 	for (int i = 0; i < 5; i++) {
+		#pragma GCC unroll 10
 		for (int j = i + 1; j < 5; j++) {
 			c[i + j] = _mm512_madd52lo_epu64(c[i + j], f->v[i], f->v[j]);
 			c[i + j + 1] = _mm512_madd52hi_epu64(c[i + j + 1], f->v[i], f->v[j]);
 		}
 	}
+	#pragma GCC unroll 10
 	for (int k = 0; k < 10; k++)
 		c[k] = _mm512_add_epi64(c[k], c[k]);
+	#pragma GCC unroll 10
 	for (int i = 0; i < 5; i++) {
 		c[2 * i] = _mm512_madd52lo_epu64(c[2 * i], f->v[i], f->v[i]);
 		c[2 * i + 1] = _mm512_madd52hi_epu64(c[2 * i + 1], f->v[i], f->v[i]);
@@ -148,7 +165,7 @@ static inline IFMA void fe8_sq(fe8 *h, const fe8 *f)
 	fe8_fold(h, c);
 }
 
-static inline IFMA void fe8_sqn(fe8 *h, const fe8 *f, int n)
+static __attribute__((noinline)) IFMA void fe8_sqn(fe8 *h, const fe8 *f, int n)
 {
 	fe8_sq(h, f);
 	for (int i = 1; i < n; i++)
@@ -157,17 +174,20 @@ static inline IFMA void fe8_sqn(fe8 *h, const fe8 *f, int n)
 
 /* h = g + f * 121665 (the ladder's a24): limb 4's high half (f4 < 2^48, so
  * below 2^13) has weight 2^260 and comes round times 608. */
-static inline IFMA void fe8_mul_a24_add(fe8 *h, const fe8 *f, const fe8 *g)
+IFMA_INLINE void fe8_mul_a24_add(fe8 *h, const fe8 *f, const fe8 *g)
 {
 	const __m512i a24 = _mm512_set1_epi64(121665);
 	__m512i c[5], top;
 
+	#pragma GCC unroll 10
 	for (int k = 0; k < 5; k++)
 		c[k] = _mm512_madd52lo_epu64(g->v[k], f->v[k], a24);
+	#pragma GCC unroll 10
 	for (int k = 0; k < 4; k++)
 		c[k + 1] = _mm512_madd52hi_epu64(c[k + 1], f->v[k], a24);
 	top = _mm512_madd52hi_epu64(_mm512_setzero_si512(), f->v[4], a24);
 	c[0] = _mm512_madd52lo_epu64(c[0], top, _mm512_set1_epi64(608));
+	#pragma GCC unroll 10
 	for (int k = 0; k < 5; k++)
 		h->v[k] = c[k];
 	fe8_carry(h);
@@ -238,6 +258,7 @@ static IFMA void fe8_canon(fe8 *h)
 	fe8_carry(h);
 	t = *h;
 	t.v[0] = _mm512_add_epi64(t.v[0], _mm512_set1_epi64(19));
+	#pragma GCC unroll 10
 	for (int k = 0; k < 4; k++) {
 		c = _mm512_srli_epi64(t.v[k], 52);
 		t.v[k] = _mm512_and_si512(t.v[k], m52);
@@ -245,6 +266,7 @@ static IFMA void fe8_canon(fe8 *h)
 	}
 	ge = _mm512_test_epi64_mask(t.v[4], _mm512_set1_epi64((long long)(UINT64_C(1) << 47)));
 	t.v[4] = _mm512_and_si512(t.v[4], m47);
+	#pragma GCC unroll 10
 	for (int k = 0; k < 5; k++)
 		h->v[k] = _mm512_mask_blend_epi64(ge, h->v[k], t.v[k]);
 	sodium_memzero(&t, sizeof(t));
@@ -277,6 +299,7 @@ static IFMA __mmask8 fe8_non_square(const fe8 *z)
 	fe8_mul(&t, &t, &z2);          /* 6 */
 	fe8_mul(&z250, &z250, &t);     /* 2^254 - 10 */
 	fe8_canon(&z250);
+	#pragma GCC unroll 10
 	for (int k = 0; k < 5; k++)
 		eq &= _mm512_cmpeq_epi64_mask(z250.v[k],
 					      _mm512_set1_epi64((long long)minus_one[k]));
@@ -300,7 +323,7 @@ static uint64_t load64_le(const uint8_t *s)
 
 static void store64_le(uint8_t *d, uint64_t v)
 {
-	for (int i = 0; i < 8; i++) {
+		for (int i = 0; i < 8; i++) {
 		d[i] = (uint8_t)v;
 		v >>= 8;
 	}
@@ -311,7 +334,7 @@ static IFMA void fe8_frombytes(fe8 *h, const uint8_t in[8][32])
 {
 	_Alignas(64) uint64_t l[5][8];
 
-	for (int i = 0; i < 8; i++) {
+		for (int i = 0; i < 8; i++) {
 		uint64_t w0 = load64_le(in[i]), w1 = load64_le(in[i] + 8);
 		uint64_t w2 = load64_le(in[i] + 16), w3 = load64_le(in[i] + 24);
 
@@ -321,7 +344,7 @@ static IFMA void fe8_frombytes(fe8 *h, const uint8_t in[8][32])
 		l[3][i] = ((w2 >> 28) | (w3 << 36)) & M52;
 		l[4][i] = (w3 >> 16) & M47;
 	}
-	for (int k = 0; k < 5; k++)
+		for (int k = 0; k < 5; k++)
 		h->v[k] = _mm512_load_si512(l[k]);
 	sodium_memzero(l, sizeof(l));
 }
@@ -333,9 +356,9 @@ static IFMA void fe8_tobytes(uint8_t out[8][32], const fe8 *f)
 	fe8 h = *f;
 
 	fe8_canon(&h);
-	for (int k = 0; k < 5; k++)
+		for (int k = 0; k < 5; k++)
 		_mm512_store_si512(l[k], h.v[k]);
-	for (int i = 0; i < 8; i++) {
+		for (int i = 0; i < 8; i++) {
 		store64_le(out[i], l[0][i] | (l[1][i] << 52));
 		store64_le(out[i] + 8, (l[1][i] >> 12) | (l[2][i] << 40));
 		store64_le(out[i] + 16, (l[2][i] >> 24) | (l[3][i] << 28));
@@ -348,7 +371,7 @@ static IFMA void fe8_tobytes(uint8_t out[8][32], const fe8 *f)
 /* ============================================================ the ladder */
 
 /* One step of RFC 7748's ladder on all lanes (x1 the input point). */
-static inline IFMA void ladder_step(fe8 *x2, fe8 *z2, fe8 *x3, fe8 *z3, const fe8 *x1)
+IFMA_INLINE void ladder_step(fe8 *x2, fe8 *z2, fe8 *x3, fe8 *z3, const fe8 *x1)
 {
 	fe8 a, aa, b, bb, e, c, d, da, cb;
 
@@ -371,8 +394,9 @@ static inline IFMA void ladder_step(fe8 *x2, fe8 *z2, fe8 *x3, fe8 *z3, const fe
 	fe8_mul(z2, z2, &e);
 }
 
-static inline IFMA void fe8_cswap(fe8 *f, fe8 *g, __mmask8 m)
+IFMA_INLINE void fe8_cswap(fe8 *f, fe8 *g, __mmask8 m)
 {
+	#pragma GCC unroll 10
 	for (int k = 0; k < 5; k++) {
 		__m512i x = f->v[k];
 
