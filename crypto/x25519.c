@@ -314,6 +314,7 @@ cr_err crypto_x25519_ladder(const uint8_t k[static 32], const uint8_t u[static 3
 	uint8_t zb[32];
 	uint64_t swap = 0;
 	cr_err rc = CR_OK;
+	int ident;
 
 	crypto_fe_frombytes(&x1, u);
 	memset(&x2, 0, sizeof(x2));
@@ -352,7 +353,9 @@ cr_err crypto_x25519_ladder(const uint8_t k[static 32], const uint8_t u[static 3
 	/* Z = 0 is the identity: tested in constant time, and the flag it
 	 * gives is public (the result is then refused, not sent). */
 	crypto_fe_tobytes(zb, &z2);
-	if (sodium_is_zero(zb, sizeof(zb))) {
+	ident = sodium_is_zero(zb, sizeof(zb));
+	CR_CT_PUBLIC(&ident, sizeof(ident));
+	if (ident) {
 		rc = CR_ERR_PSI_IDENTITY;
 		goto out;
 	}
