@@ -53,8 +53,9 @@ static inline int crypto_ascii_space(unsigned char c)
 /*
  * The group arithmetic of the second PSI suite, x25519-ell2-sha512
  * (docs/spec/psi-protocol.md section 2b), in crypto/x25519.c: portable 64-bit
- * code, constant time in the scalar and the field values. Not yet wired into
- * the suite.
+ * code, constant time in the scalar and the field values (the eight-lane
+ * IFMA code and the batch entry point are in the section after this one).
+ * Not yet wired into the suite.
  */
 
 /* A field element mod p = 2^255 - 19: five limbs of radix 2^51, value

@@ -1,7 +1,9 @@
 /*
  * x25519.c: the second suite's group arithmetic (suite x25519-ell2-sha512,
  * docs/spec/psi-protocol.md section 2b); wired into the suite by issue 22's
- * later steps. Nothing else calls it yet.
+ * later steps. crypto/x25519_batch.c calls it for lists (and for what the
+ * eight-lane IFMA code of crypto/x25519_ifma.c leaves over, or everything on
+ * a CPU without IFMA); the IFMA code must give its bytes and errors.
  *
  * The portable 64-bit implementation: field elements mod p = 2^255 - 19 in
  * radix 2^51 with 128-bit products, RFC 7748 section 5's Montgomery ladder
