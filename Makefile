@@ -249,7 +249,7 @@ fuzz-smoke: deps $(FUZZ_BINS)
 # consent rules against their model on SOAK_HISTORIES random histories
 # (default 1,000,000; `make test` does 100,000), and the x25519 IFMA code
 # against the portable code on SOAK_X25519 random pairs (default 10^7, about
-# 20 minutes on one core; `make test` does 10^5).
+# 13 minutes on one core; `make test` does 10^5).
 SOAK_KILLS ?= 1000
 SOAK_X25519 ?= 10000000
 SOAK_HISTORIES ?= 1000000
