@@ -4,8 +4,9 @@
  * costs on one thread (`make bench-x25519`): the portable code, the
  * eight-lane AVX-512 IFMA code (where the CPU has it) and, for scale,
  * libsodium's crypto_scalarmult_ristretto255 (suite r255-sha512's
- * operation), all in one run. Microseconds per multiplication, best of
- * REPEATS runs, as the machine is shared. The goal of issue 22 is about
+ * operation), all in one run. Microseconds of the thread's CPU time per
+ * multiplication, best of REPEATS runs: the machine is shared, and wall
+ * time would count the other processes' turns. The goal of issue 22 is about
  * 5 us per multiplication per core (a 1M x 1M match in 20 s on 2 cores).
  */
 #include <stdio.h>
