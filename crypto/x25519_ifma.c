@@ -93,15 +93,16 @@ IFMA_INLINE void fe8_sub(fe8 *h, const fe8 *f, const fe8 *g)
 	fe8_carry(h);
 }
 
-/* Folds the ten product columns c[0..9] (each below 2^56; c[9] below 2^52
- * as limb 4 is below 2^48) into five limbs and carries them. Column k >= 5
- * is L + H 2^52 (L its low 52 bits, which is all madd52 reads): 608 L
- * lands in limbs k - 5 (low half) and k - 4 (high half), 608 H in limb
- * k - 4; what lands in limb 5 comes round once more times 608. */
+/* Folds the ten product columns c[0..9] (each below 2^56) into five limbs
+ * and carries them. Column k >= 5 is L + H 2^52 (L its low 52 bits, which
+ * is all madd52 reads): 608 L lands in limbs k - 5 (low half) and k - 4
+ * (high half), 608 H in limb k - 4. Nothing lands in limb 5: column 9 is
+ * the high half of f4 g4 alone, and with f4, g4 < 2^47 + 2^11 (fe8_carry)
+ * it is below 2^42.01, so 608 times it is below 2^52 (no high half) and
+ * its H is 0. */
 IFMA_INLINE void fe8_fold(fe8 *h, __m512i c[10])
 {
 	const __m512i k608 = _mm512_set1_epi64(608);
-	__m512i top;
 
 	#pragma GCC unroll 10
 	for (int k = 0; k < 5; k++)
@@ -111,58 +112,72 @@ IFMA_INLINE void fe8_fold(fe8 *h, __m512i c[10])
 		c[k + 1] = _mm512_madd52hi_epu64(c[k + 1], c[k + 5], k608);
 		c[k + 1] = _mm512_madd52lo_epu64(c[k + 1], _mm512_srli_epi64(c[k + 5], 52), k608);
 	}
-	top = _mm512_madd52hi_epu64(_mm512_setzero_si512(), c[9], k608);
-	c[0] = _mm512_madd52lo_epu64(c[0], top, k608);
 	#pragma GCC unroll 10
 	for (int k = 0; k < 5; k++)
 		h->v[k] = c[k];
 	fe8_carry(h);
 }
 
+/* The low and the high halves of the products go to separate columns
+ * (lo, hi), added at the end: each chain of dependent madd52 is then at
+ * most five long instead of ten, which is what bounds the ladder (its
+ * steps are sequential and IFMA's latency is several cycles). */
 IFMA_INLINE void fe8_mul(fe8 *h, const fe8 *f, const fe8 *g)
 {
-	__m512i c[10];
+	__m512i lo[10], hi[10];
 
 	#pragma GCC unroll 10
-	for (int k = 0; k < 10; k++)
-		c[k] = _mm512_setzero_si512();
+	for (int k = 0; k < 10; k++) {
+		lo[k] = _mm512_setzero_si512();
+		hi[k] = _mm512_setzero_si512();
+	}
 	#pragma GCC unroll 10
 	for (int i = 0; i < 5; i++) {
 		#pragma GCC unroll 10
 		for (int j = 0; j < 5; j++) {
-			c[i + j] = _mm512_madd52lo_epu64(c[i + j], f->v[i], g->v[j]);
-			c[i + j + 1] = _mm512_madd52hi_epu64(c[i + j + 1], f->v[i], g->v[j]);
+			lo[i + j] = _mm512_madd52lo_epu64(lo[i + j], f->v[i], g->v[j]);
+			hi[i + j + 1] = _mm512_madd52hi_epu64(hi[i + j + 1], f->v[i], g->v[j]);
 		}
 	}
-	fe8_fold(h, c);
+	#pragma GCC unroll 10
+	for (int k = 0; k < 10; k++)
+		lo[k] = _mm512_add_epi64(lo[k], hi[k]);
+	fe8_fold(h, lo);
 }
 
 /* The ten cross products once, doubled by an addition, then the five
- * squares: 30 multiplications instead of 50. */
+ * squares: 30 multiplications instead of 50 (halves apart as in fe8_mul). */
 IFMA_INLINE void fe8_sq(fe8 *h, const fe8 *f)
 {
-	__m512i c[10];
+	__m512i lo[10], hi[10];
 
 	#pragma GCC unroll 10
-	for (int k = 0; k < 10; k++)
-		c[k] = _mm512_setzero_si512();
+	for (int k = 0; k < 10; k++) {
+		lo[k] = _mm512_setzero_si512();
+		hi[k] = _mm512_setzero_si512();
+	}
 	#pragma GCC unroll 10
 	for (int i = 0; i < 5; i++) {
 		#pragma GCC unroll 10
 		for (int j = i + 1; j < 5; j++) {
-			c[i + j] = _mm512_madd52lo_epu64(c[i + j], f->v[i], f->v[j]);
-			c[i + j + 1] = _mm512_madd52hi_epu64(c[i + j + 1], f->v[i], f->v[j]);
+			lo[i + j] = _mm512_madd52lo_epu64(lo[i + j], f->v[i], f->v[j]);
+			hi[i + j + 1] = _mm512_madd52hi_epu64(hi[i + j + 1], f->v[i], f->v[j]);
 		}
 	}
 	#pragma GCC unroll 10
-	for (int k = 0; k < 10; k++)
-		c[k] = _mm512_add_epi64(c[k], c[k]);
+	for (int k = 0; k < 10; k++) {
+		lo[k] = _mm512_add_epi64(lo[k], lo[k]);
+		hi[k] = _mm512_add_epi64(hi[k], hi[k]);
+	}
 	#pragma GCC unroll 10
 	for (int i = 0; i < 5; i++) {
-		c[2 * i] = _mm512_madd52lo_epu64(c[2 * i], f->v[i], f->v[i]);
-		c[2 * i + 1] = _mm512_madd52hi_epu64(c[2 * i + 1], f->v[i], f->v[i]);
+		lo[2 * i] = _mm512_madd52lo_epu64(lo[2 * i], f->v[i], f->v[i]);
+		hi[2 * i + 1] = _mm512_madd52hi_epu64(hi[2 * i + 1], f->v[i], f->v[i]);
 	}
-	fe8_fold(h, c);
+	#pragma GCC unroll 10
+	for (int k = 0; k < 10; k++)
+		lo[k] = _mm512_add_epi64(lo[k], hi[k]);
+	fe8_fold(h, lo);
 }
 
 static __attribute__((noinline)) IFMA void fe8_sqn(fe8 *h, const fe8 *f, int n)
