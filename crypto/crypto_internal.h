@@ -53,8 +53,9 @@ static inline int crypto_ascii_space(unsigned char c)
 /*
  * The group arithmetic of the second PSI suite, x25519-ell2-sha512
  * (docs/spec/psi-protocol.md section 2b), in crypto/x25519.c: portable 64-bit
- * code, constant time in the scalar and the field values. Not yet wired into
- * the suite.
+ * code, constant time in the scalar and the field values (the eight-lane
+ * IFMA code and the batch entry point are in the section after this one).
+ * Not yet wired into the suite.
  */
 
 /* A field element mod p = 2^255 - 19: five limbs of radix 2^51, value
@@ -163,5 +164,74 @@ void crypto_x25519_hash_to_curve(const uint8_t *msg, size_t msg_len,
 cr_err crypto_x25519_hash_to_group(enum crypto_id_type t,
 				   const uint8_t digest[static CRYPTO_DIGEST_BYTES],
 				   uint8_t out[static 32]) CR_MUST_CHECK;
+
+/* ============================ Curve25519, eight lanes and batches (issue 22) */
+/*
+ * The checked multiplication eight elements at a time with AVX-512 IFMA
+ * (crypto/x25519_ifma.c) and over a list with one scalar, choosing that
+ * code or the portable one at run time (crypto/x25519_batch.c). Both give
+ * crypto_x25519_mul's bytes and errors for every input.
+ */
+
+/*
+ * CR_CT_PUBLIC(p, n): the n bytes at p are derived from a secret but are
+ * public by design (the identity flag of a result, which is then
+ * refused). tests/ct builds crypto/x25519*.c with -DCR_CT_VALGRIND, where
+ * it tells valgrind's memcheck so; elsewhere it does nothing.
+ */
+#ifdef CR_CT_VALGRIND
+#include <valgrind/memcheck.h>
+#define CR_CT_PUBLIC(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (n)))
+#else
+#define CR_CT_PUBLIC(p, n) ((void)(p), (void)(n))
+#endif
+
+/* The backends of crypto_x25519_mul_many_impl. */
+enum { CRYPTO_X25519_PORTABLE = 0, CRYPTO_X25519_IFMA = 1 };
+
+/* 1 when the CPU (and the OS) run avx512f, avx512vl and avx512ifma. */
+int crypto_x25519_ifma_available(void);
+/*
+ * The functions below need crypto_x25519_ifma_available(): on another CPU
+ * they die of an illegal instruction. Each takes eight independent lanes;
+ * rc[i] is lane i's result and out[i] is written only where rc[i] is CR_OK.
+ * out may alias the inputs.
+ *
+ * crypto_x25519_ifma_ladder8: crypto_x25519_ladder on (k[i], u[i]) (no
+ * validation, CR_ERR_PSI_IDENTITY or CR_OK).
+ * crypto_x25519_ifma_mul8: crypto_x25519_mul(s[i], p[i]).
+ * crypto_x25519_ifma_mul8_kappa: the same with kappa[i] = kappa(s_i) given.
+ */
+void crypto_x25519_ifma_ladder8(const uint8_t k[8][32], const uint8_t u[8][32],
+				uint8_t out[8][32], cr_err rc[8]);
+void crypto_x25519_ifma_mul8(const uint8_t s[8][32], const uint8_t p[8][32],
+			     uint8_t out[8][32], cr_err rc[8]);
+void crypto_x25519_ifma_mul8_kappa(const uint8_t kappa[8][32], const uint8_t p[8][32],
+				   uint8_t out[8][32], cr_err rc[8]);
+
+/* out[i] = s * in[i] (the suite's checked multiplication) for i < n, one
+ * scalar for all; out may equal in. Returns CR_OK, or the error of the
+ * lowest refused index, written to *bad_index (when non-NULL); outputs of
+ * accepted indices are written either way, refused ones are left as they were. */
+cr_err crypto_x25519_mul_many(const uint8_t s[static 32], const uint8_t *in,
+			      uint8_t *out, size_t n, size_t *bad_index) CR_MUST_CHECK;
+/* "ifma" or "portable": what crypto_x25519_mul_many uses in this process
+ * (decided at the first call: CPUID, and CLEANROOM_CRYPTO=portable forces
+ * the portable code). */
+const char *crypto_x25519_backend(void);
+/* crypto_x25519_mul_many on a given backend (CRYPTO_X25519_IFMA runs the
+ * portable code where the CPU lacks IFMA), for tests and benchmarks. */
+cr_err crypto_x25519_mul_many_impl(int backend, const uint8_t s[static 32], const uint8_t *in,
+				   uint8_t *out, size_t n, size_t *bad_index) CR_MUST_CHECK;
+/* out[i] = scalars[i] * in[i] (the checked multiplication, a scalar each)
+ * for i < n, eight at a time on the backend crypto_x25519_backend names;
+ * out may equal in. Stops at the first group holding a refusal: returns its
+ * lowest refused index's error, written to *bad_index (when non-NULL), with
+ * the outputs before that index written (crypto_psi_mul_pairs's contract). */
+cr_err crypto_x25519_mul_pairs(const uint8_t *scalars, const uint8_t *in, uint8_t *out, size_t n,
+			       size_t *bad_index) CR_MUST_CHECK;
+/* Forgets the decision, so that the next call reads CLEANROOM_CRYPTO and
+ * CPUID again (tests only). */
+void crypto_x25519_backend_reset(void);
 
 #endif /* CR_CRYPTO_INTERNAL_H */

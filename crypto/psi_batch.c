@@ -32,6 +32,16 @@ static cr_err mul_range(void *ctx, size_t begin, size_t end)
 {
 	struct mul_job *job = ctx;
 
+	if (job->suite == CRYPTO_PSI_X25519) {
+		/* eight lanes at a time where the CPU has AVX-512 IFMA */
+		size_t bad = 0;
+		cr_err rc = crypto_x25519_mul_many(job->s, job->in + begin * CRYPTO_PSI_ELEMENT_BYTES,
+						   job->out + begin * CRYPTO_PSI_ELEMENT_BYTES, end - begin, &bad);
+		if (rc != CR_OK)
+			atomic_store_min(&job->bad_index, begin + bad);
+		return rc;
+	}
+
 	for (size_t i = begin; i < end; i++) {
 		const uint8_t *p = job->in + i * CRYPTO_PSI_ELEMENT_BYTES;
 		/* crypto_psi_mul writes only on success and allows out == p */
@@ -100,6 +110,8 @@ cr_err crypto_psi_hash_batch(struct crypto_pool *pool, enum crypto_psi_suite sui
 cr_err crypto_psi_mul_pairs(enum crypto_psi_suite suite, const uint8_t *scalars,
 			    const uint8_t *in, uint8_t *out, size_t n, size_t *bad_index)
 {
+	if (suite == CRYPTO_PSI_X25519)
+		return crypto_x25519_mul_pairs(scalars, in, out, n, bad_index);
 	for (size_t i = 0; i < n; i++) {
 		cr_err rc = crypto_psi_mul(suite, scalars + i * CRYPTO_PSI_SCALAR_BYTES,
 					   in + i * CRYPTO_PSI_ELEMENT_BYTES,

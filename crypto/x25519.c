@@ -1,7 +1,9 @@
 /*
  * x25519.c: the second suite's group arithmetic (suite x25519-ell2-sha512,
  * docs/spec/psi-protocol.md section 2b); wired into the suite by issue 22's
- * later steps. Nothing else calls it yet.
+ * later steps. crypto/x25519_batch.c calls it for lists (and for what the
+ * eight-lane IFMA code of crypto/x25519_ifma.c leaves over, or everything on
+ * a CPU without IFMA); the IFMA code must give its bytes and errors.
  *
  * The portable 64-bit implementation: field elements mod p = 2^255 - 19 in
  * radix 2^51 with 128-bit products, RFC 7748 section 5's Montgomery ladder
@@ -345,6 +347,7 @@ cr_err crypto_x25519_ladder(const uint8_t k[static 32], const uint8_t u[static 3
 	uint8_t zb[32];
 	uint64_t swap = 0;
 	cr_err rc = CR_OK;
+	int ident;
 
 	crypto_fe_frombytes(&x1, u);
 	memset(&x2, 0, sizeof(x2));
@@ -383,7 +386,9 @@ cr_err crypto_x25519_ladder(const uint8_t k[static 32], const uint8_t u[static 3
 	/* Z = 0 is the identity: tested in constant time, and the flag it
 	 * gives is public (the result is then refused, not sent). */
 	crypto_fe_tobytes(zb, &z2);
-	if (sodium_is_zero(zb, sizeof(zb))) {
+	ident = sodium_is_zero(zb, sizeof(zb));
+	CR_CT_PUBLIC(&ident, sizeof(ident));
+	if (ident) {
 		rc = CR_ERR_PSI_IDENTITY;
 		goto out;
 	}
