@@ -260,7 +260,8 @@ cr_err store_open_reader(const char *path, struct store **out)
 	static const char pragmas[] =
 		"PRAGMA query_only=ON;"
 		"PRAGMA trusted_schema=OFF;"
-		"PRAGMA cache_size=-8192;";
+		"PRAGMA cache_size=-8192;"
+		"PRAGMA mmap_size=1073741824;";
 	struct store *s = cr_xcalloc(1, sizeof(*s));
 	int version = 0;
 	cr_err rc = CR_ERR_DATA_DIR;

@@ -131,6 +131,30 @@ struct subject_history {
 	struct hist_event *ev;             /* owned */
 };
 
+/* One suppression-list entry of a subject (an empty code covers every one). */
+struct supp_entry {
+	char purpose[CONSENT_CODE_MAX + 1];
+	char recipient[CONSENT_CODE_MAX + 1];
+	cr_time_ms since;
+};
+
+/*
+ * A subject's suppression entries, cached like its history: one query for
+ * every scope a gate decides (a dataset's purposes and recipients), valid
+ * only while the database is exactly as it was read (its own stamp, which
+ * consent_history_append does not move, so any write reloads it).
+ */
+struct subject_supp {
+	bool valid;
+	int64_t brand;
+	uint8_t pseudonym[CRYPTO_PSEUDONYM_BYTES];
+	uint32_t key_version;
+	unsigned stamp_dv;
+	int64_t stamp_tc;
+	size_t n, cap;
+	struct supp_entry *rows;           /* owned */
+};
+
 struct consent_ctx {
 	sqlite3 *db;                       /* borrowed */
 	sqlite3_stmt *st[ST_COUNT];        /* owned, prepared on first use */
@@ -142,6 +166,7 @@ struct consent_ctx {
 	uint64_t tick;
 	struct consent_catalog cat[CAT_CACHE];
 	struct subject_history hist;
+	struct subject_supp supp;
 };
 
 /* The statement `which`, prepared on first use and reset/unbound; NULL if
@@ -204,6 +229,10 @@ void consent_history_append(struct consent_ctx *ctx, const struct hist_event *e)
  * does not change). */
 cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 			    const struct crypto_pseudonym *p) CR_MUST_CHECK;
+/* Makes ctx->supp hold p's suppression entries (every one, whatever its
+ * time) as of the database's current state. */
+cr_err consent_supp_load(struct consent_ctx *ctx, int64_t brand,
+			 const struct crypto_pseudonym *p) CR_MUST_CHECK;
 
 /* ------------------------------------------------------- guardian links */
 

@@ -66,8 +66,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " purpose, recipient, since_ms, event_id)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
 	[ST_SUPP_BY_SUBJECT] = "SELECT purpose, recipient, since_ms FROM consent_suppression"
-			       " WHERE brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3"
-			       " AND since_ms <= ?4",
+			       " WHERE brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3",
 	[ST_HISTORY] = "SELECT id, type, actor, purpose, recipient, notice_version, time_ms,"
 		       " effective_ms, expires_ms, birth_year, jurisdiction FROM consent_event_keys"
 		       " WHERE skey = ?4 AND brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3",
@@ -103,6 +102,7 @@ void consent_ctx_free(struct consent_ctx *ctx)
 		sqlite3_finalize(ctx->st[i]);
 	consent_catalog_clear(ctx);
 	free(ctx->hist.ev);
+	free(ctx->supp.rows);
 	free(ctx);
 }
 
@@ -341,5 +341,48 @@ cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 	h->stamp_dv = dv;
 	h->stamp_tc = tc;
 	h->valid = true;
+	return CR_OK;
+}
+
+cr_err consent_supp_load(struct consent_ctx *ctx, int64_t brand, const struct crypto_pseudonym *p)
+{
+	struct subject_supp *c = &ctx->supp;
+	sqlite3_stmt *st;
+	unsigned dv;
+	int64_t tc;
+	int s;
+
+	consent_db_stamp(ctx->db, &dv, &tc);
+	if (c->valid && c->brand == brand && c->key_version == p->key_version && c->stamp_dv == dv &&
+	    c->stamp_tc == tc && memcmp(c->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES) == 0)
+		return CR_OK;
+	c->valid = false;
+	st = consent_stmt(ctx, ST_SUPP_BY_SUBJECT);
+	if (st == NULL)
+		return CR_ERR_CONSENT;
+	sqlite3_bind_int64(st, 1, brand);
+	sqlite3_bind_blob(st, 2, p->bytes, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, p->key_version);
+	c->n = 0;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct supp_entry *e;
+		if (c->n == c->cap) {
+			c->cap = c->cap ? 2 * c->cap : 8;
+			c->rows = cr_xrealloc(c->rows, c->cap * sizeof(*c->rows));
+		}
+		e = &c->rows[c->n++];
+		hist_text(e->purpose, sizeof(e->purpose), st, 0);
+		hist_text(e->recipient, sizeof(e->recipient), st, 1);
+		e->since = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	if (s != SQLITE_DONE)
+		return consent_sqlite_err(ctx->db, s);
+	c->brand = brand;
+	c->key_version = p->key_version;
+	memcpy(c->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES);
+	c->stamp_dv = dv;
+	c->stamp_tc = tc;
+	c->valid = true;
 	return CR_OK;
 }

@@ -322,15 +322,7 @@ static void decide_scope(const struct eval *e, const struct scope *sc, struct co
 
 /* ------------------------------------------------------------ suppression */
 
-struct supp_row {
-	char purpose[CONSENT_CODE_MAX + 1];
-	char recipient[CONSENT_CODE_MAX + 1];
-	cr_time_ms since;
-};
-
-#define SUPP_ROWS_MAX 64
-
-static bool supp_covers(const struct supp_row *r, const struct scope *sc)
+static bool supp_covers(const struct supp_entry *r, const struct scope *sc)
 {
 	if (r->purpose[0] != '\0' && strcmp(r->purpose, sc->purpose) != 0)
 		return false;
@@ -338,7 +330,7 @@ static bool supp_covers(const struct supp_row *r, const struct scope *sc)
 }
 
 /* A grant for exactly the scope after `since` lifts the entry (consent.h). */
-static bool supp_lifted(const struct eval *e, const struct supp_row *r, const struct scope *sc)
+static bool supp_lifted(const struct eval *e, const struct supp_entry *r, const struct scope *sc)
 {
 	for (size_t i = 0; i < e->n; i++) {
 		const struct hist_event *x = &e->h->ev[i];
@@ -352,29 +344,16 @@ static cr_err scope_suppressed(struct consent_ctx *ctx, int64_t brand, const str
 			       const struct crypto_pseudonym *p, const struct scope *sc,
 			       bool *out)
 {
-	sqlite3_stmt *st = consent_stmt(ctx, ST_SUPP_BY_SUBJECT);
-	struct supp_row row;
-	int s = SQLITE_DONE;
+	cr_err rc = consent_supp_load(ctx, brand, p);
 
 	*out = false;
-	if (st == NULL)
-		return CR_ERR_CONSENT;
-	sqlite3_bind_int64(st, 1, brand);
-	sqlite3_bind_blob(st, 2, p->bytes, CRYPTO_PSEUDONYM_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, p->key_version);
-	sqlite3_bind_int64(st, 4, e->at);
-	while (!*out && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *pu = sqlite3_column_text(st, 0);
-		const unsigned char *re = sqlite3_column_text(st, 1);
-		consent_copy(row.purpose, sizeof(row.purpose), pu ? (const char *)pu : "");
-		consent_copy(row.recipient, sizeof(row.recipient), re ? (const char *)re : "");
-		row.since = sqlite3_column_int64(st, 2);
-		*out = supp_covers(&row, sc) && !supp_lifted(e, &row, sc);
+	if (rc != CR_OK)
+		return rc;
+	for (size_t i = 0; i < ctx->supp.n && !*out; i++) {
+		const struct supp_entry *r = &ctx->supp.rows[i];
+		*out = r->since <= e->at && supp_covers(r, sc) && !supp_lifted(e, r, sc);
 	}
-	if (*out)
-		s = SQLITE_DONE;
-	sqlite3_reset(st);
-	return s == SQLITE_DONE ? CR_OK : consent_sqlite_err(ctx->db, s);
+	return CR_OK;
 }
 
 /* ------------------------------------------------------------- decisions */

@@ -6,8 +6,8 @@ set -u
 pass=0; fail=0; failed=()
 for bin in "$@"; do
   out=$("$bin" 2>&1); rc=$?
-  n_ok=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
-  n_bad=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+  n_ok=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+  n_bad=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
   pass=$((pass + ${n_ok:-0})); fail=$((fail + ${n_bad:-0}))
   if [ $rc -ne 0 ]; then
     [ -z "${n_bad:-}" ] && fail=$((fail + 1))
