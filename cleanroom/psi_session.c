@@ -370,9 +370,14 @@ static void readers_put(struct readers *rs, struct reader *r)
 	pthread_mutex_unlock(&rs->lock);
 }
 
-/* Whether pseudonym p of s's dataset may be used at `at` (the gate, I2/I3). */
-static cr_err reader_allows(struct reader *r, const struct psi_session *s, const uint8_t *pseudonym,
-			    cr_time_ms at, bool *ok)
+/*
+ * Whether pseudonym p of s's dataset may be used at `at` (the gate, I2/I3).
+ * `scan` reads the consent state of a range of subjects in one pass: the
+ * caller asks for them in increasing order, and the gate then decides from
+ * what the scan left in the reader's consent caches.
+ */
+static cr_err reader_allows(struct reader *r, struct consent_scan *scan, const struct psi_session *s,
+			    const uint8_t *pseudonym, cr_time_ms at, bool *ok)
 {
 	struct crypto_pseudonym p;
 	enum ingest_verdict v = INGEST_DENY;
@@ -380,7 +385,9 @@ static cr_err reader_allows(struct reader *r, const struct psi_session *s, const
 	cr_err rc;
 	memcpy(p.bytes, pseudonym, CRYPTO_PSEUDONYM_BYTES);
 	p.key_version = s->d.key_version;
-	rc = r->gate.decide(r->gate.ctx, &s->d, &p, at, &v, reason);
+	rc = consent_scan_load(scan, &p);
+	if (rc == CR_OK)
+		rc = r->gate.decide(r->gate.ctx, &s->d, &p, at, &v, reason);
 	r->checks++;
 	sodium_memzero(&p, sizeof(p));
 	*ok = rc == CR_OK && v == INGEST_ALLOW;
@@ -421,10 +428,12 @@ static cr_err shard_stmt(struct store *st, const struct load_job *job, size_t i,
 {
 	uint8_t lo, hi;
 	bool last;
+	/* in pseudonym order, as the shard's consent scan reads */
 	const char *sql = count ? "SELECT count(*) FROM records WHERE dataset_id = ?1 AND pseudonym >= ?2"
 				  " AND (?3 IS NULL OR pseudonym < ?3)"
 				: "SELECT pseudonym, key_version, psi, attrs FROM records WHERE dataset_id = ?1"
-				  " AND pseudonym >= ?2 AND (?3 IS NULL OR pseudonym < ?3)";
+				  " AND pseudonym >= ?2 AND (?3 IS NULL OR pseudonym < ?3)"
+				  " ORDER BY dataset_id, pseudonym";
 	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
 		return CR_ERR_STORE;
 	shard_bounds(i, job->nshards, &lo, &hi, &last);
@@ -438,7 +447,8 @@ static cr_err shard_stmt(struct store *st, const struct load_job *job, size_t i,
 }
 
 /* One stored record: kept at `slot` if well-formed, of the dataset's key version, and allowed. */
-static cr_err consider(struct load_job *job, struct reader *r, sqlite3_stmt *st, size_t shard)
+static cr_err consider(struct load_job *job, struct reader *r, struct consent_scan *scan, sqlite3_stmt *st,
+		       size_t shard)
 {
 	struct psi_session *s = job->s;
 	size_t ncols = release_query_ncols(&s->q), i;
@@ -451,7 +461,7 @@ static cr_err consider(struct load_job *job, struct reader *r, sqlite3_stmt *st,
 		return CR_ERR_STORE;
 	if ((uint32_t)sqlite3_column_int64(st, 1) != s->d.key_version || job->kept[shard] == job->cap[shard])
 		return CR_OK; /* another key version's k: not this session's records */
-	rc = reader_allows(r, s, pb, job->at, &ok);
+	rc = reader_allows(r, scan, s, pb, job->at, &ok);
 	if (rc != CR_OK || !ok)
 		return rc;
 	i = job->offset[shard] + job->kept[shard]++;
@@ -472,13 +482,20 @@ static cr_err load_shards(void *ctx, size_t begin, size_t end)
 	cr_err rc = CR_OK;
 	for (size_t i = begin; i < end && rc == CR_OK; i++) {
 		sqlite3_stmt *st = NULL;
+		struct consent_scan *scan = NULL;
 		int step = SQLITE_DONE;
-		rc = shard_stmt(r->store, job, i, false, &st);
+		uint8_t lo, hi;
+		bool last;
+		shard_bounds(i, job->nshards, &lo, &hi, &last);
+		rc = consent_scan_open(r->consent, job->s->d.brand_id, lo, last ? 256 : hi, &scan);
+		if (rc == CR_OK)
+			rc = shard_stmt(r->store, job, i, false, &st);
 		while (rc == CR_OK && (step = sqlite3_step(st)) == SQLITE_ROW)
-			rc = consider(job, r, st, i);
+			rc = consider(job, r, scan, st, i);
 		if (rc == CR_OK)
 			rc = store_err(step);
 		sqlite3_finalize(st);
+		consent_scan_close(scan);
 	}
 	readers_put(job->rs, r);
 	return rc;
@@ -934,46 +951,60 @@ struct recheck_job {
 	struct readers *rs;
 	struct answer *x;
 	cr_time_ms at;
+	uint8_t *ok;    /* n: 1 if record j still passes the gate */
 };
 
-/* The pseudonym position i's gate check runs on (a made-up one when n = 0). */
-static const uint8_t *position_pseudonym(const struct psi_session *s, size_t j, const uint8_t t[static 32])
-{
-	return s->n ? s->pseudonyms + j * CRYPTO_PSEUDONYM_BYTES : t;
-}
-
-/* A pool worker: positions [begin, end) of A, each one gate check on its own connection. */
-static cr_err recheck_range(void *ctx, size_t begin, size_t end)
+/*
+ * A pool worker: records [begin, end), each one gate check on its own
+ * connection, in pseudonym order (the load kept them so) under one consent
+ * scan. Every loaded record is checked, matched or not.
+ */
+static cr_err recheck_records(void *ctx, size_t begin, size_t end)
 {
 	struct recheck_job *job = ctx;
 	struct psi_session *s = job->s;
 	struct reader *r = readers_take(job->rs);
-	uint8_t t[32];
-	cr_err rc = CR_OK;
-	for (size_t i = begin; i < end && rc == CR_OK; i++) {
-		bool ok = false, real;
-		size_t j = position_record(s, i, t, &real);
-		job->x->src[i] = (uint32_t)j;
-		rc = reader_allows(r, s, position_pseudonym(s, j, t), job->at, &ok);
-		job->x->in[i] = job->x->hit[i] & (uint8_t)ok;
+	struct consent_scan *scan = NULL;
+	const uint8_t *first = s->pseudonyms + begin * CRYPTO_PSEUDONYM_BYTES;
+	const uint8_t *lastp = s->pseudonyms + (end - 1) * CRYPTO_PSEUDONYM_BYTES;
+	cr_err rc = consent_scan_open(r->consent, s->d.brand_id, first[0], (unsigned)lastp[0] + 1, &scan);
+	for (size_t j = begin; j < end && rc == CR_OK; j++) {
+		bool ok = false;
+		rc = reader_allows(r, scan, s, s->pseudonyms + j * CRYPTO_PSEUDONYM_BYTES, job->at, &ok);
+		job->ok[j] = ok;
 	}
-	sodium_memzero(t, sizeof(t));
+	consent_scan_close(scan);
 	readers_put(job->rs, r);
 	return rc;
 }
 
+/* A pool worker: positions [begin, end) of A, each one look-up of its record's verdict. */
+static cr_err recheck_positions(void *ctx, size_t begin, size_t end)
+{
+	struct recheck_job *job = ctx;
+	struct psi_session *s = job->s;
+	uint8_t t[32];
+	for (size_t i = begin; i < end; i++) {
+		bool real;
+		size_t j = position_record(s, i, t, &real);
+		job->x->src[i] = (uint32_t)j;
+		job->x->in[i] = job->x->hit[i] & (s->n ? job->ok[j] : 0);
+	}
+	__atomic_fetch_add(&s->work.verdicts, (uint64_t)(end - begin), __ATOMIC_RELAXED);
+	sodium_memzero(t, sizeof(t));
+	return CR_OK;
+}
+
 /*
- * The gate again at `at` (I3), for every position of A: a matched record
- * stays in only if its consent is still valid. *version is the caller's
- * connection's write mark before the check: if it is unchanged later,
- * nothing can have been withdrawn since (see rows_in_txn). π is wiped
- * after.
+ * The re-check (section 9): every loaded record through the gate again at
+ * `at`, then every position of A takes its record's verdict, so the work
+ * depends on n and |A| only, never on which positions matched.
  */
 static cr_err recheck(struct psi_session *s, struct app *a, struct crypto_pool *pool, struct answer *x,
 		      cr_time_ms at, struct write_mark *version)
 {
 	struct readers rs;
-	struct recheck_job job = { s, &rs, x, at };
+	struct recheck_job job = { s, &rs, x, at, cr_xcalloc(s->n ? s->n : 1, 1) };
 	cr_err rc;
 	app_store_lock(a);
 	rc = write_mark(a->store, version);
@@ -982,12 +1013,15 @@ static cr_err recheck(struct psi_session *s, struct app *a, struct crypto_pool *
 		return rc;
 	rc = readers_open(&rs, a, pool);
 	if (rc == CR_OK)
-		rc = crypto_pool_run(pool, s->padded, recheck_range, &job);
+		rc = crypto_pool_run(pool, s->n, recheck_records, &job);
+	if (rc == CR_OK)
+		rc = crypto_pool_run(pool, s->padded, recheck_positions, &job);
 	for (size_t i = 0; i < rs.n; i++)
 		s->work.gate_checks += rs.r[i].checks;
 	readers_close(&rs);
 	wipe_free(s->perm, s->padded * sizeof(uint32_t));
 	s->perm = NULL;
+	wipe_free(job.ok, s->n ? s->n : 1);
 	return rc;
 }
 

@@ -153,12 +153,14 @@ uint64_t psi_session_eligible(const struct psi_session *s);
 
 /*
  * What rounds 4 and 6 did, counted where it is done: the multiplications
- * that built A, the look-ups of A' in C, the gate checks of the re-check and
- * the rows aggregated. Each equals |A| whatever n and the overlap are
- * (docs/spec/psi-protocol.md, section 6); tests and the leak bench read them.
+ * that built A, the look-ups of A' in C, the gate checks of the re-check
+ * (one per loaded record: n), the positions that took their record's
+ * verdict and the rows aggregated. Each is |A|, or n for the gate checks,
+ * whatever the overlap is (docs/spec/psi-protocol.md, section 6); tests
+ * and the leak bench read them.
  */
 struct psi_work {
-	uint64_t a_mults, lookups, gate_checks, rows;
+	uint64_t a_mults, lookups, gate_checks, verdicts, rows;
 };
 const struct psi_work *psi_session_work(const struct psi_session *s);
 

@@ -129,6 +129,26 @@ void consent_ctx_free(struct consent_ctx *ctx);
 sqlite3 *consent_ctx_db(const struct consent_ctx *ctx);
 
 /*
+ * A scan: the consent state of the subjects whose pseudonym's first byte
+ * is in [lo, hi) (hi at most 256) for one brand, read in one pass over the
+ * events and suppression tables (consent/scan.c) instead of one look-up
+ * per subject. Ask for subjects in increasing memcmp order of pseudonym:
+ * consent_scan_load(s, p) moves the scan to p and leaves p's events and
+ * suppression entries in the context's caches, so that the decisions on p
+ * that follow (consent_valid_at, consent_suppressed_at, and the gate
+ * built on them) decide exactly as without a scan, without reading the
+ * tables. A p out of the range or before the previous one is
+ * CR_ERR_INVALID_ARG. The scan reads in the connection's current
+ * transaction; close it before the context. For gates over many records
+ * of one brand (a match's load and re-check).
+ */
+struct consent_scan;
+cr_err consent_scan_open(struct consent_ctx *ctx, int64_t brand, unsigned lo, unsigned hi,
+			 struct consent_scan **out) CR_MUST_CHECK;
+cr_err consent_scan_load(struct consent_scan *s, const struct crypto_pseudonym *p) CR_MUST_CHECK;
+void consent_scan_close(struct consent_scan *s); /* accepts NULL */
+
+/*
  * Deletes what depended on a withdrawn consent (R19, I3) or what a
  * marketing objection now forbids (R21, with NULL scope): called by
  * consent_withdraw, and by consent_record for an objection, once per

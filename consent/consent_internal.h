@@ -227,6 +227,12 @@ bool consent_history_is_current(struct consent_ctx *ctx, int64_t brand,
 void consent_history_append(struct consent_ctx *ctx, const struct hist_event *e);
 /* Loads the subject's history into ctx->hist (cached while the database
  * does not change). */
+/* Column `col` of the current row as text ("" for NULL), cut to cap. */
+void consent_text_col(char *dst, size_t cap, sqlite3_stmt *st, int col);
+/* Reads a row whose first eleven columns are ST_HISTORY's into e. */
+void consent_hist_row(sqlite3_stmt *st, struct hist_event *e);
+/* Orders a subject's events by (effective, id). */
+void consent_hist_sort(struct hist_event *ev, size_t n);
 cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 			    const struct crypto_pseudonym *p) CR_MUST_CHECK;
 /* Makes ctx->supp hold p's suppression entries (every one, whatever its

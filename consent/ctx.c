@@ -219,7 +219,7 @@ void consent_db_stamp(sqlite3 *db, unsigned *dv, int64_t *tc)
 
 /* ---------------------------------------------------------------- history */
 
-static void hist_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+void consent_text_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);
 
@@ -228,7 +228,7 @@ static void hist_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 
 /* Orders events by (effective, id): rows come in primary-key order, and a
  * subject has few, so an insertion sort is the cheapest. */
-static void hist_sort(struct hist_event *ev, size_t n)
+void consent_hist_sort(struct hist_event *ev, size_t n)
 {
 	for (size_t i = 1; i < n; i++) {
 		struct hist_event x = ev[i];
@@ -243,7 +243,7 @@ static void hist_sort(struct hist_event *ev, size_t n)
 }
 
 /* Reads one ST_HISTORY row into e. */
-static void hist_row(sqlite3_stmt *st, struct hist_event *e)
+void consent_hist_row(sqlite3_stmt *st, struct hist_event *e)
 {
 	const unsigned char *type = sqlite3_column_text(st, 1);
 	const unsigned char *actor = sqlite3_column_text(st, 2);
@@ -253,15 +253,15 @@ static void hist_row(sqlite3_stmt *st, struct hist_event *e)
 		e->type = CONSENT_EV_COUNT; /* unreachable: the CHECK constraint */
 	if (actor == NULL || !consent_actor_parse((const char *)actor, &e->actor))
 		e->actor = CONSENT_ACTOR_NONE;
-	hist_text(e->purpose, sizeof(e->purpose), st, 3);
-	hist_text(e->recipient, sizeof(e->recipient), st, 4);
+	consent_text_col(e->purpose, sizeof(e->purpose), st, 3);
+	consent_text_col(e->recipient, sizeof(e->recipient), st, 4);
 	e->notice_version = (uint32_t)sqlite3_column_int64(st, 5);
 	e->time = sqlite3_column_int64(st, 6);
 	e->effective = sqlite3_column_int64(st, 7);
 	e->expires = sqlite3_column_type(st, 8) == SQLITE_NULL ? CONSENT_TIME_NONE
 							     : sqlite3_column_int64(st, 8);
 	e->birth_year = sqlite3_column_int(st, 9);
-	hist_text(e->jur, sizeof(e->jur), st, 10);
+	consent_text_col(e->jur, sizeof(e->jur), st, 10);
 }
 
 /* True if the cache holds p's history as of the database's current state. */
@@ -299,7 +299,7 @@ void consent_history_append(struct consent_ctx *ctx, const struct hist_event *e)
 		h->ev = cr_xrealloc(h->ev, h->cap * sizeof(*h->ev));
 	}
 	h->ev[h->n++] = *e;
-	hist_sort(h->ev, h->n);
+	consent_hist_sort(h->ev, h->n);
 	consent_db_stamp(ctx->db, &h->stamp_dv, &h->stamp_tc);
 }
 
@@ -329,12 +329,12 @@ cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 			h->cap = h->cap ? 2 * h->cap : 16;
 			h->ev = cr_xrealloc(h->ev, h->cap * sizeof(*h->ev));
 		}
-		hist_row(st, &h->ev[h->n++]);
+		consent_hist_row(st, &h->ev[h->n++]);
 	}
 	sqlite3_reset(st);
 	if (s != SQLITE_DONE)
 		return consent_sqlite_err(ctx->db, s);
-	hist_sort(h->ev, h->n);
+	consent_hist_sort(h->ev, h->n);
 	h->brand = brand;
 	h->key_version = p->key_version;
 	memcpy(h->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES);
@@ -371,8 +371,8 @@ cr_err consent_supp_load(struct consent_ctx *ctx, int64_t brand, const struct cr
 			c->rows = cr_xrealloc(c->rows, c->cap * sizeof(*c->rows));
 		}
 		e = &c->rows[c->n++];
-		hist_text(e->purpose, sizeof(e->purpose), st, 0);
-		hist_text(e->recipient, sizeof(e->recipient), st, 1);
+		consent_text_col(e->purpose, sizeof(e->purpose), st, 0);
+		consent_text_col(e->recipient, sizeof(e->recipient), st, 1);
 		e->since = sqlite3_column_int64(st, 2);
 	}
 	sqlite3_reset(st);
