@@ -161,7 +161,7 @@ test: lint unit e2e fuzz-smoke service-check
 # code: valgrind does not emulate AVX-512 (its CPUID hides it, and the IFMA
 # instructions stop it), hence CLEANROOM_CRYPTO=portable.
 CT_SRCS := crypto/x25519.c crypto/x25519_ifma.c crypto/x25519_batch.c
-$(BUILD)/tests/ct/ct_x25519: tests/ct/ct_x25519.c $(CT_SRCS) crypto/crypto_internal.h | deps
+$(BUILD)/tests/ct/ct_x25519: tests/ct/ct_x25519.c $(CT_SRCS) crypto/crypto_internal.h crypto/x25519_fe8.h | deps
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) -DCR_CT_VALGRIND -std=c11 $(WARN) -Wno-missing-prototypes -O2 -g -pthread \
 	  -o $@ $< $(CT_SRCS) -lsodium
