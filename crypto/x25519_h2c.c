@@ -443,19 +443,16 @@ void crypto_x25519_hash_to_curve(const uint8_t *msg, size_t msg_len,
 	sodium_memzero(&p, sizeof(p));
 }
 
-cr_err crypto_x25519_hash_to_group(enum crypto_id_type t,
-				   const uint8_t digest[static CRYPTO_DIGEST_BYTES],
-				   uint8_t out[static 32])
+void crypto_x25519_hash_to_group_field(enum crypto_id_type t,
+				       const uint8_t digest[static CRYPTO_DIGEST_BYTES],
+				       crypto_fe r[static 2])
 {
 	const char *type = crypto_id_type_name_checked(t);
 	const size_t label_len = sizeof(H2C_LABEL) - 1, type_len = strlen(type);
 	/* "cleanroom/psi/v2" 0x00 type 0x00 digest: NUL-separated fields that
 	 * contain no NUL, so the encoding is unambiguous (section 2). */
 	uint8_t m[sizeof(H2C_LABEL) - 1 + 1 + 5 + 1 + CRYPTO_DIGEST_BYTES];
-	uint8_t u[32], v[32];
-	struct h2c_point p;
 	size_t n = 0;
-	cr_err rc = CR_OK;
 
 	if (type_len > 5)
 		cr_die("hash_to_group: a type name longer than 5 bytes");
@@ -467,7 +464,22 @@ cr_err crypto_x25519_hash_to_group(enum crypto_id_type t,
 	m[n++] = 0x00;
 	memcpy(m + n, digest, CRYPTO_DIGEST_BYTES);
 	n += CRYPTO_DIGEST_BYTES;
-	h2c_hash_point(&p, m, n, (const uint8_t *)H2C_DST, sizeof(H2C_DST) - 1);
+	/* hash_to_field wipes the uniform bytes; M is wiped here. */
+	crypto_x25519_hash_to_field(m, n, (const uint8_t *)H2C_DST, sizeof(H2C_DST) - 1, r, 2);
+	sodium_memzero(m, sizeof(m));
+}
+
+cr_err crypto_x25519_hash_to_group(enum crypto_id_type t,
+				   const uint8_t digest[static CRYPTO_DIGEST_BYTES],
+				   uint8_t out[static 32])
+{
+	crypto_fe r[2];
+	uint8_t u[32], v[32];
+	struct h2c_point p;
+	cr_err rc = CR_OK;
+
+	crypto_x25519_hash_to_group_field(t, digest, r);
+	h2c_field_point(&p, r);
 	/* Whether the result is the identity is public: it is then refused. */
 	if (h2c_to_affine(u, v, &p)) {
 		rc = CR_ERR_PSI_IDENTITY;
@@ -476,7 +488,7 @@ cr_err crypto_x25519_hash_to_group(enum crypto_id_type t,
 	memcpy(out, u, sizeof(u));
 out:
 	/* The digest is personal data, and everything here a function of it. */
-	sodium_memzero(m, sizeof(m));
+	sodium_memzero(r, sizeof(r));
 	sodium_memzero(u, sizeof(u));
 	sodium_memzero(v, sizeof(v));
 	sodium_memzero(&p, sizeof(p));
