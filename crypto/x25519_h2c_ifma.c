@@ -51,68 +51,90 @@ struct map8_tmp {
 	fe8 y11, y12, y1, y21, y22, y2, y, ny;
 };
 
-/* h2c_map of crypto/x25519_h2c.c on every lane (RFC 9380 appendix G.2.1):
- * the result is (xn : v xd : xd). */
-static IFMA void h2c8_map(struct h2c8_point *q, const fe8 *u)
+/* h2c_map of crypto/x25519_h2c.c on every lane (RFC 9380 appendix G.2.1),
+ * up to the input of the exponentiation: t->tv2 = gx1 gxd^7. */
+static IFMA void h2c8_map_head(struct map8_tmp *t, const fe8 *u)
 {
-	struct map8_tmp t;
+	fe8_set_small(&t->one, 1);
+	fe8_set_small(&t->j, H2C8_J);
+	fe8_set1(&t->sqrtm1, h2c8_sqrtm1);
+	fe8_set1(&t->c2, h2c8_c2);
+	fe8_sq(&t->tv1, u);
+	fe8_add(&t->tv1, &t->tv1, &t->tv1);        /* 2 u^2 */
+	fe8_add(&t->xd, &t->tv1, &t->one);         /* non-zero: -1/2 is no square */
+	fe8_neg(&t->x1n, &t->j);                   /* x1 = x1n / xd */
+	fe8_sq(&t->tv2, &t->xd);
+	fe8_mul(&t->gxd, &t->tv2, &t->xd);         /* xd^3 */
+	fe8_mul(&t->gx1, &t->j, &t->tv1);          /* x1n + J xd */
+	fe8_mul(&t->gx1, &t->gx1, &t->x1n);
+	fe8_add(&t->gx1, &t->gx1, &t->tv2);
+	fe8_mul(&t->gx1, &t->gx1, &t->x1n);        /* g(x1) = gx1 / gxd */
+	fe8_sq(&t->tv3, &t->gxd);
+	fe8_sq(&t->tv2, &t->tv3);                  /* gxd^4 */
+	fe8_mul(&t->tv3, &t->tv3, &t->gxd);        /* gxd^3 */
+	fe8_mul(&t->tv3, &t->tv3, &t->gx1);        /* gx1 gxd^3 */
+	fe8_mul(&t->tv2, &t->tv2, &t->tv3);        /* gx1 gxd^7 */
+}
+
+/* The rest of the map, with t->y11 = t->tv2^((p - 5) / 8): the result is
+ * (xn : v xd : xd). */
+static IFMA void h2c8_map_tail(struct h2c8_point *q, struct map8_tmp *t, const fe8 *u)
+{
 	__mmask8 e1, e2, e3, e4;
 
-	fe8_set_small(&t.one, 1);
-	fe8_set_small(&t.j, H2C8_J);
-	fe8_set1(&t.sqrtm1, h2c8_sqrtm1);
-	fe8_set1(&t.c2, h2c8_c2);
-	fe8_sq(&t.tv1, u);
-	fe8_add(&t.tv1, &t.tv1, &t.tv1);           /* 2 u^2 */
-	fe8_add(&t.xd, &t.tv1, &t.one);            /* non-zero: -1/2 is no square */
-	fe8_neg(&t.x1n, &t.j);                     /* x1 = x1n / xd */
-	fe8_sq(&t.tv2, &t.xd);
-	fe8_mul(&t.gxd, &t.tv2, &t.xd);            /* xd^3 */
-	fe8_mul(&t.gx1, &t.j, &t.tv1);             /* x1n + J xd */
-	fe8_mul(&t.gx1, &t.gx1, &t.x1n);
-	fe8_add(&t.gx1, &t.gx1, &t.tv2);
-	fe8_mul(&t.gx1, &t.gx1, &t.x1n);           /* g(x1) = gx1 / gxd */
-	fe8_sq(&t.tv3, &t.gxd);
-	fe8_sq(&t.tv2, &t.tv3);                    /* gxd^4 */
-	fe8_mul(&t.tv3, &t.tv3, &t.gxd);           /* gxd^3 */
-	fe8_mul(&t.tv3, &t.tv3, &t.gx1);           /* gx1 gxd^3 */
-	fe8_mul(&t.tv2, &t.tv2, &t.tv3);           /* gx1 gxd^7 */
-	fe8_pow22523(&t.y11, &t.tv2);
-	fe8_mul(&t.y11, &t.y11, &t.tv3);           /* (gx1 / gxd)^((p + 3) / 8) */
-	fe8_mul(&t.y12, &t.y11, &t.sqrtm1);
-	fe8_sq(&t.tv2, &t.y11);
-	fe8_mul(&t.tv2, &t.tv2, &t.gxd);
-	e1 = fe8_eq(&t.tv2, &t.gx1);
-	t.y1 = t.y12;
-	fe8_cmov(&t.y1, &t.y11, e1);               /* sqrt(g(x1)) if it is a square */
-	fe8_mul(&t.x2n, &t.x1n, &t.tv1);           /* x2 = x2n / xd */
-	fe8_mul(&t.y21, &t.y11, u);
-	fe8_mul(&t.y21, &t.y21, &t.c2);
-	fe8_mul(&t.y22, &t.y21, &t.sqrtm1);
-	fe8_mul(&t.gx2, &t.gx1, &t.tv1);           /* g(x2) = 2 u^2 g(x1) */
-	fe8_sq(&t.tv2, &t.y21);
-	fe8_mul(&t.tv2, &t.tv2, &t.gxd);
-	e2 = fe8_eq(&t.tv2, &t.gx2);
-	t.y2 = t.y22;
-	fe8_cmov(&t.y2, &t.y21, e2);               /* sqrt(g(x2)) if it is a square */
-	fe8_sq(&t.tv2, &t.y1);
-	fe8_mul(&t.tv2, &t.tv2, &t.gxd);
-	e3 = fe8_eq(&t.tv2, &t.gx1);               /* g(x1) is a square */
-	t.xn = t.x2n;
-	fe8_cmov(&t.xn, &t.x1n, e3);
-	t.y = t.y2;
-	fe8_cmov(&t.y, &t.y1, e3);
-	e4 = fe8_sgn0(&t.y);
-	fe8_neg(&t.ny, &t.y);
-	fe8_cmov(&t.y, &t.ny, (__mmask8)(e3 ^ e4)); /* sgn0(v) = 1 exactly for x1 */
-	q->X = t.xn;
-	fe8_mul(&q->Y, &t.y, &t.xd);
-	q->Z = t.xd;
-	sodium_memzero(&t, sizeof(t));
+	fe8_mul(&t->y11, &t->y11, &t->tv3);        /* (gx1 / gxd)^((p + 3) / 8) */
+	fe8_mul(&t->y12, &t->y11, &t->sqrtm1);
+	fe8_sq(&t->tv2, &t->y11);
+	fe8_mul(&t->tv2, &t->tv2, &t->gxd);
+	e1 = fe8_eq(&t->tv2, &t->gx1);
+	t->y1 = t->y12;
+	fe8_cmov(&t->y1, &t->y11, e1);             /* sqrt(g(x1)) if it is a square */
+	fe8_mul(&t->x2n, &t->x1n, &t->tv1);        /* x2 = x2n / xd */
+	fe8_mul(&t->y21, &t->y11, u);
+	fe8_mul(&t->y21, &t->y21, &t->c2);
+	fe8_mul(&t->y22, &t->y21, &t->sqrtm1);
+	fe8_mul(&t->gx2, &t->gx1, &t->tv1);        /* g(x2) = 2 u^2 g(x1) */
+	fe8_sq(&t->tv2, &t->y21);
+	fe8_mul(&t->tv2, &t->tv2, &t->gxd);
+	e2 = fe8_eq(&t->tv2, &t->gx2);
+	t->y2 = t->y22;
+	fe8_cmov(&t->y2, &t->y21, e2);             /* sqrt(g(x2)) if it is a square */
+	fe8_sq(&t->tv2, &t->y1);
+	fe8_mul(&t->tv2, &t->tv2, &t->gxd);
+	e3 = fe8_eq(&t->tv2, &t->gx1);             /* g(x1) is a square */
+	t->xn = t->x2n;
+	fe8_cmov(&t->xn, &t->x1n, e3);
+	t->y = t->y2;
+	fe8_cmov(&t->y, &t->y1, e3);
+	e4 = fe8_sgn0(&t->y);
+	fe8_neg(&t->ny, &t->y);
+	fe8_cmov(&t->y, &t->ny, (__mmask8)(e3 ^ e4)); /* sgn0(v) = 1 exactly for x1 */
+	q->X = t->xn;
+	fe8_mul(&q->Y, &t->y, &t->xd);
+	q->Z = t->xd;
 	sodium_memzero(&e1, sizeof(e1));
 	sodium_memzero(&e2, sizeof(e2));
 	sodium_memzero(&e3, sizeof(e3));
 	sodium_memzero(&e4, sizeof(e4));
+}
+
+/* Both maps, q[k] = map(u[k]), with their exponentiations side by side. */
+static IFMA void h2c8_map2(struct h2c8_point q[2], const fe8 u[2])
+{
+	struct map8_tmp t[2];
+	fe8 z[2];
+
+	h2c8_map_head(&t[0], &u[0]);
+	h2c8_map_head(&t[1], &u[1]);
+	z[0] = t[0].tv2;
+	z[1] = t[1].tv2;
+	fe8_pow22523_x2(z, z);
+	t[0].y11 = z[0];
+	t[1].y11 = z[1];
+	h2c8_map_tail(&q[0], &t[0], &u[0]);
+	h2c8_map_tail(&q[1], &t[1], &u[1]);
+	sodium_memzero(t, sizeof(t));
+	sodium_memzero(z, sizeof(z));
 }
 
 /* ======================================================= the group law */
@@ -212,26 +234,25 @@ unsigned IFMA crypto_x25519_ifma_hash_from_field8(const uint8_t r0[8][32],
 						  const uint8_t r1[8][32],
 						  uint8_t u[8][32], uint8_t v[8][32])
 {
-	struct h2c8_point p, q;
-	fe8 f, zi;
+	struct h2c8_point q[2], *p = &q[0];
+	fe8 r[2], f, zi;
 	__mmask8 identity;
 
-	fe8_frombytes(&f, r0);
-	h2c8_map(&p, &f);
-	fe8_frombytes(&f, r1);
-	h2c8_map(&q, &f);
-	h2c8_add(&p, &p, &q);
+	fe8_frombytes(&r[0], r0);
+	fe8_frombytes(&r[1], r1);
+	h2c8_map2(q, r);
+	h2c8_add(p, &q[0], &q[1]);
 	/* clear_cofactor with h_eff = 8 = 2^3: three doublings */
 	for (int i = 0; i < 3; i++)
-		h2c8_double(&p, &p);
-	identity = fe8_is_zero(&p.Z);
-	fe8_invert(&zi, &p.Z);                     /* 0 for the identity */
-	fe8_mul(&f, &p.X, &zi);
+		h2c8_double(p, p);
+	identity = fe8_is_zero(&p->Z);
+	fe8_invert(&zi, &p->Z);                    /* 0 for the identity */
+	fe8_mul(&f, &p->X, &zi);
 	fe8_tobytes(u, &f);
-	fe8_mul(&f, &p.Y, &zi);
+	fe8_mul(&f, &p->Y, &zi);
 	fe8_tobytes(v, &f);
-	sodium_memzero(&p, sizeof(p));
-	sodium_memzero(&q, sizeof(q));
+	sodium_memzero(q, sizeof(q));
+	sodium_memzero(r, sizeof(r));
 	sodium_memzero(&f, sizeof(f));
 	sodium_memzero(&zi, sizeof(zi));
 	return identity;
