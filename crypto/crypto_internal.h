@@ -54,8 +54,7 @@ static inline int crypto_ascii_space(unsigned char c)
  * The group arithmetic of the second PSI suite, x25519-ell2-sha512
  * (docs/spec/psi-protocol.md section 2b), in crypto/x25519.c: portable 64-bit
  * code, constant time in the scalar and the field values (the eight-lane
- * IFMA code and the batch entry point are in the section after this one).
- * Not yet wired into the suite.
+ * IFMA code and the batch entry points are in the section after the hash's).
  */
 
 /* A field element mod p = 2^255 - 19: five limbs of radix 2^51, value
@@ -117,8 +116,10 @@ cr_err crypto_x25519_mul(const uint8_t s[static 32], const uint8_t p[static 32],
  * The second suite's hash to the group (docs/spec/psi-protocol.md section
  * 2b), in crypto/x25519_h2c.c: RFC 9380's curve25519_XMD:SHA-512_ELL2_RO_
  * (and its _NU_ sibling, for the RFC's vectors). Constant time in the
- * message: the field part is straight-line code over crypto_fe operations.
- * A DST has 1 to 255 bytes; any other length is misuse and aborts.
+ * message: the field part is straight-line code over crypto_fe operations,
+ * which crypto/x25519_h2c_ifma.c repeats on eight lanes (declared with the
+ * batches below). A DST has 1 to 255 bytes; any other length is misuse and
+ * aborts.
  */
 
 /* expand_message_xmd with SHA-512 (RFC 9380 section 5.3.1): writes len

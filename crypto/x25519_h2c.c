@@ -10,7 +10,9 @@
  * code over crypto_fe operations: additions, multiplications, one
  * exponentiation per map for the square root and the square test together
  * (appendix G.2.1), conditional moves by masks, no branch or index on the
- * data, so that an 8-lane vector version is a mechanical port. Points are
+ * data, so that an 8-lane vector version is a mechanical port (it is
+ * crypto/x25519_h2c_ifma.c, which crypto_x25519_hash_many runs after
+ * crypto_x25519_hash_to_group_field below). Points are
  * projective (X : Y : Z) with u = X / Z and v = Y / Z; Z = 0 is the
  * identity, which only the final test looks at (it is public: the result is
  * then refused).
