@@ -54,8 +54,7 @@ static inline int crypto_ascii_space(unsigned char c)
  * The group arithmetic of the second PSI suite, x25519-ell2-sha512
  * (docs/spec/psi-protocol.md section 2b), in crypto/x25519.c: portable 64-bit
  * code, constant time in the scalar and the field values (the eight-lane
- * IFMA code and the batch entry point are in the section after this one).
- * Not yet wired into the suite.
+ * IFMA code and the batch entry points are in the section after the hash's).
  */
 
 /* A field element mod p = 2^255 - 19: five limbs of radix 2^51, value
@@ -117,8 +116,10 @@ cr_err crypto_x25519_mul(const uint8_t s[static 32], const uint8_t p[static 32],
  * The second suite's hash to the group (docs/spec/psi-protocol.md section
  * 2b), in crypto/x25519_h2c.c: RFC 9380's curve25519_XMD:SHA-512_ELL2_RO_
  * (and its _NU_ sibling, for the RFC's vectors). Constant time in the
- * message: the field part is straight-line code over crypto_fe operations.
- * A DST has 1 to 255 bytes; any other length is misuse and aborts.
+ * message: the field part is straight-line code over crypto_fe operations,
+ * which crypto/x25519_h2c_ifma.c repeats on eight lanes (declared with the
+ * batches below). A DST has 1 to 255 bytes; any other length is misuse and
+ * aborts.
  */
 
 /* expand_message_xmd with SHA-512 (RFC 9380 section 5.3.1): writes len
@@ -164,13 +165,24 @@ void crypto_x25519_hash_to_curve(const uint8_t *msg, size_t msg_len,
 cr_err crypto_x25519_hash_to_group(enum crypto_id_type t,
 				   const uint8_t digest[static CRYPTO_DIGEST_BYTES],
 				   uint8_t out[static 32]) CR_MUST_CHECK;
+/* The scalar half of crypto_x25519_hash_to_group: M as that function lays
+ * it out, expanded and reduced to the two field elements r[0], r[1] (the
+ * caller's, to be wiped by it: they are a function of the digest). M and
+ * the uniform bytes are wiped here. What the eight-lane hash
+ * (crypto_x25519_hash_many) runs per element before its field part. */
+void crypto_x25519_hash_to_group_field(enum crypto_id_type t,
+				       const uint8_t digest[static CRYPTO_DIGEST_BYTES],
+				       crypto_fe r[static 2]);
 
 /* ============================ Curve25519, eight lanes and batches (issue 22) */
 /*
  * The checked multiplication eight elements at a time with AVX-512 IFMA
  * (crypto/x25519_ifma.c) and over a list with one scalar, choosing that
  * code or the portable one at run time (crypto/x25519_batch.c). Both give
- * crypto_x25519_mul's bytes and errors for every input.
+ * crypto_x25519_mul's bytes and errors for every input. Likewise the hash
+ * to the group: its field part on eight lanes (crypto/x25519_h2c_ifma.c)
+ * and over a list of digests (crypto_x25519_hash_many), with
+ * crypto_x25519_hash_to_group's bytes and errors.
  */
 
 /*
@@ -208,6 +220,15 @@ void crypto_x25519_ifma_mul8(const uint8_t s[8][32], const uint8_t p[8][32],
 			     uint8_t out[8][32], cr_err rc[8]);
 void crypto_x25519_ifma_mul8_kappa(const uint8_t kappa[8][32], const uint8_t p[8][32],
 				   uint8_t out[8][32], cr_err rc[8]);
+/*
+ * crypto_x25519_ifma_hash_from_field8 (crypto/x25519_h2c_ifma.c): lane i
+ * is crypto_x25519_hash_from_field on (r0[i], r1[i]) (each 32 bytes
+ * little-endian, bit 255 ignored, a value >= p taken mod p): u[i] and v[i]
+ * as that function writes them. Returns the mask of lanes whose point is
+ * the identity (bit i for lane i; u = v = 0 there). Same IFMA requirement.
+ */
+unsigned crypto_x25519_ifma_hash_from_field8(const uint8_t r0[8][32], const uint8_t r1[8][32],
+					     uint8_t u[8][32], uint8_t v[8][32]);
 
 /* out[i] = s * in[i] (the suite's checked multiplication) for i < n, one
  * scalar for all; out may equal in. Returns CR_OK, or the error of the
@@ -230,6 +251,23 @@ cr_err crypto_x25519_mul_many_impl(int backend, const uint8_t s[static 32], cons
  * the outputs before that index written (crypto_psi_mul_pairs's contract). */
 cr_err crypto_x25519_mul_pairs(const uint8_t *scalars, const uint8_t *in, uint8_t *out, size_t n,
 			       size_t *bad_index) CR_MUST_CHECK;
+/*
+ * out[i] = crypto_x25519_hash_to_group(t, digests[i]) for i < n (digests
+ * CRYPTO_DIGEST_BYTES each, out 32 bytes each, both the caller's), eight
+ * at a time on the IFMA lanes where crypto_x25519_backend() is "ifma", one
+ * at a time on the portable code otherwise (and for the remainder).
+ * Returns CR_OK, or the error of the lowest refused index (an identity,
+ * probability 2^-252); accepted outputs are written either way, refused
+ * ones are left as they were. Wipes M, the uniform bytes and the field
+ * elements, as crypto_x25519_hash_to_group does (digests are personal
+ * data). A type outside the enum aborts.
+ */
+cr_err crypto_x25519_hash_many(enum crypto_id_type t, const uint8_t *digests, uint8_t *out,
+			       size_t n) CR_MUST_CHECK;
+/* crypto_x25519_hash_many on a given backend (CRYPTO_X25519_IFMA runs the
+ * portable code where the CPU lacks IFMA), for tests and benchmarks. */
+cr_err crypto_x25519_hash_many_impl(int backend, enum crypto_id_type t, const uint8_t *digests,
+				    uint8_t *out, size_t n) CR_MUST_CHECK;
 /* Forgets the decision, so that the next call reads CLEANROOM_CRYPTO and
  * CPUID again (tests only). */
 void crypto_x25519_backend_reset(void);

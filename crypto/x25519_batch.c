@@ -10,6 +10,12 @@
  * one is used when CPUID reports avx512f, avx512vl and avx512ifma (checked
  * once per process), unless CLEANROOM_CRYPTO=portable is set; the elements
  * left over after the groups of eight go to the portable code.
+ *
+ * The hash to the group of a list of digests (crypto_x25519_hash_many)
+ * runs the same way: expand_message_xmd one element at a time
+ * (crypto_x25519_hash_to_group_field), then the field part eight lanes at
+ * a time (crypto/x25519_h2c_ifma.c) or the portable
+ * crypto_x25519_hash_to_group.
  */
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -170,4 +176,59 @@ cr_err crypto_x25519_mul_pairs(const uint8_t *scalars, const uint8_t *in, uint8_
 	if (first != CR_OK && bad_index != NULL)
 		*bad_index = first_index;
 	return first;
+}
+
+/* Groups of eight digests on the IFMA lanes: the scalar half per element,
+ * then the field half of the eight at once; returns how many were done (a
+ * multiple of eight). Lane l of a group is element i + l. */
+static size_t hash_groups_ifma(enum crypto_id_type t, const uint8_t *digests, uint8_t *out,
+			       size_t n, cr_err *first, size_t *first_index)
+{
+	crypto_fe r[2];
+	uint8_t r0[8][32], r1[8][32], u[8][32], v[8][32];
+	cr_err rc[8];
+	unsigned ident;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		for (size_t l = 0; l < 8; l++) {
+			crypto_x25519_hash_to_group_field(t, digests + CRYPTO_DIGEST_BYTES * (i + l), r);
+			crypto_fe_tobytes(r0[l], &r[0]);
+			crypto_fe_tobytes(r1[l], &r[1]);
+		}
+		ident = crypto_x25519_ifma_hash_from_field8((const uint8_t(*)[32])r0,
+							    (const uint8_t(*)[32])r1, u, v);
+		/* whether a result is the identity is public: it is refused */
+		CR_CT_PUBLIC(&ident, sizeof(ident));
+		for (size_t l = 0; l < 8; l++)
+			rc[l] = ((ident >> l) & 1) ? CR_ERR_PSI_IDENTITY : CR_OK;
+		lanes_done(out, i, (const uint8_t(*)[32])u, rc, false, first, first_index);
+	}
+	sodium_memzero(r, sizeof(r));
+	sodium_memzero(r0, sizeof(r0));
+	sodium_memzero(r1, sizeof(r1));
+	sodium_memzero(u, sizeof(u));
+	sodium_memzero(v, sizeof(v));
+	return i;
+}
+
+cr_err crypto_x25519_hash_many_impl(int backend, enum crypto_id_type t, const uint8_t *digests,
+				    uint8_t *out, size_t n)
+{
+	cr_err first = CR_OK;
+	size_t first_index = 0, i = 0;
+
+	if (backend == CRYPTO_X25519_IFMA && crypto_x25519_ifma_available())
+		i = hash_groups_ifma(t, digests, out, n, &first, &first_index);
+	for (; i < n; i++) {
+		cr_err rc = crypto_x25519_hash_to_group(t, digests + CRYPTO_DIGEST_BYTES * i, out + 32 * i);
+
+		note_refusal(&first, &first_index, rc, i);
+	}
+	return first;
+}
+
+cr_err crypto_x25519_hash_many(enum crypto_id_type t, const uint8_t *digests, uint8_t *out, size_t n)
+{
+	return crypto_x25519_hash_many_impl(backend_get(), t, digests, out, n);
 }

@@ -10,11 +10,14 @@
  * code over crypto_fe operations: additions, multiplications, one
  * exponentiation per map for the square root and the square test together
  * (appendix G.2.1), conditional moves by masks, no branch or index on the
- * data, so that an 8-lane vector version is a mechanical port. Points are
+ * data, so that an 8-lane vector version is a mechanical port (it is
+ * crypto/x25519_h2c_ifma.c, which crypto_x25519_hash_many runs after
+ * crypto_x25519_hash_to_group_field below). Points are
  * projective (X : Y : Z) with u = X / Z and v = Y / Z; Z = 0 is the
  * identity, which only the final test looks at (it is public: the result is
  * then refused).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -50,11 +53,24 @@ static const crypto_fe fe_c2 = {{
 
 /* ==================================================== expand_message_xmd */
 
+/* SHA-512's state after Z_pad, which is one whole input block of zeros:
+ * the same for every message, so it is hashed once per process and b_0
+ * starts from a copy (one compression of about seven saved per hash). */
+static crypto_hash_sha512_state zpad_state;
+static pthread_once_t zpad_once = PTHREAD_ONCE_INIT;
+
+static void zpad_init(void)
+{
+	static const uint8_t z_pad[XMD_S_BYTES];
+
+	crypto_hash_sha512_init(&zpad_state);
+	crypto_hash_sha512_update(&zpad_state, z_pad, sizeof(z_pad));
+}
+
 void crypto_h2c_expand_xmd_sha512(const uint8_t *msg, size_t msg_len,
 				  const uint8_t *dst, size_t dst_len,
 				  uint8_t *out, size_t len)
 {
-	static const uint8_t z_pad[XMD_S_BYTES];
 	crypto_hash_sha512_state st;
 	uint8_t b0[XMD_B_BYTES], bi[XMD_B_BYTES];
 	/* I2OSP(len_in_bytes, 2) || I2OSP(0, 1) */
@@ -73,8 +89,9 @@ void crypto_h2c_expand_xmd_sha512(const uint8_t *msg, size_t msg_len,
 	dst_tail = (uint8_t)dst_len; /* DST_prime = DST || I2OSP(len(DST), 1) */
 
 	/* b_0 = H(Z_pad || msg || l_i_b_str || I2OSP(0, 1) || DST_prime) */
-	crypto_hash_sha512_init(&st);
-	crypto_hash_sha512_update(&st, z_pad, sizeof(z_pad));
+	if (pthread_once(&zpad_once, zpad_init) != 0)
+		cr_die("expand_message_xmd: pthread_once failed");
+	st = zpad_state;
 	if (msg_len > 0)
 		crypto_hash_sha512_update(&st, msg, msg_len);
 	crypto_hash_sha512_update(&st, lib, sizeof(lib));
@@ -443,19 +460,16 @@ void crypto_x25519_hash_to_curve(const uint8_t *msg, size_t msg_len,
 	sodium_memzero(&p, sizeof(p));
 }
 
-cr_err crypto_x25519_hash_to_group(enum crypto_id_type t,
-				   const uint8_t digest[static CRYPTO_DIGEST_BYTES],
-				   uint8_t out[static 32])
+void crypto_x25519_hash_to_group_field(enum crypto_id_type t,
+				       const uint8_t digest[static CRYPTO_DIGEST_BYTES],
+				       crypto_fe r[static 2])
 {
 	const char *type = crypto_id_type_name_checked(t);
 	const size_t label_len = sizeof(H2C_LABEL) - 1, type_len = strlen(type);
 	/* "cleanroom/psi/v2" 0x00 type 0x00 digest: NUL-separated fields that
 	 * contain no NUL, so the encoding is unambiguous (section 2). */
 	uint8_t m[sizeof(H2C_LABEL) - 1 + 1 + 5 + 1 + CRYPTO_DIGEST_BYTES];
-	uint8_t u[32], v[32];
-	struct h2c_point p;
 	size_t n = 0;
-	cr_err rc = CR_OK;
 
 	if (type_len > 5)
 		cr_die("hash_to_group: a type name longer than 5 bytes");
@@ -467,7 +481,22 @@ cr_err crypto_x25519_hash_to_group(enum crypto_id_type t,
 	m[n++] = 0x00;
 	memcpy(m + n, digest, CRYPTO_DIGEST_BYTES);
 	n += CRYPTO_DIGEST_BYTES;
-	h2c_hash_point(&p, m, n, (const uint8_t *)H2C_DST, sizeof(H2C_DST) - 1);
+	/* hash_to_field wipes the uniform bytes; M is wiped here. */
+	crypto_x25519_hash_to_field(m, n, (const uint8_t *)H2C_DST, sizeof(H2C_DST) - 1, r, 2);
+	sodium_memzero(m, sizeof(m));
+}
+
+cr_err crypto_x25519_hash_to_group(enum crypto_id_type t,
+				   const uint8_t digest[static CRYPTO_DIGEST_BYTES],
+				   uint8_t out[static 32])
+{
+	crypto_fe r[2];
+	uint8_t u[32], v[32];
+	struct h2c_point p;
+	cr_err rc = CR_OK;
+
+	crypto_x25519_hash_to_group_field(t, digest, r);
+	h2c_field_point(&p, r);
 	/* Whether the result is the identity is public: it is then refused. */
 	if (h2c_to_affine(u, v, &p)) {
 		rc = CR_ERR_PSI_IDENTITY;
@@ -476,7 +505,7 @@ cr_err crypto_x25519_hash_to_group(enum crypto_id_type t,
 	memcpy(out, u, sizeof(u));
 out:
 	/* The digest is personal data, and everything here a function of it. */
-	sodium_memzero(m, sizeof(m));
+	sodium_memzero(r, sizeof(r));
 	sodium_memzero(u, sizeof(u));
 	sodium_memzero(v, sizeof(v));
 	sodium_memzero(&p, sizeof(p));

@@ -16,7 +16,9 @@
  *    in the subgroup of order l (the ladder on l gives the identity), so
  *    nothing of a crafted element's small-order or twist part survives;
  * and the first 32 bytes, hashed to the group as a digest (RFC 9380), give
- * an element of that subgroup too.
+ * an element of that subgroup too. The eight scalars, taken as digests,
+ * hashed by crypto_x25519_hash_many on the IFMA lanes (where the CPU has
+ * them) give crypto_x25519_hash_to_group's bytes, lane by lane.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +53,27 @@ static void check_in_subgroup(const uint8_t e[32], const char *what)
 	crypto_fe_tobytes(back, &u);
 	check(memcmp(back, e, 32) == 0, what);
 	check(crypto_x25519_ladder(order_l, e, out) == CR_ERR_PSI_IDENTITY, what);
+}
+
+/* The eight-lane hash of eight digests against the single hash. */
+static void check_hash_lanes(enum crypto_id_type t, const uint8_t d[8][32])
+{
+	uint8_t want[8][32], got[8][32];
+	cr_err want_rc = CR_OK;
+
+	if (!crypto_x25519_ifma_available())
+		return;
+	memset(want, 0x5a, sizeof(want));
+	memset(got, 0x5a, sizeof(got));
+	for (int l = 0; l < 8; l++) {
+		cr_err rc = crypto_x25519_hash_to_group(t, d[l], want[l]);
+
+		if (want_rc == CR_OK)
+			want_rc = rc;
+	}
+	check(crypto_x25519_hash_many_impl(CRYPTO_X25519_IFMA, t, &d[0][0], &got[0][0], 8) == want_rc,
+	      "the eight-lane hash and the single one disagree on a refusal");
+	check(memcmp(got, want, sizeof(got)) == 0, "the eight-lane hash and the single one give different bytes");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -90,5 +113,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (crypto_x25519_hash_to_group(size > 0 ? (enum crypto_id_type)(1 + data[0] % 2) : CRYPTO_ID_EMAIL, s[0],
 					h) == CR_OK)
 		check_in_subgroup(h, "a hash outside the order-l subgroup");
+	check_hash_lanes(size > 0 ? (enum crypto_id_type)(1 + data[size - 1] % 2) : CRYPTO_ID_PHONE, s);
 	return 0;
 }
