@@ -2,6 +2,10 @@
  * bench_crypto.c: what crypto/'s hot operations cost on this machine, and
  * how they scale on the worker pool (`make bench-crypto`).
  *
+ * The group operations here are suite r255-sha512's (libsodium's
+ * ristretto255); `make bench-x25519` measures x25519-ell2-sha512's, portable
+ * and on eight IFMA lanes.
+ *
  * For hash-to-group, scalar multiplication, the HMAC pseudonym and the
  * discrete Laplace sampler it measures the cost per operation on one
  * thread and the throughput on 1 and on N threads (N = online cores), each
