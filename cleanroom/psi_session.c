@@ -49,6 +49,8 @@ struct psi_session {
 	int64_t *vals;        /* n x ncols: the query's columns of each record */
 	size_t padded;        /* |A| */
 	uint32_t *perm;       /* padded: A position -> record index (>= n: padding) */
+	uint32_t *src;        /* padded: the record a position works on (its own, or padding's
+				 stand-in), drawn once in round 4 and read again in round 6 */
 	uint64_t nb;          /* |B| */
 	struct prefix_set cset;
 
@@ -88,10 +90,12 @@ static void session_wipe(struct psi_session *s)
 	wipe_free(s->elems, s->cap * CRYPTO_PSI_ELEMENT_BYTES);
 	wipe_free(s->vals, s->cap * ncols * sizeof(int64_t));
 	wipe_free(s->perm, s->padded * sizeof(uint32_t));
+	wipe_free(s->src, s->padded * sizeof(uint32_t));
 	wipe_free(s->noise, release_noise_count(&s->q) * sizeof(int64_t));
 	s->pseudonyms = s->elems = NULL;
 	s->vals = NULL;
 	s->perm = NULL;
+	s->src = NULL;
 	s->noise = NULL;
 	pset_wipe(&s->cset);
 	sodium_memzero(s->pad_key, sizeof(s->pad_key));
@@ -121,6 +125,8 @@ size_t psi_session_held_bytes(const struct psi_session *s)
 	if (s->vals)
 		total += s->cap * ncols * sizeof(int64_t);
 	if (s->perm)
+		total += s->padded * sizeof(uint32_t);
+	if (s->src)
 		total += s->padded * sizeof(uint32_t);
 	if (s->noise)
 		total += release_noise_count(&s->q) * sizeof(int64_t);
@@ -806,6 +812,7 @@ static cr_err a_range(void *ctx, size_t begin, size_t end)
 		for (size_t l = 0; l < m; l++) {
 			bool real;
 			size_t j = position_record(s, i + l, t, &real);
+			s->src[i + l] = (uint32_t)j;
 			crypto_psi_scalar_mul(s->a, real ? one : t, sc + l * CRYPTO_PSI_SCALAR_BYTES);
 			memcpy(in + l * CRYPTO_PSI_ELEMENT_BYTES,
 			       s->n ? s->elems + j * CRYPTO_PSI_ELEMENT_BYTES : job->base,
@@ -826,6 +833,7 @@ static cr_err build_a(struct psi_session *s, struct crypto_pool *pool, struct ps
 {
 	struct a_job job = { .s = s, .out = cr_xmalloc(s->padded * CRYPTO_PSI_ELEMENT_BYTES) };
 	cr_err rc;
+	s->src = cr_xcalloc(s->padded ? s->padded : 1, sizeof(uint32_t));
 	crypto_psi_generator(s->d.suite, job.base);
 	rc = crypto_pool_run(pool, s->padded, a_range, &job);
 	wipe_scalar(&s->a);
@@ -978,20 +986,18 @@ static cr_err recheck_records(void *ctx, size_t begin, size_t end)
 	return rc;
 }
 
-/* A pool worker: positions [begin, end) of A, each one look-up of its record's verdict. */
+/* A pool worker: positions [begin, end) of A, each one look-up of its
+ * record's verdict (the record round 4 drew for it). */
 static cr_err recheck_positions(void *ctx, size_t begin, size_t end)
 {
 	struct recheck_job *job = ctx;
 	struct psi_session *s = job->s;
-	uint8_t t[32];
 	for (size_t i = begin; i < end; i++) {
-		bool real;
-		size_t j = position_record(s, i, t, &real);
+		size_t j = s->src[i];
 		job->x->src[i] = (uint32_t)j;
 		job->x->in[i] = job->x->hit[i] & (s->n ? job->ok[j] : 0);
 	}
 	__atomic_fetch_add(&s->work.verdicts, (uint64_t)(end - begin), __ATOMIC_RELAXED);
-	sodium_memzero(t, sizeof(t));
 	return CR_OK;
 }
 
