@@ -6,25 +6,12 @@
  * non-canonical encodings and twist points; and the checked multiplication
  * refuses every small-order point, multiplies an element of order l by s
  * itself (kappa(s) = s mod l) and commutes. */
-#include "test_util.h"
+#include "x25519_fixture.h"
 
 #include <sodium.h>
 
 #include "crypto/crypto.h"
 #include "crypto/crypto_internal.h"
-
-static void from_hex(const char *hex, uint8_t *out, size_t n)
-{
-	assert_int_equal(cr_hex_decode_exact(hex, strlen(hex), out, n), CR_OK);
-}
-
-/* RFC 7748 section 5's decodeScalar25519. */
-static void clamp(uint8_t k[32])
-{
-	k[0] &= 248;
-	k[31] &= 127;
-	k[31] |= 64;
-}
 
 static void base_point(uint8_t p[32])
 {

@@ -7,7 +7,7 @@
  * libsodium's Elligator 2 on edwards25519; and the suite's H lies in the
  * order-l subgroup, is deterministic, domain-separated, laid out as the spec
  * says, and pinned by a known answer. */
-#include "test_util.h"
+#include "x25519_fixture.h"
 
 #include <sodium.h>
 
@@ -16,21 +16,6 @@
 
 #define SPEC_DST "CLEANROOM-V02-CS01-with-curve25519_XMD:SHA-512_ELL2_RO_"
 #define SPEC_LABEL "cleanroom/psi/v2"
-
-static void from_hex(const char *hex, uint8_t *out, size_t n)
-{
-	assert_int_equal(cr_hex_decode_exact(hex, strlen(hex), out, n), CR_OK);
-}
-
-/* The RFC prints field elements big-endian; our encodings are little-endian. */
-static void from_hex_be(const char *hex, uint8_t out[32])
-{
-	uint8_t be[32];
-
-	from_hex(hex, be, 32);
-	for (int i = 0; i < 32; i++)
-		out[i] = be[31 - i];
-}
 
 static void fe_from_hex_be(const char *hex, crypto_fe *f)
 {

@@ -10,35 +10,12 @@
  * opposite: the identity) in every lane position; CLEANROOM_CRYPTO=portable
  * selects the portable code. Where the CPU lacks IFMA the IFMA tests are
  * skipped, saying so. */
-#include "test_util.h"
+#include "x25519_fixture.h"
 
 #include <sodium.h>
 
 #include "crypto/crypto.h"
 #include "crypto/crypto_internal.h"
-
-static int have_ifma(void)
-{
-	if (crypto_x25519_ifma_available())
-		return 1;
-	print_message("[ SKIPPED  ] this CPU has no AVX-512 IFMA: only the portable code is tested\n");
-	return 0;
-}
-
-static void from_hex(const char *hex, uint8_t *out, size_t n)
-{
-	assert_int_equal(cr_hex_decode_exact(hex, strlen(hex), out, n), CR_OK);
-}
-
-/* The RFC prints field elements big-endian; our encodings are little-endian. */
-static void from_hex_be(const char *hex, uint8_t out[32])
-{
-	uint8_t be[32];
-
-	from_hex(hex, be, 32);
-	for (int i = 0; i < 32; i++)
-		out[i] = be[31 - i];
-}
 
 static void random_fe_bytes(uint8_t b[32])
 {

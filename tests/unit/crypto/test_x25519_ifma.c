@@ -8,32 +8,12 @@
  * (lowest refused index, refused outputs untouched, out == in) and the
  * dispatch obeys CLEANROOM_CRYPTO=portable. Where the CPU lacks IFMA the
  * IFMA tests are skipped, saying so. */
-#include "test_util.h"
+#include "x25519_fixture.h"
 
 #include <sodium.h>
 
 #include "crypto/crypto.h"
 #include "crypto/crypto_internal.h"
-
-static int have_ifma(void)
-{
-	if (crypto_x25519_ifma_available())
-		return 1;
-	print_message("[ SKIPPED  ] this CPU has no AVX-512 IFMA: only the portable code is tested\n");
-	return 0;
-}
-
-static void from_hex(const char *hex, uint8_t *out, size_t n)
-{
-	assert_int_equal(cr_hex_decode_exact(hex, strlen(hex), out, n), CR_OK);
-}
-
-static void clamp(uint8_t k[32])
-{
-	k[0] &= 248;
-	k[31] &= 127;
-	k[31] |= 64;
-}
 
 static uint32_t rnd(uint32_t n)
 {

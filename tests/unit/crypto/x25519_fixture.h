@@ -1,0 +1,42 @@
+/* Helpers the Curve25519 suite's unit tests share (test_x25519*.c). */
+#ifndef CR_TEST_X25519_FIXTURE_H
+#define CR_TEST_X25519_FIXTURE_H
+
+#include "test_util.h"
+
+#include "crypto/crypto.h"
+#include "crypto/crypto_internal.h"
+
+static inline void from_hex(const char *hex, uint8_t *out, size_t n)
+{
+	assert_int_equal(cr_hex_decode_exact(hex, strlen(hex), out, n), CR_OK);
+}
+
+/* The RFCs print field elements big-endian; our encodings are little-endian. */
+static inline void from_hex_be(const char *hex, uint8_t out[32])
+{
+	uint8_t be[32];
+
+	from_hex(hex, be, 32);
+	for (int i = 0; i < 32; i++)
+		out[i] = be[31 - i];
+}
+
+/* RFC 7748 section 5's decodeScalar25519. */
+static inline void clamp(uint8_t k[32])
+{
+	k[0] &= 248;
+	k[31] &= 127;
+	k[31] |= 64;
+}
+
+/* 1 where the CPU runs the IFMA code; 0, said once per test, elsewhere. */
+static inline int have_ifma(void)
+{
+	if (crypto_x25519_ifma_available())
+		return 1;
+	print_message("[ SKIPPED  ] this CPU has no AVX-512 IFMA: only the portable code is tested\n");
+	return 0;
+}
+
+#endif
