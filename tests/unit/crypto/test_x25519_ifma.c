@@ -234,20 +234,6 @@ static void test_edges_errors(void **state)
 
 /* ------------------------------------------------- libsodium's Ed25519 */
 
-static void ed_to_u(const uint8_t ed[32], uint8_t u[32])
-{
-	uint8_t one_b[32] = {1};
-	crypto_fe y, one, n, d;
-
-	crypto_fe_frombytes(&y, ed);
-	crypto_fe_frombytes(&one, one_b);
-	crypto_fe_add(&n, &one, &y);
-	crypto_fe_sub(&d, &one, &y);
-	crypto_fe_invert(&d, &d);
-	crypto_fe_mul(&n, &n, &d);
-	crypto_fe_tobytes(u, &n);
-}
-
 /* s * P on Edwards (libsodium, no clamping) mapped to u equals both
  * backends' s * u(P), for P = q * B of prime order. */
 static void test_libsodium(void **state)

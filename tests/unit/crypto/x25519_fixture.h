@@ -39,4 +39,20 @@ static inline int have_ifma(void)
 	return 0;
 }
 
+/* The birational map from an Edwards y (libsodium's encoding, sign bit
+ * ignored) to the Montgomery u: u = (1 + y) / (1 - y). */
+static inline void ed_to_u(const uint8_t ed[32], uint8_t u[32])
+{
+	uint8_t one_b[32] = {1};
+	crypto_fe y, one, n, d;
+
+	crypto_fe_frombytes(&y, ed);
+	crypto_fe_frombytes(&one, one_b);
+	crypto_fe_add(&n, &one, &y);
+	crypto_fe_sub(&d, &one, &y);
+	crypto_fe_invert(&d, &d);
+	crypto_fe_mul(&n, &n, &d);
+	crypto_fe_tobytes(u, &n);
+}
+
 #endif
