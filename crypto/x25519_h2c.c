@@ -493,12 +493,15 @@ cr_err crypto_x25519_hash_to_group(enum crypto_id_type t,
 	crypto_fe r[2];
 	uint8_t u[32], v[32];
 	struct h2c_point p;
+	uint64_t ident;
 	cr_err rc = CR_OK;
 
 	crypto_x25519_hash_to_group_field(t, digest, r);
 	h2c_field_point(&p, r);
 	/* Whether the result is the identity is public: it is then refused. */
-	if (h2c_to_affine(u, v, &p)) {
+	ident = h2c_to_affine(u, v, &p);
+	CR_CT_PUBLIC(&ident, sizeof(ident));
+	if (ident) {
 		rc = CR_ERR_PSI_IDENTITY;
 		goto out;
 	}

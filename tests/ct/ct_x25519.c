@@ -1,6 +1,7 @@
 /*
  * ct_x25519.c: `make ct`, the constant-time check of suite
- * x25519-ell2-sha512's checked multiplication (docs/spec/psi-protocol.md
+ * x25519-ell2-sha512's checked multiplication and of its hash to the group
+ * (whose secret is the digest) (docs/spec/psi-protocol.md
  * section 2b, issue 22), after ctgrind: the secret scalar is marked
  * undefined for valgrind's memcheck, and any conditional jump or memory
  * address that depends on it is then an error (the Makefile runs this
@@ -63,11 +64,21 @@ int main(void)
 		fails += rc != CR_ERR_PSI_IDENTITY || bad != (k == 1 ? 0 : 5);
 		VALGRIND_MAKE_MEM_DEFINED(s[k], 32);
 	}
+	/* The hash to the group: the digest (personal data) is the secret. */
+	for (int k = 0; k < 3; k++) {
+		uint8_t d[CRYPTO_DIGEST_BYTES], h[32];
+		randombytes_buf(d, sizeof(d));
+		VALGRIND_MAKE_MEM_UNDEFINED(d, sizeof(d));
+		rc = crypto_x25519_hash_to_group(k == 1 ? CRYPTO_ID_PHONE : CRYPTO_ID_EMAIL, d, h);
+		VALGRIND_MAKE_MEM_DEFINED(h, sizeof(h));
+		fails += rc != CR_OK;
+	}
 	if (fails != 0) {
 		fprintf(stderr, "ct-x25519: %d wrong results\n", fails);
 		return 1;
 	}
-	printf("ct-x25519: the portable checked multiplication ran on undefined scalars (backend %s)\n",
+	printf("ct-x25519: the portable checked multiplication ran on undefined scalars, and the hash to "
+	       "the group on undefined digests (backend %s)\n",
 	       crypto_x25519_backend());
 	return 0;
 }
