@@ -270,16 +270,6 @@ static void test_libsodium(void **state)
 static void test_rfc7748_ladder8(void **state)
 {
 	(void)state;
-	static const struct {
-		const char *k, *u, *out;
-	} v[] = {
-		{"a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
-		 "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
-		 "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552"},
-		{"4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
-		 "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
-		 "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957"},
-	};
 	uint8_t k[8][32], u[8][32], out[8][32], want[32], w[32];
 	cr_err rc[8];
 
@@ -291,10 +281,10 @@ static void test_rfc7748_ladder8(void **state)
 				randombytes_buf(k[i], 32);
 				randombytes_buf(u[i], 32);
 			}
-			from_hex(v[j].k, k[lane], 32);
+			from_hex(rfc7748_vectors[j].k, k[lane], 32);
 			clamp(k[lane]);
-			from_hex(v[j].u, u[lane], 32);
-			from_hex(v[j].out, want, 32);
+			from_hex(rfc7748_vectors[j].u, u[lane], 32);
+			from_hex(rfc7748_vectors[j].out, want, 32);
 			crypto_x25519_ifma_ladder8(k, u, out, rc);
 			assert_int_equal(rc[lane], CR_OK);
 			assert_memory_equal(out[lane], want, 32);
