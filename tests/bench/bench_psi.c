@@ -21,6 +21,11 @@
  * the same binary and is timed separately. BENCH_DIR=dir keeps the setup in
  * dir and reuses it on the next run (the budget is large enough for many).
  * BENCH_THREADS sets the worker count (default: every core).
+ *
+ * Last, in the same run, the peer-style PSI of tests/bench/p256_peer.h
+ * (ECDH over P-256 with OpenSSL, as OpenMined PSI does it) at the same
+ * sizes on the same threads, and the match's ratio to it (goal <= 0.2,
+ * issue 22). BENCH_PEER=0 skips it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +41,7 @@
 
 #include "crypto/crypto.h"
 #include "bench_child.h"
+#include "p256_peer.h"
 
 #define SAMPLE 40000 /* elements per floor measurement */
 
@@ -258,6 +264,18 @@ int main(void)
 	       (double)ms / floor_ms, (double)ms / r255_floor_ms);
 	printf("goal for 1M x 1M in %s: <= %d s; this run %.2f s\n", suite_name,
 	       suite == CRYPTO_PSI_X25519 ? 20 : 100, ms / 1000.0);
+	if (getenv("BENCH_PEER") == NULL || strcmp(getenv("BENCH_PEER"), "0") != 0) {
+		size_t common = (size_t)(x < y ? x : y) / 2, found;
+		int64_t t0 = cr_monotonic_ms(), peer_ms;
+
+		found = p256_peer_run((size_t)x, (size_t)y, common, threads);
+		peer_ms = cr_monotonic_ms() - t0;
+		if (found != common)
+			die("the P-256 peer's intersection");
+		printf("peer-style P-256 PSI (OpenSSL, same run, %u threads, %llu x %llu, no store): %.2f s\n",
+		       threads, (unsigned long long)x, (unsigned long long)y, peer_ms / 1000.0);
+		printf("ratio of match time to the P-256 peer: %.3f (goal <= 0.2)\n", (double)ms / (double)peer_ms);
+	}
 	json_decref(j);
 	if (dir == NULL) {
 		char cmd[300];

@@ -4,7 +4,7 @@
  * costs on one thread (`make bench-x25519`): the portable code, the
  * eight-lane AVX-512 IFMA code (where the CPU has it) and, for scale,
  * libsodium's crypto_scalarmult_ristretto255 (suite r255-sha512's
- * operation), all in one run; then the suite's hash to the group, the
+ * operation) and OpenSSL's P-256 (the peer's, tests/bench/p256_peer.h), all in one run; then the suite's hash to the group, the
  * portable crypto_x25519_hash_to_group one element at a time against
  * crypto_x25519_hash_many with its field part on the IFMA lanes.
  * Microseconds of the thread's CPU time per multiplication (or hash), best
@@ -22,6 +22,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/crypto_internal.h"
+#include "p256_peer.h"
 
 #define REPEATS 5
 #define N 2048
@@ -159,7 +160,7 @@ int main(void)
 	static const uint8_t nine[32] = {9};
 	uint8_t s[32], q[32];
 	uint8_t *in, *out, *rin;
-	double port, ifma = 0, rist;
+	double port, ifma = 0, rist, p256_mul, p256_hash;
 
 	if (sodium_init() < 0)
 		return 1;
@@ -188,9 +189,12 @@ int main(void)
 	rist = best_ristretto_us(s, rin, out, N / 8);
 	printf("ristretto255:     %8.2f us per multiplication (libsodium, 1 thread, best of %d)\n",
 	       rist, REPEATS);
+	p256_costs_us(N / 8, REPEATS, &p256_mul, &p256_hash);
+	printf("P-256:            %8.2f us per variable-base multiplication, %.2f us per hash to the curve "
+	       "(OpenSSL, try-and-increment, 1 thread, best of %d)\n", p256_mul, p256_hash, REPEATS);
 	if (ifma > 0)
-		printf("ifma speedup: %.2fx over portable, %.2fx over ristretto255\n", port / ifma,
-		       rist / ifma);
+		printf("ifma speedup: %.2fx over portable, %.2fx over ristretto255, %.2fx over P-256\n",
+		       port / ifma, rist / ifma, p256_mul / ifma);
 	bench_pool(in, rin, out, N);
 
 	randombytes_buf(in, 32 * N); /* random digests: CRYPTO_DIGEST_BYTES is 32 */
