@@ -54,6 +54,11 @@ struct psi_session {
 	uint64_t nb;          /* |B| */
 	struct prefix_set cset;
 
+	/* what the re-check may rely on (section 9): the consent state before the
+	 * load, and the first instant a loaded record's verdict could change */
+	struct consent_mark mark;
+	cr_time_ms stable_until;
+
 	struct psi_work work;
 	struct release_result result;
 	bool busy;            /* acquired from a struct psi_sessions */
@@ -400,6 +405,23 @@ static cr_err reader_allows(struct reader *r, struct consent_scan *scan, const s
 	return rc;
 }
 
+/* Lowers *until to the first instant the verdict just made on pseudonym p
+ * could change with nothing written (consent_stable_until). */
+static cr_err record_stable_until(struct reader *r, const struct psi_session *s, const uint8_t *pseudonym,
+				  cr_time_ms at, cr_time_ms *until)
+{
+	struct crypto_pseudonym p;
+	cr_time_ms t = 0;
+	cr_err rc;
+	memcpy(p.bytes, pseudonym, CRYPTO_PSEUDONYM_BYTES);
+	p.key_version = s->d.key_version;
+	rc = consent_stable_until(r->consent, s->d.brand_id, &p, at, &t);
+	sodium_memzero(&p, sizeof(p));
+	if (rc == CR_OK && t < *until)
+		*until = t;
+	return rc;
+}
+
 /* Reads column `col` of a record's attrs (big-endian int64 per column). */
 static int64_t attr_at(const uint8_t *attrs, int col)
 {
@@ -420,6 +442,7 @@ struct load_job {
 	size_t offset[SHARDS_MAX];  /* where shard i writes in the session's arrays */
 	size_t cap[SHARDS_MAX];     /* its record count (an upper bound of what it keeps) */
 	size_t kept[SHARDS_MAX];
+	cr_time_ms until[SHARDS_MAX]; /* the earliest stable_until of a kept record */
 };
 
 static void shard_bounds(size_t i, size_t n, uint8_t *lo, uint8_t *hi, bool *last)
@@ -469,6 +492,9 @@ static cr_err consider(struct load_job *job, struct reader *r, struct consent_sc
 		return CR_OK; /* another key version's k: not this session's records */
 	rc = reader_allows(r, scan, s, pb, job->at, &ok);
 	if (rc != CR_OK || !ok)
+		return rc;
+	rc = record_stable_until(r, s, pb, job->at, &job->until[shard]);
+	if (rc != CR_OK)
 		return rc;
 	i = job->offset[shard] + job->kept[shard]++;
 	memcpy(s->pseudonyms + i * CRYPTO_PSEUDONYM_BYTES, pb, CRYPTO_PSEUDONYM_BYTES);
@@ -558,8 +584,17 @@ static cr_err load_eligible(struct psi_session *s, struct app *a, struct crypto_
 {
 	struct readers rs;
 	struct load_job job = { .s = s, .rs = &rs, .at = at };
-	cr_err rc = readers_open(&rs, a, pool);
+	cr_err rc;
+	/* before the readers' snapshots: a write after it moves the mark */
+	app_store_lock(a);
+	rc = consent_mark_get(a->consent, s->d.brand_id, &s->mark);
+	app_store_unlock(a);
+	if (rc != CR_OK)
+		return rc;
+	rc = readers_open(&rs, a, pool);
 	job.nshards = rs.n;
+	for (size_t i = 0; i < SHARDS_MAX; i++)
+		job.until[i] = INT64_MAX;
 	if (rc == CR_OK) {
 		app_store_lock(a);
 		rc = plan_shards(s, a, &job);
@@ -567,8 +602,13 @@ static cr_err load_eligible(struct psi_session *s, struct app *a, struct crypto_
 	}
 	if (rc == CR_OK)
 		rc = crypto_pool_run(pool, job.nshards, load_shards, &job);
-	if (rc == CR_OK)
+	if (rc == CR_OK) {
 		compact(s, &job);
+		s->stable_until = INT64_MAX;
+		for (size_t i = 0; i < job.nshards; i++)
+			if (job.until[i] < s->stable_until)
+				s->stable_until = job.until[i];
+	}
 	readers_close(&rs);
 	return rc;
 }
@@ -1009,17 +1049,33 @@ static cr_err recheck_positions(void *ctx, size_t begin, size_t end)
 static cr_err recheck(struct psi_session *s, struct app *a, struct crypto_pool *pool, struct answer *x,
 		      cr_time_ms at, struct write_mark *version)
 {
-	struct readers rs;
+	struct readers rs = { .n = 0 };
 	struct recheck_job job = { s, &rs, x, at, cr_xcalloc(s->n ? s->n : 1, 1) };
+	struct consent_mark now_mark;
+	bool stable;
 	cr_err rc;
 	app_store_lock(a);
 	rc = write_mark(a->store, version);
-	app_store_unlock(a);
-	if (rc != CR_OK)
-		return rc;
-	rc = readers_open(&rs, a, pool);
 	if (rc == CR_OK)
-		rc = crypto_pool_run(pool, s->n, recheck_records, &job);
+		rc = consent_mark_get(a->consent, s->d.brand_id, &now_mark);
+	app_store_unlock(a);
+	if (rc != CR_OK) {
+		free(job.ok);
+		return rc;
+	}
+	/* Nothing a verdict reads was written since the load, and no verdict
+	 * can have changed with time alone: every loaded record still passes. */
+	stable = consent_mark_equal(&now_mark, &s->mark) && at < s->stable_until;
+	if (stable) {
+		memset(job.ok, 1, s->n);
+		if (pthread_mutex_init(&rs.lock, NULL) != 0)
+			cr_die("pthread_mutex_init");
+	} else {
+		rc = readers_open(&rs, a, pool);
+		if (rc == CR_OK)
+			rc = crypto_pool_run(pool, s->n, recheck_records, &job);
+	}
+	s->work.rechecked = stable ? 0 : s->n;
 	if (rc == CR_OK)
 		rc = crypto_pool_run(pool, s->padded, recheck_positions, &job);
 	for (size_t i = 0; i < rs.n; i++)

@@ -154,13 +154,15 @@ uint64_t psi_session_eligible(const struct psi_session *s);
 /*
  * What rounds 4 and 6 did, counted where it is done: the multiplications
  * that built A, the look-ups of A' in C, the gate checks of the re-check
- * (one per loaded record: n), the positions that took their record's
- * verdict and the rows aggregated. Each is |A|, or n for the gate checks,
- * whatever the overlap is (docs/spec/psi-protocol.md, section 6); tests
- * and the leak bench read them.
+ * (one per loaded record: n, or none when nothing changed since the load,
+ * section 9), the positions that took their record's verdict and the rows
+ * aggregated. Each is |A|, or n or 0 for the gate checks, whatever the
+ * overlap is (docs/spec/psi-protocol.md, section 6); tests and the leak
+ * bench read them.
  */
 struct psi_work {
 	uint64_t a_mults, lookups, gate_checks, verdicts, rows;
+	uint64_t rechecked; /* records the re-check ran the gate on: n, or 0 when stable */
 };
 const struct psi_work *psi_session_work(const struct psi_session *s);
 

@@ -149,6 +149,37 @@ cr_err consent_scan_load(struct consent_scan *s, const struct crypto_pseudonym *
 void consent_scan_close(struct consent_scan *s); /* accepts NULL */
 
 /*
+ * Whether decisions made earlier still hold (consent/stable.c), so that a
+ * gate run twice over the same records (a match's load and its re-check)
+ * can tell when the second run would decide exactly as the first.
+ *
+ * A mark of everything a decision about a brand's subject reads: the
+ * largest consent event id and guardian link id (both tables insert-only,
+ * R18), the brand's suppression entry count (insert-only) and its catalog
+ * generation and key version (brands.catalog_gen is bumped by every notice
+ * and setting change). Equal marks: nothing a decision reads was written
+ * between them. Any brand's event moves the mark (conservative).
+ */
+struct consent_mark {
+	int64_t events, guardians, suppressions, catalog_gen, key_version;
+};
+cr_err consent_mark_get(struct consent_ctx *ctx, int64_t brand, struct consent_mark *out) CR_MUST_CHECK;
+bool consent_mark_equal(const struct consent_mark *a, const struct consent_mark *b);
+
+/*
+ * The earliest instant after `at` at which a decision about subject p, as
+ * the context's caches hold it (p must be the subject last loaded, by a
+ * decision or by consent_scan_load: otherwise CR_ERR_INVALID_ARG), could
+ * come out otherwise with nothing written: the next effective time, expiry
+ * or suppression start in p's history after `at`, the brand's next notice
+ * publication after `at`, or the next new year in UTC (ages are known by
+ * year only). Every comparison of the rules with the decision's time is
+ * against one of these. INT64_MAX never occurs: the new year bounds it.
+ */
+cr_err consent_stable_until(struct consent_ctx *ctx, int64_t brand, const struct crypto_pseudonym *p,
+			    cr_time_ms at, cr_time_ms *out) CR_MUST_CHECK;
+
+/*
  * Deletes what depended on a withdrawn consent (R19, I3) or what a
  * marketing objection now forbids (R21, with NULL scope): called by
  * consent_withdraw, and by consent_record for an objection, once per

@@ -637,7 +637,9 @@ static void test_answer_work_independent_of_overlap(void **state)
 	assert_int_equal(wh.a_mults, elements);
 	assert_int_equal(wh.lookups, elements);
 	assert_int_equal(wh.verdicts, elements);
-	assert_true(wh.gate_checks > N_CUSTOMERS / 2 && wh.gate_checks <= elements); /* n: every loaded record */
+	/* nothing was written since the load: the re-check relies on it (section 9) */
+	assert_int_equal(wh.gate_checks, 0);
+	assert_int_equal(wh.rechecked, 0);
 	assert_int_equal(wh.rows, elements);
 	assert_memory_equal(&wh, &wm, sizeof(wh));
 }
@@ -752,6 +754,60 @@ static void test_withdrawal_before_and_during_match(void **state)
 		assert_int_equal(got->cells[i].count, after.cells[i].count);
 	release_result_release(&before);
 	release_result_release(&after);
+	run_free(&r);
+}
+
+/*
+ * Section 9: the re-check runs the gate on every loaded record (one check
+ * each) unless nothing a verdict reads was written since the load and no
+ * verdict can have changed with time alone. A write of any consent event,
+ * even another subject's, and an answer given after a loaded record's
+ * verdict could change (grants of the synthetic customers expire) both
+ * make it run; the release then equals the plain join at the answer's time.
+ */
+static void test_recheck_runs_unless_nothing_changed(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct release_query q;
+	struct release_result want;
+	struct psi_session_opts o = { .ttl_ms = 4LL * 365 * 86400000 };
+	struct run r;
+	const struct release_result *got;
+	char why[128];
+	cr_time_ms later;
+	size_t rows_now, rows_later;
+	mfx_collab(f, &c, "segment", "count", 10, 0, 0, 0);
+	assert_int_equal(release_query_parse(&c, &f->d, "segment", NULL, &q, why, sizeof(why)), CR_OK);
+
+	/* another subject's event between the rounds: the gate runs again */
+	assert_int_equal(run_open(f, &c, "segment", NULL, NULL, &r), CR_OK);
+	run_blind(f, &r);
+	assert_int_equal(run_service_b(f, &r), CR_OK);
+	withdraw(f, "not.a.customer@example.invalid");
+	assert_int_equal(run_finish(f, &r), CR_OK);
+	assert_int_equal(psi_session_work(r.s)->rechecked, psi_session_eligible(r.s));
+	assert_int_equal(psi_session_work(r.s)->gate_checks, psi_session_eligible(r.s));
+	run_free(&r);
+
+	/* nothing written, but answered three years on: expired grants drop out */
+	rows_now = mfx_plain_join(f, &q, cr_time_now(), &want);
+	release_result_release(&want);
+	later = cr_time_now() + 3LL * 365 * 86400000;
+	rows_later = mfx_plain_join(f, &q, later, &want);
+	assert_true(rows_later < rows_now); /* the fixture has expiring grants among the matched */
+	assert_int_equal(run_open(f, &c, "segment", NULL, &o, &r), CR_OK);
+	run_blind(f, &r);
+	assert_int_equal(run_service_b(f, &r), CR_OK);
+	assert_int_equal(psi_partner_answer(r.p, f->pool, r.a.bytes, r.a.count * 32, &r.ap), CR_OK);
+	assert_int_equal(psi_session_answer(r.s, f->a, f->pool, r.ap.bytes, r.ap.count * 32, r.ap.count, later,
+					    &r.release),
+			 CR_OK);
+	assert_int_equal(psi_session_work(r.s)->rechecked, psi_session_eligible(r.s));
+	got = psi_session_result(r.s);
+	for (size_t i = 0; i < got->ncells; i++)
+		assert_int_equal(got->cells[i].count, want.cells[i].count);
+	release_result_release(&want);
 	run_free(&r);
 }
 
@@ -1103,6 +1159,7 @@ int main(void)
 		cmocka_unit_test(test_partner_list_and_rounds),
 		cmocka_unit_test(test_messages_round_trip_and_strictness),
 		cmocka_unit_test(test_withdrawal_before_and_during_match),
+		cmocka_unit_test(test_recheck_runs_unless_nothing_changed),
 		cmocka_unit_test(test_answer_work_independent_of_overlap),
 		cmocka_unit_test(test_padded_size_fixed_by_the_collaboration),
 		cmocka_unit_test(test_noise_drawn_at_open),
