@@ -1052,6 +1052,61 @@ static cr_err load_text(struct psi_partner *p, const char *text, const char *hin
 	return rc;
 }
 
+/*
+ * The partner's list is sorted to remove duplicates (a counting pass on
+ * the first two bytes, then each bucket): 3,000 random digests, a fifth of
+ * them sharing their first two bytes and a few differing only in their
+ * last byte, each written one to three times in random order, give
+ * exactly 3,000 distinct.
+ */
+static void test_partner_list_duplicates_removed_in_any_order(void **state)
+{
+	enum { DISTINCT = 3000 };
+	struct psi_session_offer o = test_offer(3, 2, 10);
+	struct psi_partner *p = NULL;
+	struct psi_partner_report rep;
+	uint8_t (*d)[32] = calloc(DISTINCT, 32);
+	size_t *order = calloc(3 * DISTINCT, sizeof(size_t)), rows = 0;
+	char *text = calloc(3 * DISTINCT + 1, 65), *w = text;
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(order);
+	assert_non_null(text);
+	randombytes_buf(d, DISTINCT * 32);
+	for (size_t i = 0; i < DISTINCT; i++) {
+		if (i % 5 == 0) { /* one crowded bucket */
+			d[i][0] = 0xab;
+			d[i][1] = 0xcd;
+		}
+		if (i % 97 == 1) /* a neighbour differing in the last byte only */
+			memcpy(d[i], d[i - 1], 31);
+		d[i][31] = i % 97 == 1 ? (uint8_t)(d[i - 1][31] ^ 1) : d[i][31];
+		for (uint32_t k = 0; k <= randombytes_uniform(3); k++)
+			order[rows++] = i;
+	}
+	for (size_t i = rows; i > 1; i--) {
+		size_t j = randombytes_uniform((uint32_t)i), t = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+	w += sprintf(w, "email_sha256\n");
+	for (size_t i = 0; i < rows; i++) {
+		assert_non_null(sodium_bin2hex(w, 65, d[order[i]], 32));
+		w += 64;
+		*w++ = '\n';
+	}
+	*w = '\0';
+	assert_int_equal(psi_partner_new(&o, &p), CR_OK);
+	assert_int_equal(load_text(p, text, "l.csv", &rep), CR_OK);
+	assert_int_equal(rep.rows, rows);
+	assert_int_equal(rep.distinct, DISTINCT);
+	assert_int_equal(rep.duplicates, rows - DISTINCT);
+	psi_partner_free(p);
+	free(text);
+	free(order);
+	free(d);
+}
+
 static void test_partner_list_and_rounds(void **state)
 {
 	struct mfx *f = *state;
@@ -1157,6 +1212,7 @@ int main(void)
 		cmocka_unit_test(test_expiry_wipes_and_frees),
 		cmocka_unit_test(test_i4_partner_receives_only_released_aggregates),
 		cmocka_unit_test(test_partner_list_and_rounds),
+		cmocka_unit_test(test_partner_list_duplicates_removed_in_any_order),
 		cmocka_unit_test(test_messages_round_trip_and_strictness),
 		cmocka_unit_test(test_withdrawal_before_and_during_match),
 		cmocka_unit_test(test_recheck_runs_unless_nothing_changed),
