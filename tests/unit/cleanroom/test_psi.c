@@ -1089,7 +1089,8 @@ static void test_partner_list_duplicates_removed_in_any_order(void **state)
 		order[i - 1] = order[j];
 		order[j] = t;
 	}
-	w += sprintf(w, "email_sha256\n");
+	memcpy(w, "email_sha256\n", 13);
+	w += 13;
 	for (size_t i = 0; i < rows; i++) {
 		assert_non_null(sodium_bin2hex(w, 65, d[order[i]], 32));
 		w += 64;
