@@ -12,13 +12,12 @@
  *  - full verification rate (every leaf, every stored hash, every
  *    checkpoint) over the 1M-entry log.
  *
- * Where a batched append's time goes (perf, issue 23): an append keeps the
- * tree's right edge in memory within a batch (audit/append.c), so it reads
- * only the size and, for a subject, its salt; what remains is SQLite
- * writing the schema's rows: the leaf and its four search indexes, the salt
- * and its pseudonym index (a random insert for a new subject), the subject
- * row and 1 + (trailing ones) hash rows in one statement. Those row writes
- * alone, with no audit code, set the floor (docs/spec/audit-log.md, 3.3).
+ * Where a batched append's time goes (perf, issue 23): SQLite writing the
+ * schema's rows: the leaf and its four search indexes (about a third), the
+ * salt and its pseudonym index (a random insert for a new subject) and the
+ * subject row (about a fifth), 1 + (trailing ones) hash rows, SHA-256 (about
+ * a tenth). Those row writes alone, with no audit code, set the floor
+ * printed under the batch-1000 figure.
  *
  * `make bench-audit`. BENCH_AUDIT_DIR picks the directory (default /tmp);
  * BENCH_AUDIT_ENTRIES the size of the big log (default 1000000).
