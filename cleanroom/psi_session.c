@@ -1064,8 +1064,9 @@ static cr_err recheck(struct psi_session *s, struct app *a, struct crypto_pool *
 		return rc;
 	}
 	/* Nothing a verdict reads was written since the load, and no verdict
-	 * can have changed with time alone: every loaded record still passes. */
-	stable = consent_mark_equal(&now_mark, &s->mark) && at < s->stable_until;
+	 * can have changed with time alone (the load was at s->created; a clock
+	 * set back before it counts as a change): every loaded record still passes. */
+	stable = consent_mark_equal(&now_mark, &s->mark) && at >= s->created && at < s->stable_until;
 	if (stable) {
 		memset(job.ok, 1, s->n);
 		if (pthread_mutex_init(&rs.lock, NULL) != 0)

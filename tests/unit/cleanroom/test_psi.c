@@ -764,6 +764,7 @@ static void test_withdrawal_before_and_during_match(void **state)
  * even another subject's, and an answer given after a loaded record's
  * verdict could change (grants of the synthetic customers expire) both
  * make it run; the release then equals the plain join at the answer's time.
+ * So does a clock set back before the load.
  */
 static void test_recheck_runs_unless_nothing_changed(void **state)
 {
@@ -777,7 +778,7 @@ static void test_recheck_runs_unless_nothing_changed(void **state)
 	char why[128];
 	cr_time_ms later;
 	size_t rows_now, rows_later;
-	mfx_collab(f, &c, "segment", "count", 10, 0, 0, 0);
+	mfx_collab(f, &c, "segment", "count", 10, 0, 20000, 0); /* three sessions */
 	assert_int_equal(release_query_parse(&c, &f->d, "segment", NULL, &q, why, sizeof(why)), CR_OK);
 
 	/* another subject's event between the rounds: the gate runs again */
@@ -808,6 +809,17 @@ static void test_recheck_runs_unless_nothing_changed(void **state)
 	for (size_t i = 0; i < got->ncells; i++)
 		assert_int_equal(got->cells[i].count, want.cells[i].count);
 	release_result_release(&want);
+	run_free(&r);
+
+	/* nothing written, but the clock set back before the load: the gate runs again */
+	assert_int_equal(run_open(f, &c, "segment", NULL, &o, &r), CR_OK);
+	run_blind(f, &r);
+	assert_int_equal(run_service_b(f, &r), CR_OK);
+	assert_int_equal(psi_partner_answer(r.p, f->pool, r.a.bytes, r.a.count * 32, &r.ap), CR_OK);
+	assert_int_equal(psi_session_answer(r.s, f->a, f->pool, r.ap.bytes, r.ap.count * 32, r.ap.count,
+					    cr_time_now() - 60000, &r.release),
+			 CR_OK);
+	assert_int_equal(psi_session_work(r.s)->rechecked, psi_session_eligible(r.s));
 	run_free(&r);
 }
 
