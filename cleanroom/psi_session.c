@@ -1046,42 +1046,43 @@ static cr_err recheck_positions(void *ctx, size_t begin, size_t end)
  * `at`, then every position of A takes its record's verdict, so the work
  * depends on n and |A| only, never on which positions matched.
  */
+/* The gate on every loaded record again, on the pool, each range on its own reader. */
+static cr_err recheck_all(struct psi_session *s, struct app *a, struct crypto_pool *pool,
+			  struct recheck_job *job)
+{
+	struct readers rs;
+	cr_err rc = readers_open(&rs, a, pool);
+	job->rs = &rs;
+	if (rc == CR_OK)
+		rc = crypto_pool_run(pool, s->n, recheck_records, job);
+	for (size_t i = 0; i < rs.n; i++)
+		s->work.gate_checks += rs.r[i].checks;
+	readers_close(&rs);
+	job->rs = NULL;
+	s->work.rechecked = s->n;
+	return rc;
+}
+
 static cr_err recheck(struct psi_session *s, struct app *a, struct crypto_pool *pool, struct answer *x,
 		      cr_time_ms at, struct write_mark *version)
 {
-	struct readers rs = { .n = 0 };
-	struct recheck_job job = { s, &rs, x, at, cr_xcalloc(s->n ? s->n : 1, 1) };
+	struct recheck_job job = { s, NULL, x, at, cr_xcalloc(s->n ? s->n : 1, 1) };
 	struct consent_mark now_mark;
-	bool stable;
 	cr_err rc;
 	app_store_lock(a);
 	rc = write_mark(a->store, version);
 	if (rc == CR_OK)
 		rc = consent_mark_get(a->consent, s->d.brand_id, &now_mark);
 	app_store_unlock(a);
-	if (rc != CR_OK) {
-		free(job.ok);
-		return rc;
-	}
 	/* Nothing a verdict reads was written since the load, and no verdict
 	 * can have changed with time alone (the load was at s->created; a clock
 	 * set back before it counts as a change): every loaded record still passes. */
-	stable = consent_mark_equal(&now_mark, &s->mark) && at >= s->created && at < s->stable_until;
-	if (stable) {
+	if (rc == CR_OK && consent_mark_equal(&now_mark, &s->mark) && at >= s->created && at < s->stable_until)
 		memset(job.ok, 1, s->n);
-		if (pthread_mutex_init(&rs.lock, NULL) != 0)
-			cr_die("pthread_mutex_init");
-	} else {
-		rc = readers_open(&rs, a, pool);
-		if (rc == CR_OK)
-			rc = crypto_pool_run(pool, s->n, recheck_records, &job);
-	}
-	s->work.rechecked = stable ? 0 : s->n;
+	else if (rc == CR_OK)
+		rc = recheck_all(s, a, pool, &job);
 	if (rc == CR_OK)
 		rc = crypto_pool_run(pool, s->padded, recheck_positions, &job);
-	for (size_t i = 0; i < rs.n; i++)
-		s->work.gate_checks += rs.r[i].checks;
-	readers_close(&rs);
 	wipe_free(s->perm, s->padded * sizeof(uint32_t));
 	s->perm = NULL;
 	wipe_free(job.ok, s->n ? s->n : 1);

@@ -106,6 +106,8 @@ cr_err cr_time_parse(const char *s, size_t len, cr_time_ms *out) CR_MUST_CHECK;
 #define CR_TIME_STRLEN 25 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" + NUL */
 /* Formats `t` as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf[CR_TIME_STRLEN]. */
 cr_err cr_time_format(cr_time_ms t, char buf[static CR_TIME_STRLEN]) CR_MUST_CHECK;
+/* Midnight UTC starting the proleptic Gregorian date y-m-d, in ms. */
+cr_time_ms cr_time_from_civil(int64_t y, int m, int d);
 /* The current UTC time in ms (CLOCK_REALTIME). */
 cr_time_ms cr_time_now(void);
 /* Monotonic milliseconds for measuring durations (CLOCK_MONOTONIC). */

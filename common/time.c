@@ -19,6 +19,11 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 	return era * 146097 + doe - 719468;
 }
 
+cr_time_ms cr_time_from_civil(int64_t y, int m, int d)
+{
+	return days_from_civil(y, m, d) * 86400000;
+}
+
 static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
 	z += 719468;

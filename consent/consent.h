@@ -169,7 +169,8 @@ bool consent_mark_equal(const struct consent_mark *a, const struct consent_mark 
 /*
  * The earliest instant after `at` at which a decision about subject p, as
  * the context's caches hold it (p must be the subject last loaded, by a
- * decision or by consent_scan_load: otherwise CR_ERR_INVALID_ARG), could
+ * decision or by consent_scan_load, with the database unchanged since:
+ * otherwise CR_ERR_INVALID_ARG), could
  * come out otherwise with nothing written: the next effective time, expiry
  * or suppression start in p's history after `at`, the brand's next notice
  * publication after `at`, or the next new year in UTC (ages are known by

@@ -119,14 +119,27 @@ struct hist_event {
 	char jur[3];
 };
 
-/* The last subject's events, ordered by (effective, id). */
-struct subject_history {
+/*
+ * Which subject a per-subject cache holds, and the database's change stamp
+ * (consent_db_stamp) when it was read: it is current only for that subject
+ * and while the stamp is unchanged.
+ */
+struct subject_key {
 	bool valid;
 	int64_t brand;
 	uint8_t pseudonym[CRYPTO_PSEUDONYM_BYTES];
 	uint32_t key_version;
 	unsigned stamp_dv;
 	int64_t stamp_tc;
+};
+bool consent_key_current(const struct subject_key *k, int64_t brand, const struct crypto_pseudonym *p,
+			 unsigned dv, int64_t tc);
+void consent_key_set(struct subject_key *k, int64_t brand, const struct crypto_pseudonym *p, unsigned dv,
+		     int64_t tc);
+
+/* The last subject's events, ordered by (effective, id). */
+struct subject_history {
+	struct subject_key key;
 	size_t n, cap;
 	struct hist_event *ev;             /* owned */
 };
@@ -145,12 +158,7 @@ struct supp_entry {
  * consent_history_append does not move, so any write reloads it).
  */
 struct subject_supp {
-	bool valid;
-	int64_t brand;
-	uint8_t pseudonym[CRYPTO_PSEUDONYM_BYTES];
-	uint32_t key_version;
-	unsigned stamp_dv;
-	int64_t stamp_tc;
+	struct subject_key key;
 	size_t n, cap;
 	struct supp_entry *rows;           /* owned */
 };

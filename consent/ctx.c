@@ -264,15 +264,22 @@ void consent_hist_row(sqlite3_stmt *st, struct hist_event *e)
 	consent_text_col(e->jur, sizeof(e->jur), st, 10);
 }
 
-/* True if the cache holds p's history as of the database's current state. */
-static bool history_current(const struct consent_ctx *ctx, int64_t brand,
-			    const struct crypto_pseudonym *p, unsigned dv, int64_t tc)
+bool consent_key_current(const struct subject_key *k, int64_t brand, const struct crypto_pseudonym *p,
+			 unsigned dv, int64_t tc)
 {
-	const struct subject_history *h = &ctx->hist;
+	return k->valid && k->brand == brand && k->key_version == p->key_version && k->stamp_dv == dv &&
+	       k->stamp_tc == tc && memcmp(k->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES) == 0;
+}
 
-	return h->valid && h->brand == brand && h->key_version == p->key_version &&
-	       h->stamp_dv == dv && h->stamp_tc == tc &&
-	       memcmp(h->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES) == 0;
+void consent_key_set(struct subject_key *k, int64_t brand, const struct crypto_pseudonym *p, unsigned dv,
+		     int64_t tc)
+{
+	k->brand = brand;
+	k->key_version = p->key_version;
+	memcpy(k->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES);
+	k->stamp_dv = dv;
+	k->stamp_tc = tc;
+	k->valid = true;
 }
 
 bool consent_history_is_current(struct consent_ctx *ctx, int64_t brand,
@@ -282,7 +289,7 @@ bool consent_history_is_current(struct consent_ctx *ctx, int64_t brand,
 	int64_t tc;
 
 	consent_db_stamp(ctx->db, &dv, &tc);
-	return history_current(ctx, brand, p, dv, tc);
+	return consent_key_current(&ctx->hist.key, brand, p, dv, tc);
 }
 
 void consent_history_append(struct consent_ctx *ctx, const struct hist_event *e)
@@ -291,7 +298,7 @@ void consent_history_append(struct consent_ctx *ctx, const struct hist_event *e)
 
 	/* Outside a transaction another connection could have written too. */
 	if (sqlite3_get_autocommit(ctx->db)) {
-		h->valid = false;
+		h->key.valid = false;
 		return;
 	}
 	if (h->n == h->cap) {
@@ -300,7 +307,7 @@ void consent_history_append(struct consent_ctx *ctx, const struct hist_event *e)
 	}
 	h->ev[h->n++] = *e;
 	consent_hist_sort(h->ev, h->n);
-	consent_db_stamp(ctx->db, &h->stamp_dv, &h->stamp_tc);
+	consent_db_stamp(ctx->db, &h->key.stamp_dv, &h->key.stamp_tc);
 }
 
 cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
@@ -313,9 +320,9 @@ cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 	int s;
 
 	consent_db_stamp(ctx->db, &dv, &tc);
-	if (history_current(ctx, brand, p, dv, tc))
+	if (consent_key_current(&h->key, brand, p, dv, tc))
 		return CR_OK;
-	h->valid = false;
+	h->key.valid = false;
 	st = consent_stmt(ctx, ST_HISTORY);
 	if (st == NULL)
 		return CR_ERR_CONSENT;
@@ -335,12 +342,7 @@ cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 	if (s != SQLITE_DONE)
 		return consent_sqlite_err(ctx->db, s);
 	consent_hist_sort(h->ev, h->n);
-	h->brand = brand;
-	h->key_version = p->key_version;
-	memcpy(h->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES);
-	h->stamp_dv = dv;
-	h->stamp_tc = tc;
-	h->valid = true;
+	consent_key_set(&h->key, brand, p, dv, tc);
 	return CR_OK;
 }
 
@@ -353,10 +355,9 @@ cr_err consent_supp_load(struct consent_ctx *ctx, int64_t brand, const struct cr
 	int s;
 
 	consent_db_stamp(ctx->db, &dv, &tc);
-	if (c->valid && c->brand == brand && c->key_version == p->key_version && c->stamp_dv == dv &&
-	    c->stamp_tc == tc && memcmp(c->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES) == 0)
+	if (consent_key_current(&c->key, brand, p, dv, tc))
 		return CR_OK;
-	c->valid = false;
+	c->key.valid = false;
 	st = consent_stmt(ctx, ST_SUPP_BY_SUBJECT);
 	if (st == NULL)
 		return CR_ERR_CONSENT;
@@ -378,11 +379,6 @@ cr_err consent_supp_load(struct consent_ctx *ctx, int64_t brand, const struct cr
 	sqlite3_reset(st);
 	if (s != SQLITE_DONE)
 		return consent_sqlite_err(ctx->db, s);
-	c->brand = brand;
-	c->key_version = p->key_version;
-	memcpy(c->pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES);
-	c->stamp_dv = dv;
-	c->stamp_tc = tc;
-	c->valid = true;
+	consent_key_set(&c->key, brand, p, dv, tc);
 	return CR_OK;
 }

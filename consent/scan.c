@@ -201,7 +201,7 @@ static cr_err scan_events(struct consent_scan *s, const struct crypto_pseudonym 
 	}
 	if (rc == CR_OK && !(s->have_group && s->gkey == key))
 		rc = read_group(s, key);
-	h->valid = false;
+	h->key.valid = false;
 	h->n = 0;
 	for (size_t i = 0; rc == CR_OK && i < s->gn; i++) {
 		const struct group_row *g = &s->group[i];
@@ -223,7 +223,7 @@ static cr_err scan_supp(struct consent_scan *s, const struct crypto_pseudonym *p
 {
 	struct subject_supp *c = &s->ctx->supp;
 
-	c->valid = false;
+	c->key.valid = false;
 	c->n = 0;
 	while (s->supp_step == SQLITE_ROW) {
 		uint32_t v = 0;
@@ -270,12 +270,7 @@ cr_err consent_scan_load(struct consent_scan *s, const struct crypto_pseudonym *
 	s->any = true;
 	/* Both caches now hold p as the database is: stamp them current. */
 	consent_db_stamp(ctx->db, &dv, &tc);
-	ctx->hist.brand = ctx->supp.brand = s->brand;
-	ctx->hist.key_version = ctx->supp.key_version = p->key_version;
-	memcpy(ctx->hist.pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES);
-	memcpy(ctx->supp.pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES);
-	ctx->hist.stamp_dv = ctx->supp.stamp_dv = dv;
-	ctx->hist.stamp_tc = ctx->supp.stamp_tc = tc;
-	ctx->hist.valid = ctx->supp.valid = true;
+	consent_key_set(&ctx->hist.key, s->brand, p, dv, tc);
+	consent_key_set(&ctx->supp.key, s->brand, p, dv, tc);
 	return CR_OK;
 }

@@ -15,7 +15,6 @@
  * year of `at` less the birth year.
  */
 #include <stdint.h>
-#include <string.h>
 
 #include "consent/consent_internal.h"
 
@@ -70,28 +69,16 @@ bool consent_mark_equal(const struct consent_mark *a, const struct consent_mark 
 	       a->catalog_gen == b->catalog_gen && a->key_version == b->key_version;
 }
 
-/* The first instant of the UTC year after the one holding t (days from civil, H. Hinnant). */
+/* The first instant of the UTC year after the one holding t. */
 static cr_time_ms next_new_year(cr_time_ms t)
 {
-	int64_t y = (int64_t)consent_year_of(t); /* January 1 of y + 1: month 13 of year y */
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + 306;
-
-	return (era * 146097 + doe - 719468) * 86400000;
+	return cr_time_from_civil((int64_t)consent_year_of(t) + 1, 1, 1);
 }
 
 static void earliest(cr_time_ms *until, cr_time_ms t, cr_time_ms at)
 {
 	if (t != CONSENT_TIME_NONE && t > at && t < *until)
 		*until = t;
-}
-
-static bool holds(bool valid, int64_t brand, const uint8_t *pseudonym, uint32_t key_version, int64_t want_brand,
-		  const struct crypto_pseudonym *p)
-{
-	return valid && brand == want_brand && key_version == p->key_version &&
-	       memcmp(pseudonym, p->bytes, CRYPTO_PSEUDONYM_BYTES) == 0;
 }
 
 cr_err consent_stable_until(struct consent_ctx *ctx, int64_t brand, const struct crypto_pseudonym *p,
@@ -101,15 +88,17 @@ cr_err consent_stable_until(struct consent_ctx *ctx, int64_t brand, const struct
 	const struct subject_history *h;
 	const struct subject_supp *sp;
 	cr_time_ms until;
+	unsigned dv;
+	int64_t tc;
 	cr_err rc;
 
 	if (ctx == NULL || p == NULL || out == NULL)
 		return CR_ERR_INVALID_ARG;
 	h = &ctx->hist;
 	sp = &ctx->supp;
-	if (!holds(h->valid, h->brand, h->pseudonym, h->key_version, brand, p) ||
-	    !holds(sp->valid, sp->brand, sp->pseudonym, sp->key_version, brand, p))
-		return CR_ERR_INVALID_ARG; /* not the subject the caches hold */
+	consent_db_stamp(ctx->db, &dv, &tc);
+	if (!consent_key_current(&h->key, brand, p, dv, tc) || !consent_key_current(&sp->key, brand, p, dv, tc))
+		return CR_ERR_INVALID_ARG; /* not the subject the caches hold, or not as the database is */
 	rc = consent_catalog_get(ctx, brand, &c);
 	if (rc != CR_OK)
 		return rc;

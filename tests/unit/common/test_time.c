@@ -58,6 +58,22 @@ static void test_format_roundtrip(void **state)
 	}
 }
 
+/* cr_time_from_civil agrees with the parser on midnights around leap days and eras. */
+static void test_from_civil(void **state)
+{
+	static const struct { int64_t y; int m, d; const char *text; } cases[] = {
+		{ 1970, 1, 1, "1970-01-01T00:00:00Z" }, { 2000, 2, 29, "2000-02-29T00:00:00Z" },
+		{ 2000, 3, 1, "2000-03-01T00:00:00Z" },  { 2027, 1, 1, "2027-01-01T00:00:00Z" },
+		{ 2100, 3, 1, "2100-03-01T00:00:00Z" },  { 9999, 12, 31, "9999-12-31T00:00:00Z" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_time_ms t = 0;
+		assert_int_equal(cr_time_parse(cases[i].text, strlen(cases[i].text), &t), CR_OK);
+		assert_int_equal(cr_time_from_civil(cases[i].y, cases[i].m, cases[i].d), t);
+	}
+}
+
 static void test_now_is_sane(void **state)
 {
 	(void)state;
@@ -71,6 +87,7 @@ int main(void)
 		cmocka_unit_test(test_parse_utc_and_offsets),
 		cmocka_unit_test(test_parse_refusals),
 		cmocka_unit_test(test_format_roundtrip),
+		cmocka_unit_test(test_from_civil),
 		cmocka_unit_test(test_now_is_sane),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
