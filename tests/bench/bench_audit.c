@@ -3,7 +3,8 @@
  * on a real database file with the store's pragmas (cleanroom/store.c:
  * journal_mode=WAL, synchronous=FULL, a 32 MiB page cache and
  * wal_autocheckpoint=10000, so a batch's COMMIT is one fsync of the WAL but
- * for a checkpoint every few batches):
+ * for a checkpoint every few batches; restated here, since a bench of audit/
+ * links only audit/ and below, never cleanroom/):
  *
  *  - appends per second with group commit at batch sizes 1, 64, 256 and
  *    1000 (one transaction = the batch's appends + one signed checkpoint);
