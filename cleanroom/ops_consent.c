@@ -200,26 +200,13 @@ static cr_err status_one(struct app *a, int64_t brand, const struct crypto_pseud
 cr_err ops_consent_status(struct app *a, int64_t brand, const struct crypto_pseudonym *p,
 			  cr_time_ms at, json_t *list)
 {
-	char *notice = NULL;
-	json_t *doc, *v;
-	size_t i;
-	cr_err rc = consent_notice_get(a->consent, brand, 0, &notice, NULL);
-	if (rc != CR_OK)
-		return rc;
-	doc = json_loads(notice, 0, NULL);
-	free(notice);
-	if (doc == NULL)
-		return CR_ERR_INTERNAL;
-	json_array_foreach(json_object_get(doc, "purposes"), i, v) {
-		if (rc == CR_OK)
-			rc = status_one(a, brand, p, json_string_value(json_object_get(v, "code")), NULL, at, list);
-	}
-	json_array_foreach(json_object_get(doc, "recipients"), i, v) {
-		if (rc == CR_OK)
-			rc = status_one(a, brand, p, json_string_value(json_object_get(v, "purpose")),
-					json_string_value(json_object_get(v, "id")), at, list);
-	}
-	json_decref(doc);
+	struct consent_scope *scopes = NULL;
+	size_t n = 0;
+	cr_err rc = consent_notice_scopes(a->consent, brand, &scopes, &n);
+	for (size_t i = 0; i < n && rc == CR_OK; i++)
+		rc = status_one(a, brand, p, scopes[i].purpose, scopes[i].recipient[0] ? scopes[i].recipient : NULL,
+				at, list);
+	free(scopes);
 	return rc;
 }
 

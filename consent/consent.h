@@ -376,6 +376,16 @@ struct consent_scope {
 	char recipient[CONSENT_CODE_MAX + 1];
 };
 
+/*
+ * The scopes the current notice declares, from the cached catalog (no
+ * JSON parsed): every purpose (recipient ""), then every recipient with
+ * its purpose, each group in code order. *out (*n entries) is handed
+ * over (free()); CR_ERR_CONSENT_NOTICE_NOT_FOUND if the brand has no
+ * notice.
+ */
+cr_err consent_notice_scopes(struct consent_ctx *ctx, int64_t brand, struct consent_scope **out,
+			     size_t *n) CR_MUST_CHECK;
+
 struct consent_event {
 	enum consent_event_type type;
 	struct crypto_pseudonym subject;   /* under the brand's current key version */

@@ -927,3 +927,30 @@ cr_err consent_notice_declares(struct consent_ctx *ctx, int64_t brand, uint32_t 
 	       (recipient == NULL || catalog_recipient(v, recipient, purpose) != NULL);
 	return CR_OK;
 }
+
+cr_err consent_notice_scopes(struct consent_ctx *ctx, int64_t brand, struct consent_scope **out,
+			     size_t *n)
+{
+	const struct consent_catalog *c;
+	const struct cat_version *v;
+	struct consent_scope *list;
+	cr_err rc = consent_catalog_get(ctx, brand, &c);
+
+	if (rc != CR_OK)
+		return rc;
+	if (c->nversions == 0)
+		return CR_ERR_CONSENT_NOTICE_NOT_FOUND;
+	v = &c->versions[c->nversions - 1];
+	/* copied out: a later catalog reload frees the catalog's arrays */
+	list = cr_xcalloc(v->npurposes + v->nrecipients + 1, sizeof(*list));
+	for (size_t i = 0; i < v->npurposes; i++)
+		snprintf(list[i].purpose, sizeof(list[i].purpose), "%s", v->purposes[i].code);
+	for (size_t i = 0; i < v->nrecipients; i++) {
+		struct consent_scope *sc = &list[v->npurposes + i];
+		snprintf(sc->purpose, sizeof(sc->purpose), "%s", v->recipients[i].purpose);
+		snprintf(sc->recipient, sizeof(sc->recipient), "%s", v->recipients[i].id);
+	}
+	*out = list;
+	*n = v->npurposes + v->nrecipients;
+	return CR_OK;
+}

@@ -536,6 +536,42 @@ static void test_long_write_yields_to_a_waiting_short_write(void **state)
 	pthread_join(t, NULL);
 }
 
+/* Brands the connection of `a` sees. */
+static int64_t brands_seen(struct app *a)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+	assert_int_equal(sqlite3_prepare_v2(a->store->db, "SELECT count(*) FROM brands", -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* A read connection taken from the pool reads one snapshot until it is
+ * given back (a request's reads agree with each other, and WAL's read
+ * lock is taken once per request): a commit in between is seen on the
+ * next take, not halfway through this one. */
+static void test_reader_reads_one_snapshot_per_take(void **state)
+{
+	static const struct registry_actor admin = { "admin", "test" };
+	struct fx *f = *state;
+	struct app_readers *rs = NULL;
+	struct app *r;
+	int64_t before, id = 0;
+	assert_int_equal(app_readers_open(f->a, 1, &rs), CR_OK);
+	r = app_reader_take(rs);
+	before = brands_seen(r);
+	assert_int_equal(before, BRANDS);
+	assert_int_equal(registry_brand_create(f->a, &admin, "later", &id), CR_OK);
+	assert_int_equal(brands_seen(r), before);
+	app_reader_give(rs, r);
+	r = app_reader_take(rs);
+	assert_int_equal(brands_seen(r), before + 1);
+	app_reader_give(rs, r);
+	app_readers_close(rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +586,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_write_yields_to_a_waiting_short_write, fx_group_setup,
 						fx_group_teardown),
 		cmocka_unit_test_setup_teardown(test_i5_every_verb_appends_its_leaf, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reader_reads_one_snapshot_per_take, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -400,6 +400,78 @@ static void test_r07_every_version_stays_retrievable(void **state)
 	free(cur);
 }
 
+/* The current notice's scopes, as the status route lists them (purposes,
+ * then recipients), as a sorted "purpose/recipient" list. */
+static void scopes_of_json(const char *text, char *out, size_t cap)
+{
+	json_t *doc = json_loads(text, 0, NULL), *v;
+	char items[32][140];
+	size_t i, n = 0, used = 0;
+	assert_non_null(doc);
+	json_array_foreach(json_object_get(doc, "purposes"), i, v)
+		snprintf(items[n++], sizeof(items[0]), "%s/", json_string_value(json_object_get(v, "code")));
+	json_array_foreach(json_object_get(doc, "recipients"), i, v)
+		snprintf(items[n++], sizeof(items[0]), "%s/%s", json_string_value(json_object_get(v, "purpose")),
+			 json_string_value(json_object_get(v, "id")));
+	qsort(items, n, sizeof(items[0]), (int (*)(const void *, const void *))strcmp);
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		used += (size_t)snprintf(out + used, cap - used, "%s;", items[i]);
+	json_decref(doc);
+}
+
+static void scopes_of_catalog(struct fx *f, char *out, size_t cap)
+{
+	struct consent_scope *sc = NULL;
+	char items[32][140];
+	size_t n = 0, used = 0, purposes = 0;
+	assert_int_equal(consent_notice_scopes(f->ctx, f->brand, &sc, &n), CR_OK);
+	assert_true(n <= 32);
+	for (size_t i = 0; i < n; i++) {
+		/* every purpose comes before every recipient */
+		if (sc[i].recipient[0] == '\0')
+			assert_int_equal(purposes++, i);
+		snprintf(items[i], sizeof(items[0]), "%s/%s", sc[i].purpose, sc[i].recipient);
+	}
+	qsort(items, n, sizeof(items[0]), (int (*)(const void *, const void *))strcmp);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(out + used, cap - used, "%s;", items[i]);
+	free(sc);
+}
+
+/* consent_notice_scopes lists what the current notice's text declares, and
+ * follows a new version at once. */
+static void test_current_scopes_are_the_current_notices(void **state)
+{
+	struct fx *f = *state;
+	char why[CONSENT_WHY_MAX], *cur = NULL, want[4096], got[4096];
+	struct consent_scope *sc = NULL;
+	size_t n = 0;
+	int64_t bare = 0;
+
+	for (int round = 0; round < 2; round++) {
+		if (round == 1) { /* a material version adding a purpose */
+			json_t *v2 = notice_base(2, true);
+			json_array_append_new(json_object_get(v2, "purposes"),
+					      json_pack("{s:s, s:s, s:b}", "code", "lookalike", "description", "x",
+							"sensitive", 0));
+			assert_int_equal(fx_publish_json(f, v2, T("2026-05-01T00:00:00Z"), why, sizeof(why)),
+					 CR_OK);
+		}
+		assert_int_equal(consent_notice_get(f->ctx, f->brand, 0, &cur, NULL), CR_OK);
+		scopes_of_json(cur, want, sizeof(want));
+		free(cur);
+		scopes_of_catalog(f, got, sizeof(got));
+		assert_string_equal(got, want);
+		assert_non_null(strstr(got, "audience_insights/partner-1;"));
+		assert_true((strstr(got, "lookalike/;") != NULL) == (round == 1));
+	}
+	assert_int_equal(consent_brand_create(f->ctx, "bare", 0, &bare), CR_OK);
+	assert_int_equal(consent_notice_scopes(f->ctx, bare, &sc, &n), CR_ERR_CONSENT_NOTICE_NOT_FOUND);
+	assert_int_equal(consent_notice_scopes(f->ctx, 999, &sc, &n), CR_ERR_CONSENT_BRAND_NOT_FOUND);
+}
+
 static void test_publish_to_unknown_brand_refused(void **state)
 {
 	struct fx *f = *state;
@@ -431,6 +503,7 @@ int main(void)
 		TEST(test_r07_every_version_stays_retrievable),
 		TEST(test_r12_sensitive_purpose_needs_a_necessity_statement),
 		TEST(test_publish_to_unknown_brand_refused),
+		TEST(test_current_scopes_are_the_current_notices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
