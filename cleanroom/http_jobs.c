@@ -87,8 +87,10 @@ static void *job_loop(void *arg)
 		pthread_mutex_lock(&j->mu);
 		slot->n--;
 		free(job);
-		/* A tenant's share opened up: a queued job of it may start. */
-		pthread_cond_broadcast(&j->cv);
+		/* A tenant's share opened up: a queued job of it may start on
+		 * another thread (this one looks at the queue itself next). */
+		if (j->head != NULL)
+			pthread_cond_signal(&j->cv);
 	}
 	pthread_mutex_unlock(&j->mu);
 	return NULL;
@@ -121,7 +123,10 @@ void http_jobs_submit(struct http_jobs *j, const char *tenant, void (*fn)(void *
 	pthread_mutex_lock(&j->mu);
 	*j->tail = job;
 	j->tail = &job->next;
-	pthread_cond_broadcast(&j->cv);
+	/* One idle thread: any of them can take any job that may start, so
+	 * waking them all (the write pool has 16) only makes them queue for
+	 * the mutex and go back to sleep. */
+	pthread_cond_signal(&j->cv);
 	pthread_mutex_unlock(&j->mu);
 }
 
