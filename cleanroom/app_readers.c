@@ -89,14 +89,17 @@ struct app *app_reader_take(struct app_readers *p)
 	/* One read transaction for the whole use (app_reader_give ends it):
 	 * every statement sees one snapshot, and WAL's shared-memory read
 	 * lock, a mutex and fcntl calls, is taken once per use instead of
-	 * once per statement. Should BEGIN fail, each statement still runs
-	 * in a transaction of its own. */
-	(void)sqlite3_exec(r->store->db, "BEGIN", NULL, NULL, NULL);
+	 * once per statement; the consent caches filled meanwhile need no
+	 * re-check (consent_ctx_snapshot). Should BEGIN fail, each statement
+	 * still runs in a transaction of its own, and the caches check. */
+	if (sqlite3_exec(r->store->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+		consent_ctx_snapshot(r->consent, true);
 	return r;
 }
 
 void app_reader_give(struct app_readers *p, struct app *r)
 {
+	consent_ctx_snapshot(r->consent, false);
 	store_reader_reset(r->store);
 	pthread_mutex_lock(&p->mu);
 	p->free[p->nfree++] = r;

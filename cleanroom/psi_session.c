@@ -314,7 +314,10 @@ static cr_err reader_open(struct app *a, struct reader *r)
 	r->app.consent = r->consent;
 	registry_ingest_gate(&r->gstate, &r->app, &r->gate);
 	/* one read snapshot for the whole shard, and no per-statement locking */
-	return store_exec(r->store, "BEGIN");
+	rc = store_exec(r->store, "BEGIN");
+	if (rc == CR_OK)
+		consent_ctx_snapshot(r->consent, true);
+	return rc;
 }
 
 static void reader_close(struct reader *r)

@@ -121,7 +121,7 @@ void consent_catalog_restamp(struct consent_ctx *ctx, int64_t brand)
 		return;
 	for (size_t i = 0; i < CAT_CACHE; i++)
 		if (ctx->cat[i].brand == brand && brand != 0)
-			consent_db_stamp(ctx->db, &ctx->cat[i].stamp_dv, &ctx->cat[i].stamp_tc);
+			consent_db_stamp(ctx, &ctx->cat[i].stamp_dv, &ctx->cat[i].stamp_tc);
 }
 
 void consent_catalog_clear(struct consent_ctx *ctx)
@@ -354,7 +354,7 @@ static cr_err catalog_load(struct consent_ctx *ctx, struct consent_catalog *c, i
 		slot_release(c);
 		return rc;
 	}
-	consent_db_stamp(ctx->db, &c->stamp_dv, &c->stamp_tc);
+	consent_db_stamp(ctx, &c->stamp_dv, &c->stamp_tc);
 	return CR_OK;
 }
 
@@ -369,7 +369,7 @@ static cr_err catalog_fresh(struct consent_ctx *ctx, struct consent_catalog *c, 
 
 	/* The data version moves only when this connection starts a read: with
 	 * none open, another connection may have committed unseen, so read. */
-	consent_db_stamp(ctx->db, &dv, &tc);
+	consent_db_stamp(ctx, &dv, &tc);
 	if (dv == c->stamp_dv && tc == c->stamp_tc &&
 	    sqlite3_txn_state(ctx->db, "main") != SQLITE_TXN_NONE) {
 		*fresh = true;
@@ -384,7 +384,7 @@ static cr_err catalog_fresh(struct consent_ctx *ctx, struct consent_catalog *c, 
 	*fresh = s == SQLITE_ROW && sqlite3_column_int64(st, 0) == c->gen &&
 		 sqlite3_column_int64(st, 1) == c->key_version;
 	sqlite3_reset(st);
-	consent_db_stamp(ctx->db, &dv, &tc); /* as of the read just made */
+	consent_db_stamp(ctx, &dv, &tc); /* as of the read just made */
 	if (s != SQLITE_ROW && s != SQLITE_DONE)
 		return consent_sqlite_err(ctx->db, s);
 	if (*fresh) {

@@ -127,6 +127,15 @@ cr_err consent_ctx_new(sqlite3 *db, struct consent_ctx **out) CR_MUST_CHECK;
 void consent_ctx_free(struct consent_ctx *ctx);
 /* The connection (borrowed). */
 sqlite3 *consent_ctx_db(const struct consent_ctx *ctx);
+/*
+ * on: the caller holds one read transaction on a query-only connection
+ * until it calls this again with false, so nothing ctx reads can change
+ * meanwhile. Caches filled during it (a subject's history and
+ * suppressions, a brand's catalog) are then reused without asking SQLite
+ * whether the database moved, which a decision otherwise does several
+ * times. Caches filled before, or in an earlier snapshot, are not trusted.
+ */
+void consent_ctx_snapshot(struct consent_ctx *ctx, bool on);
 
 /*
  * A scan: the consent state of the subjects whose pseudonym's first byte

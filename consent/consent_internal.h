@@ -171,6 +171,8 @@ struct consent_ctx {
 	cr_time_ms (*now)(void *user);     /* NULL: cr_time_now (consent_set_clock) */
 	void *now_user;                    /* borrowed */
 	cr_time_ms skew_ms;                /* how far past now an event may be dated */
+	bool snapshot;                     /* consent_ctx_snapshot: in one read snapshot */
+	int64_t snapshots;                 /* snapshots begun, to stamp each apart */
 	uint64_t tick;
 	struct consent_catalog cat[CAT_CACHE];
 	struct subject_history hist;
@@ -195,8 +197,11 @@ cr_err consent_savepoint(struct consent_ctx *ctx) CR_MUST_CHECK;
  * (or the release's error). */
 cr_err consent_savepoint_end(struct consent_ctx *ctx, cr_err rc) CR_MUST_CHECK;
 
-/* The connection's current (data version, total changes) stamp. */
-void consent_db_stamp(sqlite3 *db, unsigned *dv, int64_t *tc);
+/* The connection's current (data version, total changes) stamp; in a
+ * snapshot (consent_ctx_snapshot), the snapshot's own stamp: total
+ * changes negative and different for each snapshot, so never equal to a
+ * stamp taken outside it. */
+void consent_db_stamp(const struct consent_ctx *ctx, unsigned *dv, int64_t *tc);
 
 /*
  * The brand's catalog, loaded or revalidated (borrowed from the context;

@@ -207,14 +207,26 @@ cr_err consent_savepoint_end(struct consent_ctx *ctx, cr_err rc)
 	return rc;
 }
 
-void consent_db_stamp(sqlite3 *db, unsigned *dv, int64_t *tc)
+void consent_db_stamp(const struct consent_ctx *ctx, unsigned *dv, int64_t *tc)
 {
 	unsigned v = 0;
 
-	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &v) != SQLITE_OK)
+	if (ctx->snapshot) {
+		*dv = 0;
+		*tc = -ctx->snapshots;
+		return;
+	}
+	if (sqlite3_file_control(ctx->db, "main", SQLITE_FCNTL_DATA_VERSION, &v) != SQLITE_OK)
 		v = 0;
 	*dv = v;
-	*tc = sqlite3_total_changes64(db);
+	*tc = sqlite3_total_changes64(ctx->db);
+}
+
+void consent_ctx_snapshot(struct consent_ctx *ctx, bool on)
+{
+	if (on)
+		ctx->snapshots++;
+	ctx->snapshot = on;
 }
 
 /* ---------------------------------------------------------------- history */
@@ -288,7 +300,7 @@ bool consent_history_is_current(struct consent_ctx *ctx, int64_t brand,
 	unsigned dv;
 	int64_t tc;
 
-	consent_db_stamp(ctx->db, &dv, &tc);
+	consent_db_stamp(ctx, &dv, &tc);
 	return consent_key_current(&ctx->hist.key, brand, p, dv, tc);
 }
 
@@ -307,7 +319,7 @@ void consent_history_append(struct consent_ctx *ctx, const struct hist_event *e)
 	}
 	h->ev[h->n++] = *e;
 	consent_hist_sort(h->ev, h->n);
-	consent_db_stamp(ctx->db, &h->key.stamp_dv, &h->key.stamp_tc);
+	consent_db_stamp(ctx, &h->key.stamp_dv, &h->key.stamp_tc);
 }
 
 cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
@@ -319,7 +331,7 @@ cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 	int64_t tc;
 	int s;
 
-	consent_db_stamp(ctx->db, &dv, &tc);
+	consent_db_stamp(ctx, &dv, &tc);
 	if (consent_key_current(&h->key, brand, p, dv, tc))
 		return CR_OK;
 	h->key.valid = false;
@@ -354,7 +366,7 @@ cr_err consent_supp_load(struct consent_ctx *ctx, int64_t brand, const struct cr
 	int64_t tc;
 	int s;
 
-	consent_db_stamp(ctx->db, &dv, &tc);
+	consent_db_stamp(ctx, &dv, &tc);
 	if (consent_key_current(&c->key, brand, p, dv, tc))
 		return CR_OK;
 	c->key.valid = false;

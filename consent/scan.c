@@ -269,7 +269,7 @@ cr_err consent_scan_load(struct consent_scan *s, const struct crypto_pseudonym *
 	memcpy(s->last, p->bytes, CRYPTO_PSEUDONYM_BYTES);
 	s->any = true;
 	/* Both caches now hold p as the database is: stamp them current. */
-	consent_db_stamp(ctx->db, &dv, &tc);
+	consent_db_stamp(ctx, &dv, &tc);
 	consent_key_set(&ctx->hist.key, s->brand, p, dv, tc);
 	consent_key_set(&ctx->supp.key, s->brand, p, dv, tc);
 	return CR_OK;

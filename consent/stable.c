@@ -96,7 +96,7 @@ cr_err consent_stable_until(struct consent_ctx *ctx, int64_t brand, const struct
 		return CR_ERR_INVALID_ARG;
 	h = &ctx->hist;
 	sp = &ctx->supp;
-	consent_db_stamp(ctx->db, &dv, &tc);
+	consent_db_stamp(ctx, &dv, &tc);
 	if (!consent_key_current(&h->key, brand, p, dv, tc) || !consent_key_current(&sp->key, brand, p, dv, tc))
 		return CR_ERR_INVALID_ARG; /* not the subject the caches hold, or not as the database is */
 	rc = consent_catalog_get(ctx, brand, &c);

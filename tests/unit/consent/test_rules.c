@@ -864,6 +864,67 @@ static void test_decisions_see_changes_made_through_another_context(void **state
 	EXPECT(f, p, AM, NULL, t + 10000, CONSENT_WITHDRAWN);
 }
 
+/* In a snapshot (consent_ctx_snapshot) the caches are reused without
+ * asking SQLite; a commit made between two snapshots is still seen in the
+ * second: a cache filled in one snapshot is never trusted in the next, nor
+ * one filled outside any. */
+static void test_snapshot_caches_do_not_outlive_their_snapshot(void **state)
+{
+	char path[] = "/tmp/consent-snap-XXXXXX";
+	int fd = mkstemp(path);
+	struct fx a = { 0 }, b = { 0 };
+	struct crypto_pseudonym p = P(102, 1);
+	cr_time_ms t = T(t0s), tw = t + 5000;
+	char why[CONSENT_WHY_MAX];
+	(void)state;
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(sqlite3_open(path, &a.db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(a.db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(a.db, consent_schema_v1, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(a.db, consent_schema_v2, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(consent_ctx_new(a.db, &a.ctx), CR_OK);
+	assert_int_equal(consent_brand_create(a.ctx, "acme", 0, &a.brand), CR_OK);
+	assert_int_equal(fx_publish_json(&a, notice_base(1, true), 0, why, sizeof(why)), CR_OK);
+	fx_full_consent(&a, p, t);
+	assert_int_equal(sqlite3_open(path, &b.db), SQLITE_OK);
+	assert_int_equal(consent_ctx_new(b.db, &b.ctx), CR_OK);
+	consent_set_purge_callback(b.ctx, fx_purge, &b);
+	b.brand = a.brand;
+
+	/* filled outside a snapshot, then the other connection withdraws */
+	EXPECT(&a, p, AM, NULL, tw, CONSENT_OK);
+	fx_rec(&b, ev_withdraw(p, NULL, NULL, tw));
+	assert_int_equal(sqlite3_exec(a.db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	consent_ctx_snapshot(a.ctx, true);
+	EXPECT(&a, p, AM, NULL, tw, CONSENT_WITHDRAWN);
+	EXPECT(&a, p, AM, NULL, tw, CONSENT_WITHDRAWN); /* from the caches */
+	consent_ctx_snapshot(a.ctx, false);
+	assert_int_equal(sqlite3_exec(a.db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	/* between two snapshots the other connection grants again */
+	fx_rec(&b, ev_grant(p, AM, NULL, 1, tw + 1000));
+	assert_int_equal(sqlite3_exec(a.db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	consent_ctx_snapshot(a.ctx, true);
+	EXPECT(&a, p, AM, NULL, tw + 1000, CONSENT_OK);
+	consent_ctx_snapshot(a.ctx, false);
+	assert_int_equal(sqlite3_exec(a.db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	/* and after it, outside any snapshot */
+	fx_rec(&b, ev_withdraw(p, NULL, NULL, tw + 2000));
+	EXPECT(&a, p, AM, NULL, tw + 2000, CONSENT_WITHDRAWN);
+
+	consent_ctx_free(b.ctx);
+	sqlite3_close(b.db);
+	consent_ctx_free(a.ctx);
+	sqlite3_close(a.db);
+	unlink(path);
+	for (size_t i = 0; i < 2; i++) {
+		char side[64];
+		snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
+		unlink(side);
+	}
+}
+
 /* Another connection's commit is seen at once, with or without an open
  * transaction on ours (the caches are checked against a fresh read). */
 static void test_decisions_see_commits_of_another_connection(void **state)
@@ -971,6 +1032,7 @@ int main(void)
 		TEST(test_r33_reupload_under_older_key_is_suppressed),
 		TEST(test_decisions_see_changes_made_through_another_context),
 		cmocka_unit_test(test_decisions_see_commits_of_another_connection),
+		cmocka_unit_test(test_snapshot_caches_do_not_outlive_their_snapshot),
 		TEST(test_reason_names_are_stable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
