@@ -793,28 +793,29 @@ static cr_err build_c(struct psi_session *s, struct app *a, struct crypto_pool *
 }
 
 /*
- * What padding position i stands in for: a scalar t (reduced from a keyed
- * BLAKE2b-512 of i, never zero) and a record j < n whose work it repeats.
- * Every position of A computes both, so a padding position costs what a
- * real one does, in round 4 (one multiplication) and in round 6 (one gate
- * check, one aggregated row).
+ * What padding position i stands in for: a scalar t and a record j < n
+ * whose work it repeats, read from ChaCha20's keystream under the
+ * session's secret padding key (a pseudorandom function of i): block 2i,
+ * reduced mod L, is t (never zero), and the first eight bytes of block
+ * 2i + 1, mod n, are j. Every position of A computes both, so a padding
+ * position costs what a real one does, in round 4 (one multiplication)
+ * and in round 6 (one gate check, one aggregated row).
  */
 static void pad_draw(const struct psi_session *s, size_t i, uint8_t t[static 32], size_t *j)
 {
-	uint8_t h[64], msg[9] = { 'p' };
+	static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES] = { 0 };
+	uint8_t ks[128];
 	uint64_t v = 0;
-	for (int b = 0; b < 8; b++)
-		msg[1 + b] = (uint8_t)((uint64_t)i >> (8 * b));
-	crypto_generichash(h, sizeof(h), msg, sizeof(msg), s->pad_key, sizeof(s->pad_key));
-	crypto_core_ristretto255_scalar_reduce(t, h);
+	_Static_assert(sizeof(s->pad_key) == crypto_stream_chacha20_KEYBYTES, "the padding key is ChaCha20's");
+	memset(ks, 0, sizeof(ks));
+	crypto_stream_chacha20_xor_ic(ks, ks, sizeof(ks), nonce, 2 * (uint64_t)i, s->pad_key);
+	crypto_core_ristretto255_scalar_reduce(t, ks);
 	if (sodium_is_zero(t, 32))
 		t[0] = 1; /* probability 2^-252 */
-	msg[0] = 'j';
-	crypto_generichash(h, 8, msg, sizeof(msg), s->pad_key, sizeof(s->pad_key));
 	for (int b = 0; b < 8; b++)
-		v |= (uint64_t)h[b] << (8 * b);
+		v |= (uint64_t)ks[64 + b] << (8 * b);
 	*j = s->n ? (size_t)(v % s->n) : 0;
-	sodium_memzero(h, sizeof(h));
+	sodium_memzero(ks, sizeof(ks));
 }
 
 /* The record position i works on: its own, or padding's stand-in. */
