@@ -92,8 +92,12 @@ struct app *app_reader_take(struct app_readers *p)
 	 * once per statement; the consent caches filled meanwhile need no
 	 * re-check (consent_ctx_snapshot). Should BEGIN fail, each statement
 	 * still runs in a transaction of its own, and the caches check. */
-	if (sqlite3_exec(r->store->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
-		consent_ctx_snapshot(r->consent, true);
+	{
+		sqlite3_stmt *begin = store_cached(r->store, "BEGIN");
+		if (begin != NULL && sqlite3_step(begin) == SQLITE_DONE)
+			consent_ctx_snapshot(r->consent, true);
+		store_cached_done(begin);
+	}
 	return r;
 }
 

@@ -346,12 +346,12 @@ out:
 static cr_err token_find_by_hash(struct store *s, const uint8_t hash[static 32],
 				 struct auth_token_info *out)
 {
-	sqlite3_stmt *st = NULL;
+	/* every request checks its token: kept prepared */
+	sqlite3_stmt *st = store_cached(s, "SELECT " TOKEN_COLUMNS ", hash FROM api_tokens WHERE hash = ?1");
 	struct auth_token_info t;
 	cr_err rc = CR_ERR_STORE;
 	int step;
-	if (sqlite3_prepare_v2(s->db, "SELECT " TOKEN_COLUMNS ", hash FROM api_tokens WHERE hash = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (st == NULL)
 		goto out;
 	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
 	step = sqlite3_step(st);
@@ -369,7 +369,7 @@ static cr_err token_find_by_hash(struct store *s, const uint8_t hash[static 32],
 	}
 	*out = t;
 out:
-	sqlite3_finalize(st);
+	store_cached_done(st);
 	return rc;
 }
 

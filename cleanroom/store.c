@@ -293,8 +293,39 @@ void store_reader_reset(struct store *s)
 	for (sqlite3_stmt *st = sqlite3_next_stmt(s->db, NULL); st != NULL; st = sqlite3_next_stmt(s->db, st))
 		if (sqlite3_stmt_busy(st))
 			sqlite3_reset(st);
-	if (!sqlite3_get_autocommit(s->db))
-		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!sqlite3_get_autocommit(s->db)) {
+		sqlite3_stmt *end = store_cached(s, "ROLLBACK"); /* once per request: kept prepared */
+		if (end == NULL || sqlite3_step(end) != SQLITE_DONE)
+			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		store_cached_done(end);
+	}
+}
+
+sqlite3_stmt *store_cached(struct store *s, const char *sql)
+{
+	for (size_t i = 0; i < STORE_CACHED_MAX; i++) {
+		if (s->cached[i].sql != NULL && strcmp(s->cached[i].sql, sql) == 0)
+			return s->cached[i].st;
+		if (s->cached[i].sql == NULL) {
+			if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->cached[i].st, NULL) !=
+			    SQLITE_OK) {
+				sqlite3_finalize(s->cached[i].st);
+				s->cached[i].st = NULL;
+				return NULL;
+			}
+			s->cached[i].sql = cr_xstrdup(sql);
+			return s->cached[i].st;
+		}
+	}
+	return NULL;
+}
+
+void store_cached_done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 }
 
 void store_close(struct store *s)
@@ -302,6 +333,10 @@ void store_close(struct store *s)
 	if (s == NULL)
 		return;
 	store_rollback(s);
+	for (size_t i = 0; i < STORE_CACHED_MAX; i++) {
+		sqlite3_finalize(s->cached[i].st);
+		free(s->cached[i].sql);
+	}
 	sqlite3_close_v2(s->db);
 	free(s->path);
 	free(s);

@@ -17,11 +17,17 @@
 
 #include "common/common.h"
 
+#define STORE_CACHED_MAX 8
+
 struct store {
 	sqlite3 *db;     /* owned */
 	char *path;      /* owned */
 	int in_txn;
 	bool reader;     /* store_open_reader: query_only, no transactions */
+	struct {         /* store_cached: statements kept prepared */
+		char *sql;        /* owned */
+		sqlite3_stmt *st; /* owned */
+	} cached[STORE_CACHED_MAX];
 };
 
 /* The schema version this program writes (the last migration's number). */
@@ -52,6 +58,17 @@ cr_err store_open_reader(const char *path, struct store **out) CR_MUST_CHECK;
  * read transaction), so its next use starts from the newest commit.
  */
 void store_reader_reset(struct store *s);
+
+/*
+ * The statement of `sql`, prepared on this connection's first call with that
+ * text and kept until store_close, for the statements a request runs every
+ * time (parsing one costs more than running it). The caller binds, steps
+ * and ends with store_cached_done. NULL if it does not prepare, or if
+ * STORE_CACHED_MAX other texts are cached already (then prepare it yourself).
+ */
+sqlite3_stmt *store_cached(struct store *s, const char *sql);
+/* Resets a store_cached statement and clears its bindings (no pointer to the caller's memory stays). */
+void store_cached_done(sqlite3_stmt *st);
 /* Closes the connection; accepts NULL. Rolls back an open transaction. */
 void store_close(struct store *s);
 

@@ -51,6 +51,38 @@ static void test_open_sets_durability_pragmas(void **state)
 	store_close(s);
 }
 
+/* store_cached keeps one prepared statement per SQL text, hands it back
+ * reset with its bindings cleared, refuses more texts than it holds, and
+ * leaves none behind at close (the connection closes cleanly). */
+static void test_cached_statements_are_kept_per_text(void **state)
+{
+	(void)state;
+	struct store *s = NULL;
+	char sql[64];
+	sqlite3_stmt *a, *b;
+	assert_int_equal(store_open(dbpath, true, &s), CR_OK);
+	a = store_cached(s, "SELECT ?1");
+	assert_non_null(a);
+	assert_int_equal(sqlite3_bind_int(a, 1, 7), SQLITE_OK);
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(a, 0), 7);
+	store_cached_done(a);
+	assert_false(sqlite3_stmt_busy(a));
+	snprintf(sql, sizeof(sql), "SELECT ?1"); /* the same text at another address */
+	b = store_cached(s, sql);
+	assert_ptr_equal(a, b);
+	assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL); /* no binding left */
+	store_cached_done(b);
+	assert_null(store_cached(s, "SELECT FROM")); /* does not prepare */
+	for (int i = 1; i < STORE_CACHED_MAX; i++) {
+		snprintf(sql, sizeof(sql), "SELECT %d", i);
+		assert_non_null(store_cached(s, sql));
+	}
+	assert_null(store_cached(s, "SELECT 'one too many'"));
+	store_close(s);
+}
+
 static void test_open_missing_without_create_fails(void **state)
 {
 	(void)state;
@@ -320,6 +352,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_sets_durability_pragmas),
 		cmocka_unit_test(test_open_missing_without_create_fails),
+		cmocka_unit_test(test_cached_statements_are_kept_per_text),
 		cmocka_unit_test(test_newer_schema_is_refused),
 		cmocka_unit_test(test_rollback_discards_and_settings_roundtrip),
 		cmocka_unit_test(test_checkpointer_moves_wal_into_database),
