@@ -864,6 +864,43 @@ static void test_decisions_see_changes_made_through_another_context(void **state
 	EXPECT(f, p, AM, NULL, t + 10000, CONSENT_WITHDRAWN);
 }
 
+/* Two connections a and b to a fresh WAL database file at `path` (a
+ * mkstemp template), brand acme with a notice, and subject p's full
+ * consent from t, recorded through a. */
+static void two_connections(char *path, struct fx *a, struct fx *b, struct crypto_pseudonym p, cr_time_ms t)
+{
+	char why[CONSENT_WHY_MAX];
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(sqlite3_open(path, &a->db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(a->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(a->db, consent_schema_v1, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(a->db, consent_schema_v2, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(consent_ctx_new(a->db, &a->ctx), CR_OK);
+	assert_int_equal(consent_brand_create(a->ctx, "acme", 0, &a->brand), CR_OK);
+	assert_int_equal(fx_publish_json(a, notice_base(1, true), 0, why, sizeof(why)), CR_OK);
+	fx_full_consent(a, p, t);
+	assert_int_equal(sqlite3_open(path, &b->db), SQLITE_OK);
+	assert_int_equal(consent_ctx_new(b->db, &b->ctx), CR_OK);
+	consent_set_purge_callback(b->ctx, fx_purge, b);
+	b->brand = a->brand;
+}
+
+static void two_connections_close(const char *path, struct fx *a, struct fx *b)
+{
+	consent_ctx_free(b->ctx);
+	sqlite3_close(b->db);
+	consent_ctx_free(a->ctx);
+	sqlite3_close(a->db);
+	unlink(path);
+	for (size_t i = 0; i < 2; i++) {
+		char side[64];
+		snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
+		unlink(side);
+	}
+}
+
 /* In a snapshot (consent_ctx_snapshot) the caches are reused without
  * asking SQLite; a commit made between two snapshots is still seen in the
  * second: a cache filled in one snapshot is never trusted in the next, nor
@@ -871,27 +908,12 @@ static void test_decisions_see_changes_made_through_another_context(void **state
 static void test_snapshot_caches_do_not_outlive_their_snapshot(void **state)
 {
 	char path[] = "/tmp/consent-snap-XXXXXX";
-	int fd = mkstemp(path);
 	struct fx a = { 0 }, b = { 0 };
 	struct crypto_pseudonym p = P(102, 1);
 	cr_time_ms t = T(t0s), tw = t + 5000;
-	char why[CONSENT_WHY_MAX];
 	(void)state;
 
-	assert_true(fd >= 0);
-	close(fd);
-	assert_int_equal(sqlite3_open(path, &a.db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(a.db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(a.db, consent_schema_v1, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(a.db, consent_schema_v2, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(consent_ctx_new(a.db, &a.ctx), CR_OK);
-	assert_int_equal(consent_brand_create(a.ctx, "acme", 0, &a.brand), CR_OK);
-	assert_int_equal(fx_publish_json(&a, notice_base(1, true), 0, why, sizeof(why)), CR_OK);
-	fx_full_consent(&a, p, t);
-	assert_int_equal(sqlite3_open(path, &b.db), SQLITE_OK);
-	assert_int_equal(consent_ctx_new(b.db, &b.ctx), CR_OK);
-	consent_set_purge_callback(b.ctx, fx_purge, &b);
-	b.brand = a.brand;
+	two_connections(path, &a, &b, p, t);
 
 	/* filled outside a snapshot, then the other connection withdraws */
 	EXPECT(&a, p, AM, NULL, tw, CONSENT_OK);
@@ -913,16 +935,7 @@ static void test_snapshot_caches_do_not_outlive_their_snapshot(void **state)
 	fx_rec(&b, ev_withdraw(p, NULL, NULL, tw + 2000));
 	EXPECT(&a, p, AM, NULL, tw + 2000, CONSENT_WITHDRAWN);
 
-	consent_ctx_free(b.ctx);
-	sqlite3_close(b.db);
-	consent_ctx_free(a.ctx);
-	sqlite3_close(a.db);
-	unlink(path);
-	for (size_t i = 0; i < 2; i++) {
-		char side[64];
-		snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
-		unlink(side);
-	}
+	two_connections_close(path, &a, &b);
 }
 
 /* Another connection's commit is seen at once, with or without an open
@@ -930,29 +943,13 @@ static void test_snapshot_caches_do_not_outlive_their_snapshot(void **state)
 static void test_decisions_see_commits_of_another_connection(void **state)
 {
 	char path[] = "/tmp/consent-conn-XXXXXX";
-	int fd = mkstemp(path);
 	struct fx a = { 0 }, b = { 0 };
 	struct crypto_pseudonym p = P(101, 1);
 	cr_time_ms t = T(t0s), tw = t + 5000;
-	char why[CONSENT_WHY_MAX];
 	(void)state;
 
-	assert_true(fd >= 0);
-	close(fd);
-	assert_int_equal(sqlite3_open(path, &a.db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(a.db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(a.db, consent_schema_v1, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(a.db, consent_schema_v2, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(consent_ctx_new(a.db, &a.ctx), CR_OK);
-	assert_int_equal(consent_brand_create(a.ctx, "acme", 0, &a.brand), CR_OK);
-	assert_int_equal(fx_publish_json(&a, notice_base(1, true), 0, why, sizeof(why)), CR_OK);
-	fx_full_consent(&a, p, t);
+	two_connections(path, &a, &b, p, t);
 	EXPECT(&a, p, AM, NULL, tw, CONSENT_OK);
-
-	assert_int_equal(sqlite3_open(path, &b.db), SQLITE_OK);
-	assert_int_equal(consent_ctx_new(b.db, &b.ctx), CR_OK);
-	consent_set_purge_callback(b.ctx, fx_purge, &b);
-	b.brand = a.brand;
 	fx_rec(&b, ev_withdraw(p, NULL, NULL, tw));
 	EXPECT(&a, p, AM, NULL, tw, CONSENT_WITHDRAWN);
 	/* a deferred transaction on ours, begun before the other's commit */
@@ -961,16 +958,7 @@ static void test_decisions_see_commits_of_another_connection(void **state)
 	EXPECT(&a, p, AM, NULL, tw + 1000, CONSENT_OK);
 	assert_int_equal(sqlite3_exec(a.db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 
-	consent_ctx_free(b.ctx);
-	sqlite3_close(b.db);
-	consent_ctx_free(a.ctx);
-	sqlite3_close(a.db);
-	unlink(path);
-	for (size_t i = 0; i < 2; i++) {
-		char side[64];
-		snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
-		unlink(side);
-	}
+	two_connections_close(path, &a, &b);
 }
 
 static void test_reason_names_are_stable(void **state)
