@@ -74,6 +74,11 @@ const struct cat_version *catalog_version(const struct consent_catalog *c, uint3
 	return NULL;
 }
 
+const struct cat_version *catalog_latest(const struct consent_catalog *c)
+{
+	return c->nversions ? &c->versions[c->nversions - 1] : NULL;
+}
+
 const struct cat_version *catalog_current_at(const struct consent_catalog *c, cr_time_ms t)
 {
 	for (size_t i = c->nversions; i > 0; i--)

@@ -223,6 +223,8 @@ void consent_catalog_clear(struct consent_ctx *ctx);
 const struct cat_version *catalog_version(const struct consent_catalog *c, uint32_t version);
 /* The latest version published at or before t, or NULL. */
 const struct cat_version *catalog_current_at(const struct consent_catalog *c, cr_time_ms t);
+/* The latest version published (the "current" one), or NULL if none. */
+const struct cat_version *catalog_latest(const struct consent_catalog *c);
 const struct cat_purpose *catalog_purpose(const struct cat_version *v, const char *code);
 /* Recipient `id` declared for `purpose` in v (purpose NULL: any). */
 const struct cat_recipient *catalog_recipient(const struct cat_version *v, const char *id,

@@ -804,7 +804,7 @@ static cr_err check_sequence(const struct consent_ctx *ctx, const struct consent
 			     bool *already, char *why, size_t cap)
 {
 	const struct cat_version *same = catalog_version(c, n->version);
-	const struct cat_version *latest = c->nversions ? &c->versions[c->nversions - 1] : NULL;
+	const struct cat_version *latest = catalog_latest(c);
 
 	*already = false;
 	if (same != NULL) {
@@ -861,8 +861,7 @@ cr_err consent_notice_publish(struct consent_ctx *ctx, int64_t brand, const char
 	if (rc != CR_OK || already)
 		goto out;
 	a = cr_xmalloc(sizeof(*a));
-	rc = material_check(ctx, brand, c->nversions ? c->versions[c->nversions - 1].version : 0,
-			    n, a, why, why_cap);
+	rc = material_check(ctx, brand, catalog_latest(c) ? catalog_latest(c)->version : 0, n, a, why, why_cap);
 	if (rc == CR_OK)
 		rc = store_all(ctx, brand, n, canon, hash, published_at, a);
 out:
@@ -890,9 +889,9 @@ cr_err consent_notice_current(struct consent_ctx *ctx, int64_t brand, uint32_t *
 
 	if (rc != CR_OK)
 		return rc;
-	if (c->nversions == 0)
+	if (catalog_latest(c) == NULL)
 		return CR_ERR_CONSENT_NOTICE_NOT_FOUND;
-	*version = c->versions[c->nversions - 1].version;
+	*version = catalog_latest(c)->version;
 	return CR_OK;
 }
 
@@ -919,8 +918,7 @@ cr_err consent_notice_declares(struct consent_ctx *ctx, int64_t brand, uint32_t 
 		return rc;
 	if (purpose == NULL)
 		return CR_ERR_INVALID_ARG;
-	v = version == 0 ? (c->nversions ? &c->versions[c->nversions - 1] : NULL)
-			 : catalog_version(c, version);
+	v = version == 0 ? catalog_latest(c) : catalog_version(c, version);
 	if (v == NULL)
 		return CR_ERR_CONSENT_NOTICE_NOT_FOUND;
 	*out = catalog_purpose(v, purpose) != NULL &&
@@ -938,17 +936,17 @@ cr_err consent_notice_scopes(struct consent_ctx *ctx, int64_t brand, struct cons
 
 	if (rc != CR_OK)
 		return rc;
-	if (c->nversions == 0)
+	v = catalog_latest(c);
+	if (v == NULL)
 		return CR_ERR_CONSENT_NOTICE_NOT_FOUND;
-	v = &c->versions[c->nversions - 1];
 	/* copied out: a later catalog reload frees the catalog's arrays */
 	list = cr_xcalloc(v->npurposes + v->nrecipients + 1, sizeof(*list));
 	for (size_t i = 0; i < v->npurposes; i++)
-		snprintf(list[i].purpose, sizeof(list[i].purpose), "%s", v->purposes[i].code);
+		consent_copy(list[i].purpose, sizeof(list[i].purpose), v->purposes[i].code);
 	for (size_t i = 0; i < v->nrecipients; i++) {
 		struct consent_scope *sc = &list[v->npurposes + i];
-		snprintf(sc->purpose, sizeof(sc->purpose), "%s", v->recipients[i].purpose);
-		snprintf(sc->recipient, sizeof(sc->recipient), "%s", v->recipients[i].id);
+		consent_copy(sc->purpose, sizeof(sc->purpose), v->recipients[i].purpose);
+		consent_copy(sc->recipient, sizeof(sc->recipient), v->recipients[i].id);
 	}
 	*out = list;
 	*n = v->npurposes + v->nrecipients;
