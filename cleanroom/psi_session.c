@@ -436,16 +436,26 @@ static int64_t attr_at(const uint8_t *attrs, int col)
 
 #define SHARDS_MAX READERS_MAX
 
-/* The load's shards: records whose pseudonym's first byte is in [lo, hi). */
+/*
+ * The load's shards: records whose pseudonym's first byte is in [lo, hi).
+ * Each is sized, read and gated by one worker on one connection, into
+ * arrays of its own, so no stage of the load runs on one thread only.
+ */
+struct load_shard {
+	size_t cap;               /* its record count (an upper bound of what it keeps) */
+	size_t kept;
+	uint8_t *pseudonyms;      /* cap x 32 */
+	uint8_t *elems;           /* cap x 32 */
+	int64_t *vals;            /* cap x ncols */
+	cr_time_ms until;         /* the earliest stable_until of a kept record */
+};
+
 struct load_job {
 	struct psi_session *s;
 	struct readers *rs;
 	cr_time_ms at;
 	size_t nshards;
-	size_t offset[SHARDS_MAX];  /* where shard i writes in the session's arrays */
-	size_t cap[SHARDS_MAX];     /* its record count (an upper bound of what it keeps) */
-	size_t kept[SHARDS_MAX];
-	cr_time_ms until[SHARDS_MAX]; /* the earliest stable_until of a kept record */
+	struct load_shard sh[SHARDS_MAX];
 };
 
 static void shard_bounds(size_t i, size_t n, uint8_t *lo, uint8_t *hi, bool *last)
@@ -478,9 +488,9 @@ static cr_err shard_stmt(struct store *st, const struct load_job *job, size_t i,
 	return CR_OK;
 }
 
-/* One stored record: kept at `slot` if well-formed, of the dataset's key version, and allowed. */
+/* One stored record: kept by its shard if well-formed, of the dataset's key version, and allowed. */
 static cr_err consider(struct load_job *job, struct reader *r, struct consent_scan *scan, sqlite3_stmt *st,
-		       size_t shard)
+		       struct load_shard *sh)
 {
 	struct psi_session *s = job->s;
 	size_t ncols = release_query_ncols(&s->q), i;
@@ -491,21 +501,45 @@ static cr_err consider(struct load_job *job, struct reader *r, struct consent_sc
 	if (sqlite3_column_bytes(st, 0) != CRYPTO_PSEUDONYM_BYTES || sqlite3_column_bytes(st, 2) != 32 ||
 	    sqlite3_column_bytes(st, 3) != (int)(s->d.columns.n * 8))
 		return CR_ERR_STORE;
-	if ((uint32_t)sqlite3_column_int64(st, 1) != s->d.key_version || job->kept[shard] == job->cap[shard])
+	if (sh->kept == sh->cap)
+		return CR_ERR_STORE; /* more rows than the count in the same snapshot */
+	if ((uint32_t)sqlite3_column_int64(st, 1) != s->d.key_version)
 		return CR_OK; /* another key version's k: not this session's records */
 	rc = reader_allows(r, scan, s, pb, job->at, &ok);
 	if (rc != CR_OK || !ok)
 		return rc;
-	rc = record_stable_until(r, s, pb, job->at, &job->until[shard]);
+	rc = record_stable_until(r, s, pb, job->at, &sh->until);
 	if (rc != CR_OK)
 		return rc;
-	i = job->offset[shard] + job->kept[shard]++;
-	memcpy(s->pseudonyms + i * CRYPTO_PSEUDONYM_BYTES, pb, CRYPTO_PSEUDONYM_BYTES);
-	memcpy(s->elems + i * CRYPTO_PSI_ELEMENT_BYTES, psi, CRYPTO_PSI_ELEMENT_BYTES);
+	i = sh->kept++;
+	memcpy(sh->pseudonyms + i * CRYPTO_PSEUDONYM_BYTES, pb, CRYPTO_PSEUDONYM_BYTES);
+	memcpy(sh->elems + i * CRYPTO_PSI_ELEMENT_BYTES, psi, CRYPTO_PSI_ELEMENT_BYTES);
 	for (size_t k = 0; k < s->q.ndims; k++)
-		s->vals[i * ncols + k] = attr_at(attrs, s->q.dims[k]);
+		sh->vals[i * ncols + k] = attr_at(attrs, s->q.dims[k]);
 	for (size_t k = 0; k < s->q.nsums; k++)
-		s->vals[i * ncols + s->q.ndims + k] = attr_at(attrs, s->q.sums[k]);
+		sh->vals[i * ncols + s->q.ndims + k] = attr_at(attrs, s->q.sums[k]);
+	return CR_OK;
+}
+
+/* Sizes shard i on the worker's connection (the snapshot it then reads) and lays out its arrays. */
+static cr_err shard_size(struct load_job *job, struct reader *r, size_t i)
+{
+	struct load_shard *sh = &job->sh[i];
+	size_t ncols = release_query_ncols(&job->s->q);
+	sqlite3_stmt *st = NULL;
+	cr_err rc = shard_stmt(r->store, job, i, true, &st);
+	if (rc == CR_OK && sqlite3_step(st) != SQLITE_ROW)
+		rc = CR_ERR_STORE;
+	if (rc == CR_OK)
+		sh->cap = (size_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc == CR_OK && sh->cap > UINT32_MAX / 2)
+		rc = CR_ERR_TOO_LARGE;
+	if (rc != CR_OK)
+		return rc;
+	sh->pseudonyms = cr_xmalloc(sh->cap ? sh->cap * CRYPTO_PSEUDONYM_BYTES : 1);
+	sh->elems = cr_xmalloc(sh->cap ? sh->cap * CRYPTO_PSI_ELEMENT_BYTES : 1);
+	sh->vals = cr_xmalloc(sh->cap && ncols ? sh->cap * ncols * sizeof(int64_t) : 1);
 	return CR_OK;
 }
 
@@ -522,11 +556,13 @@ static cr_err load_shards(void *ctx, size_t begin, size_t end)
 		uint8_t lo, hi;
 		bool last;
 		shard_bounds(i, job->nshards, &lo, &hi, &last);
-		rc = consent_scan_open(r->consent, job->s->d.brand_id, lo, last ? 256 : hi, &scan);
+		rc = shard_size(job, r, i);
+		if (rc == CR_OK)
+			rc = consent_scan_open(r->consent, job->s->d.brand_id, lo, last ? 256 : hi, &scan);
 		if (rc == CR_OK)
 			rc = shard_stmt(r->store, job, i, false, &st);
 		while (rc == CR_OK && (step = sqlite3_step(st)) == SQLITE_ROW)
-			rc = consider(job, r, scan, st, i);
+			rc = consider(job, r, scan, st, &job->sh[i]);
 		if (rc == CR_OK)
 			rc = store_err(step);
 		sqlite3_finalize(st);
@@ -536,50 +572,35 @@ static cr_err load_shards(void *ctx, size_t begin, size_t end)
 	return rc;
 }
 
-/* Sizes every shard on the caller's connection and lays out the session's arrays. */
-static cr_err plan_shards(struct psi_session *s, struct app *a, struct load_job *job)
+/* The shards' kept records, in shard order, become the session's arrays; the shards' are wiped. */
+static void gather(struct psi_session *s, struct load_job *job)
 {
-	size_t total = 0, ncols = release_query_ncols(&s->q);
-	cr_err rc = CR_OK;
-	for (size_t i = 0; i < job->nshards && rc == CR_OK; i++) {
-		sqlite3_stmt *st = NULL;
-		rc = shard_stmt(a->store, job, i, true, &st);
-		if (rc == CR_OK && sqlite3_step(st) != SQLITE_ROW)
-			rc = CR_ERR_STORE;
-		if (rc == CR_OK) {
-			job->offset[i] = total;
-			job->cap[i] = (size_t)sqlite3_column_int64(st, 0);
-			total += job->cap[i];
-		}
-		sqlite3_finalize(st);
-	}
-	if (rc == CR_OK && total > UINT32_MAX / 2)
-		rc = CR_ERR_TOO_LARGE;
-	if (rc != CR_OK)
-		return rc;
-	s->cap = total;
+	size_t ncols = release_query_ncols(&s->q), total = 0, w = 0;
+	for (size_t i = 0; i < job->nshards; i++)
+		total += job->sh[i].kept;
+	s->cap = s->n = total;
 	s->pseudonyms = cr_xmalloc(total ? total * CRYPTO_PSEUDONYM_BYTES : 1);
 	s->elems = cr_xmalloc(total ? total * CRYPTO_PSI_ELEMENT_BYTES : 1);
 	s->vals = cr_xmalloc(total && ncols ? total * ncols * sizeof(int64_t) : 1);
-	return CR_OK;
+	for (size_t i = 0; i < job->nshards; i++) {
+		const struct load_shard *sh = &job->sh[i];
+		memcpy(s->pseudonyms + w * CRYPTO_PSEUDONYM_BYTES, sh->pseudonyms, sh->kept * CRYPTO_PSEUDONYM_BYTES);
+		memcpy(s->elems + w * CRYPTO_PSI_ELEMENT_BYTES, sh->elems, sh->kept * CRYPTO_PSI_ELEMENT_BYTES);
+		memcpy(s->vals + w * ncols, sh->vals, sh->kept * ncols * sizeof(int64_t));
+		w += sh->kept;
+	}
 }
 
-/* Closes the gaps the shards left (records they did not keep). */
-static void compact(struct psi_session *s, const struct load_job *job)
+static void shards_free(struct load_job *job)
 {
-	size_t ncols = release_query_ncols(&s->q), w = 0;
+	size_t ncols = release_query_ncols(&job->s->q);
 	for (size_t i = 0; i < job->nshards; i++) {
-		size_t from = job->offset[i], k = job->kept[i];
-		if (w != from) {
-			memmove(s->pseudonyms + w * CRYPTO_PSEUDONYM_BYTES, s->pseudonyms + from * CRYPTO_PSEUDONYM_BYTES,
-				k * CRYPTO_PSEUDONYM_BYTES);
-			memmove(s->elems + w * CRYPTO_PSI_ELEMENT_BYTES, s->elems + from * CRYPTO_PSI_ELEMENT_BYTES,
-				k * CRYPTO_PSI_ELEMENT_BYTES);
-			memmove(s->vals + w * ncols, s->vals + from * ncols, k * ncols * sizeof(int64_t));
-		}
-		w += k;
+		struct load_shard *sh = &job->sh[i];
+		wipe_free(sh->pseudonyms, sh->cap * CRYPTO_PSEUDONYM_BYTES);
+		wipe_free(sh->elems, sh->cap * CRYPTO_PSI_ELEMENT_BYTES);
+		wipe_free(sh->vals, sh->cap * ncols * sizeof(int64_t));
+		memset(sh, 0, sizeof(*sh));
 	}
-	s->n = w;
 }
 
 /* Loads the records whose consent is valid at `at`, sharded over the pool. */
@@ -597,21 +618,17 @@ static cr_err load_eligible(struct psi_session *s, struct app *a, struct crypto_
 	rc = readers_open(&rs, a, pool);
 	job.nshards = rs.n;
 	for (size_t i = 0; i < SHARDS_MAX; i++)
-		job.until[i] = INT64_MAX;
-	if (rc == CR_OK) {
-		app_store_lock(a);
-		rc = plan_shards(s, a, &job);
-		app_store_unlock(a);
-	}
+		job.sh[i].until = INT64_MAX;
 	if (rc == CR_OK)
 		rc = crypto_pool_run(pool, job.nshards, load_shards, &job);
 	if (rc == CR_OK) {
-		compact(s, &job);
+		gather(s, &job);
 		s->stable_until = INT64_MAX;
 		for (size_t i = 0; i < job.nshards; i++)
-			if (job.until[i] < s->stable_until)
-				s->stable_until = job.until[i];
+			if (job.sh[i].until < s->stable_until)
+				s->stable_until = job.sh[i].until;
 	}
+	shards_free(&job);
 	readers_close(&rs);
 	return rc;
 }
