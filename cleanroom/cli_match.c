@@ -66,7 +66,7 @@ static cr_err partner_load(struct match_run *m, const char *path, const struct c
 		snprintf(m->why, sizeof(m->why), "cannot read '%.400s'", path);
 		return CR_ERR_IO;
 	}
-	rc = psi_partner_load(m->partner, f, path, id_opts, &m->list, err, sizeof(err));
+	rc = psi_partner_load(m->partner, m->pool, f, path, id_opts, &m->list, err, sizeof(err));
 	fclose(f);
 	if (rc != CR_OK)
 		snprintf(m->why, sizeof(m->why), "%.200s%s%.250s", path, err[0] ? ": " : "", err);

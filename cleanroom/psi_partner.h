@@ -101,9 +101,10 @@ void psi_partner_free(struct psi_partner *p);
  * and counted; duplicates are removed. Errors: CR_ERR_PSI_NO_ID_COLUMN,
  * the reader's structural errors (with `err` naming the line),
  * CR_ERR_TOO_LARGE past PSI_PARTNER_ROWS_MAX rows. Once per session.
+ * Identifiers are normalized and hashed on `pool` (NULL: this thread).
  */
 #define PSI_PARTNER_ROWS_MAX 100000000u
-cr_err psi_partner_load(struct psi_partner *p, FILE *f, const char *name_hint,
+cr_err psi_partner_load(struct psi_partner *p, struct crypto_pool *pool, FILE *f, const char *name_hint,
 			const struct crypto_id_opts *opts, struct psi_partner_report *rep,
 			char *err, size_t errcap) CR_MUST_CHECK;
 

@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		psi_partner_free(p);
 		return 0;
 	}
-	rc = psi_partner_load(p, f, hints[(data[0] >> 3) & 3], &opts, &rep, err, sizeof(err));
+	rc = psi_partner_load(p, NULL, f, hints[(data[0] >> 3) & 3], &opts, &rep, err, sizeof(err));
 	fclose(f);
 	if (rc != CR_OK) {
 		check(psi_partner_blind(p, NULL, &b) == CR_ERR_PSI_SESSION_STATE,

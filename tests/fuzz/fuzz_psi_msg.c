@@ -45,7 +45,7 @@ static struct psi_partner *answered_partner(uint64_t elements)
 	FILE *f = fmemopen((void *)list, sizeof(list) - 1, "r");
 	memcpy(o.session, session_hex, sizeof(session_hex));
 	check(f != NULL && psi_partner_new(&o, &p) == CR_OK, "partner set-up");
-	check(psi_partner_load(p, f, "ids.csv", NULL, NULL, NULL, 0) == CR_OK, "partner load");
+	check(psi_partner_load(p, NULL, f, "ids.csv", NULL, NULL, NULL, 0) == CR_OK, "partner load");
 	fclose(f);
 	check(psi_partner_blind(p, NULL, &b) == CR_OK, "partner blind");
 	psi_elements_release(&b);

@@ -111,7 +111,7 @@ static cr_err b_step(struct ffx *f, struct slot *x, uint8_t how, const uint8_t *
 	if (psi_partner_new(&x->offer, &x->p) != CR_OK)
 		return CR_ERR_PSI_SUITE;
 	in = fmemopen(list, list_len, "r");
-	rc = psi_partner_load(x->p, in, "partner.csv", NULL, NULL, NULL, 0);
+	rc = psi_partner_load(x->p, NULL, in, "partner.csv", NULL, NULL, NULL, 0);
 	fclose(in);
 	check(rc == CR_OK, "the synthetic partner list loads");
 	check(psi_partner_blind(x->p, f->pool, &b) == CR_OK, "the synthetic partner list blinds");

@@ -56,7 +56,7 @@ static void run_blind(struct mfx *f, struct run *r)
 	FILE *in = fopen(f->partner, "r");
 	assert_non_null(in);
 	assert_int_equal(psi_partner_new(&r->offer, &r->p), CR_OK);
-	assert_int_equal(psi_partner_load(r->p, in, "partner.csv", NULL, &r->list, NULL, 0), CR_OK);
+	assert_int_equal(psi_partner_load(r->p, NULL, in, "partner.csv", NULL, &r->list, NULL, 0), CR_OK);
 	fclose(in);
 	assert_int_equal(psi_partner_blind(r->p, f->pool, &r->b), CR_OK);
 }
@@ -261,7 +261,7 @@ static void test_padded_partner_list_is_bounded_by_the_default_budget(void **sta
 		in = fopen(path, "r");
 		assert_non_null(in);
 		assert_int_equal(psi_partner_new(&r.offer, &r.p), CR_OK);
-		assert_int_equal(psi_partner_load(r.p, in, "padded.csv", NULL, &r.list, NULL, 0), CR_OK);
+		assert_int_equal(psi_partner_load(r.p, NULL, in, "padded.csv", NULL, &r.list, NULL, 0), CR_OK);
 		fclose(in);
 		assert_int_equal(psi_partner_blind(r.p, f->pool, &r.b), CR_OK);
 		assert_int_equal(run_service_b(f, &r), CR_OK);    /* the padded list is accepted */
@@ -597,7 +597,7 @@ static struct psi_work run_list(struct mfx *f, const struct collab *c, const cha
 	in = fopen(list, "r");
 	assert_non_null(in);
 	assert_int_equal(psi_partner_new(&r.offer, &r.p), CR_OK);
-	assert_int_equal(psi_partner_load(r.p, in, "partner.csv", NULL, &r.list, NULL, 0), CR_OK);
+	assert_int_equal(psi_partner_load(r.p, NULL, in, "partner.csv", NULL, &r.list, NULL, 0), CR_OK);
 	fclose(in);
 	assert_int_equal(psi_partner_blind(r.p, f->pool, &r.b), CR_OK);
 	assert_int_equal(run_service_b(f, &r), CR_OK);
@@ -1059,9 +1059,59 @@ static cr_err load_text(struct psi_partner *p, const char *text, const char *hin
 			struct psi_partner_report *rep)
 {
 	FILE *in = fmemopen((void *)text, strlen(text), "r");
-	cr_err rc = psi_partner_load(p, in, hint, NULL, rep, NULL, 0);
+	cr_err rc = psi_partner_load(p, NULL, in, hint, NULL, rep, NULL, 0);
 	fclose(in);
 	return rc;
+}
+
+/*
+ * The list's identifiers are digested in batches on the pool; what it
+ * finds must be what a serial read finds. 40,000 generated addresses
+ * (three batches), every seventh a case-changed copy of the one before
+ * (a duplicate only after normalization), the first refused one past the
+ * first batch, then every 1,000th refused: on two threads and on none,
+ * the same rows, duplicates, refusals, first refused line and |Y|.
+ */
+static void test_partner_list_digested_on_the_pool_as_serially(void **state)
+{
+	enum { ROWS = 40000 };
+	struct psi_session_offer o = test_offer(3, 2, ROWS);
+	struct psi_partner_report serial, pooled;
+	struct crypto_pool *pool = NULL;
+	char *text = calloc(ROWS + 1, 48), *w = text;
+	(void)state;
+	assert_non_null(text);
+	w += sprintf(w, "email\n");
+	for (size_t i = 0; i < ROWS; i++) {
+		if (i >= 20000 && i % 1000 == 0)
+			w += sprintf(w, "not-an-address-%zu\n", i);
+		else if (i % 7 == 6)
+			w += sprintf(w, "Person%zu@Example.INVALID\n", i - 1);
+		else
+			w += sprintf(w, "person%zu@example.invalid\n", i);
+	}
+	assert_int_equal(crypto_pool_create(2, &pool), CR_OK);
+	for (int k = 0; k < 2; k++) {
+		struct psi_partner *p = NULL;
+		struct psi_partner_report *rep = k ? &pooled : &serial;
+		FILE *in = fmemopen(text, strlen(text), "r");
+		assert_int_equal(psi_partner_new(&o, &p), CR_OK);
+		assert_int_equal(psi_partner_load(p, k ? pool : NULL, in, "l.csv", NULL, rep, NULL, 0), CR_OK);
+		fclose(in);
+		psi_partner_free(p);
+	}
+	crypto_pool_free(pool);
+	assert_int_equal(serial.rows, ROWS);
+	assert_int_equal(serial.invalid, 20);
+	assert_int_equal(serial.first_invalid_line, 20002); /* the header is line 1 */
+	assert_true(serial.duplicates > 5000);
+	assert_int_equal(pooled.rows, serial.rows);
+	assert_int_equal(pooled.invalid, serial.invalid);
+	assert_int_equal(pooled.first_invalid_line, serial.first_invalid_line);
+	assert_int_equal(pooled.duplicates, serial.duplicates);
+	assert_int_equal(pooled.distinct, serial.distinct);
+	assert_int_equal(serial.distinct + serial.duplicates + serial.invalid, ROWS);
+	free(text);
 }
 
 /*
@@ -1230,6 +1280,7 @@ int main(void)
 		cmocka_unit_test(test_withdrawal_before_and_during_match),
 		cmocka_unit_test(test_recheck_runs_unless_nothing_changed),
 		cmocka_unit_test(test_answer_work_independent_of_overlap),
+		cmocka_unit_test(test_partner_list_digested_on_the_pool_as_serially),
 		cmocka_unit_test(test_padded_size_fixed_by_the_collaboration),
 		cmocka_unit_test(test_noise_drawn_at_open),
 		cmocka_unit_test(test_session_randomness_is_seeded_once),
@@ -1242,6 +1293,7 @@ int main(void)
 		cmocka_unit_test(test_refused_repeated_answer),
 		cmocka_unit_test(test_i4_partner_receives_only_released_aggregates),
 		cmocka_unit_test(test_answer_work_independent_of_overlap),
+		cmocka_unit_test(test_partner_list_digested_on_the_pool_as_serially),
 	};
 	int failed;
 	if (sodium_init() < 0)
