@@ -75,7 +75,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all deps test unit e2e check check-threads lint bench fuzz fuzz-smoke soak load demo clean mutate ct
+.PHONY: all deps test unit e2e check check-threads lint bench bench-ingest fuzz fuzz-smoke soak load demo clean mutate ct
 .PHONY: dist install uninstall service-check
 
 all: deps $(PROGRAM) dist
@@ -190,6 +190,9 @@ lint:
 # Every tests/bench/bench_<name>.c is `make bench-<name>`; `make bench` runs them all.
 BENCH_NAMES := $(patsubst tests/bench/bench_%.c,%,$(BENCH_SRCS))
 bench: $(addprefix bench-,$(BENCH_NAMES))
+
+# The ingest's figures come from the onboarding run (its consent import is the ingest's setup).
+bench-ingest: bench-onboard
 
 bench-%: deps $(BUILD)/tests/bench/bench_% $(PROGRAM)
 	@echo "== bench-$* on $$(nproc) cores =="
