@@ -12,7 +12,11 @@
 
 #include "cleanroom/ops.h"
 
-#define IMPORT_BATCH 1000
+/* Lines per committed batch. Each commit signs an audit checkpoint and
+ * fsyncs: at 5,000 the import of 784,334 lines took 24.6 s against 26.5 s
+ * at 1,000. A service import still gives way within a batch
+ * (import_cut), and an interrupted one loses at most one batch. */
+#define IMPORT_BATCH 5000
 
 struct import_ctx {
 	struct app *a;

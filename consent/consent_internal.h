@@ -268,6 +268,18 @@ cr_err consent_guardian_grant_check(struct consent_ctx *ctx, int64_t brand,
 
 /* Whether an NDJSON line may be a guardian link (names "guardian_link"). */
 bool consent_guardian_line_is_link(const char *line, size_t len);
+
+/*
+ * consent_import_line in its two halves, for the stream's reader thread
+ * (import_stream.c): a guardian link line is recorded whole on the
+ * writer's thread (*was_link; otherwise nothing is done), and an event
+ * line's parse (consent_event_parse, which reads no table) is recorded
+ * with consent_import_parsed, its refusal and reason as the parse gave them.
+ */
+cr_err consent_import_link_line(struct consent_importer *imp, const char *line, size_t len,
+				struct consent_line_result *res, bool *was_link);
+cr_err consent_import_parsed(struct consent_importer *imp, struct consent_event *ev, cr_err parse_rc,
+			     const char *parse_why, struct consent_line_result *res);
 /* A {"type":"guardian_link", subject, id_type?, guardian_ref, verified_by,
  * time} line -> *out (docs/spec/formats.md). */
 cr_err consent_guardian_line_parse(const struct consent_importer *imp, const char *line, size_t len,

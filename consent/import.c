@@ -165,26 +165,17 @@ static cr_err import_link(struct consent_importer *imp, const char *line, size_t
 	return rc;
 }
 
-cr_err consent_import_line(struct consent_importer *imp, const char *line, size_t len,
-			   cr_time_ms now, struct consent_line_result *res)
+static void result_reset(struct consent_line_result *res)
 {
-	struct consent_event ev;
-	cr_err rc;
-
-	if (imp == NULL || line == NULL || res == NULL)
-		return CR_ERR_INVALID_ARG;
 	memset(&res->change, 0, sizeof(res->change));
 	res->n_more = 0;
 	res->why[0] = '\0';
 	res->is_link = false;
-	if (consent_guardian_line_is_link(line, len) && (rc = import_link(imp, line, len, res)) != CR_ERR_CONSENT_EVENT_TYPE)
-		goto done;
-	rc = consent_event_parse(imp, line, len, now, &ev, res->why, sizeof(res->why));
-	if (rc == CR_OK) {
-		consent_event_source(&ev, imp->channel, imp->method);
-		rc = record_scopes(imp, &ev, res);
-	}
-done:
+}
+
+/* Ends a line's result: its code and reason; CR_OK unless the import must stop. */
+static cr_err result_end(struct consent_line_result *res, cr_err rc)
+{
 	res->rc = rc;
 	if (rc == CR_OK) {
 		res->why[0] = '\0';
@@ -195,144 +186,51 @@ done:
 	return is_refusal(rc) ? CR_OK : rc;
 }
 
-/* ----------------------------------------------------------------- stream */
-
-/* Reads one line (without "\n" or "\r\n") into buf[CONSENT_LINE_MAX + 1];
- * a longer line is consumed whole and flagged. false at end of input. */
-static bool read_line(FILE *in, char *buf, size_t *len, bool *too_long)
+/* A guardian link line's result, or false when the line is an event's. */
+static bool link_line(struct consent_importer *imp, const char *line, size_t len,
+		      struct consent_line_result *res, cr_err *rc)
 {
-	size_t n = 0;
-	int c;
-
-	*too_long = false;
-	while ((c = getc_unlocked(in)) != EOF && c != '\n') {
-		if (n < CONSENT_LINE_MAX + 1)
-			buf[n++] = (char)c;
-		else
-			*too_long = true;
-	}
-	if (c == EOF && n == 0 && !*too_long)
+	if (!consent_guardian_line_is_link(line, len))
 		return false;
-	if (n > CONSENT_LINE_MAX)
-		*too_long = true;
-	if (!*too_long && n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[*too_long ? 0 : n] = '\0';
-	*len = *too_long ? 0 : n;
-	return true;
+	*rc = import_link(imp, line, len, res);
+	return *rc != CR_ERR_CONSENT_EVENT_TYPE;
 }
 
-static bool blank(const char *s, size_t len)
+cr_err consent_import_line(struct consent_importer *imp, const char *line, size_t len,
+			   cr_time_ms now, struct consent_line_result *res)
 {
-	for (size_t i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t')
-			return false;
-	return true;
+	struct consent_event ev;
+	char why[CONSENT_WHY_MAX] = "";
+	bool was_link = false;
+	cr_err rc;
+
+	if (imp == NULL || line == NULL || res == NULL)
+		return CR_ERR_INVALID_ARG;
+	rc = consent_import_link_line(imp, line, len, res, &was_link);
+	if (was_link)
+		return rc;
+	rc = consent_event_parse(imp, line, len, now, &ev, why, sizeof(why));
+	return consent_import_parsed(imp, &ev, rc, why, res);
 }
 
-static void count_refusal(struct consent_import_summary *sum, cr_err code)
+cr_err consent_import_parsed(struct consent_importer *imp, struct consent_event *ev, cr_err parse_rc,
+			     const char *parse_why, struct consent_line_result *res)
 {
-	sum->refused++;
-	for (size_t i = 0; i < sum->nreasons; i++) {
-		if (sum->reasons[i].code == code) {
-			sum->reasons[i].count++;
-			return;
-		}
+	cr_err rc = parse_rc;
+	result_reset(res);
+	if (rc != CR_OK) {
+		consent_copy(res->why, sizeof(res->why), parse_why);
+		return result_end(res, rc);
 	}
-	if (sum->nreasons < CONSENT_IMPORT_REASONS_MAX) {
-		sum->reasons[sum->nreasons].code = code;
-		sum->reasons[sum->nreasons].count = 1;
-		sum->nreasons++;
-	}
+	consent_event_source(ev, imp->channel, imp->method);
+	return result_end(res, record_scopes(imp, ev, res));
 }
 
-static void count_change(struct consent_import_summary *sum, const struct consent_change *c)
+cr_err consent_import_link_line(struct consent_importer *imp, const char *line, size_t len,
+				struct consent_line_result *res, bool *was_link)
 {
-	if (c->duplicate) {
-		sum->duplicates++;
-	} else {
-		sum->stored++;
-		if ((unsigned)c->type < CONSENT_EV_COUNT)
-			sum->stored_by_type[c->type]++;
-	}
-}
-
-static void count_result(struct consent_import_summary *sum, const struct consent_line_result *r)
-{
-	if (r->rc != CR_OK) {
-		count_refusal(sum, r->rc);
-		return;
-	}
-	if (r->is_link) {
-		sum->guardian_links += !r->link_duplicate;
-		sum->duplicates += r->link_duplicate;
-		return;
-	}
-	count_change(sum, &r->change);
-	for (size_t i = 0; i < r->n_more; i++)
-		count_change(sum, &r->more[i]);
-}
-
-/* One line of the stream: refuse it if too long, skip it if blank. */
-static cr_err stream_line(struct consent_importer *imp, char *buf, size_t len, bool too_long,
-			  cr_time_ms now, struct consent_line_result *res)
-{
-	if (too_long) {
-		memset(&res->change, 0, sizeof(res->change));
-		res->rc = CR_ERR_CONSENT_LINE_TOO_LARGE;
-		consent_why(res->why, sizeof(res->why), "line is longer than %d bytes",
-			    CONSENT_LINE_MAX);
-		return CR_OK;
-	}
-	/* A UTF-8 byte order mark before the first line is not part of it. */
-	if (res->line == 1 && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-		return consent_import_line(imp, buf + 3, len - 3, now, res);
-	return consent_import_line(imp, buf, len, now, res);
-}
-
-cr_err consent_import_stream(struct consent_importer *imp, FILE *in, cr_time_ms now,
-			     const struct consent_import_hooks *hooks,
-			     struct consent_import_summary *sum)
-{
-	struct consent_import_summary local;
-	struct consent_line_result *res = cr_xmalloc(sizeof(*res));
-	char *buf = cr_xmalloc(CONSENT_LINE_MAX + 2);
-	size_t batch = hooks != NULL && hooks->batch_lines ? hooks->batch_lines : 1000;
-	size_t len, in_batch = 0;
-	bool too_long;
 	cr_err rc = CR_OK;
-
-	if (sum == NULL)
-		sum = &local;
-	memset(sum, 0, sizeof(*sum));
-	if (imp == NULL || in == NULL) {
-		rc = CR_ERR_INVALID_ARG;
-		goto out;
-	}
-	while (rc == CR_OK && read_line(in, buf, &len, &too_long)) {
-		sum->lines++;
-		if (!too_long && blank(buf, len)) {
-			sum->blank++;
-		} else {
-			res->line = sum->lines;
-			rc = stream_line(imp, buf, len, too_long, now, res);
-			if (rc != CR_OK)
-				break;
-			count_result(sum, res);
-			if (hooks != NULL && hooks->on_line != NULL)
-				rc = hooks->on_line(hooks->user, res);
-		}
-		in_batch++;
-		if (rc == CR_OK && hooks != NULL && hooks->on_batch &&
-		    (in_batch == batch || (hooks->cut != NULL && hooks->cut(hooks->user)))) {
-			rc = hooks->on_batch(hooks->user, sum->lines);
-			in_batch = 0;
-		}
-	}
-	if (rc == CR_OK && ferror(in))
-		rc = CR_ERR_IO;
-out:
-	free(buf);
-	free(res);
-	return rc;
+	result_reset(res);
+	*was_link = link_line(imp, line, len, res, &rc);
+	return *was_link ? result_end(res, rc) : CR_OK;
 }

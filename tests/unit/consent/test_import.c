@@ -1,7 +1,8 @@
-/* Unit tests for consent/import.c: importing NDJSON streams with per-line
- * results and a summary, batch hooks (the caller's transactions), bounded
- * reading (oversized lines), BOM and CRLF, re-import as duplicates, and a
- * fatal error stopping the import. */
+/* Unit tests for consent/import.c and import_stream.c: importing NDJSON
+ * streams with per-line results and a summary, batch hooks (the caller's
+ * transactions), bounded reading (oversized lines), BOM and CRLF, re-import
+ * as duplicates, a fatal error stopping the import, and the read-ahead
+ * thread giving the results of a serial read. */
 #include "consent_fixture.h"
 
 struct ifx {
@@ -223,6 +224,98 @@ static void test_import_line_reports_refusals_without_storing(void **state)
 	assert_int_equal(consent_import_stream(x->imp, NULL, NOW, NULL, NULL), CR_ERR_INVALID_ARG);
 }
 
+/* n generated lines: two events per subject, every 97th line not JSON,
+ * every 101st blank, line 700 longer than CONSENT_LINE_MAX. */
+static char *generated(size_t n)
+{
+	char *text = malloc(n * 256 + CONSENT_LINE_MAX + 64), *w = text;
+	assert_non_null(text);
+	for (size_t i = 1; i <= n; i++) {
+		size_t subject = i / 2;
+		if (i % 97 == 0) {
+			w += sprintf(w, "not json %zu\n", i);
+		} else if (i % 101 == 0) {
+			w += sprintf(w, "  \n");
+		} else if (i == 700) {
+			memset(w, 'x', CONSENT_LINE_MAX + 10);
+			w += CONSENT_LINE_MAX + 10;
+			*w++ = '\n';
+		} else if (i % 2 == 0) {
+			w += sprintf(w, "{\"type\":\"served\",\"subject\":\"person%zu@example.invalid\",\"notice_version\":1,"
+				     "\"time\":\"2026-03-01T09:00:00Z\",\"channel\":\"web\"}\n", subject);
+		} else {
+			w += sprintf(w, "{\"type\":\"grant\",\"subject\":\"person%zu@example.invalid\","
+				     "\"purpose\":\"audience_insights\",\"notice_version\":1,"
+				     "\"time\":\"2026-03-01T09:00:05Z\",\"method\":\"checkbox\",\"channel\":\"web\","
+				     "\"actor\":\"subject\"}\n", subject);
+		}
+	}
+	*w = '\0';
+	return text;
+}
+
+/*
+ * The stream reads and parses lines ahead on a thread of its own, a chunk
+ * at a time; the results must be those of recording each line in order.
+ * 1,500 generated lines (several chunks, refusals and blanks among them):
+ * the stream's counts, refused lines and batch calls equal those of
+ * consent_import_line line by line on a second registry. Then a batch
+ * hook failing at the first batch, while the reader is chunks ahead,
+ * stops the import at that line with the hook's error.
+ */
+static void test_import_read_ahead_gives_the_serial_results(void **state)
+{
+	enum { LINES = 1500 };
+	struct ifx *x = *state;
+	struct consent_import_summary s;
+	struct consent_importer *imp = NULL;
+	struct consent_line_result r;
+	struct fx *ref = fx_new();
+	char *text = generated(LINES), *line = text;
+	uint64_t stored = 0, refused = 0, blank = 0, lines = 0, refused_lines[16];
+
+	assert_int_equal(run(x, text, 100, &s), CR_OK);
+	fx_keys(ref);
+	assert_int_equal(consent_importer_new(ref->ctx, ref->kr, ref->brand, NULL, &imp), CR_OK);
+	while (*line) {
+		char *end = strchr(line, '\n');
+		size_t len = (size_t)(end - line);
+		lines++;
+		if (len == 2 && line[0] == ' ') {
+			blank++;
+		} else if (len > CONSENT_LINE_MAX) {
+			refused_lines[refused < 16 ? refused : 15] = lines;
+			refused++;
+		} else {
+			assert_int_equal(consent_import_line(imp, line, len, NOW, &r), CR_OK);
+			if (r.rc == CR_OK)
+				stored += !r.change.duplicate;
+			else
+				refused_lines[refused < 16 ? refused : 15] = lines, refused++;
+		}
+		line = end + 1;
+	}
+	assert_int_equal(s.lines, LINES);
+	assert_int_equal(s.lines, lines);
+	assert_int_equal(s.blank, blank);
+	assert_int_equal(s.stored, stored);
+	assert_int_equal(s.refused, refused);
+	assert_true(stored > 1300);
+	assert_int_equal(x->batches, LINES / 100);
+	assert_int_equal(x->nrefused, 16);
+	for (int i = 0; i < 15; i++)
+		assert_int_equal(x->refused_lines[i], refused_lines[i]);
+
+	x->batches = 0;
+	x->batch_rc = CR_ERR_IO;
+	assert_int_equal(run(x, text, 100, &s), CR_ERR_IO);
+	assert_int_equal(s.lines, 100);
+	assert_int_equal(x->batches, 1);
+	consent_importer_free(imp);
+	fx_free(ref);
+	free(text);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -235,6 +328,7 @@ int main(void)
 		TEST(test_import_bom_crlf_and_no_final_newline),
 		TEST(test_import_stops_on_a_fatal_error),
 		TEST(test_import_line_reports_refusals_without_storing),
+		TEST(test_import_read_ahead_gives_the_serial_results),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
