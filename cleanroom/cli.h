@@ -96,6 +96,15 @@ struct app;
 int cli_open_app(const char *verb, const struct cli_args *args, struct app **a);
 
 /*
+ * For a long write (consent import, ingest): WAL checkpoints on a thread of
+ * their own (store_checkpointer_start), off the command's commits; the
+ * command alone uses the store, as the service's writers do under its own
+ * checkpointer. NULL if it could not start (the writer then checkpoints
+ * itself, as before). Stop with store_checkpointer_stop (accepts NULL).
+ */
+struct store_checkpointer *cli_wal_checkpoints(struct app *a);
+
+/*
  * Resolves --brand NAME for `verb`: CLI_USAGE if it is missing, CLI_FAIL
  * (with the hint to create it) if there is no such brand.
  */

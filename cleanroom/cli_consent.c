@@ -63,19 +63,15 @@ static void summary_text(const struct consent_import_summary *s, uint64_t shown)
 		printf("  (the first %d refused lines are listed above)\n", IMPORT_SHOW_REFUSED);
 }
 
-#define IMPORT_CHECKPOINT_MS 500
-
 static int import_run(struct import_cli *c, int64_t brand, FILE *in)
 {
 	struct consent_import_summary sum;
 	cr_err rc;
 
-	struct store_checkpointer *wal = NULL;
+	struct store_checkpointer *wal;
 
 	progress_init(&c->prog, progress_wanted(c->json), "consent import", "lines");
-	/* WAL checkpoints on a thread of their own, off the import's commits */
-	if (store_checkpointer_start(c->a->store, IMPORT_CHECKPOINT_MS, &wal) != CR_OK)
-		wal = NULL;
+	wal = cli_wal_checkpoints(c->a);
 	rc = ops_consent_import(c->a, &cli_brand_actor, brand, "import", in, import_refused, import_lines, c, &sum);
 	store_checkpointer_stop(wal);
 	progress_finish(&c->prog);

@@ -81,11 +81,14 @@ static int run_ingest(struct ingest_cli *c, const struct dataset *d, FILE *f, co
 {
 	struct ingest_report rep;
 	char err[256] = "";
+	struct store_checkpointer *wal;
 	cr_err rc;
 
 	progress_init(&c->prog, progress_wanted(json), "ingest", "rows");
+	wal = cli_wal_checkpoints(c->a);
 	rc = ops_ingest(c->a, &cli_brand_actor, c->brand, d, f, path, id_opts, threads, on_progress, c,
 			&rep, err, sizeof(err));
+	store_checkpointer_stop(wal);
 	progress_finish(&c->prog);
 	if (rc != CR_OK)
 		return cli_fail("ingest", "%s: nothing stored: %s%s%s", path, cr_strerror(rc), err[0] ? ": " : "", err);

@@ -18,6 +18,7 @@
 #include "cleanroom/app.h"
 #include "cleanroom/prefix_set.h"
 #include "cleanroom/psi_session.h"
+#include "cleanroom/readers.h"
 #include "cleanroom/registry.h"
 
 #define C_CHUNK 65536   /* B elements multiplied per pool run while building C */
@@ -270,121 +271,6 @@ cr_err psi_session_abort(struct psi_session *s, struct app *a, cr_err reason)
 /* -------------------------------------------------------- eligibility */
 
 /*
- * The consent gate is the service's largest cost outside the group
- * operations (one registry decision per scope per record), so it runs on
- * the worker pool: each worker opens its own read connection and consent
- * context (a connection is used by one thread only) and decides a shard of
- * the records. The registry functions take a struct app; a worker passes a
- * copy of the caller's whose store and consent context are its own, and
- * whose audit log is NULL: nothing it reaches is shared with another
- * thread except the keyring, which is read-only (crypto.h).
- */
-struct reader {
-	struct store *store;
-	struct consent_ctx *consent;
-	struct app app;            /* the caller's, with store and consent replaced */
-	struct registry_gate gstate;
-	struct ingest_gate gate;
-	uint64_t checks;           /* gate decisions made (psi_session_work) */
-};
-
-/*
- * Opening a connection runs the store's pragmas before its busy timeout is
- * set, so a lock another connection holds for a moment can refuse it with
- * CR_ERR_STORE_BUSY; such an open is retried for up to about a second.
- */
-static cr_err reader_open(struct app *a, struct reader *r)
-{
-	cr_err rc = CR_ERR_STORE_BUSY;
-	for (int tries = 0; rc == CR_ERR_STORE_BUSY && tries < 100; tries++) {
-		if (tries)
-			usleep(10000);
-		rc = store_open_reader(a->store->path, &r->store);
-	}
-	if (rc == CR_OK)
-		rc = consent_ctx_new(r->store->db, &r->consent);
-	if (rc != CR_OK)
-		return rc;
-	/* Not a copy of *a: its lock counters change under other threads. The
-	 * gate needs the consent context; no lock (its own connection). */
-	memset(&r->app, 0, sizeof(r->app));
-	r->app.reader = true;
-	r->app.keys = a->keys;
-	r->app.store = r->store;
-	r->app.consent = r->consent;
-	registry_ingest_gate(&r->gstate, &r->app, &r->gate);
-	/* one read snapshot for the whole shard, and no per-statement locking */
-	rc = store_exec(r->store, "BEGIN");
-	if (rc == CR_OK)
-		consent_ctx_snapshot(r->consent, true);
-	return rc;
-}
-
-static void reader_close(struct reader *r)
-{
-	if (r->store && sqlite3_get_autocommit(r->store->db) == 0)
-		(void)sqlite3_exec(r->store->db, "COMMIT", NULL, NULL, NULL);
-	consent_ctx_free(r->consent);
-	store_close(r->store);
-	memset(r, 0, sizeof(*r));
-}
-
-#define READERS_MAX 16
-
-/*
- * One reader per pool thread, opened one after the other on the calling
- * thread (so their opens never race each other); pool workers take one
- * for the length of their range and put it back.
- */
-struct readers {
-	pthread_mutex_t lock;
-	size_t n;
-	struct reader r[READERS_MAX];
-	bool taken[READERS_MAX];
-};
-
-static cr_err readers_open(struct readers *rs, struct app *a, struct crypto_pool *pool)
-{
-	unsigned threads = crypto_pool_threads(pool);
-	cr_err rc = CR_OK;
-	memset(rs, 0, sizeof(*rs));
-	if (pthread_mutex_init(&rs->lock, NULL) != 0)
-		cr_die("pthread_mutex_init");
-	for (rs->n = 0; rs->n < (threads > READERS_MAX ? READERS_MAX : threads) && rc == CR_OK; rs->n++)
-		rc = reader_open(a, &rs->r[rs->n]);
-	return rc;
-}
-
-static void readers_close(struct readers *rs)
-{
-	for (size_t i = 0; i < rs->n; i++)
-		reader_close(&rs->r[i]);
-	pthread_mutex_destroy(&rs->lock);
-}
-
-static struct reader *readers_take(struct readers *rs)
-{
-	struct reader *r = NULL;
-	pthread_mutex_lock(&rs->lock);
-	for (size_t i = 0; i < rs->n && r == NULL; i++)
-		if (!rs->taken[i]) {
-			rs->taken[i] = true;
-			r = &rs->r[i];
-		}
-	pthread_mutex_unlock(&rs->lock);
-	if (r == NULL)
-		cr_die("psi_session: more pool ranges than readers"); /* misuse */
-	return r;
-}
-
-static void readers_put(struct readers *rs, struct reader *r)
-{
-	pthread_mutex_lock(&rs->lock);
-	rs->taken[r - rs->r] = false;
-	pthread_mutex_unlock(&rs->lock);
-}
-
-/*
  * Whether pseudonym p of s's dataset may be used at `at` (the gate, I2/I3).
  * `scan` reads the consent state of a range of subjects in one pass: the
  * caller asks for them in increasing order, and the gate then decides from
@@ -615,7 +501,7 @@ static cr_err load_eligible(struct psi_session *s, struct app *a, struct crypto_
 	app_store_unlock(a);
 	if (rc != CR_OK)
 		return rc;
-	rc = readers_open(&rs, a, pool);
+	rc = readers_open(&rs, a, pool, true);
 	job.nshards = rs.n;
 	for (size_t i = 0; i < SHARDS_MAX; i++)
 		job.sh[i].until = INT64_MAX;
@@ -1072,7 +958,7 @@ static cr_err recheck_all(struct psi_session *s, struct app *a, struct crypto_po
 			  struct recheck_job *job)
 {
 	struct readers rs;
-	cr_err rc = readers_open(&rs, a, pool);
+	cr_err rc = readers_open(&rs, a, pool, true);
 	job->rs = &rs;
 	if (rc == CR_OK)
 		rc = crypto_pool_run(pool, s->n, recheck_records, job);
