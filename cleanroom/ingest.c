@@ -45,10 +45,6 @@ struct ingest_run {
 	struct pending *rows;
 	uint8_t *digests;   /* n x 32, wiped after use */
 	uint8_t *elements;  /* n x 32 */
-	/* the gate's view of the queued rows, decided when the batch is stored */
-	struct crypto_pseudonym *ps;     /* n */
-	enum ingest_verdict *verdicts;   /* n */
-	char (*reasons)[40];             /* n */
 	sqlite3_stmt *exists, *upsert;
 };
 
@@ -180,79 +176,46 @@ static cr_err row_digest(const struct ingest_run *run, const struct layout *lay,
 }
 
 /*
- * Validates one row and queues it for the gate (gate_queued). Rejections
- * are counted in the report.
+ * Validates one row and, if the gate admits it, queues it. Rejections are
+ * counted in the report; only store errors are returned.
  */
-static void take_row(struct ingest_run *run, const struct layout *lay, const char *const *fields,
-		     uint64_t line)
+static cr_err take_row(struct ingest_run *run, const struct layout *lay,
+		       const char *const *fields, uint64_t line)
 {
 	struct pending *pr = &run->rows[run->n];
 	uint8_t *digest = run->digests + run->n * 32;
+	enum ingest_verdict verdict = INGEST_DENY;
+	char reason[40] = "";
+	cr_err rc;
 
 	if (row_digest(run, lay, fields[lay->id_col], digest) != CR_OK) {
 		reject(run->rep, INGEST_INVALID_IDENTIFIER, line);
-		return;
+		return CR_OK;
 	}
 	for (size_t k = 0; k < run->d->columns.n; k++) {
 		if (column_value(&run->d->columns.cols[k], fields[lay->attr_col[k]], &pr->attrs[k]) != CR_OK) {
 			reject(run->rep, INGEST_INVALID_ATTRIBUTE, line);
 			sodium_memzero(digest, 32);
-			return;
+			return CR_OK;
 		}
 	}
 	crypto_pseudonym_with_key(run->pseudo_key, run->d->key_version, run->d->id_type, digest, &pr->p);
+	rc = run->gate->decide(run->gate->ctx, run->d, &pr->p, run->at, &verdict, reason);
+	if (rc != CR_OK)
+		return rc;
+	if (verdict != INGEST_ALLOW) {
+		sodium_memzero(digest, 32);
+		if (verdict == INGEST_DENY_SUPPRESSED) {
+			reject(run->rep, INGEST_SUPPRESSED, line);
+		} else {
+			reject(run->rep, INGEST_NO_CONSENT, line);
+			count_reason(run->rep, reason[0] ? reason : "DENIED");
+		}
+		return CR_OK;
+	}
 	pr->line = line;
 	run->n++;
-}
-
-/*
- * The gate, for the queued rows at once: they were read in file order and
- * are judged, counted and kept in that order, so the report is the one a
- * row-by-row gate gives. Refused rows leave the queue (digests wiped).
- */
-static cr_err gate_queued(struct ingest_run *run)
-{
-	const struct ingest_gate *g = run->gate;
-	size_t kept = 0;
-	cr_err rc = CR_OK;
-
-	for (size_t i = 0; i < run->n; i++) {
-		run->ps[i] = run->rows[i].p;
-		run->verdicts[i] = INGEST_DENY;
-		run->reasons[i][0] = '\0';
-	}
-	if (g->decide_batch != NULL && run->n > 0)
-		rc = g->decide_batch(g->batch_ctx, run->d, run->ps, run->n, run->at, run->verdicts, run->reasons);
-	for (size_t i = 0; i < run->n && rc == CR_OK && g->decide_batch == NULL; i++)
-		rc = g->decide(g->ctx, run->d, &run->ps[i], run->at, &run->verdicts[i], run->reasons[i]);
-	for (size_t i = 0; i < run->n && rc == CR_OK; i++) {
-		if (run->verdicts[i] == INGEST_ALLOW) {
-			if (kept != i) {
-				run->rows[kept] = run->rows[i];
-				memcpy(run->digests + kept * 32, run->digests + i * 32, 32);
-			}
-			kept++;
-		} else if (run->verdicts[i] == INGEST_DENY_SUPPRESSED) {
-			reject(run->rep, INGEST_SUPPRESSED, run->rows[i].line);
-		} else {
-			reject(run->rep, INGEST_NO_CONSENT, run->rows[i].line);
-			count_reason(run->rep, run->reasons[i][0] ? run->reasons[i] : "DENIED");
-		}
-	}
-	if (rc == CR_OK) {
-		sodium_memzero(run->digests + kept * 32, (run->n - kept) * 32);
-		run->n = kept;
-	}
-	sodium_memzero(run->ps, run->cap * sizeof(*run->ps));
-	return rc;
-}
-
-static uint64_t rejected_total(const struct ingest_report *rep)
-{
-	uint64_t t = 0;
-	for (int o = 0; o < INGEST_OUTCOME_COUNT; o++)
-		t += rep->rejected[o].count;
-	return t;
+	return CR_OK;
 }
 
 /* ------------------------------------------------------------ the batch */
@@ -311,18 +274,15 @@ static cr_err compute_elements(struct ingest_run *run)
  * database lock once per batch rather than once per statement; the gate
  * judges the batch at the time begin_batch read).
  */
-static cr_err flush_batch(struct ingest_run *run, uint64_t rows_in_batch, uint64_t *rejected_before,
+static cr_err flush_batch(struct ingest_run *run, uint64_t rows_in_batch, uint64_t rejected,
 			  uint64_t first_line, uint64_t last_line)
 {
-	struct ingest_batch b = { .dataset = run->d, .rows = rows_in_batch,
+	struct ingest_batch b = { .dataset = run->d, .rows = rows_in_batch, .rejected = rejected,
 				  .first_line = first_line, .last_line = last_line };
-	uint8_t *pseudonyms;
-	cr_err rc = gate_queued(run);
-	uint64_t rejected = rejected_total(run->rep);
+	uint8_t *pseudonyms = cr_xcalloc(run->n ? run->n : 1, 32);
+	cr_err rc = CR_OK;
 
-	b.rejected = rejected - *rejected_before;
-	pseudonyms = cr_xcalloc(run->n ? run->n : 1, 32);
-	if (rc == CR_OK && run->n > 0)
+	if (run->n > 0)
 		rc = compute_elements(run);
 	for (size_t i = 0; i < run->n && rc == CR_OK; i++) {
 		bool replaced = false;
@@ -345,7 +305,6 @@ static cr_err flush_batch(struct ingest_run *run, uint64_t rows_in_batch, uint64
 	run->rep->accepted += b.accepted;
 	run->rep->replaced += b.replaced;
 	run->rep->batches++;
-	*rejected_before = rejected;
 	run->n = 0;
 	return CR_OK;
 }
@@ -365,6 +324,13 @@ static cr_err begin_batch(struct ingest_run *run)
 	return rc;
 }
 
+static uint64_t rejected_total(const struct ingest_report *rep)
+{
+	uint64_t t = 0;
+	for (int o = 0; o < INGEST_OUTCOME_COUNT; o++)
+		t += rep->rejected[o].count;
+	return t;
+}
 
 /* Pass 2: read, gate and store in batches. */
 static cr_err ingest_rows(struct ingest_run *run, FILE *f, const char *hint, char *err, size_t cap)
@@ -391,11 +357,13 @@ static cr_err ingest_rows(struct ingest_run *run, FILE *f, const char *hint, cha
 				rc = begin_batch(run);
 			}
 			if (rc == CR_OK)
-				take_row(run, &lay, fields, line);
+				rc = take_row(run, &lay, fields, line);
 		}
 		if (rc == CR_OK && batch_rows > 0 &&
 		    (eof || batch_rows == run->cap || (run->hooks && run->hooks->cut && run->hooks->cut(run->hooks->ctx)))) {
-			rc = flush_batch(run, batch_rows, &rej_before, first, line);
+			uint64_t rej = rejected_total(run->rep);
+			rc = flush_batch(run, batch_rows, rej - rej_before, first, line);
+			rej_before = rej;
 			batch_rows = 0;
 			if (run->hooks && run->hooks->on_progress)
 				run->hooks->on_progress(run->hooks->ctx, run->rep->read, rowreader_bytes_read(r));
@@ -420,9 +388,6 @@ static cr_err run_prepare(struct ingest_run *run, const struct crypto_keyring *k
 	run->rows = cr_xcalloc(run->cap, sizeof(*run->rows));
 	run->digests = sodium_malloc(run->cap * 32);
 	run->elements = cr_xmalloc(run->cap * 32);
-	run->ps = cr_xcalloc(run->cap, sizeof(*run->ps));
-	run->verdicts = cr_xcalloc(run->cap, sizeof(*run->verdicts));
-	run->reasons = cr_xcalloc(run->cap, sizeof(*run->reasons));
 	if (run->digests == NULL)
 		cr_die("out of memory");
 	if (sqlite3_prepare_v2(run->s->db, "SELECT 1 FROM records WHERE dataset_id = ?1 AND pseudonym = ?2",
@@ -448,11 +413,6 @@ static void run_release(struct ingest_run *run)
 		sodium_memzero(run->rows, run->cap * sizeof(*run->rows));
 	free(run->rows);
 	free(run->elements);
-	if (run->ps != NULL)
-		sodium_memzero(run->ps, run->cap * sizeof(*run->ps));
-	free(run->ps);
-	free(run->verdicts);
-	free(run->reasons);
 }
 
 cr_err ingest_run(struct store *s, const struct crypto_keyring *keys,

@@ -66,15 +66,6 @@ struct ingest_gate {
 	cr_err (*decide)(void *ctx, const struct dataset *d, const struct crypto_pseudonym *p,
 			 cr_time_ms at, enum ingest_verdict *verdict, char reason[40]);
 	void *ctx;
-	/*
-	 * Optional: decides a batch's n rows at once (say on the worker pool),
-	 * as decide would one by one, verdict[i] and reason[i] for p[i]. It is
-	 * called inside the batch's write transaction, so what it reads is
-	 * what was committed before the batch began. NULL: decide per row.
-	 */
-	cr_err (*decide_batch)(void *ctx, const struct dataset *d, const struct crypto_pseudonym *p, size_t n,
-			       cr_time_ms at, enum ingest_verdict *verdict, char (*reason)[40]);
-	void *batch_ctx;
 };
 
 /* What one committed batch did, for its audit leaf (no personal data). */

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "cleanroom/ops.h"
-#include "cleanroom/readers.h"
 
 struct ingest_ctx {
 	struct app *a;
@@ -79,51 +78,6 @@ static void on_progress(void *ctx, uint64_t rows, uint64_t bytes)
 		c->progress(c->progress_ctx, rows, bytes);
 }
 
-/*
- * The gate of a batch on the worker pool: each worker decides a range of
- * the batch's rows on a read connection of its own (readers.h), with no
- * memory map (the ingest's RSS stays small). The readers take a new
- * snapshot for each batch, inside the batch's write transaction: nothing
- * can commit between the batch's start and its end, so they see what the
- * writer's connection would (each batch is judged when it begins, I3).
- * The gate was most of an ingest's time on one thread.
- */
-struct batch_gate {
-	struct readers rs;
-	struct crypto_pool *pool;
-	const struct dataset *d;
-	const struct crypto_pseudonym *p;
-	cr_time_ms at;
-	enum ingest_verdict *verdict;
-	char (*reason)[40];
-};
-
-static cr_err gate_range(void *ctx, size_t begin, size_t end)
-{
-	struct batch_gate *g = ctx;
-	struct reader *r = readers_take(&g->rs);
-	cr_err rc = CR_OK;
-	for (size_t i = begin; i < end && rc == CR_OK; i++)
-		rc = r->gate.decide(r->gate.ctx, g->d, &g->p[i], g->at, &g->verdict[i], g->reason[i]);
-	readers_put(&g->rs, r);
-	return rc;
-}
-
-static cr_err gate_batch(void *ctx, const struct dataset *d, const struct crypto_pseudonym *p, size_t n,
-			 cr_time_ms at, enum ingest_verdict *verdict, char (*reason)[40])
-{
-	struct batch_gate *g = ctx;
-	cr_err rc = readers_renew(&g->rs);
-	g->d = d;
-	g->p = p;
-	g->at = at;
-	g->verdict = verdict;
-	g->reason = reason;
-	if (rc == CR_OK)
-		rc = crypto_pool_run(g->pool, n, gate_range, g);
-	return rc;
-}
-
 /* Ends the batch early when another request waits for the store (the service). */
 static bool ingest_cut(void *ctx)
 {
@@ -141,20 +95,13 @@ cr_err ops_ingest(struct app *a, const struct registry_actor *who, const char *b
 	struct crypto_pool *pool = NULL;
 	struct registry_gate gstate;
 	struct ingest_gate gate;
-	struct batch_gate bg = { .pool = NULL };
 	struct ingest_hooks hooks = { on_batch, &c, on_progress, ingest_cut };
 	struct ingest_opts opts = { .id_opts = id_opts }; /* each batch judged when it begins */
 	cr_err rc = crypto_pool_create(threads, &pool);
 	if (rc != CR_OK)
 		return rc;
 	registry_ingest_gate(&gstate, a, &gate);
-	bg.pool = pool;
-	rc = readers_open(&bg.rs, a, pool, false);
-	gate.decide_batch = gate_batch;
-	gate.batch_ctx = &bg;
-	if (rc == CR_OK)
-		rc = ingest_run(a->store, a->keys, pool, d, f, name_hint, &opts, &gate, &hooks, rep, err, errcap);
-	readers_close(&bg.rs);
+	rc = ingest_run(a->store, a->keys, pool, d, f, name_hint, &opts, &gate, &hooks, rep, err, errcap);
 	crypto_pool_free(pool);
 	return rc;
 }

@@ -501,7 +501,7 @@ static cr_err load_eligible(struct psi_session *s, struct app *a, struct crypto_
 	app_store_unlock(a);
 	if (rc != CR_OK)
 		return rc;
-	rc = readers_open(&rs, a, pool, true);
+	rc = readers_open(&rs, a, pool);
 	job.nshards = rs.n;
 	for (size_t i = 0; i < SHARDS_MAX; i++)
 		job.sh[i].until = INT64_MAX;
@@ -958,7 +958,7 @@ static cr_err recheck_all(struct psi_session *s, struct app *a, struct crypto_po
 			  struct recheck_job *job)
 {
 	struct readers rs;
-	cr_err rc = readers_open(&rs, a, pool, true);
+	cr_err rc = readers_open(&rs, a, pool);
 	job->rs = &rs;
 	if (rc == CR_OK)
 		rc = crypto_pool_run(pool, s->n, recheck_records, job);

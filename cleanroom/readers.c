@@ -7,21 +7,12 @@
 
 #include "cleanroom/readers.h"
 
-/* Starts the reader's read transaction and its consent context's snapshot. */
-static cr_err reader_begin(struct reader *r)
-{
-	cr_err rc = store_exec(r->store, "BEGIN");
-	if (rc == CR_OK)
-		consent_ctx_snapshot(r->consent, true);
-	return rc;
-}
-
 /*
  * Opening a connection runs the store's pragmas before its busy timeout is
  * set, so a lock another connection holds for a moment can refuse it with
  * CR_ERR_STORE_BUSY; such an open is retried for up to about a second.
  */
-static cr_err reader_open(struct app *a, struct reader *r, bool mapped)
+static cr_err reader_open(struct app *a, struct reader *r)
 {
 	cr_err rc = CR_ERR_STORE_BUSY;
 	for (int tries = 0; rc == CR_ERR_STORE_BUSY && tries < 100; tries++) {
@@ -29,8 +20,6 @@ static cr_err reader_open(struct app *a, struct reader *r, bool mapped)
 			usleep(10000);
 		rc = store_open_reader(a->store->path, &r->store);
 	}
-	if (rc == CR_OK && !mapped)
-		rc = store_exec(r->store, "PRAGMA mmap_size=0; PRAGMA cache_size=-32768");
 	if (rc == CR_OK)
 		rc = consent_ctx_new(r->store->db, &r->consent);
 	if (rc != CR_OK)
@@ -44,7 +33,10 @@ static cr_err reader_open(struct app *a, struct reader *r, bool mapped)
 	r->app.consent = r->consent;
 	registry_ingest_gate(&r->gstate, &r->app, &r->gate);
 	/* one read snapshot for the whole use, and no per-statement locking */
-	return reader_begin(r);
+	rc = store_exec(r->store, "BEGIN");
+	if (rc == CR_OK)
+		consent_ctx_snapshot(r->consent, true);
+	return rc;
 }
 
 static void reader_close(struct reader *r)
@@ -56,7 +48,7 @@ static void reader_close(struct reader *r)
 	memset(r, 0, sizeof(*r));
 }
 
-cr_err readers_open(struct readers *rs, struct app *a, struct crypto_pool *pool, bool mapped)
+cr_err readers_open(struct readers *rs, struct app *a, struct crypto_pool *pool)
 {
 	unsigned threads = crypto_pool_threads(pool);
 	cr_err rc = CR_OK;
@@ -64,20 +56,7 @@ cr_err readers_open(struct readers *rs, struct app *a, struct crypto_pool *pool,
 	if (pthread_mutex_init(&rs->lock, NULL) != 0)
 		cr_die("pthread_mutex_init");
 	for (rs->n = 0; rs->n < (threads > READERS_MAX ? READERS_MAX : threads) && rc == CR_OK; rs->n++)
-		rc = reader_open(a, &rs->r[rs->n], mapped);
-	return rc;
-}
-
-cr_err readers_renew(struct readers *rs)
-{
-	cr_err rc = CR_OK;
-	for (size_t i = 0; i < rs->n && rc == CR_OK; i++) {
-		struct reader *r = &rs->r[i];
-		consent_ctx_snapshot(r->consent, false);
-		rc = store_exec(r->store, "COMMIT");
-		if (rc == CR_OK)
-			rc = reader_begin(r);
-	}
+		rc = reader_open(a, &rs->r[rs->n]);
 	return rc;
 }
 

@@ -516,8 +516,6 @@ void registry_ingest_gate(struct registry_gate *g, struct app *a, struct ingest_
 	g->dataset_id = 0;
 	out->decide = gate_decide;
 	out->ctx = g;
-	out->decide_batch = NULL;
-	out->batch_ctx = NULL;
 }
 
 /* ------------------------------------------------------------ the purge */

@@ -102,7 +102,7 @@ static cr_err ingest_text(struct fixture *fx, const char *text, const char *hint
 			  struct ingest_report *rep, char *err, size_t errcap)
 {
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
-	struct ingest_gate gate = { scripted_decide, g, NULL, NULL };
+	struct ingest_gate gate = { scripted_decide, g };
 	struct ingest_hooks hooks = { on_batch, bl, NULL, NULL };
 	struct ingest_opts opts = { .batch_rows = batch, .at = 5000 };
 	cr_err rc = ingest_run(fx->s, fx->keys, NULL, &fx->d, f, hint, &opts, &gate, &hooks,
