@@ -36,5 +36,10 @@ void pset_wipe(struct prefix_set *s);
 bool pset_add(struct prefix_set *s, const uint8_t *key);
 /* True if the first 16 bytes of `key` are in the set. */
 bool pset_has(struct prefix_set *s, const uint8_t *key);
+/* pset_add of keys[i * stride] for i < n in order, stopping at the first
+ * already there: returns its i, or n if none was. */
+size_t pset_add_many(struct prefix_set *s, const uint8_t *keys, size_t stride, size_t n);
+/* out[i] = pset_has(keys[i * stride]) for i < n. */
+void pset_has_many(struct prefix_set *s, const uint8_t *keys, size_t stride, size_t n, uint8_t *out);
 
 #endif

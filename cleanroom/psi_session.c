@@ -682,11 +682,11 @@ static cr_err build_c(struct psi_session *s, struct app *a, struct crypto_pool *
 			snprintf(extra, extra_cap, "element=%zu", off + bad);
 			break;
 		}
-		for (size_t i = 0; i < m && rc == CR_OK; i++)
-			if (!pset_add(&s->cset, chunk + i * 32)) {
-				rc = CR_ERR_PSI_DUPLICATE;
-				snprintf(extra, extra_cap, "element=%zu", off + i);
-			}
+		size_t dup = pset_add_many(&s->cset, chunk, 32, m);
+		if (dup < m) {
+			rc = CR_ERR_PSI_DUPLICATE;
+			snprintf(extra, extra_cap, "element=%zu", off + dup);
+		}
 	}
 	sodium_memzero(chunk, (s->nb < C_CHUNK ? s->nb : C_CHUNK) * CRYPTO_PSI_ELEMENT_BYTES);
 	free(chunk);
@@ -838,13 +838,13 @@ static cr_err distinct_answer(const struct psi_session *s, const uint8_t *a_prim
 {
 	struct prefix_set seen;
 	cr_err rc = CR_OK;
+	size_t dup;
 	pset_init(&seen, s->padded);
-	for (size_t i = 0; i < s->padded; i++)
-		if (!pset_add(&seen, a_prime + i * CRYPTO_PSI_ELEMENT_BYTES)) {
-			snprintf(extra, extra_cap, "element=%zu", i);
-			rc = CR_ERR_PSI_DUPLICATE;
-			break;
-		}
+	dup = pset_add_many(&seen, a_prime, CRYPTO_PSI_ELEMENT_BYTES, s->padded);
+	if (dup < s->padded) {
+		snprintf(extra, extra_cap, "element=%zu", dup);
+		rc = CR_ERR_PSI_DUPLICATE;
+	}
 	pset_wipe(&seen);
 	return rc;
 }
@@ -867,10 +867,10 @@ struct answer {
 static void match(struct psi_session *s, const uint8_t *a_prime, struct answer *x)
 {
 	size_t count = 0;
+	pset_has_many(&s->cset, a_prime, CRYPTO_PSI_ELEMENT_BYTES, s->padded, x->hit);
 	for (size_t i = 0; i < s->padded; i++) {
 		uint8_t real = s->perm[i] < s->n;
-		uint8_t hit = pset_has(&s->cset, a_prime + i * CRYPTO_PSI_ELEMENT_BYTES);
-		x->hit[i] = hit & real;
+		x->hit[i] &= real;
 		count += x->hit[i];
 	}
 	s->work.lookups = s->cset.lookups;

@@ -63,11 +63,50 @@ static void test_colliding_elements_cost_linear_probes(void **state)
 	assert_true(p < 4u * N);
 }
 
+/*
+ * The many-key forms give the one-key forms' answers in order: 1,000
+ * random 32-byte elements and the all-zero one, the element at 700
+ * repeating the one at 300 (another group) and the one at 501 repeating
+ * 500 (the same group of 16): add_many stops at 501, again from 502 it
+ * stops at 700, and has_many agrees with pset_has on a set built one key
+ * at a time, for every element and for 1,000 absent ones.
+ */
+static void test_many_key_forms_answer_as_one_key_calls(void **state)
+{
+	enum { NE = 1000 };
+	uint8_t (*e)[32] = calloc(2 * NE, 32), *many = calloc(2 * NE, 1);
+	struct prefix_set a, b;
+	(void)state;
+	assert_non_null(e);
+	assert_non_null(many);
+	randombytes_buf(e, sizeof(e[0]) * 2 * NE);
+	memset(e[10], 0, 32);
+	memcpy(e[700], e[300], 32);
+	memcpy(e[501], e[500], 32);
+	pset_init(&a, NE);
+	pset_init(&b, NE);
+	assert_int_equal(pset_add_many(&a, e[0], 32, NE), 501);
+	assert_int_equal(pset_add_many(&a, e[502], 32, NE - 502) + 502, 700);
+	assert_int_equal(pset_add_many(&a, e[701], 32, NE - 701), NE - 701);
+	for (size_t i = 0; i < NE; i++)
+		(void)pset_add(&b, e[i]);
+	pset_has_many(&a, e[0], 32, 2 * NE, many);
+	for (size_t i = 0; i < 2 * NE; i++) {
+		assert_int_equal(many[i], pset_has(&b, e[i]));
+		assert_int_equal(many[i], i < NE);
+	}
+	pset_wipe(&a);
+	pset_wipe(&b);
+	free(many);
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_holds_and_refuses_duplicates),
 		cmocka_unit_test(test_colliding_elements_cost_linear_probes),
+		cmocka_unit_test(test_many_key_forms_answer_as_one_key_calls),
 	};
 	if (sodium_init() < 0)
 		return 1;
