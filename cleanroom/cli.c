@@ -167,6 +167,16 @@ int cli_open_app(const char *verb, const struct cli_args *args, struct app **a)
 	return CLI_OK;
 }
 
+json_t *cli_with_elapsed(json_t *doc, int64_t t0, const char *rate_key, uint64_t n)
+{
+	int64_t ms = cr_monotonic_ms() - t0;
+	if (doc == NULL)
+		return NULL;
+	json_object_set_new(doc, "elapsed_ms", json_integer((json_int_t)ms));
+	json_object_set_new(doc, rate_key, json_integer((json_int_t)(ms > 0 ? n * 1000 / (uint64_t)ms : n)));
+	return doc;
+}
+
 /* Measured on 784,334 consent lines: 31.2 s with the writer checkpointing, 26.5 s without. */
 #define CLI_CHECKPOINT_MS 500
 

@@ -96,6 +96,13 @@ struct app;
 int cli_open_app(const char *verb, const struct cli_args *args, struct app **a);
 
 /*
+ * Adds what a long command's --json ends with: "elapsed_ms" since t0 (the
+ * command's own work, cr_monotonic_ms) and `rate_key`: n per second.
+ * Returns `doc` (NULL passes through).
+ */
+struct json_t *cli_with_elapsed(struct json_t *doc, int64_t t0, const char *rate_key, uint64_t n);
+
+/*
  * For a long write (consent import, ingest): WAL checkpoints on a thread of
  * their own (store_checkpointer_start), off the command's commits; the
  * command alone uses the store, as the service's writers do under its own

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -30,6 +31,7 @@ struct import_cli {
 	struct progress prog;
 	uint64_t shown;
 	bool json;
+	uint64_t file_size;  /* 0: unknown (stdin), then no ETA */
 };
 
 /* The first refused lines go to stderr: number and reason, never the subject. */
@@ -41,10 +43,10 @@ static void import_refused(void *ctx, uint64_t line, cr_err code, const char *wh
 			cr_strerror(code), why[0] ? ": " : "", why);
 }
 
-static void import_lines(void *ctx, uint64_t lines)
+static void import_lines(void *ctx, uint64_t lines, uint64_t bytes)
 {
 	struct import_cli *c = ctx;
-	progress_update(&c->prog, lines, 0, 0, 0);
+	progress_update(&c->prog, lines, 0, c->file_size ? bytes : 0, c->file_size);
 }
 
 static void summary_text(const struct consent_import_summary *s, uint64_t shown)
@@ -66,10 +68,12 @@ static void summary_text(const struct consent_import_summary *s, uint64_t shown)
 static int import_run(struct import_cli *c, int64_t brand, FILE *in)
 {
 	struct consent_import_summary sum;
+	struct store_checkpointer *wal;
+	struct stat st;
+	int64_t t0 = cr_monotonic_ms();
 	cr_err rc;
 
-	struct store_checkpointer *wal;
-
+	c->file_size = in != stdin && fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
 	progress_init(&c->prog, progress_wanted(c->json), "consent import", "lines");
 	wal = cli_wal_checkpoints(c->a);
 	rc = ops_consent_import(c->a, &cli_brand_actor, brand, "import", in, import_refused, import_lines, c, &sum);
@@ -79,7 +83,7 @@ static int import_run(struct import_cli *c, int64_t brand, FILE *in)
 		return cli_fail("consent import", "stopped after line %llu: %s (earlier batches are stored)",
 				(unsigned long long)sum.lines, cr_strerror(rc));
 	if (c->json)
-		cli_print_json(ops_import_summary_json(&sum));
+		cli_print_json(cli_with_elapsed(ops_import_summary_json(&sum), t0, "lines_per_second", sum.lines));
 	else
 		summary_text(&sum, c->shown);
 	return sum.refused ? CLI_FAIL : CLI_OK;

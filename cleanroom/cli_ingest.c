@@ -82,6 +82,7 @@ static int run_ingest(struct ingest_cli *c, const struct dataset *d, FILE *f, co
 	struct ingest_report rep;
 	char err[256] = "";
 	struct store_checkpointer *wal;
+	int64_t t0 = cr_monotonic_ms();
 	cr_err rc;
 
 	progress_init(&c->prog, progress_wanted(json), "ingest", "rows");
@@ -93,7 +94,8 @@ static int run_ingest(struct ingest_cli *c, const struct dataset *d, FILE *f, co
 	if (rc != CR_OK)
 		return cli_fail("ingest", "%s: nothing stored: %s%s%s", path, cr_strerror(rc), err[0] ? ": " : "", err);
 	if (json)
-		cli_print_json(ops_ingest_report_json(&rep, c->brand, d->name));
+		cli_print_json(cli_with_elapsed(ops_ingest_report_json(&rep, c->brand, d->name), t0, "rows_per_second",
+						rep.read));
 	else
 		print_report_text(&rep, c->brand, d->name);
 	return CLI_OK;

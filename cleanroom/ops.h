@@ -64,7 +64,7 @@ json_t *ops_ingest_report_json(const struct ingest_report *r, const char *brand,
 /* Sees each refused line (number, code, reason naming a field, never a subject). */
 typedef void (*ops_refused_fn)(void *ctx, uint64_t line, cr_err code, const char *why);
 /* Sees progress after each committed batch (may be NULL). */
-typedef void (*ops_lines_fn)(void *ctx, uint64_t lines);
+typedef void (*ops_lines_fn)(void *ctx, uint64_t lines, uint64_t bytes);
 
 /*
  * Imports NDJSON consent events of `brand` from `in` (borrowed), in batches

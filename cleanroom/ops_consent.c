@@ -26,6 +26,7 @@ struct import_ctx {
 	ops_refused_fn refused;
 	ops_lines_fn lines;
 	void *ctx;
+	const struct consent_import_summary *sum;  /* the import's, updated as it goes */
 };
 
 /* Refused lines go to the caller; stored ones get their audit leaf. */
@@ -136,7 +137,7 @@ static cr_err import_on_batch(void *user, uint64_t lines)
 		c->chunk_start_ms = cr_monotonic_ms();
 	}
 	if (c->lines)
-		c->lines(c->ctx, lines);
+		c->lines(c->ctx, lines, c->sum->bytes);
 	return rc;
 }
 
@@ -152,7 +153,7 @@ cr_err ops_consent_import(struct app *a, const struct registry_actor *who, int64
 			  FILE *in, ops_refused_fn refused, ops_lines_fn lines, void *ctx,
 			  struct consent_import_summary *sum)
 {
-	struct import_ctx c = { a, brand, cr_monotonic_ms(), who, refused, lines, ctx };
+	struct import_ctx c = { a, brand, cr_monotonic_ms(), who, refused, lines, ctx, sum };
 	struct consent_importer *imp = NULL;
 	struct consent_import_hooks hooks = { import_on_line, import_on_batch, IMPORT_BATCH, &c, import_cut };
 	cr_err rc = consent_importer_new(a->consent, a->keys, brand, NULL, &imp);

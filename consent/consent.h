@@ -732,6 +732,8 @@ struct consent_import_summary {
 	uint64_t refused;
 	uint64_t stored_by_type[CONSENT_EV_COUNT];
 	uint64_t guardian_links;        /* new verified guardian links (R16 lines) */
+	uint64_t bytes;                 /* of the input recorded so far, when it can tell
+					 * (a seekable file), else 0: for progress */
 	size_t nreasons;                /* refusals by error code, in order of first occurrence */
 	struct {
 		cr_err code;

@@ -39,6 +39,7 @@ struct read_line {
 
 struct chunk {
 	size_t n;
+	uint64_t end;                 /* the input's offset after its last line (0: unknown) */
 	struct read_line l[CHUNK_LINES];
 };
 
@@ -144,6 +145,10 @@ static void *reader_main(void *arg)
 			}
 			p->read++;
 			take_line(p, len, too_long, &c->l[c->n]);
+		}
+		{
+			off_t at = ftello(p->in);
+			c->end = at > 0 ? (uint64_t)at : 0;
 		}
 		pthread_mutex_lock(&p->lock);
 		p->head++;
@@ -339,6 +344,8 @@ cr_err consent_import_stream(struct consent_importer *imp, FILE *in, cr_time_ms 
 				in_batch = 0;
 			}
 		}
+		if (rc == CR_OK)
+			sum->bytes = c->end;
 		chunk_done(&p, c);
 	}
 	if (rc == CR_OK && p.io_error)

@@ -80,6 +80,9 @@ assert again["duplicates"] >= first, (again, first)          # what was stored i
 assert again["refused"] == 0 and again["lines"] == ref["lines"], (again, ref)
 # every line is stored now, or found stored (an event or a guardian link) by the first run
 assert again["stored"] + again["duplicates"] + again["guardian_links"] == again["lines"], again
+# the end of --json says how long it took and at what rate (issue 23)
+ms = again["elapsed_ms"]
+assert ms > 0 and again["lines_per_second"] == again["lines"] * 1000 // ms, again
 PY
 [ "$(query int "SELECT count(*) FROM consent_events")" = "$ref_events" ] || { echo "events differ after resuming"; exit 1; }
 whole_batches int
@@ -98,6 +101,7 @@ python3 - "$first" <<'PY'
 import json, sys
 first = int(sys.argv[1]); again = json.load(open("again-ingest.json"))
 assert again["replaced"] >= first, (again, first)            # the stored rows are found again
+assert again["elapsed_ms"] > 0 and again["rows_per_second"] == again["read"] * 1000 // again["elapsed_ms"], again
 PY
 [ "$(query int "SELECT count(*) FROM records")" = "$ref_records" ] || { echo "records differ after resuming"; exit 1; }
 rows=$(query int "SELECT group_concat(a, ',') FROM (SELECT hex(attrs) AS a FROM records ORDER BY a)" | sha256sum)
