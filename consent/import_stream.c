@@ -175,8 +175,8 @@ static struct chunk *next_chunk(struct pipe *p)
 	return c;
 }
 
-/* Wipes a recorded chunk and gives it back to the reader. */
-static void chunk_done(struct pipe *p, struct chunk *c)
+/* Wipes a chunk's lines (pseudonyms, guardian-link lines) and empties it. */
+static void chunk_wipe(struct chunk *c)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (c->l[i].text != NULL) {
@@ -185,6 +185,12 @@ static void chunk_done(struct pipe *p, struct chunk *c)
 		}
 	sodium_memzero(c->l, c->n * sizeof(c->l[0]));
 	c->n = 0;
+}
+
+/* Wipes a recorded chunk and gives it back to the reader. */
+static void chunk_done(struct pipe *p, struct chunk *c)
+{
+	chunk_wipe(c);
 	pthread_mutex_lock(&p->lock);
 	p->tail++;
 	pthread_cond_signal(&p->emptied);
@@ -201,14 +207,8 @@ static void pipe_close(struct pipe *p, bool started)
 	if (started)
 		pthread_join(p->thread, NULL);
 	for (size_t i = 0; i < RING; i++) {
-		struct chunk *c = p->ring[i];
-		for (size_t k = 0; k < c->n; k++)
-			if (c->l[k].text != NULL) {
-				sodium_memzero(c->l[k].text, c->l[k].len);
-				free(c->l[k].text);
-			}
-		sodium_memzero(c, sizeof(*c));
-		free(c);
+		chunk_wipe(p->ring[i]);
+		free(p->ring[i]);
 	}
 	sodium_memzero(p->buf, CONSENT_LINE_MAX + 2);
 	free(p->buf);
