@@ -34,20 +34,6 @@ static char work[128];
 static const char *suite_name = "x25519-ell2-sha512";
 static enum crypto_psi_suite suite = CRYPTO_PSI_X25519;
 
-/* Runs the binary with args; wall ms and peak RSS (KiB) of the child; stdout to out_path. */
-static int run(char *const argv[], int64_t *ms, long *rss_kib, const char *out_path)
-{
-	struct bench_child c = { 0 };
-	int rc = bench_child_run(binary, argv, out_path, &c);
-	if (ms)
-		*ms = c.wall_ms;
-	if (rss_kib)
-		*rss_kib = c.rss_kib;
-	return rc;
-}
-
-#define ARGV(...) ((char *const[]){ (char *)"cleanroom", __VA_ARGS__, NULL })
-
 static void die(const char *what)
 {
 	fprintf(stderr, "bench-onboard: %s failed\n", what);
@@ -147,35 +133,27 @@ int main(void)
 	printf("bench-onboard: %llu customers, %ld online cores\n", (unsigned long long)rows,
 	       sysconf(_SC_NPROCESSORS_ONLN));
 
-	if (run(ARGV("synth", "--customers", n_s, "--seed", "5", "--out", synth), &ms_synth, NULL, NULL) != 0)
+	if (bench_run(binary, BENCH_ARGV("synth", "--customers", n_s, "--seed", "5", "--out", synth), &ms_synth,
+		      NULL, NULL) != 0)
 		die("synth");
 	printf("setup: synth %.1f s (not part of the onboarding)\n", ms_synth / 1000.0);
-	if (run(ARGV("init", "--data", data), NULL, NULL, NULL) != 0 ||
-	    run(ARGV("brand", "create", "acme", "--data", data), NULL, NULL, NULL) != 0 ||
-	    run(ARGV("notice", "publish", "--brand", "acme", "--published-at", "2026-01-01T00:00:00Z",
-		     notice, "--data", data), NULL, NULL, NULL) != 0 ||
-	    run(ARGV("pia", "add", "--brand", "acme", "--ref", "PIA-1", "--covers",
-		     "ads_measurement,audience_insights", "--data", data), NULL, NULL, NULL) != 0)
+	if (bench_brand(binary, data, notice) != 0)
 		die("init/brand/notice/pia");
 
-	if (run(ARGV("consent", "import", "--brand", "acme", consent, "--json", "--data", data), &ms_import,
-		&rss_import, imported) != 0)
+	if (bench_run(binary, BENCH_ARGV("consent", "import", "--brand", "acme", consent, "--json", "--data", data),
+		      &ms_import, &rss_import, imported) != 0)
 		die("consent import");
 	uint64_t lines = from_report(imported, "lines"), stored = from_report(imported, "stored");
 	printf("consent import: %llu lines, %llu events stored (one audit leaf each)\n",
 	       (unsigned long long)lines, (unsigned long long)stored);
 	report_line("consent import", ms_import, stored, "events", rss_import);
 
-	if (run(ARGV("dataset", "create", "--brand", "acme", "--name", "crm", "--purposes",
-		     "ads_measurement,audience_insights", "--recipients", "partner-1", "--id-type", "email",
-		     "--columns", "segment:enum(a|b|c),region:enum(north|south|east|west|central),"
-		     "age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)", "--suite",
-		     (char *)suite_name, "--data", data),
-		&ms_dataset, NULL, NULL) != 0)
+	if (bench_dataset(binary, data, "crm", suite_name, &ms_dataset) != 0)
 		die("dataset create");
 
-	if (run(ARGV("ingest", "--brand", "acme", "--dataset", "crm", customers, "--json", "--data", data),
-		&ms_ingest, &rss_ingest, report) != 0)
+	if (bench_run(binary,
+		      BENCH_ARGV("ingest", "--brand", "acme", "--dataset", "crm", customers, "--json", "--data", data),
+		      &ms_ingest, &rss_ingest, report) != 0)
 		die("ingest");
 	uint64_t accepted = from_report(report, "accepted");
 	printf("ingest: %llu rows read, %llu accepted\n", (unsigned long long)rows, (unsigned long long)accepted);

@@ -133,20 +133,13 @@ static void setup(unsigned long customers, unsigned long partner)
 	head_csv(c0, half, customers / 2);
 	snprintf(notice, sizeof(notice), "%s/notice.json", s0);
 	snprintf(consent, sizeof(consent), "%s/consent.ndjson", s0);
-	must(ARGV("init", "--data", data), "init");
-	must(ARGV("brand", "create", "acme", "--data", data), "brand create");
-	must(ARGV("notice", "publish", "--brand", "acme", "--published-at", "2026-01-01T00:00:00Z", notice, "--data",
-		  data), "notice publish");
-	must(ARGV("pia", "add", "--brand", "acme", "--ref", "PIA-1", "--covers", "ads_measurement,audience_insights",
-		  "--data", data), "pia add");
+	if (bench_brand(binary, data, notice) != 0)
+		die("init/brand/notice/pia");
 	must(ARGV("consent", "import", "--brand", "acme", consent, "--data", data), "consent import");
 	for (int i = 0; i < 2; i++) {
 		const char *name = i ? "half" : "crm";
-		must(ARGV("dataset", "create", "--brand", "acme", "--name", (char *)name, "--purposes",
-			  "ads_measurement,audience_insights", "--recipients", "partner-1", "--id-type", "email",
-			  "--columns", "segment:enum(a|b|c),region:enum(north|south|east|west|central),"
-			  "age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)", "--data", data),
-		     "dataset create");
+		if (bench_dataset(binary, data, name, "x25519-ell2-sha512", NULL) != 0)
+			die("dataset create");
 		must(ARGV("ingest", "--brand", "acme", "--dataset", (char *)name, i ? half : c0, "--data", data),
 		     "ingest");
 		collab(name, pad);

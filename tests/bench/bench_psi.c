@@ -55,19 +55,12 @@ static char work[256];
 static const char *suite_name = "x25519-ell2-sha512";
 static enum crypto_psi_suite suite = CRYPTO_PSI_X25519;
 
-/* Runs the binary with args; wall ms and peak RSS (KiB) of the child; stdout to out_path. */
 static int run(char *const argv[], int64_t *ms, long *rss_kib, const char *out_path)
 {
-	struct bench_child c = { 0 };
-	int rc = bench_child_run(binary, argv, out_path, &c);
-	if (ms)
-		*ms = c.wall_ms;
-	if (rss_kib)
-		*rss_kib = c.rss_kib;
-	return rc;
+	return bench_run(binary, argv, ms, rss_kib, out_path);
 }
 
-#define ARGV(...) ((char *const[]){ (char *)"cleanroom", __VA_ARGS__, NULL })
+#define ARGV BENCH_ARGV
 
 static void die(const char *what)
 {
@@ -100,22 +93,12 @@ static void setup(const char *customers_n, const char *partner_n)
 		     "--overlap", "0.5", "--seed", "9", "--out", synth), &ms, NULL, NULL) != 0)
 		die("synth");
 	total += ms;
-	if (run(ARGV("init", "--data", data), NULL, NULL, NULL) != 0 ||
-	    run(ARGV("brand", "create", "acme", "--data", data), NULL, NULL, NULL) != 0 ||
-	    run(ARGV("notice", "publish", "--brand", "acme", "--published-at", "2026-01-01T00:00:00Z",
-		     notice, "--data", data), NULL, NULL, NULL) != 0 ||
-	    run(ARGV("pia", "add", "--brand", "acme", "--ref", "PIA-1", "--covers",
-		     "ads_measurement,audience_insights", "--data", data), NULL, NULL, NULL) != 0)
+	if (bench_brand(binary, data, notice) != 0)
 		die("init/brand/notice/pia");
 	if (run(ARGV("consent", "import", "--brand", "acme", consent, "--data", data), &ms, NULL, NULL) != 0)
 		die("consent import");
 	total += ms;
-	if (run(ARGV("dataset", "create", "--brand", "acme", "--name", "crm", "--purposes",
-		     "ads_measurement,audience_insights", "--recipients", "partner-1", "--id-type", "email",
-		     "--columns", "segment:enum(a|b|c),region:enum(north|south|east|west|central),"
-		     "age_band:enum(18-24|25-34|35-44|45-54|55+),spend:int(0..10000)", "--suite",
-		     (char *)suite_name, "--data", data),
-		NULL, NULL, NULL) != 0)
+	if (bench_dataset(binary, data, "crm", suite_name, NULL) != 0)
 		die("dataset create");
 	if (run(ARGV("ingest", "--brand", "acme", "--dataset", "crm", customers, "--data", data), &ms, &rss,
 		NULL) != 0)

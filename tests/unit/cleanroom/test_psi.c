@@ -1078,17 +1078,17 @@ static void test_partner_list_digested_on_the_pool_as_serially(void **state)
 	struct psi_session_offer o = test_offer(3, 2, ROWS);
 	struct psi_partner_report serial, pooled;
 	struct crypto_pool *pool = NULL;
-	char *text = calloc(ROWS + 1, 48), *w = text;
+	char *text = calloc(ROWS + 1, 48), *w = text, *end = text + (ROWS + 1) * 48;
 	(void)state;
 	assert_non_null(text);
-	w += sprintf(w, "email\n");
+	w += snprintf(w, (size_t)(end - w), "email\n");
 	for (size_t i = 0; i < ROWS; i++) {
 		if (i >= 20000 && i % 1000 == 0)
-			w += sprintf(w, "not-an-address-%zu\n", i);
+			w += snprintf(w, (size_t)(end - w), "not-an-address-%zu\n", i);
 		else if (i % 7 == 6)
-			w += sprintf(w, "Person%zu@Example.INVALID\n", i - 1);
+			w += snprintf(w, (size_t)(end - w), "Person%zu@Example.INVALID\n", i - 1);
 		else
-			w += sprintf(w, "person%zu@example.invalid\n", i);
+			w += snprintf(w, (size_t)(end - w), "person%zu@example.invalid\n", i);
 	}
 	assert_int_equal(crypto_pool_create(2, &pool), CR_OK);
 	for (int k = 0; k < 2; k++) {

@@ -228,26 +228,31 @@ static void test_import_line_reports_refusals_without_storing(void **state)
  * every 101st blank, line 700 longer than CONSENT_LINE_MAX. */
 static char *generated(size_t n)
 {
-	char *text = malloc(n * 256 + CONSENT_LINE_MAX + 64), *w = text;
+	size_t cap = n * 256 + CONSENT_LINE_MAX + 64;
+	char *text = malloc(cap), *w = text, *end = text + cap;
 	assert_non_null(text);
 	for (size_t i = 1; i <= n; i++) {
 		size_t subject = i / 2;
 		if (i % 97 == 0) {
-			w += sprintf(w, "not json %zu\n", i);
+			w += snprintf(w, (size_t)(end - w), "not json %zu\n", i);
 		} else if (i % 101 == 0) {
-			w += sprintf(w, "  \n");
+			w += snprintf(w, (size_t)(end - w), "  \n");
 		} else if (i == 700) {
 			memset(w, 'x', CONSENT_LINE_MAX + 10);
 			w += CONSENT_LINE_MAX + 10;
 			*w++ = '\n';
 		} else if (i % 2 == 0) {
-			w += sprintf(w, "{\"type\":\"served\",\"subject\":\"person%zu@example.invalid\",\"notice_version\":1,"
-				     "\"time\":\"2026-03-01T09:00:00Z\",\"channel\":\"web\"}\n", subject);
+			w += snprintf(w, (size_t)(end - w),
+				      "{\"type\":\"served\",\"subject\":\"person%zu@example.invalid\","
+				      "\"notice_version\":1,\"time\":\"2026-03-01T09:00:00Z\",\"channel\":\"web\"}\n",
+				      subject);
 		} else {
-			w += sprintf(w, "{\"type\":\"grant\",\"subject\":\"person%zu@example.invalid\","
-				     "\"purpose\":\"audience_insights\",\"notice_version\":1,"
-				     "\"time\":\"2026-03-01T09:00:05Z\",\"method\":\"checkbox\",\"channel\":\"web\","
-				     "\"actor\":\"subject\"}\n", subject);
+			w += snprintf(w, (size_t)(end - w),
+				      "{\"type\":\"grant\",\"subject\":\"person%zu@example.invalid\","
+				      "\"purpose\":\"audience_insights\",\"notice_version\":1,"
+				      "\"time\":\"2026-03-01T09:00:05Z\",\"method\":\"checkbox\",\"channel\":\"web\","
+				      "\"actor\":\"subject\"}\n",
+				      subject);
 		}
 	}
 	*w = '\0';
