@@ -346,7 +346,8 @@ static cr_err batch_flush(struct psi_partner *p, struct crypto_pool *pool, struc
 		}
 		digests_push(p, b->d[i]);
 	}
-	sodium_memzero(b->text, b->text_len);
+	if (b->text != NULL)
+		sodium_memzero(b->text, b->text_len);
 	sodium_memzero(b->d, b->n * CRYPTO_DIGEST_BYTES);
 	b->n = b->text_len = 0;
 	return rc;
