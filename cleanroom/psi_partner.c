@@ -276,10 +276,12 @@ static int id_column(const struct rowreader *r, enum crypto_id_type t, bool *dig
 }
 
 /*
- * Identifiers are digested a batch at a time on the pool (normalizing and
- * hashing a million e-mail addresses took about 0.45 s on one thread while
- * the other core waited); the batch's rows keep their file order, so the
- * counts and the first refused line are those of a serial read.
+ * Identifiers are digested a batch at a time on the pool (reading a
+ * million e-mail addresses took about 0.45 s on one thread while the other
+ * core waited, about half of it normalizing and hashing them; the match's
+ * list read went from 0.49-0.50 to 0.41-0.46 s); the batch's rows keep
+ * their file order, so the counts and the first refused line are those of
+ * a serial read.
  */
 #define DIGEST_BATCH 16384
 

@@ -198,14 +198,13 @@ static void chunk_done(struct pipe *p, struct chunk *c)
 }
 
 /* Stops the reader (wherever it is), joins it and frees the ring. */
-static void pipe_close(struct pipe *p, bool started)
+static void pipe_close(struct pipe *p)
 {
 	pthread_mutex_lock(&p->lock);
 	p->stop = true;
 	pthread_cond_signal(&p->emptied);
 	pthread_mutex_unlock(&p->lock);
-	if (started)
-		pthread_join(p->thread, NULL);
+	pthread_join(p->thread, NULL);
 	for (size_t i = 0; i < RING; i++) {
 		chunk_wipe(p->ring[i]);
 		free(p->ring[i]);
@@ -300,7 +299,6 @@ cr_err consent_import_stream(struct consent_importer *imp, FILE *in, cr_time_ms 
 	struct pipe p;
 	size_t batch = hooks != NULL && hooks->batch_lines ? hooks->batch_lines : 1000;
 	size_t in_batch = 0;
-	bool started;
 	struct chunk *c;
 	cr_err rc = CR_OK;
 
@@ -319,8 +317,7 @@ cr_err consent_import_stream(struct consent_importer *imp, FILE *in, cr_time_ms 
 	if (pthread_mutex_init(&p.lock, NULL) != 0 || pthread_cond_init(&p.filled, NULL) != 0 ||
 	    pthread_cond_init(&p.emptied, NULL) != 0)
 		cr_die("import: pthread init");
-	started = pthread_create(&p.thread, NULL, reader_main, &p) == 0;
-	if (!started)
+	if (pthread_create(&p.thread, NULL, reader_main, &p) != 0)
 		cr_die("import: cannot start the reader thread");
 	res = cr_xmalloc(sizeof(*res));
 	while (rc == CR_OK && (c = next_chunk(&p)) != NULL) {
@@ -350,7 +347,7 @@ cr_err consent_import_stream(struct consent_importer *imp, FILE *in, cr_time_ms 
 	}
 	if (rc == CR_OK && p.io_error)
 		rc = CR_ERR_IO;
-	pipe_close(&p, started);
+	pipe_close(&p);
 	sodium_memzero(res, sizeof(*res));
 	free(res);
 	return rc;

@@ -707,7 +707,12 @@ static randombytes_implementation counting_source = {
 /*
  * Item 6: a whole match of 2,000 records against 1,500 partner rows takes a
  * handful of system draws (seeds and keys), not one per draw of π, of the
- * noise, of a padding element or of the partner's shuffle.
+ * noise, of a padding element or of the partner's shuffle (thousands).
+ * Usually 8 to 10: each of the session's random scalars is drawn until it
+ * is below L, which half of libsodium's 253-bit draws are, so the count
+ * has a geometric tail. A bound of 16 failed once in make test (another
+ * run under load took 14, one partner scalar 7 of them); 64 fails with
+ * odds below 2^-40 and still catches a draw per element.
  */
 static void test_session_randomness_is_seeded_once(void **state)
 {
@@ -721,7 +726,7 @@ static void test_session_randomness_is_seeded_once(void **state)
 	assert_int_equal(run_all(f, &c, "segment,region", NULL, &r), CR_OK);
 	assert_int_equal(randombytes_set_implementation(system_source), 0);
 	assert_true(system_draws > 0);
-	assert_true(system_draws <= 16);
+	assert_true(system_draws <= 64);
 	run_free(&r);
 }
 
