@@ -762,6 +762,76 @@ static void test_withdrawal_before_and_during_match(void **state)
 	run_free(&r);
 }
 
+/* Stored records of the fixture's dataset the gate allows at `at`, by the
+ * first byte of their pseudonym: [0] below 0x80, [1] from 0x80; *refused
+ * likewise. */
+static void allowed_by_half(struct mfx *f, cr_time_ms at, size_t allowed[2], size_t refused[2])
+{
+	sqlite3_stmt *st = NULL;
+	allowed[0] = allowed[1] = refused[0] = refused[1] = 0;
+	assert_int_equal(sqlite3_prepare_v2(f->a->store->db, "SELECT pseudonym, key_version FROM records"
+					    " WHERE dataset_id = ?1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, f->d.id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct crypto_pseudonym p;
+		enum ingest_verdict v = INGEST_DENY;
+		char reason[40];
+		assert_int_equal(sqlite3_column_bytes(st, 0), 32);
+		memcpy(p.bytes, sqlite3_column_blob(st, 0), 32);
+		p.key_version = (uint32_t)sqlite3_column_int64(st, 1);
+		assert_int_equal(registry_record_allowed(f->a, &f->d, &p, at, &v, reason), CR_OK);
+		(v == INGEST_ALLOW ? allowed : refused)[p.bytes[0] >= 0x80]++;
+	}
+	sqlite3_finalize(st);
+}
+
+/*
+ * I2, and the load's shards: on a pool of two threads the records are
+ * loaded in two shards (pseudonyms below 0x80 and from 0x80), each into its
+ * part of the session's arrays, then moved together. Opened three years
+ * on, expired grants are refused by the load's gate in both halves, which
+ * leaves gaps in both parts: the session must hold exactly the allowed
+ * records, each with its own element and values, so the release before
+ * noise equals the plain join at that time, cell by cell and sum by sum.
+ */
+static void test_load_in_shards_keeps_only_the_allowed_records(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct release_query q;
+	struct release_result want;
+	struct psi_session_opts o = { .ttl_ms = 4LL * 365 * 86400000 };
+	struct run r;
+	const struct release_result *got;
+	size_t allowed[2], refused[2], rows;
+	char why[128];
+	o.now = cr_time_now() + 3LL * 365 * 86400000;
+	mfx_collab(f, &c, "segment", "count,sum:spend", 10, 0, 0, 0);
+	assert_int_equal(release_query_parse(&c, &f->d, "segment", "count,sum:spend", &q, why, sizeof(why)), CR_OK);
+	assert_int_equal(crypto_pool_threads(f->pool), 2);
+	allowed_by_half(f, o.now, allowed, refused);
+	assert_true(refused[0] > 0 && refused[1] > 0 && allowed[0] > 0 && allowed[1] > 0);
+	assert_int_equal(run_open(f, &c, "segment", "count,sum:spend", &o, &r), CR_OK);
+	assert_int_equal(psi_session_eligible(r.s), allowed[0] + allowed[1]);
+	run_blind(f, &r);
+	assert_int_equal(psi_session_blinded(r.s, f->a, f->pool, r.b.bytes, r.b.count * 32, r.b.count, o.now, &r.a),
+			 CR_OK);
+	assert_int_equal(psi_partner_answer(r.p, f->pool, r.a.bytes, r.a.count * 32, &r.ap), CR_OK);
+	assert_int_equal(psi_session_answer(r.s, f->a, f->pool, r.ap.bytes, r.ap.count * 32, r.ap.count, o.now,
+					    &r.release),
+			 CR_OK);
+	got = psi_session_result(r.s);
+	rows = mfx_plain_join(f, &q, o.now, &want);
+	assert_true(rows > 100);
+	assert_int_equal(got->ncells, want.ncells);
+	for (size_t i = 0; i < got->ncells; i++) {
+		assert_int_equal(got->cells[i].count, want.cells[i].count);
+		assert_int_equal(got->cells[i].sum[0], want.cells[i].sum[0]);
+	}
+	release_result_release(&want);
+	run_free(&r);
+}
+
 /*
  * Section 9: the re-check runs the gate on every loaded record (one check
  * each) unless nothing a verdict reads was written since the load and no
@@ -1283,6 +1353,7 @@ int main(void)
 		cmocka_unit_test(test_partner_list_duplicates_removed_in_any_order),
 		cmocka_unit_test(test_messages_round_trip_and_strictness),
 		cmocka_unit_test(test_withdrawal_before_and_during_match),
+		cmocka_unit_test(test_load_in_shards_keeps_only_the_allowed_records),
 		cmocka_unit_test(test_recheck_runs_unless_nothing_changed),
 		cmocka_unit_test(test_answer_work_independent_of_overlap),
 		cmocka_unit_test(test_partner_list_digested_on_the_pool_as_serially),
