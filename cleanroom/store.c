@@ -55,6 +55,7 @@ static const char *const migration_requests[] = { requests_schema_v1, NULL };
 static const char *const migration_guardian_links[] = { consent_schema_v3, NULL };
 static const char *const migration_pia[] = { pia_schema_v1, NULL };
 static const char *const migration_dataset_suite[] = { dataset_schema_v3, NULL };
+static const char *const migration_event_rules[] = { consent_schema_v4, NULL };
 
 static const struct migration migrations[] = {
 	{ "core settings", migration_1 },
@@ -74,6 +75,7 @@ static const struct migration migrations[] = {
 	{ "guardian links", migration_guardian_links },
 	{ "impact assessments and transfer mechanisms", migration_pia },
 	{ "dataset PSI suites", migration_dataset_suite },
+	{ "consent event rules as one text", migration_event_rules },
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -103,9 +103,12 @@ extern const char consent_schema_v1[];
 /* Migration 2: the tables the rules read (purposes, recipients, notice
  * changes) become append-only by trigger as well (R24). */
 extern const char consent_schema_v2[];
-/* Migration 17: guardian links get verified_by, a key per (brand, child,
+/* Migration 15: guardian links get verified_by, a key per (brand, child,
  * key version, guardian_ref) and append-only triggers (R16). */
 extern const char consent_schema_v3[];
+/* Migration 18: consent_event_keys holds the rules' columns of an event as
+ * one text (schema.c says why), rebuilt from consent_events. */
+extern const char consent_schema_v4[];
 
 /* ============================================================== context */
 

@@ -244,8 +244,9 @@ void consent_history_append(struct consent_ctx *ctx, const struct hist_event *e)
  * does not change). */
 /* Column `col` of the current row as text ("" for NULL), cut to cap. */
 void consent_text_col(char *dst, size_t cap, sqlite3_stmt *st, int col);
-/* Reads a row whose first eleven columns are ST_HISTORY's into e. */
-void consent_hist_row(sqlite3_stmt *st, struct hist_event *e);
+/* Reads a row whose first two columns are ST_HISTORY's (id, rules) into e;
+ * CR_ERR_STORE for a rules text the trigger cannot have written. */
+cr_err consent_hist_row(sqlite3_stmt *st, struct hist_event *e) CR_MUST_CHECK;
 /* Orders a subject's events by (effective, id). */
 void consent_hist_sort(struct hist_event *ev, size_t n);
 cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,

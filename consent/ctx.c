@@ -14,6 +14,7 @@
  * cache, and the three or so decisions an ingested row needs (one per
  * purpose and recipient) read the subject's events once.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,8 +68,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
 	[ST_SUPP_BY_SUBJECT] = "SELECT purpose, recipient, since_ms FROM consent_suppression"
 			       " WHERE brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3",
-	[ST_HISTORY] = "SELECT id, type, actor, purpose, recipient, notice_version, time_ms,"
-		       " effective_ms, expires_ms, birth_year, jurisdiction FROM consent_event_keys"
+	[ST_HISTORY] = "SELECT id, rules FROM consent_event_keys"
 		       " WHERE skey = ?4 AND brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3",
 	[ST_EVENT_GET] = "SELECT " CONSENT_EVENT_COLUMNS " FROM consent_events"
 			 " WHERE brand_id = ?1 AND id = ?2",
@@ -254,26 +254,91 @@ void consent_hist_sort(struct hist_event *ev, size_t n)
 	}
 }
 
-/* Reads one ST_HISTORY row into e. */
-void consent_hist_row(sqlite3_stmt *st, struct hist_event *e)
+#define RULES_FIELDS 10
+
+/* Splits an event's rules text (consent_schema_v4's RULES_TEXT) at its
+ * nine '|': false unless there are exactly ten fields. */
+static bool rules_split(const char *s, size_t n, const char *f[RULES_FIELDS], size_t len[RULES_FIELDS])
 {
-	const unsigned char *type = sqlite3_column_text(st, 1);
-	const unsigned char *actor = sqlite3_column_text(st, 2);
+	const char *end = s + n;
+	for (int i = 0; i < RULES_FIELDS; i++) {
+		const char *bar = memchr(s, '|', (size_t)(end - s));
+		if ((bar == NULL) != (i == RULES_FIELDS - 1))
+			return false;
+		f[i] = s;
+		len[i] = (size_t)((bar ? bar : end) - s);
+		s = bar ? bar + 1 : end;
+	}
+	return true;
+}
+
+/* A field as an integer: false unless it is empty (*null) or a decimal
+ * integer of 1 to 19 digits, with an optional '-'. */
+static bool rules_int(const char *f, size_t len, bool *null, int64_t *v)
+{
+	bool neg = len > 0 && f[0] == '-';
+	uint64_t x = 0;
+	size_t i = neg;
+	*null = len == 0;
+	*v = 0;
+	if (*null)
+		return true;
+	if (len - i == 0 || len - i > 19)
+		return false;
+	for (; i < len; i++) {
+		if (f[i] < '0' || f[i] > '9')
+			return false;
+		x = x * 10 + (uint64_t)(f[i] - '0');
+	}
+	if (x > (uint64_t)INT64_MAX)
+		return false;
+	*v = neg ? -(int64_t)x : (int64_t)x;
+	return true;
+}
+
+/* A field as text in dst (cap bytes), cut to fit as consent_copy does. */
+static void rules_text(char *dst, size_t cap, const char *f, size_t len)
+{
+	size_t n = len < cap - 1 ? len : cap - 1;
+	memcpy(dst, f, n);
+	dst[n] = '\0';
+}
+
+/* Reads one ST_HISTORY row (id, rules) into e: CR_ERR_STORE for a rules
+ * text the trigger cannot have written. */
+cr_err consent_hist_row(sqlite3_stmt *st, struct hist_event *e)
+{
+	const char *s = (const char *)sqlite3_column_text(st, 1);
+	const char *f[RULES_FIELDS];
+	size_t len[RULES_FIELDS];
+	char word[16];
+	int64_t nv, t, eff, exp, by;
+	bool none[5];
 
 	e->id = sqlite3_column_int64(st, 0);
-	if (type == NULL || !consent_event_type_parse((const char *)type, &e->type))
-		e->type = CONSENT_EV_COUNT; /* unreachable: the CHECK constraint */
-	if (actor == NULL || !consent_actor_parse((const char *)actor, &e->actor))
+	if (s == NULL || !rules_split(s, (size_t)sqlite3_column_bytes(st, 1), f, len) || len[0] >= sizeof(word) ||
+	    len[1] >= sizeof(word) || !rules_int(f[4], len[4], &none[0], &nv) ||
+	    !rules_int(f[5], len[5], &none[1], &t) || !rules_int(f[6], len[6], &none[2], &eff) ||
+	    !rules_int(f[7], len[7], &none[3], &exp) || !rules_int(f[8], len[8], &none[4], &by) || none[1] ||
+	    none[2] || nv < 0 || nv > UINT32_MAX || by < INT_MIN || by > INT_MAX)
+		return CR_ERR_STORE;
+	rules_text(word, sizeof(word), f[0], len[0]);
+	if (!consent_event_type_parse(word, &e->type))
+		return CR_ERR_STORE;
+	rules_text(word, sizeof(word), f[1], len[1]);
+	if (len[1] == 0)
 		e->actor = CONSENT_ACTOR_NONE;
-	consent_text_col(e->purpose, sizeof(e->purpose), st, 3);
-	consent_text_col(e->recipient, sizeof(e->recipient), st, 4);
-	e->notice_version = (uint32_t)sqlite3_column_int64(st, 5);
-	e->time = sqlite3_column_int64(st, 6);
-	e->effective = sqlite3_column_int64(st, 7);
-	e->expires = sqlite3_column_type(st, 8) == SQLITE_NULL ? CONSENT_TIME_NONE
-							     : sqlite3_column_int64(st, 8);
-	e->birth_year = sqlite3_column_int(st, 9);
-	consent_text_col(e->jur, sizeof(e->jur), st, 10);
+	else if (!consent_actor_parse(word, &e->actor))
+		return CR_ERR_STORE;
+	rules_text(e->purpose, sizeof(e->purpose), f[2], len[2]);
+	rules_text(e->recipient, sizeof(e->recipient), f[3], len[3]);
+	e->notice_version = (uint32_t)nv;
+	e->time = t;
+	e->effective = eff;
+	e->expires = none[3] ? CONSENT_TIME_NONE : exp;
+	e->birth_year = (int)by;
+	rules_text(e->jur, sizeof(e->jur), f[9], len[9]);
+	return CR_OK;
 }
 
 bool consent_key_current(const struct subject_key *k, int64_t brand, const struct crypto_pseudonym *p,
@@ -348,7 +413,10 @@ cr_err consent_history_load(struct consent_ctx *ctx, int64_t brand,
 			h->cap = h->cap ? 2 * h->cap : 16;
 			h->ev = cr_xrealloc(h->ev, h->cap * sizeof(*h->ev));
 		}
-		consent_hist_row(st, &h->ev[h->n++]);
+		if (consent_hist_row(st, &h->ev[h->n++]) != CR_OK) {
+			sqlite3_reset(st);
+			return CR_ERR_STORE;
+		}
 	}
 	sqlite3_reset(st);
 	if (s != SQLITE_DONE)

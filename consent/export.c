@@ -214,9 +214,10 @@ static void subject_notices(struct consent_ctx *ctx, int64_t brand,
 	int s = SQLITE_DONE;
 
 	if (o->rc == CR_OK)
-		o->rc = prepare(ctx, "SELECT notice_version, type, time_ms FROM consent_event_keys"
-				" WHERE skey = ?4 AND brand_id = ?1 AND pseudonym = ?2 AND key_version = ?3"
-				" AND type IN ('served', 'grant', 'refuse') ORDER BY time_ms, id",
+		o->rc = prepare(ctx, "SELECT e.notice_version, e.type, e.time_ms FROM consent_event_keys k"
+				" JOIN consent_events e ON e.id = k.id WHERE k.skey = ?4 AND k.brand_id = ?1"
+				" AND k.pseudonym = ?2 AND k.key_version = ?3"
+				" AND e.type IN ('served', 'grant', 'refuse') ORDER BY e.time_ms, e.id",
 				&st);
 	for (size_t i = 0; i < n && o->rc == CR_OK; i++) {
 		bind_subject(st, brand, &subjects[i]);

@@ -110,9 +110,7 @@ cr_err consent_scan_open(struct consent_ctx *ctx, int64_t brand, unsigned lo, un
 	s->ev_half = -1;
 	/* Both in primary-key order: no sort, one pass over each range. */
 	if (sqlite3_prepare_v2(ctx->db,
-			       "SELECT id, type, actor, purpose, recipient, notice_version, time_ms,"
-			       " effective_ms, expires_ms, birth_year, jurisdiction, pseudonym, key_version, skey"
-			       " FROM consent_event_keys WHERE skey BETWEEN ?1 AND ?2 AND brand_id = ?3"
+			       "SELECT id, rules, pseudonym, key_version, skey FROM consent_event_keys WHERE skey BETWEEN ?1 AND ?2 AND brand_id = ?3"
 			       " ORDER BY skey",
 			       -1, &s->ev, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(ctx->db,
@@ -163,12 +161,12 @@ static cr_err read_group(struct consent_scan *s, int64_t key)
 {
 	cr_err rc = CR_OK;
 
-	while (rc == CR_OK && s->ev_step == SQLITE_ROW && sqlite3_column_int64(s->ev, 13) < key)
+	while (rc == CR_OK && s->ev_step == SQLITE_ROW && sqlite3_column_int64(s->ev, 4) < key)
 		rc = ev_next(s);
 	s->gn = 0;
-	while (rc == CR_OK && s->ev_step == SQLITE_ROW && sqlite3_column_int64(s->ev, 13) == key) {
+	while (rc == CR_OK && s->ev_step == SQLITE_ROW && sqlite3_column_int64(s->ev, 4) == key) {
 		uint32_t v = 0;
-		const uint8_t *k = row_key(s->ev, 11, &v);
+		const uint8_t *k = row_key(s->ev, 2, &v);
 		if (k != NULL) {
 			struct group_row *g;
 			if (s->gn == s->gcap) {
@@ -178,9 +176,10 @@ static cr_err read_group(struct consent_scan *s, int64_t key)
 			g = &s->group[s->gn++];
 			memcpy(g->pseudonym, k, CRYPTO_PSEUDONYM_BYTES);
 			g->key_version = v;
-			consent_hist_row(s->ev, &g->ev);
+			rc = consent_hist_row(s->ev, &g->ev);
 		}
-		rc = ev_next(s);
+		if (rc == CR_OK)
+			rc = ev_next(s);
 	}
 	s->have_group = rc == CR_OK;
 	s->gkey = key;

@@ -163,6 +163,7 @@ static void setup(struct world *w)
 	}
 	exec(w->db, consent_schema_v1);
 	exec(w->db, consent_schema_v2);
+	exec(w->db, consent_schema_v4);
 	if ((rc = consent_ctx_new(w->db, &w->ctx)) != CR_OK)
 		die("ctx", rc);
 	consent_set_purge_callback(w->ctx, no_purge, NULL);

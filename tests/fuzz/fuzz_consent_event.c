@@ -92,6 +92,7 @@ static void setup(void)
 	check(sqlite3_open(":memory:", &w.db) == SQLITE_OK, "open");
 	check(sqlite3_exec(w.db, consent_schema_v1, NULL, NULL, NULL) == SQLITE_OK, "schema");
 	check(sqlite3_exec(w.db, consent_schema_v2, NULL, NULL, NULL) == SQLITE_OK, "schema");
+	check(sqlite3_exec(w.db, consent_schema_v4, NULL, NULL, NULL) == SQLITE_OK, "schema");
 	check(consent_ctx_new(w.db, &w.ctx) == CR_OK, "ctx");
 	consent_set_purge_callback(w.ctx, no_purge, NULL);
 	check(consent_brand_create(w.ctx, "fuzz", 0, &w.brand) == CR_OK, "brand");

@@ -59,6 +59,7 @@ static void setup(void)
 	check(sqlite3_open(":memory:", &db) == SQLITE_OK, "open");
 	check(sqlite3_exec(db, consent_schema_v1, NULL, NULL, NULL) == SQLITE_OK, "schema");
 	check(sqlite3_exec(db, consent_schema_v2, NULL, NULL, NULL) == SQLITE_OK, "schema");
+	check(sqlite3_exec(db, consent_schema_v4, NULL, NULL, NULL) == SQLITE_OK, "schema");
 	check(consent_ctx_new(db, &ctx) == CR_OK, "ctx");
 	check(consent_brand_create(ctx, "fuzz", 0, &brand) == CR_OK, "brand");
 	check(consent_notice_publish(ctx, brand, v1, strlen(v1), 0, NULL, NULL, 0) == CR_OK, "v1");

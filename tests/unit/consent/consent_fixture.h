@@ -119,6 +119,7 @@ static inline struct fx *fx_new(void)
 	assert_int_equal(sqlite3_exec(f->db, consent_schema_v1, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(f->db, consent_schema_v2, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(f->db, consent_schema_v3, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(f->db, consent_schema_v4, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(consent_ctx_new(f->db, &f->ctx), CR_OK);
 	consent_set_purge_callback(f->ctx, fx_purge, f);
 	f->now = T("2030-01-01T00:00:00Z");

@@ -877,6 +877,7 @@ static void two_connections(char *path, struct fx *a, struct fx *b, struct crypt
 	assert_int_equal(sqlite3_exec(a->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(a->db, consent_schema_v1, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(a->db, consent_schema_v2, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(a->db, consent_schema_v4, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(consent_ctx_new(a->db, &a->ctx), CR_OK);
 	assert_int_equal(consent_brand_create(a->ctx, "acme", 0, &a->brand), CR_OK);
 	assert_int_equal(fx_publish_json(a, notice_base(1, true), 0, why, sizeof(why)), CR_OK);
