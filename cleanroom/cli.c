@@ -234,8 +234,14 @@ int cli_dispatch(const char *group, const struct cli_subverb *table, size_t n,
 	FILE *f = help ? stdout : stderr;
 	if (argc >= 2)
 		for (size_t i = 0; i < n; i++)
-			if (strcmp(argv[1], table[i].name) == 0)
+			if (strcmp(argv[1], table[i].name) == 0) {
+				/* the sub-command's messages name it whole: "cleanroom:
+				 * dataset list: ...", "try 'cleanroom dataset list --help'" */
+				char verb[64];
+				snprintf(verb, sizeof(verb), "%s %s", group, table[i].name);
+				argv[1] = verb;
 				return table[i].run(argc - 1, argv + 1);
+			}
 	if (argc >= 2 && !help)
 		fprintf(stderr, "cleanroom: %s: '%s' is not a %s command\n", group, argv[1], group);
 	fprintf(f, "usage: cleanroom %s <command> [options]   (cleanroom %s <command> --help)\n\nCommands:\n",

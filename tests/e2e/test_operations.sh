@@ -57,6 +57,11 @@ fi
 
 # --- version and schema ------------------------------------------------------
 "$bin" --version | grep -Eq '^cleanroom [0-9.]+ \(database schema [0-9]+\)$' || fail "--version: $("$bin" --version)"
+# a sub-command's usage error names the sub-command whole, and its --help
+err=$("$bin" dataset list --no-such-option 2>&1) && fail "dataset list --no-such-option succeeded"
+echo "$err" | grep -q "^cleanroom: dataset list: unknown option '--no-such-option'$" || fail "dataset list usage error: $err"
+echo "$err" | grep -q "^try 'cleanroom dataset list --help'$" || fail "dataset list usage hint: $err"
+"$bin" dataset list --help >/dev/null || fail "the hinted 'cleanroom dataset list --help' fails"
 
 # --- first start, without systemd: the unit's own command line ------------------
 state=$PWD/var/lib/cleanroom
