@@ -333,8 +333,10 @@ cr_err consent_hist_row(sqlite3_stmt *st, struct hist_event *e)
 	rules_text(e->purpose, sizeof(e->purpose), f[2], len[2]);
 	rules_text(e->recipient, sizeof(e->recipient), f[3], len[3]);
 	e->notice_version = (uint32_t)nv;
+	if ((eff > 0 && t > INT64_MAX - eff) || (eff < 0 && t < INT64_MIN - eff))
+		return CR_ERR_STORE;
 	e->time = t;
-	e->effective = eff;
+	e->effective = t + eff; /* stored as the difference */
 	e->expires = none[3] ? CONSENT_TIME_NONE : exp;
 	e->birth_year = (int)by;
 	rules_text(e->jur, sizeof(e->jur), f[9], len[9]);

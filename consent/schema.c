@@ -260,15 +260,16 @@ const char consent_schema_v3[] =
 /*
  * The rules' columns of an event as one text, '|' between them and NULL as
  * empty, in this order: type, actor, purpose, recipient, notice_version,
- * time_ms, effective_ms, expires_ms, birth_year, jurisdiction. P is the
- * row's prefix ("NEW." in the trigger). No column can hold a '|': type and
- * actor are CHECKed words, codes are [a-z0-9_.-], the rest are integers
- * and a two-letter code. consent_hist_row (ctx.c) parses it.
+ * time_ms, effective_ms - time_ms (mostly 0: thirteen digits fewer per
+ * row), expires_ms, birth_year, jurisdiction. P is the row's prefix
+ * ("NEW." in the trigger). No column can hold a '|': type and actor are
+ * CHECKed words, codes are [a-z0-9_.-], the rest are integers and a
+ * two-letter code. consent_hist_row (ctx.c) parses it.
  */
 #define RULES_TEXT(P)                                                                                 \
 	"printf('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s', " P "type, " P "actor, " P "purpose, " P "recipient, " \
-	P "notice_version, " P "time_ms, " P "effective_ms, " P "expires_ms, " P "birth_year, "         \
-	P "jurisdiction)"
+	P "notice_version, " P "time_ms, " P "effective_ms - " P "time_ms, " P "expires_ms, "         \
+	P "birth_year, " P "jurisdiction)"
 
 /*
  * Migration 18: consent_event_keys keeps the key, the event id and the

@@ -158,6 +158,11 @@ static void test_v4_rebuild_gives_the_triggers_rules(void **state)
 	varied_events(f, p, q, t);
 	before = rules_rows(f);
 	assert_non_null(strstr(before, "grant|subject|audience_insights||1|"));
+	{ /* effective as its difference from time */
+		char served[96];
+		snprintf(served, sizeof(served), "served|brand|||1|%lld|0|||\n", (long long)t);
+		assert_non_null(strstr(before, served));
+	}
 	assert_non_null(strstr(before, "|1990|CN\n"));
 	assert_non_null(strstr(before, "withdraw|brand|ads_measurement||1|"));
 	EXPECT(f, p, "ads_measurement", NULL, t + 10000, CONSENT_WITHDRAWN);
@@ -186,15 +191,16 @@ static void test_rules_text_not_the_triggers_fails_closed(void **state)
 	cr_time_ms t = T("2026-03-01T00:00:00Z");
 	struct consent_decision d;
 	static const char *const bad[] = {
-		"withdrew|brand|||1|T|T|||",            /* unknown type */
-		"withdraw|brand|||1|T|T||",             /* nine fields */
-		"withdraw|brand|||1|T|T||||",           /* eleven fields */
-		"withdraw|guest|||1|T|T|||",            /* unknown actor */
-		"withdraw|brand|||1|T||||",             /* no effective time */
-		"withdraw|brand|||1|T|T|soon||",        /* expiry not a number */
-		"withdraw|brand|||x|T|T|||",            /* notice version not a number */
-		"withdraw|brand|||1|T|T||99999999999|", /* birth year out of range */
-		"withdraw|brand|||1|T|T|-||",           /* a sign alone */
+		"withdrew|brand|||1|T|0|||",                    /* unknown type */
+		"withdraw|brand|||1|T|0||",                     /* nine fields */
+		"withdraw|brand|||1|T|0||||",                   /* eleven fields */
+		"withdraw|guest|||1|T|0|||",                    /* unknown actor */
+		"withdraw|brand|||1|T||||",                     /* no effective time */
+		"withdraw|brand|||1|T|9223372036854775807|||",  /* effective past the integers */
+		"withdraw|brand|||1|T|0|soon||",                /* expiry not a number */
+		"withdraw|brand|||x|T|0|||",                    /* notice version not a number */
+		"withdraw|brand|||1|T|0||99999999999|",         /* birth year out of range */
+		"withdraw|brand|||1|T|0|-||",                   /* a sign alone */
 	};
 	char sql[256], ts[32];
 	fx_full_consent(f, p, t);
