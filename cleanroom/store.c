@@ -159,8 +159,20 @@ static cr_err migrate(struct store *s, int upto)
 		return rc;
 	if (have > MIGRATION_COUNT)
 		return CR_ERR_STORE_VERSION;
-	for (int v = have + 1; v <= upto && rc == CR_OK; v++)
+	for (int v = have + 1; v <= upto && rc == CR_OK; v++) {
+		/* An existing store's upgrade can take a while (migration 18
+		 * rebuilds a table of every consent event: 21 s for 3.9M): say
+		 * so, on standard error, before and after. A new store's
+		 * migrations are its creation and pass silently. */
+		int64_t t0 = cr_monotonic_ms();
+		if (have > 0)
+			fprintf(stderr, "cleanroom: upgrading the database to schema %d (%s)...\n", v,
+				migrations[v - 1].name);
 		rc = apply_migration(s, v);
+		if (have > 0)
+			fprintf(stderr, "cleanroom: schema %d %s in %.1f s\n", v, rc == CR_OK ? "done" : "failed",
+				(double)(cr_monotonic_ms() - t0) / 1000.0);
+	}
 	return rc;
 }
 

@@ -123,6 +123,18 @@ set +e; err=$("$bin" audit log --data newer 2>&1); rc=$?; set -e
 set +e; err=$("$bin" restore --data "$state" newer.db 2>&1); rc=$?; set -e
 [ $rc -eq 1 ] && echo "$err" | grep -q "database schema is newer than this program" || fail "newer backup restored: $err"
 
+# --- upgrades: the last migration, on a store one schema behind, says what it does
+schema=$("$bin" --version | sed -n 's/.*(database schema \([0-9]*\))$/\1/p')
+mkdir older && cp -r "$state/keys" older/ && cp "$state/cleanroom.db" older/cleanroom.db
+[ -f "$state/audit-tip" ] && cp "$state/audit-tip" older/
+sqlite3 older/cleanroom.db "PRAGMA user_version = $((schema - 1))"
+err=$("$bin" audit log --data older 2>&1 >/dev/null) || fail "upgrade of a store one schema behind: $err"
+echo "$err" | grep -q "^cleanroom: upgrading the database to schema $schema (" || fail "upgrade not announced: $err"
+echo "$err" | grep -Eq "^cleanroom: schema $schema done in [0-9]+\.[0-9] s$" || fail "upgrade's end not announced: $err"
+[ "$(sqlite3 older/cleanroom.db 'PRAGMA user_version')" = "$schema" ] || fail "upgrade did not reach schema $schema"
+err=$("$bin" audit log --data older 2>&1 >/dev/null) || fail "second open: $err"
+echo "$err" | grep -q "upgrading" && fail "an up-to-date store announced an upgrade: $err"
+
 # --- uninstall -----------------------------------------------------------------
 make -s -C "$repo" --no-print-directory uninstall DESTDIR="$stage" PREFIX=/usr BUILD="$build" >/dev/null
 left=$(find "$stage/usr" -type f | grep -i cleanroom || true)
