@@ -141,8 +141,9 @@ $(BUILD)/tests/bench/%: tests/bench/%.c $(call libs_for,cleanroom)
 unit: deps $(UNIT_BINS)
 	@VECTORS_DIR=$(CURDIR)/tests/vectors BUILD=$(BUILD) tests/run-unit.sh $(UNIT_BINS)
 
+# E2E=test_match.sh runs one script (or several, space-separated) only.
 e2e: deps $(PROGRAM)
-	@VECTORS_DIR=$(CURDIR)/tests/vectors CLEANROOM=$(CURDIR)/$(PROGRAM) tests/run-e2e.sh
+	@VECTORS_DIR=$(CURDIR)/tests/vectors CLEANROOM=$(CURDIR)/$(PROGRAM) tests/run-e2e.sh $(E2E)
 
 # One folder's unit tests only: make unit-crypto, make unit-audit, ...
 unit-%: deps
