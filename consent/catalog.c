@@ -376,7 +376,7 @@ static cr_err catalog_fresh(struct consent_ctx *ctx, struct consent_catalog *c, 
 	 * none open, another connection may have committed unseen, so read. */
 	consent_db_stamp(ctx, &dv, &tc);
 	if (dv == c->stamp_dv && tc == c->stamp_tc &&
-	    sqlite3_txn_state(ctx->db, "main") != SQLITE_TXN_NONE) {
+	    (ctx->snapshot || sqlite3_txn_state(ctx->db, "main") != SQLITE_TXN_NONE)) {
 		*fresh = true;
 		return CR_OK;
 	}
