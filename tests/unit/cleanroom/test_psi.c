@@ -1007,6 +1007,66 @@ static int cmp32(const void *x, const void *y)
 	return memcmp(x, y, 32);
 }
 
+/*
+ * The partner's B goes out shuffled. Its digests are sorted to remove
+ * duplicates, and B in that order would tell the service the rank of each
+ * matched identifier among the partner's. The partner answers b·X for any
+ * X it is given, so X = H(the digests, sorted) yields b·H in sorted order:
+ * B must hold exactly those elements (the same multiset), and almost none
+ * at the same position (a uniform shuffle of 1,500 leaves one in place on
+ * average).
+ */
+static void test_partner_b_goes_out_shuffled(void **state)
+{
+	struct mfx *f = *state;
+	struct collab c;
+	struct run r;
+	size_t n = 0, m = 0, same = 0, k;
+	char **emails;
+	uint8_t *d, *x, *sb, *sx;
+	mfx_collab(f, &c, "segment", "count", 10, 0, 0, 0);
+	assert_int_equal(run_open(f, &c, "segment", NULL, NULL, &r), CR_OK);
+	run_blind(f, &r);
+	emails = mfx_partner_emails(f, &n);
+	k = (size_t)r.offer.elements;
+	d = calloc(k > n ? k : n, 32);
+	for (size_t i = 0; i < n; i++)
+		if (crypto_id_digest(CRYPTO_ID_EMAIL, emails[i], strlen(emails[i]), NULL, d + m * 32) == CR_OK)
+			m++;
+	qsort(d, m, 32, cmp32);
+	{ /* duplicates out, as the partner's list has them */
+		size_t w = m ? 1 : 0;
+		for (size_t i = 1; i < m; i++)
+			if (memcmp(d + i * 32, d + (w - 1) * 32, 32) != 0)
+				memmove(d + w++ * 32, d + i * 32, 32);
+		m = w;
+	}
+	assert_int_equal(m, r.b.count);
+	assert_true(k >= m);
+	for (size_t i = m; i < k; i++) /* the rest of X: other digests */
+		randombytes_buf(d + i * 32, 32);
+	x = malloc(k * 32);
+	assert_int_equal(crypto_psi_hash_batch(f->pool, f->d.suite, CRYPTO_ID_EMAIL, d, x, k), CR_OK);
+	assert_int_equal(psi_partner_answer(r.p, f->pool, x, k * 32, &r.ap), CR_OK);
+	for (size_t i = 0; i < m; i++)
+		same += memcmp(r.b.bytes + i * 32, r.ap.bytes + i * 32, 32) == 0;
+	assert_true(same < 10);
+	sb = malloc(m * 32);
+	sx = malloc(m * 32);
+	memcpy(sb, r.b.bytes, m * 32);
+	memcpy(sx, r.ap.bytes, m * 32);
+	qsort(sb, m, 32, cmp32);
+	qsort(sx, m, 32, cmp32);
+	assert_memory_equal(sb, sx, m * 32);
+	assert_int_equal(psi_session_abort(r.s, f->a, CR_ERR_PSI_SESSION_STATE), CR_OK);
+	free(sb);
+	free(sx);
+	free(x);
+	free(d);
+	mfx_free_list(emails, n);
+	run_free(&r);
+}
+
 /* True if any of the n sorted 32-byte values in `hay` equals one of `needles`. */
 static bool any_in(const uint8_t *hay, size_t n, const uint8_t *needles, size_t m)
 {
@@ -1354,6 +1414,7 @@ int main(void)
 		cmocka_unit_test(test_messages_round_trip_and_strictness),
 		cmocka_unit_test(test_withdrawal_before_and_during_match),
 		cmocka_unit_test(test_load_in_shards_keeps_only_the_allowed_records),
+		cmocka_unit_test(test_partner_b_goes_out_shuffled),
 		cmocka_unit_test(test_recheck_runs_unless_nothing_changed),
 		cmocka_unit_test(test_answer_work_independent_of_overlap),
 		cmocka_unit_test(test_partner_list_digested_on_the_pool_as_serially),
