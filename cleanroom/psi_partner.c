@@ -426,23 +426,52 @@ out:
 
 /* -------------------------------------------------------------- rounds */
 
-/* Fisher-Yates over 32-byte entries with unbiased uniform draws from a
- * ChaCha20 stream seeded once (not one system call per draw). */
-static void shuffle_elements(uint8_t *e, size_t n)
+struct gather_job {
+	const uint8_t *in;
+	uint8_t *out;
+	const uint32_t *perm;
+};
+
+/* out[i] = in[perm[i]] for i in [begin, end). */
+static cr_err gather_range(void *ctx, size_t begin, size_t end)
 {
-	uint8_t tmp[CRYPTO_PSI_ELEMENT_BYTES];
+	const struct gather_job *g = ctx;
+	for (size_t i = begin; i < end; i++)
+		memcpy(g->out + i * CRYPTO_PSI_ELEMENT_BYTES, g->in + (size_t)g->perm[i] * CRYPTO_PSI_ELEMENT_BYTES,
+		       CRYPTO_PSI_ELEMENT_BYTES);
+	return CR_OK;
+}
+
+/*
+ * B in a fresh uniformly random order: Fisher-Yates over 4-byte indices,
+ * with unbiased uniform draws from a ChaCha20 stream seeded once (not one
+ * system call per draw), then the 32-byte elements gathered in that order
+ * on the pool. Swapping the elements themselves on one thread took about
+ * 0.14 s at a million, mostly the random reads. Returns the shuffled copy;
+ * e is wiped and freed. n is at most PSI_PARTNER_ROWS_MAX (< 2^32).
+ */
+static uint8_t *shuffle_elements(struct crypto_pool *pool, uint8_t *e, size_t n)
+{
+	uint32_t *perm = cr_xmalloc(n ? n * sizeof(uint32_t) : 1);
+	struct gather_job g = { .in = e, .out = cr_xmalloc(n ? n * CRYPTO_PSI_ELEMENT_BYTES : 1), .perm = perm };
 	struct crypto_stream_rng rng;
 	crypto_stream_rng_init(&rng);
+	for (size_t i = 0; i < n; i++)
+		perm[i] = (uint32_t)i;
 	for (size_t i = n; i > 1; i--) {
 		size_t j = (size_t)crypto_random_uniform(&rng.rng, i);
-		if (j == i - 1)
-			continue;
-		memcpy(tmp, e + (i - 1) * 32, 32);
-		memcpy(e + (i - 1) * 32, e + j * 32, 32);
-		memcpy(e + j * 32, tmp, 32);
+		uint32_t t = perm[i - 1];
+		perm[i - 1] = perm[j];
+		perm[j] = t;
 	}
-	sodium_memzero(tmp, sizeof(tmp));
 	crypto_stream_rng_wipe(&rng);
+	if (crypto_pool_run(pool, n, gather_range, &g) != CR_OK)
+		cr_die("shuffle: gather"); /* gather_range cannot fail */
+	sodium_memzero(e, n * CRYPTO_PSI_ELEMENT_BYTES);
+	free(e);
+	sodium_memzero(perm, n * sizeof(uint32_t));
+	free(perm);
+	return g.out;
 }
 
 cr_err psi_partner_blind(struct psi_partner *p, struct crypto_pool *pool, struct psi_elements *b_out)
@@ -465,7 +494,7 @@ cr_err psi_partner_blind(struct psi_partner *p, struct crypto_pool *pool, struct
 		free(e);
 		return rc;
 	}
-	shuffle_elements(e, n);
+	e = shuffle_elements(pool, e, n);
 	p->state = P_BLINDED;
 	p->sent += (uint64_t)n * CRYPTO_PSI_ELEMENT_BYTES;
 	b_out->bytes = e;
