@@ -373,7 +373,9 @@ static cr_err catalog_fresh(struct consent_ctx *ctx, struct consent_catalog *c, 
 	int s;
 
 	/* The data version moves only when this connection starts a read: with
-	 * none open, another connection may have committed unseen, so read. */
+	 * none open, another connection may have committed unseen, so read. In
+	 * a read snapshot (consent_ctx_snapshot) one is open by definition, and
+	 * equal stamps mean the catalog was read in this very snapshot. */
 	consent_db_stamp(ctx, &dv, &tc);
 	if (dv == c->stamp_dv && tc == c->stamp_tc &&
 	    (ctx->snapshot || sqlite3_txn_state(ctx->db, "main") != SQLITE_TXN_NONE)) {

@@ -304,30 +304,6 @@ static void rules_text(char *dst, size_t cap, const char *f, size_t len)
 	dst[n] = '\0';
 }
 
-static const char *type_name_at(int i)
-{
-	return consent_event_type_name((enum consent_event_type)i);
-}
-
-static const char *actor_name_at(int i)
-{
-	return consent_actor_name((enum consent_actor)i);
-}
-
-/* Which of names(1) .. names(count - 1) the field spells, in *out: the
- * rules text's type and actor words, compared without copying them. */
-static bool rules_word(const char *f, size_t len, const char *(*names)(int), int count, int *out)
-{
-	for (int i = 1; i < count; i++) {
-		const char *n = names(i);
-		if (n != NULL && strlen(n) == len && memcmp(n, f, len) == 0) {
-			*out = i;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* Reads one ST_HISTORY row (id, rules) into e: CR_ERR_STORE for a rules
  * text the trigger cannot have written. */
 cr_err consent_hist_row(sqlite3_stmt *st, struct hist_event *e)
@@ -335,25 +311,24 @@ cr_err consent_hist_row(sqlite3_stmt *st, struct hist_event *e)
 	const char *s = (const char *)sqlite3_column_text(st, 1);
 	const char *f[RULES_FIELDS];
 	size_t len[RULES_FIELDS];
+	char word[16];
 	int64_t nv, t, eff, exp, by;
 	bool none[5];
-	int w = 0;
 
 	e->id = sqlite3_column_int64(st, 0);
-	if (s == NULL || !rules_split(s, (size_t)sqlite3_column_bytes(st, 1), f, len) ||
-	    !rules_int(f[4], len[4], &none[0], &nv) ||
+	if (s == NULL || !rules_split(s, (size_t)sqlite3_column_bytes(st, 1), f, len) || len[0] >= sizeof(word) ||
+	    len[1] >= sizeof(word) || !rules_int(f[4], len[4], &none[0], &nv) ||
 	    !rules_int(f[5], len[5], &none[1], &t) || !rules_int(f[6], len[6], &none[2], &eff) ||
 	    !rules_int(f[7], len[7], &none[3], &exp) || !rules_int(f[8], len[8], &none[4], &by) || none[1] ||
 	    none[2] || nv < 0 || nv > UINT32_MAX || by < INT_MIN || by > INT_MAX)
 		return CR_ERR_STORE;
-	if (!rules_word(f[0], len[0], type_name_at, CONSENT_EV_COUNT, &w))
+	rules_text(word, sizeof(word), f[0], len[0]);
+	if (!consent_event_type_parse(word, &e->type))
 		return CR_ERR_STORE;
-	e->type = (enum consent_event_type)w;
+	rules_text(word, sizeof(word), f[1], len[1]);
 	if (len[1] == 0)
 		e->actor = CONSENT_ACTOR_NONE;
-	else if (rules_word(f[1], len[1], actor_name_at, CONSENT_ACTOR_COUNT, &w))
-		e->actor = (enum consent_actor)w;
-	else
+	else if (!consent_actor_parse(word, &e->actor))
 		return CR_ERR_STORE;
 	rules_text(e->purpose, sizeof(e->purpose), f[2], len[2]);
 	rules_text(e->recipient, sizeof(e->recipient), f[3], len[3]);

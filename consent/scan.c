@@ -110,7 +110,8 @@ cr_err consent_scan_open(struct consent_ctx *ctx, int64_t brand, unsigned lo, un
 	s->ev_half = -1;
 	/* Both in primary-key order: no sort, one pass over each range. */
 	if (sqlite3_prepare_v2(ctx->db,
-			       "SELECT id, rules, pseudonym, key_version, skey FROM consent_event_keys WHERE skey BETWEEN ?1 AND ?2 AND brand_id = ?3"
+			       "SELECT id, rules, pseudonym, key_version, skey FROM consent_event_keys"
+			       " WHERE skey BETWEEN ?1 AND ?2 AND brand_id = ?3"
 			       " ORDER BY skey",
 			       -1, &s->ev, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(ctx->db,
